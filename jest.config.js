@@ -1,0 +1,20 @@
+/**
+ * Three projects: unit (no network, seconds), integration (real local parts: anvil, DynamoDB Local, fauxqs),
+ * infra (CDK assertions). ts-jest runs with isolatedModules (no type-check in Jest: `npm run typecheck` does that).
+ * @middy is ESM-only on some paths, so it is transpiled (TOOLCHAIN.md, gotcha 10).
+ */
+const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.[tj]s$': tsJest },
+  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 60 },
+    { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+  ],
+};

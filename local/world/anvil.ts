@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { type ManagedProcess, startProcess } from './processes';
+
+export const LOCAL_CHAIN_ID = 31337n;
+
+/** The anvil binary shipped inside the platform package of @foundry-rs/anvil (no download at install time). */
+export function anvilBinary(): string {
+  const platform = `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}`;
+  const pkg = require.resolve(`@foundry-rs/anvil-${platform}/package.json`);
+  return join(pkg, '..', 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
+}
+
+export interface AnvilOptions {
+  /** Seconds between blocks; 0 = automine (a block per transaction). */
+  blockTimeSec: number;
+  chainId?: bigint;
+}
+
+export interface Anvil {
+  rpcUrl: string;
+  port: number;
+  process: ManagedProcess;
+}
+
+/**
+ * Starts anvil on a free loopback port. The block gas limit is raised so batched seeding (100 positions per
+ * transaction) fits in a block, and the code-size limit is lifted so test contracts need not be split.
+ */
+export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
+  const args = [
+    '--host', '127.0.0.1',
+    '--port', '0',
+    '--chain-id', String(options.chainId ?? LOCAL_CHAIN_ID),
+    '--disable-code-size-limit',
+    '--gas-limit', '1000000000',
+    '--accounts', '10',
+    '--balance', '1000000',
+  ];
+  if (options.blockTimeSec > 0) args.push('--block-time', String(options.blockTimeSec));
+  const { process, match } = await startProcess({
+    name: 'anvil',
+    command: anvilBinary(),
+    args,
+    readyPattern: /Listening on 127\.0\.0\.1:(\d+)/,
+  });
+  const port = Number(match[1]);
+  return { rpcUrl: `http://127.0.0.1:${port}`, port, process };
+}

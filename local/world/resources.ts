@@ -1,0 +1,114 @@
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  deadLetterOf,
+  physicalQueueName,
+  physicalTableName,
+  QUEUES,
+  type QueueName,
+  TABLES,
+  type TableDefinition,
+  type TableName,
+} from '../../lib/resources';
+
+/** Emulators accept any credentials; fixed ones keep the SDK from searching the machine for a profile. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_REGION = 'us-east-1';
+
+export function localDynamoDbClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}
+
+/** fauxqs queue URLs name a host that does not resolve, so requests go to the endpoint, not the queue URL. */
+export function localSqsClient(endpoint: string): SQSClient {
+  return new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false });
+}
+
+export function createTableInput(def: TableDefinition, tableName: string): CreateTableCommandInput {
+  const attributes = new Map<string, AttributeDefinition>();
+  const add = (key: { name: string; type: 'S' | 'N' } | undefined): void => {
+    if (key) attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });
+  };
+  add(def.partitionKey);
+  add(def.sortKey);
+  for (const gsi of def.globalSecondaryIndexes ?? []) {
+    add(gsi.partitionKey);
+    add(gsi.sortKey);
+  }
+  const keySchema = (pk: { name: string }, sk?: { name: string }) => [
+    { AttributeName: pk.name, KeyType: 'HASH' as const },
+    ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : []),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes.values()],
+    KeySchema: keySchema(def.partitionKey, def.sortKey),
+    GlobalSecondaryIndexes: def.globalSecondaryIndexes?.map((gsi) => ({
+      IndexName: gsi.indexName,
+      KeySchema: keySchema(gsi.partitionKey, gsi.sortKey),
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  };
+}
+
+export type TableNames = Record<TableName, string>;
+export type QueueUrls = Record<QueueName, string>;
+
+/** Creates every pipeline table (from lib/resources.ts) and returns their physical names. */
+export async function createTables(client: DynamoDBClient, prefix: string): Promise<TableNames> {
+  const names = {} as TableNames;
+  for (const [key, def] of Object.entries(TABLES) as [TableName, TableDefinition][]) {
+    const tableName = physicalTableName(prefix, key);
+    await client.send(new CreateTableCommand(createTableInput(def, tableName)));
+    if (def.timeToLiveAttribute) {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: def.timeToLiveAttribute, Enabled: true },
+        }),
+      );
+    }
+    names[key] = tableName;
+  }
+  return names;
+}
+
+/** Creates every queue (dead-letter queues first, so redrive policies can name their ARNs). */
+export async function createQueues(client: SQSClient, prefix: string): Promise<QueueUrls> {
+  const urls = {} as QueueUrls;
+  const arns = {} as Record<QueueName, string>;
+  const ordered = (Object.keys(QUEUES) as QueueName[]).sort((a, b) => Number(!!deadLetterOf(a)) - Number(!!deadLetterOf(b)));
+  for (const key of ordered) {
+    const def = QUEUES[key];
+    const attributes: Record<string, string> = {
+      VisibilityTimeout: String(def.visibilityTimeoutSec),
+      MessageRetentionPeriod: String(def.retentionSec),
+    };
+    if (def.fifo) {
+      attributes.FifoQueue = 'true';
+      attributes.ContentBasedDeduplication = 'false';
+    }
+    const deadLetter = deadLetterOf(key);
+    if (deadLetter) {
+      attributes.RedrivePolicy = JSON.stringify({
+        deadLetterTargetArn: arns[deadLetter.queue],
+        maxReceiveCount: deadLetter.maxReceiveCount,
+      });
+    }
+    const created = await client.send(new CreateQueueCommand({ QueueName: physicalQueueName(prefix, key), Attributes: attributes }));
+    if (!created.QueueUrl) throw new Error(`creating queue ${key} returned no URL`);
+    urls[key] = created.QueueUrl;
+    const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl, AttributeNames: ['QueueArn'] }));
+    const arn = attrs.Attributes?.QueueArn;
+    if (!arn) throw new Error(`queue ${key} has no ARN`);
+    arns[key] = arn;
+  }
+  return urls;
+}

@@ -1,0 +1,337 @@
+/**
+ * Scenario files describe a local market: the Aave flavour, reserves and their risk parameters, borrowers
+ * (listed and/or generated from a seed) and price shocks. They are JSON, validated with a schema, and every
+ * error names the field it is about (`assets.DOGE: unknown asset …`, `generate.healthFactor: …`).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { parseUnits } from 'ethers';
+import { z } from 'zod';
+
+export const SCENARIO_DIR = join(__dirname, '..', 'scenarios');
+
+/** The reserves a local market can list, with their token decimals. */
+export const ASSET_DECIMALS = { WETH: 18, USDC: 6, WBTC: 8 } as const;
+export type AssetSymbol = keyof typeof ASSET_DECIMALS;
+export const ASSET_SYMBOLS = Object.keys(ASSET_DECIMALS) as AssetSymbol[];
+
+/** Oracle prices are in the market's base currency: USD with 8 decimals, as on Aave's standard markets. */
+export const PRICE_DECIMALS = 8;
+
+const assetSymbol = z.enum(ASSET_SYMBOLS as [AssetSymbol, ...AssetSymbol[]], {
+  error: () => `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})`,
+});
+
+const positiveDecimalString = z
+  .string({ error: 'must be a decimal string of token units, e.g. "10.5"' })
+  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal string of token units, e.g. "10.5"')
+  .refine((s) => /[1-9]/.test(s), 'must be greater than zero');
+
+/** A USD price given as a JSON number or decimal string; at most 8 decimals (the oracle's precision). */
+const priceUsd = z
+  .union([z.number(), z.string()], { error: 'must be a number of USD, e.g. 3000' })
+  .transform((value, ctx) => {
+    const text = typeof value === 'number' ? numberToPlainString(value) : value;
+    if (!/^\d+(\.\d+)?$/.test(text) || !/[1-9]/.test(text)) {
+      ctx.addIssue({ code: 'custom', message: `must be a positive number of USD, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    const [, fraction = ''] = text.split('.');
+    if (fraction.length > PRICE_DECIMALS) {
+      ctx.addIssue({ code: 'custom', message: `has more than ${PRICE_DECIMALS} decimals` });
+      return z.NEVER;
+    }
+    return parseUnits(text, PRICE_DECIMALS);
+  });
+
+const bps = (label: string, min: number, max: number) =>
+  z
+    .number({ error: `${label} must be a whole number of basis points` })
+    .int(`${label} must be a whole number of basis points`)
+    .min(min, `${label} must be at least ${min} bps`)
+    .max(max, `${label} must be at most ${max} bps`);
+
+const assetParams = z
+  .object({
+    priceUsd,
+    ltvBps: bps('ltvBps', 0, 10_000),
+    liquidationThresholdBps: bps('liquidationThresholdBps', 1, 10_000),
+    /** 10500 = the liquidator receives 5% more collateral than the debt it repays. */
+    liquidationBonusBps: bps('liquidationBonusBps', 10_001, 15_000),
+    protocolFeeBps: bps('protocolFeeBps', 0, 10_000),
+    reserveFactorBps: bps('reserveFactorBps', 0, 10_000).default(1_000),
+    borrowingEnabled: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.ltvBps > a.liquidationThresholdBps) {
+      ctx.addIssue({ code: 'custom', path: ['ltvBps'], message: 'must not exceed liquidationThresholdBps' });
+    }
+    // PoolConfigurator.configureReserveAsCollateral: liquidationThreshold.percentMul(liquidationBonus) <= 100%.
+    if (a.liquidationThresholdBps * a.liquidationBonusBps > 10_000 * 10_000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['liquidationBonusBps'],
+        message: 'liquidationThresholdBps × liquidationBonusBps must not exceed 100% (Aave rejects it)',
+      });
+    }
+  });
+
+const amounts = z.partialRecord(assetSymbol, positiveDecimalString);
+
+const borrowerSpec = z
+  .object({
+    collateral: amounts.refine((m) => Object.keys(m).length > 0, 'needs at least one collateral asset'),
+    debt: amounts.refine((m) => Object.keys(m).length > 0, 'needs at least one debt asset'),
+  })
+  .strict();
+
+const range = (label: string, min: number) =>
+  z
+    .tuple([z.number(), z.number()], { error: `${label} must be a pair [min, max] of numbers` })
+    .refine(([lo]) => lo >= min, `${label} minimum must be at least ${min}`)
+    .refine(([lo, hi]) => lo <= hi, `${label} is inverted: min must not exceed max`);
+
+const generateSpec = z
+  .object({
+    count: z.number().int('count must be a whole number').min(1, 'count must be at least 1').max(50_000, 'count must be at most 50000'),
+    seed: z.number().int('seed must be a whole number'),
+    collateral: z.array(assetSymbol).min(1, 'needs at least one collateral asset'),
+    debt: z.array(assetSymbol).min(1, 'needs at least one debt asset'),
+    /** Health factor at opening; positions open healthy (≥ 1), shocks make them liquidatable. */
+    healthFactor: range('healthFactor', 1),
+    /** Collateral value per borrower in USD, drawn log-uniformly. */
+    collateralUsd: range('collateralUsd', 1).default([1_000, 100_000]),
+  })
+  .strict();
+
+const shockSpec = z
+  .object({
+    afterBlocks: z.number().int('afterBlocks must be a whole number').min(1, 'afterBlocks must be at least 1'),
+    asset: assetSymbol,
+    priceUsd,
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().optional(),
+    description: z.string().optional(),
+    aave: z.enum(['v3.6', 'v3.0'], { error: 'must be "v3.6" or "v3.0"' }).default('v3.6'),
+    /** Seconds between blocks once the world runs; 0 = a block per transaction (automine). */
+    blockTimeSec: z.number().int('must be a whole number of seconds').min(0).max(60).default(2),
+    assets: z
+      .object({ WETH: assetParams.optional(), USDC: assetParams.optional(), WBTC: assetParams.optional() })
+      .strict()
+      .refine((a) => Object.keys(a).length >= 2, 'needs at least two assets'),
+    borrowers: z.array(borrowerSpec).default([]),
+    generate: generateSpec.optional(),
+    shocks: z.array(shockSpec).default([]),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const listed = new Set(Object.keys(s.assets));
+    const requireListed = (asset: string, path: (string | number)[]) => {
+      if (!listed.has(asset)) ctx.addIssue({ code: 'custom', path, message: `asset ${asset} is not listed under "assets"` });
+    };
+    s.borrowers.forEach((b, i) => {
+      for (const asset of Object.keys(b.collateral)) requireListed(asset, ['borrowers', i, 'collateral', asset]);
+      for (const asset of Object.keys(b.debt)) requireListed(asset, ['borrowers', i, 'debt', asset]);
+    });
+    if (s.generate) {
+      s.generate.collateral.forEach((a, i) => requireListed(a, ['generate', 'collateral', i]));
+      s.generate.debt.forEach((a, i) => requireListed(a, ['generate', 'debt', i]));
+      const pairs = s.generate.collateral.some((c) => s.generate!.debt.some((d) => d !== c));
+      if (!pairs) ctx.addIssue({ code: 'custom', path: ['generate'], message: 'collateral and debt lists leave no pair of different assets' });
+    }
+    s.shocks.forEach((shock, i) => requireListed(shock.asset, ['shocks', i, 'asset']));
+    if (s.borrowers.length === 0 && !s.generate) {
+      ctx.addIssue({ code: 'custom', path: ['borrowers'], message: 'a scenario needs "borrowers", "generate" or both' });
+    }
+  });
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ParsedScenario = z.output<typeof scenarioSchema>;
+export type AssetParams = z.output<typeof assetParams>;
+
+/** A position to open, in token units (bigint, the token's own decimals). */
+export interface PositionSpec {
+  /** Stable label: `borrowers[3]` or `generate[17]`. */
+  label: string;
+  collateral: Partial<Record<AssetSymbol, bigint>>;
+  debt: Partial<Record<AssetSymbol, bigint>>;
+}
+
+export interface Scenario {
+  name: string;
+  description?: string;
+  aave: 'v3.6' | 'v3.0';
+  blockTimeSec: number;
+  assets: Partial<Record<AssetSymbol, AssetParams>>;
+  positions: PositionSpec[];
+  shocks: { afterBlocks: number; asset: AssetSymbol; priceBase8: bigint }[];
+}
+
+export class ScenarioError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid scenario ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ScenarioError';
+  }
+}
+
+function numberToPlainString(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  // Avoid exponent notation (1e-7) so the decimal check sees every digit.
+  return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+/** Validates a parsed JSON value and expands it into concrete positions. */
+export function parseScenario(value: unknown, source = '<inline>'): Scenario {
+  const result = scenarioSchema.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys
+          .map((key) => {
+            const where = formatPath([...issue.path, key]);
+            const isAssetMap = issue.path.at(-1) === 'assets';
+            return `${where}: ${isAssetMap ? `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})` : 'unknown field'}`;
+          })
+          .join('\n  - ');
+      }
+      return `${formatPath(issue.path) || '(root)'}: ${issue.message}`;
+    });
+    throw new ScenarioError(source, problems);
+  }
+  const parsed = result.data;
+  const problems: string[] = [];
+  const positions: PositionSpec[] = parsed.borrowers.map((b, i) => {
+    const label = `borrowers[${i}]`;
+    const toUnits = (side: 'collateral' | 'debt', m: Partial<Record<AssetSymbol, string>>) =>
+      Object.fromEntries(
+        Object.entries(m).map(([asset, amount]) => {
+          try {
+            return [asset, parseUnits(amount, ASSET_DECIMALS[asset as AssetSymbol])];
+          } catch {
+            problems.push(`${label}.${side}.${asset}: "${amount}" has more decimals than ${asset} (${ASSET_DECIMALS[asset as AssetSymbol]})`);
+            return [asset, 0n];
+          }
+        }),
+      ) as Partial<Record<AssetSymbol, bigint>>;
+    return { label, collateral: toUnits('collateral', b.collateral), debt: toUnits('debt', b.debt) };
+  });
+  for (const p of positions) {
+    const hf = openingHealthFactor(p, parsed.assets);
+    if (hf !== undefined && hf < 1) {
+      problems.push(
+        `${p.label}: opens with health factor ${hf.toFixed(4)} at the scenario prices; positions must open with HF ≥ 1 (make them liquidatable with "shocks")`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ScenarioError(source, problems);
+  if (parsed.generate) positions.push(...generatePositions(parsed.generate, parsed.assets));
+  return {
+    name: parsed.name ?? source,
+    description: parsed.description,
+    aave: parsed.aave,
+    blockTimeSec: parsed.blockTimeSec,
+    assets: parsed.assets,
+    positions,
+    shocks: parsed.shocks.map((s) => ({ afterBlocks: s.afterBlocks, asset: s.asset, priceBase8: s.priceUsd })),
+  };
+}
+
+/** Loads a scenario by name (from local/scenarios) or by file path. */
+export function loadScenario(nameOrPath: string): Scenario {
+  const path =
+    nameOrPath.endsWith('.json') || nameOrPath.includes('/')
+      ? isAbsolute(nameOrPath)
+        ? nameOrPath
+        : join(process.cwd(), nameOrPath)
+      : join(SCENARIO_DIR, `${nameOrPath}.json`);
+  if (!existsSync(path)) throw new ScenarioError(nameOrPath, [`no scenario file at ${path}`]);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ScenarioError(path, [`(file): invalid JSON: ${(err as Error).message}`]);
+  }
+  return parseScenario(json, path);
+}
+
+/** Value of an amount in base units (USD, 8 decimals), rounded down. */
+export function valueBase8(asset: AssetSymbol, amount: bigint, priceBase8: bigint): bigint {
+  return (amount * priceBase8) / 10n ** BigInt(ASSET_DECIMALS[asset]);
+}
+
+/**
+ * Health factor a position opens with at the scenario prices (a float, for validation and reporting only;
+ * exact checks against the chain use bigint). Undefined when it has no debt.
+ */
+export function openingHealthFactor(p: PositionSpec, assets: Partial<Record<AssetSymbol, AssetParams>>): number | undefined {
+  let weightedCollateral = 0n;
+  let debt = 0n;
+  for (const [asset, amount] of Object.entries(p.collateral) as [AssetSymbol, bigint][]) {
+    const a = assets[asset];
+    if (a) weightedCollateral += valueBase8(asset, amount, a.priceUsd) * BigInt(a.liquidationThresholdBps);
+  }
+  for (const [asset, amount] of Object.entries(p.debt) as [AssetSymbol, bigint][]) {
+    const a = assets[asset];
+    if (a) debt += valueBase8(asset, amount, a.priceUsd) * 10_000n;
+  }
+  return debt === 0n ? undefined : Number((weightedCollateral * 1_000_000n) / debt) / 1_000_000;
+}
+
+/** mulberry32: a small deterministic PRNG, so a seed always yields the same borrowers. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function generatePositions(
+  spec: z.output<typeof generateSpec>,
+  assets: Partial<Record<AssetSymbol, AssetParams>>,
+): PositionSpec[] {
+  const random = prng(spec.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const positions: PositionSpec[] = [];
+  for (let i = 0; i < spec.count; i++) {
+    const collateralAsset = pick(spec.collateral);
+    const debtChoices = spec.debt.filter((d) => d !== collateralAsset);
+    if (debtChoices.length === 0) {
+      // This collateral cannot pair with any debt asset: draw again from the collaterals that can.
+      i--;
+      continue;
+    }
+    const debtAsset = pick(debtChoices);
+    const c = assets[collateralAsset]!;
+    const d = assets[debtAsset]!;
+    const [loUsd, hiUsd] = spec.collateralUsd;
+    const collateralUsd = Math.exp(Math.log(loUsd) + random() * (Math.log(hiUsd) - Math.log(loUsd)));
+    const [loHf, hiHf] = spec.healthFactor;
+    const hfPpm = BigInt(Math.round((loHf + random() * (hiHf - loHf)) * 1e6));
+    // Collateral in token units from a whole-cent USD value; debt sized for the drawn health factor:
+    // debtBase = collateralBase × LT / HF, then converted to the debt token, rounded down (HF rounds up).
+    const collateralCents = BigInt(Math.max(1, Math.round(collateralUsd * 100)));
+    const collateralAmount = (collateralCents * 10n ** BigInt(ASSET_DECIMALS[collateralAsset] + PRICE_DECIMALS - 2)) / c.priceUsd;
+    const collateralBase = valueBase8(collateralAsset, collateralAmount, c.priceUsd);
+    const debtBase = (collateralBase * BigInt(c.liquidationThresholdBps) * 1_000_000n) / (10_000n * hfPpm);
+    const debtAmount = (debtBase * 10n ** BigInt(ASSET_DECIMALS[debtAsset])) / d.priceUsd;
+    if (collateralAmount === 0n || debtAmount === 0n) continue;
+    positions.push({ label: `generate[${i}]`, collateral: { [collateralAsset]: collateralAmount }, debt: { [debtAsset]: debtAmount } });
+  }
+  return positions;
+}

@@ -1,0 +1,257 @@
+/**
+ * Builds a scenario's market on an automining anvil: tokens, price feeds, the Aave market (v3.6 or v3.0),
+ * liquidity, the borrowers' positions and funded liquidator accounts. The result is dumped with
+ * `anvil_dumpState` and cached, so later boots load it in well under a second instead of deploying again.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Contract, JsonRpcSigner, MaxUint256, type JsonRpcProvider } from 'ethers';
+import { loadArtifact } from './artifacts';
+import { Deployer } from './deployer';
+import type { AaveMarket, DeployAaveMarket } from './aave/market';
+import { ASSET_DECIMALS, type AssetSymbol, PRICE_DECIMALS, type Scenario } from './scenario';
+
+export const CACHE_DIR = join(__dirname, '..', '..', '.cache', 'world');
+
+/** anvil's default dev accounts (mnemonic "test test … junk"), by role. */
+export const ACCOUNTS = {
+  deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+  liquidityProvider: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  liquidators: ['0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', '0x90F79bf6EB2c4f870365E785982E1f101E93b906'],
+} as const;
+
+/**
+ * Private keys of anvil's public test mnemonic for the liquidator accounts. They hold value only on a local
+ * anvil; the pipeline's local signer uses them.
+ */
+export const LOCAL_LIQUIDATOR_KEYS = [
+  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+  '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
+] as const;
+
+export interface SeededBorrower {
+  label: string;
+  address: string;
+}
+
+/** Everything the world needs to know about a seeded market; cached beside the state dump. */
+export interface SeedResult {
+  cacheKey: string;
+  market: AaveMarket;
+  tokens: Record<string, string>;
+  feeds: Record<string, string>;
+  borrowers: SeededBorrower[];
+  /** Block and timestamp of the last seeding block: the world resumes time from here. */
+  seededBlock: number;
+  seededTimestamp: number;
+}
+
+export interface SeedCache {
+  result: SeedResult;
+  /** `anvil_dumpState` output (hex of gzipped JSON). */
+  state: string;
+}
+
+const POSITIONS_PER_TX = 100;
+const POOL_SUPPLY_ABI = ['function supply(address asset, uint256 amount, address onBehalfOf, uint16 referralCode)'];
+const CONFIGURATOR_ABI = [
+  'function configureReserveAsCollateral(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus)',
+];
+/** Gas per opened position, measured with margin; set explicitly because estimating 100 creations is slow. */
+const GAS_PER_POSITION = 1_500_000n;
+
+function hashSources(dir: string): string {
+  const hash = createHash('sha256');
+  for (const name of readdirSync(dir).sort()) {
+    if (name.endsWith('.ts')) hash.update(name).update(readFileSync(join(dir, name)));
+  }
+  return hash.digest('hex');
+}
+
+function compiledKey(set: string): string {
+  const path = join(__dirname, '..', '..', 'contracts', 'out', `${set}.json`);
+  if (!existsSync(path)) throw new Error(`compiled contracts for set "${set}" not found: run \`npm run build:contracts\``);
+  // The cache key is the first field written; avoid parsing megabytes of JSON for it.
+  const head = readFileSync(path, 'utf8').slice(0, 300);
+  const match = /"cacheKey":"([0-9a-f]+)"/.exec(head);
+  if (!match) throw new Error(`contracts/out/${set}.json has no cache key: rebuild with \`npm run build:contracts -- --force\``);
+  return match[1];
+}
+
+/** Changes whenever the market, the positions, the contracts or the seeding code change. */
+export function seedCacheKey(scenario: Scenario): string {
+  const hash = createHash('sha256');
+  const replacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
+  hash.update(JSON.stringify({ aave: scenario.aave, assets: scenario.assets, positions: scenario.positions }, replacer));
+  hash.update(compiledKey('own'));
+  if (scenario.aave === 'v3.6') hash.update(compiledKey('aave-v3.6'));
+  hash.update(hashSources(__dirname));
+  hash.update(hashSources(join(__dirname, 'aave')));
+  const anvilPkg = JSON.parse(readFileSync(require.resolve('@foundry-rs/anvil/package.json'), 'utf8')) as { version: string };
+  hash.update(anvilPkg.version);
+  return hash.digest('hex').slice(0, 24);
+}
+
+export function readSeedCache(key: string): SeedCache | undefined {
+  const path = join(CACHE_DIR, `${key}.json`);
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as SeedCache;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeSeedCache(cache: SeedCache): void {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const path = join(CACHE_DIR, `${cache.result.cacheKey}.json`);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(cache));
+  renameSync(tmp, path);
+}
+
+async function loadDeployer(version: Scenario['aave']): Promise<DeployAaveMarket> {
+  if (version === 'v3.6') return (await import('./aave/deploy-v36')).deployAaveV36;
+  return (await import('./aave/deploy-v30')).deployAaveV30;
+}
+
+/** Seeds the scenario on a fresh automining anvil reached by `provider`. */
+export async function seedMarket(
+  provider: JsonRpcProvider,
+  scenario: Scenario,
+  cacheKey: string,
+  log: (line: string) => void,
+): Promise<SeedCache> {
+  const admin = new Deployer(provider, new JsonRpcSigner(provider, ACCOUNTS.deployer));
+  const lp = new Deployer(provider, new JsonRpcSigner(provider, ACCOUNTS.liquidityProvider));
+  const token = loadArtifact('own', 'TestnetERC20');
+  const feed = loadArtifact('own', 'SettablePriceFeed');
+  const symbols = Object.keys(scenario.assets) as AssetSymbol[];
+
+  const tokens: Record<string, Contract> = {};
+  const feeds: Record<string, Contract> = {};
+  for (const symbol of symbols) {
+    tokens[symbol] = await admin.deploy(token, [`Local ${symbol}`, symbol, ASSET_DECIMALS[symbol]]);
+    feeds[symbol] = await admin.deploy(feed, [PRICE_DECIMALS, `${symbol} / USD`, scenario.assets[symbol]!.priceUsd]);
+  }
+
+  log(`world: deploying Aave ${scenario.aave} market`);
+  const deploy = await loadDeployer(scenario.aave);
+  const market = await deploy(
+    admin,
+    await Promise.all(
+      symbols.map(async (symbol) => {
+        const a = scenario.assets[symbol]!;
+        return {
+          symbol,
+          decimals: ASSET_DECIMALS[symbol],
+          underlying: await tokens[symbol].getAddress(),
+          feed: await feeds[symbol].getAddress(),
+          ltvBps: a.ltvBps,
+          liquidationThresholdBps: a.liquidationThresholdBps,
+          liquidationBonusBps: a.liquidationBonusBps,
+          protocolFeeBps: a.protocolFeeBps,
+          reserveFactorBps: a.reserveFactorBps,
+          borrowingEnabled: a.borrowingEnabled,
+        };
+      }),
+    ),
+  );
+
+  // Liquidity: twice the total debt of each asset, so utilisation stays near 50% and every borrow fits.
+  const debtTotals = new Map<AssetSymbol, bigint>();
+  for (const p of scenario.positions) {
+    for (const [asset, amount] of Object.entries(p.debt) as [AssetSymbol, bigint][]) {
+      debtTotals.set(asset, (debtTotals.get(asset) ?? 0n) + amount);
+    }
+  }
+  const lpPool = new Contract(market.pool, POOL_SUPPLY_ABI, lp.signer);
+  for (const [asset, total] of debtTotals) {
+    const amount = total * 2n + 10n ** BigInt(ASSET_DECIMALS[asset]);
+    const lpToken = lp.at(token, await tokens[asset].getAddress());
+    await lp.send(lpToken, 'mint', [ACCOUNTS.liquidityProvider, amount]);
+    await lp.send(lpToken, 'approve', [market.pool, amount]);
+    await lp.send(lpPool, 'supply', [await tokens[asset].getAddress(), amount, ACCOUNTS.liquidityProvider, 0]);
+  }
+
+  // Positions may open anywhere above HF 1 (e.g. 1.01), which the LTV check at borrow time forbids when
+  // LTV < LT. Raise LTV to LT while seeding and restore the scenario's LTV afterwards.
+  const configurator = new Contract(market.poolConfigurator, CONFIGURATOR_ABI, admin.signer);
+  const setLtv = async (ltvOf: (symbol: AssetSymbol) => number) => {
+    for (const symbol of symbols) {
+      const a = scenario.assets[symbol]!;
+      if (a.ltvBps === 0) continue;
+      await admin.send(configurator, 'configureReserveAsCollateral', [
+        await tokens[symbol].getAddress(),
+        ltvOf(symbol),
+        a.liquidationThresholdBps,
+        a.liquidationBonusBps,
+      ]);
+    }
+  };
+  await setLtv((symbol) => scenario.assets[symbol]!.liquidationThresholdBps);
+
+  const opener = await admin.deploy(loadArtifact('own', 'PositionOpener'));
+  const addressOf = (symbol: string) => tokens[symbol].getAddress();
+  const borrowers: SeededBorrower[] = [];
+  for (let start = 0; start < scenario.positions.length; start += POSITIONS_PER_TX) {
+    const chunk = scenario.positions.slice(start, start + POSITIONS_PER_TX);
+    const encoded = await Promise.all(
+      chunk.map(async (p, i) => ({
+        salt: `0x${(start + i).toString(16).padStart(64, '0')}`,
+        collateralAssets: await Promise.all(Object.keys(p.collateral).map(addressOf)),
+        collateralAmounts: Object.values(p.collateral),
+        debtAssets: await Promise.all(Object.keys(p.debt).map(addressOf)),
+        debtAmounts: Object.values(p.debt),
+      })),
+    );
+    let receipt;
+    try {
+      receipt = await admin.send(opener, 'open', [market.pool, encoded], { gasLimit: GAS_PER_POSITION * BigInt(chunk.length) });
+    } catch (err) {
+      throw new Error(
+        `opening positions ${chunk[0].label} … ${chunk[chunk.length - 1].label} failed; a listed borrower may be too close to HF 1 to borrow (${(err as Error).message})`,
+        { cause: err },
+      );
+    }
+    const opened = receipt.logs
+      .map((entry) => {
+        try {
+          return opener.interface.parseLog(entry);
+        } catch {
+          return null;
+        }
+      })
+      .filter((parsed) => parsed?.name === 'PositionOpened');
+    opened.forEach((event, i) => borrowers.push({ label: chunk[i].label, address: event!.args.borrower as string }));
+    log(`world: opened ${borrowers.length}/${scenario.positions.length} positions`);
+  }
+  await setLtv((symbol) => scenario.assets[symbol]!.ltvBps);
+
+  // Liquidator accounts: a large balance of every asset, approved to the pool.
+  for (const [i, liquidator] of ACCOUNTS.liquidators.entries()) {
+    const signerDeployer = new Deployer(provider, new JsonRpcSigner(provider, liquidator));
+    for (const symbol of symbols) {
+      const amount = (100_000_000n * 10n ** BigInt(ASSET_DECIMALS[symbol] + PRICE_DECIMALS)) / scenario.assets[symbol]!.priceUsd;
+      const t = signerDeployer.at(token, await tokens[symbol].getAddress());
+      await signerDeployer.send(t, 'mint', [liquidator, amount]);
+      await signerDeployer.send(t, 'approve', [market.pool, MaxUint256]);
+    }
+    log(`world: funded liquidator ${i + 1}/${ACCOUNTS.liquidators.length}`);
+  }
+
+  const block = await provider.getBlock('latest');
+  if (!block) throw new Error('anvil returned no latest block');
+  const state = (await provider.send('anvil_dumpState', [])) as string;
+  const result: SeedResult = {
+    cacheKey,
+    market,
+    tokens: Object.fromEntries(await Promise.all(symbols.map(async (s) => [s, await tokens[s].getAddress()] as const))),
+    feeds: Object.fromEntries(await Promise.all(symbols.map(async (s) => [s, await feeds[s].getAddress()] as const))),
+    borrowers,
+    seededBlock: block.number,
+    seededTimestamp: block.timestamp,
+  };
+  return { result, state };
+}

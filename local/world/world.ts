@@ -1,0 +1,186 @@
+/**
+ * The local world: anvil with a real Aave V3 market and the scenario's borrowers, DynamoDB Local and the fauxqs
+ * SQS emulator, with the pipeline's tables and queues created from lib/resources.ts.
+ *
+ *   const world = await startWorld({ scenario: loadScenario('default') });
+ *   …
+ *   await world.stop();
+ *
+ * Every process it starts is stopped by `stop()`, and also when the owning Node process exits (processes.ts).
+ */
+import { JsonRpcSigner, type JsonRpcProvider, Contract } from 'ethers';
+import { createJsonRpcProvider, pollReceipt } from '../../functions/adapters/chain/provider';
+import type { AaveMarket } from './aave/market';
+import { LOCAL_CHAIN_ID, startAnvil, type Anvil } from './anvil';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { type Fauxqs, startFauxqs } from './fauxqs';
+import { createQueues, createTables, localDynamoDbClient, localSqsClient, type QueueUrls, type TableNames } from './resources';
+import type { AssetSymbol, Scenario } from './scenario';
+import { ACCOUNTS, readSeedCache, seedCacheKey, type SeededBorrower, seedMarket, writeSeedCache } from './seed';
+
+export interface WorldOptions {
+  scenario: Scenario;
+  /** Overrides the scenario's block time; 0 = automine. */
+  blockTimeSec?: number;
+  /** Start DynamoDB Local and fauxqs and create the pipeline's tables and queues (default true). */
+  services?: boolean;
+  /** Prefix of table and queue names (default `local`). */
+  resourcePrefix?: string;
+  /** Ignore a cached seed and deploy again. */
+  reseed?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Everything a process needs to talk to the world; JSON-serialisable (written by `npm run world -- up`). */
+export interface WorldInfo {
+  scenario: string;
+  rpcUrl: string;
+  chainId: string;
+  blockTimeSec: number;
+  market: AaveMarket;
+  tokens: Record<string, string>;
+  feeds: Record<string, string>;
+  accounts: { deployer: string; liquidityProvider: string; liquidators: string[] };
+  borrowers: SeededBorrower[];
+  /** The first block of the running world (after the seeded state was loaded). */
+  startBlock: number;
+  dynamodb?: { endpoint: string; tables: TableNames };
+  sqs?: { endpoint: string; queues: QueueUrls };
+  timings: { bootSeconds: number; seededFromCache: boolean };
+}
+
+export interface ShockRunner {
+  /** Resolves when every shock has been applied. */
+  done: Promise<void>;
+  stop(): void;
+}
+
+export interface World {
+  info: WorldInfo;
+  provider: JsonRpcProvider;
+  /** Sets an asset's oracle price (USD, 8 decimals) through its feed; resolves once mined. */
+  setPrice(asset: AssetSymbol, priceBase8: bigint): Promise<void>;
+  /** Applies the scenario's shocks as blocks pass, relative to the block at the call. */
+  runShocks(onShock?: (line: string) => void): ShockRunner;
+  stop(): Promise<void>;
+}
+
+const FEED_ABI = ['function setPrice(int256 answer)'];
+
+async function seedOrLoad(scenario: Scenario, reseed: boolean, log: (line: string) => void) {
+  const key = seedCacheKey(scenario);
+  const cached = reseed ? undefined : readSeedCache(key);
+  if (cached) {
+    log(`world: using cached market ${key}`);
+    return { seed: cached, fromCache: true };
+  }
+  log(`world: seeding ${scenario.positions.length} positions on Aave ${scenario.aave} (cached for next time)`);
+  const anvil = await startAnvil({ blockTimeSec: 0 });
+  try {
+    const provider = createJsonRpcProvider(anvil.rpcUrl, LOCAL_CHAIN_ID);
+    const seed = await seedMarket(provider, scenario, key, log);
+    provider.destroy();
+    writeSeedCache(seed);
+    return { seed, fromCache: false };
+  } finally {
+    await anvil.process.stop();
+  }
+}
+
+export async function startWorld(options: WorldOptions): Promise<World> {
+  const started = process.hrtime.bigint();
+  const log = options.log ?? (() => undefined);
+  const { scenario } = options;
+  const blockTimeSec = options.blockTimeSec ?? scenario.blockTimeSec;
+  const withServices = options.services ?? true;
+  const prefix = options.resourcePrefix ?? 'local';
+
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    await Promise.allSettled(stoppers.splice(0).map((stop) => stop()));
+  };
+
+  try {
+    // Services boot (DynamoDB Local takes seconds to start its JVM) while the market is seeded or loaded.
+    const servicesReady: Promise<{ ddb: DynamoDbLocal; sqs: Fauxqs } | undefined> = withServices
+      ? Promise.all([startDynamoDbLocal(), startFauxqs()]).then(([ddb, sqs]) => {
+          stoppers.push(ddb.process.stop, sqs.process.stop);
+          return { ddb, sqs };
+        })
+      : Promise.resolve(undefined);
+    servicesReady.catch(() => undefined);
+
+    const { seed, fromCache } = await seedOrLoad(scenario, options.reseed ?? false, log);
+    const anvil: Anvil = await startAnvil({ blockTimeSec });
+    stoppers.push(anvil.process.stop);
+    const provider = createJsonRpcProvider(anvil.rpcUrl, LOCAL_CHAIN_ID);
+    stoppers.push(async () => provider.destroy());
+    await provider.send('anvil_loadState', [seed.state]);
+    // Resume time just after the seeded block, so debt does not accrue for however long the cache sat on disk.
+    await provider.send('evm_setTime', [seed.result.seededTimestamp + 1]);
+    if (blockTimeSec === 0) await provider.send('evm_mine', []);
+    const startBlock = await provider.getBlockNumber();
+
+    const services = await servicesReady;
+    let dynamodb: WorldInfo['dynamodb'];
+    let sqs: WorldInfo['sqs'];
+    if (services) {
+      const ddbClient = localDynamoDbClient(services.ddb.endpoint);
+      const sqsClient = localSqsClient(services.sqs.endpoint);
+      const [tables, queues] = await Promise.all([createTables(ddbClient, prefix), createQueues(sqsClient, prefix)]);
+      ddbClient.destroy();
+      sqsClient.destroy();
+      dynamodb = { endpoint: services.ddb.endpoint, tables };
+      sqs = { endpoint: services.sqs.endpoint, queues };
+    }
+
+    const info: WorldInfo = {
+      scenario: scenario.name,
+      rpcUrl: anvil.rpcUrl,
+      chainId: LOCAL_CHAIN_ID.toString(),
+      blockTimeSec,
+      market: seed.result.market,
+      tokens: seed.result.tokens,
+      feeds: seed.result.feeds,
+      accounts: { deployer: ACCOUNTS.deployer, liquidityProvider: ACCOUNTS.liquidityProvider, liquidators: [...ACCOUNTS.liquidators] },
+      borrowers: seed.result.borrowers,
+      startBlock,
+      dynamodb,
+      sqs,
+      timings: { bootSeconds: Number(process.hrtime.bigint() - started) / 1e9, seededFromCache: fromCache },
+    };
+    log(`world: ready in ${info.timings.bootSeconds.toFixed(1)} s at block ${startBlock} (${anvil.rpcUrl})`);
+
+    const admin = new JsonRpcSigner(provider, ACCOUNTS.deployer);
+    const setPrice = async (asset: AssetSymbol, priceBase8: bigint): Promise<void> => {
+      const feed = info.feeds[asset];
+      if (!feed) throw new Error(`asset ${asset} is not listed in this world`);
+      const tx = await new Contract(feed, FEED_ABI, admin).getFunction('setPrice').send(priceBase8);
+      const receipt = await pollReceipt(provider, tx.hash);
+      if (receipt.status !== 1) throw new Error(`setting the ${asset} price reverted (tx ${tx.hash})`);
+    };
+
+    const runShocks = (onShock?: (line: string) => void): ShockRunner => {
+      let stopped = false;
+      const done = (async () => {
+        const from = await provider.getBlockNumber();
+        const pending = [...scenario.shocks].sort((a, b) => a.afterBlocks - b.afterBlocks);
+        while (!stopped && pending.length > 0) {
+          const block = await provider.getBlockNumber();
+          while (pending.length > 0 && block >= from + pending[0].afterBlocks) {
+            const shock = pending.shift()!;
+            await setPrice(shock.asset, shock.priceBase8);
+            onShock?.(`shock: ${shock.asset} → $${(Number(shock.priceBase8) / 1e8).toLocaleString('en-US')} (block ${block})`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })();
+      return { done, stop: () => void (stopped = true) };
+    };
+
+    return { info, provider, setPrice, runShocks, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
