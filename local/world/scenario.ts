@@ -201,7 +201,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
         return issue.keys
           .map((key) => {
             const where = formatPath([...issue.path, key]);
-            const isAssetMap = issue.path.at(-1) === 'assets';
+            const isAssetMap = ['assets', 'collateral', 'debt'].includes(String(issue.path.at(-1)));
             return `${where}: ${isAssetMap ? `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})` : 'unknown field'}`;
           })
           .join('\n  - ');

@@ -9,7 +9,7 @@
  * Every process it starts is stopped by `stop()`, and also when the owning Node process exits (processes.ts).
  */
 import { JsonRpcSigner, type JsonRpcProvider, Contract } from 'ethers';
-import { createJsonRpcProvider, pollReceipt } from '../../functions/adapters/chain/provider';
+import { createJsonRpcProvider, latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import type { AaveMarket } from './aave/market';
 import { LOCAL_CHAIN_ID, startAnvil, type Anvil } from './anvil';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
@@ -119,7 +119,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     // Resume time just after the seeded block, so debt does not accrue for however long the cache sat on disk.
     await provider.send('evm_setTime', [seed.result.seededTimestamp + 1]);
     if (blockTimeSec === 0) await provider.send('evm_mine', []);
-    const startBlock = await provider.getBlockNumber();
+    const startBlock = await latestBlockNumber(provider);
 
     const services = await servicesReady;
     let dynamodb: WorldInfo['dynamodb'];
@@ -163,10 +163,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const runShocks = (onShock?: (line: string) => void): ShockRunner => {
       let stopped = false;
       const done = (async () => {
-        const from = await provider.getBlockNumber();
+        const from = await latestBlockNumber(provider);
         const pending = [...scenario.shocks].sort((a, b) => a.afterBlocks - b.afterBlocks);
         while (!stopped && pending.length > 0) {
-          const block = await provider.getBlockNumber();
+          const block = await latestBlockNumber(provider);
           while (pending.length > 0 && block >= from + pending[0].afterBlocks) {
             const shock = pending.shift()!;
             await setPrice(shock.asset, shock.priceBase8);

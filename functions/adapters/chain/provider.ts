@@ -40,3 +40,11 @@ export async function pollReceipt(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * The node's current block number. ethers' `getBlockNumber()` may answer from a cache up to a polling
+ * interval old, which is enough to pin a read to the block before a price update.
+ */
+export async function latestBlockNumber(provider: JsonRpcProvider): Promise<number> {
+  return Number(await provider.send('eth_blockNumber', []));
+}
