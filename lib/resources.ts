@@ -135,6 +135,23 @@ export function deadLetterOf(queue: QueueName): { queue: QueueName; maxReceiveCo
   return { queue: target as QueueName, maxReceiveCount: def.deadLetter.maxReceiveCount };
 }
 
+/**
+ * Queue keys in an order where every dead-letter queue comes before the queues that redrive into it, so a
+ * redrive policy can always name an existing target (chains of dead-letter queues included).
+ */
+export function queuesInCreationOrder(): QueueName[] {
+  const ordered: QueueName[] = [];
+  const visit = (key: QueueName, path: QueueName[]) => {
+    if (ordered.includes(key)) return;
+    if (path.includes(key)) throw new Error(`dead-letter queues form a cycle: ${[...path, key].join(' → ')}`);
+    const deadLetter = deadLetterOf(key);
+    if (deadLetter) visit(deadLetter.queue, [...path, key]);
+    ordered.push(key);
+  };
+  for (const key of Object.keys(QUEUES) as QueueName[]) visit(key, []);
+  return ordered;
+}
+
 /** Physical names are `<prefix>-<id>`; FIFO queues end in `.fifo` as SQS requires. */
 export function physicalTableName(prefix: string, table: TableName): string {
   return `${prefix}-${TABLES[table].id}`;

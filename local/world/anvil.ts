@@ -14,6 +14,10 @@ export interface AnvilOptions {
   /** Seconds between blocks; 0 = automine (a block per transaction). */
   blockTimeSec: number;
   chainId?: bigint;
+  /** A state file written from `anvil_dumpState` (plain JSON) to start from. */
+  loadStatePath?: string;
+  /** Where anvil writes its whole state when it exits. */
+  dumpStatePath?: string;
 }
 
 export interface Anvil {
@@ -37,11 +41,16 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
     '--balance', '1000000',
   ];
   if (options.blockTimeSec > 0) args.push('--block-time', String(options.blockTimeSec));
+  if (options.loadStatePath) args.push('--load-state', options.loadStatePath);
+  if (options.dumpStatePath) args.push('--dump-state', options.dumpStatePath);
   const { process, match } = await startProcess({
     name: 'anvil',
     command: anvilBinary(),
     args,
     readyPattern: /Listening on 127\.0\.0\.1:(\d+)/,
+    timeoutMs: 120_000,
+    // Dumping a 10,000-borrower state on exit takes seconds; don't cut it short.
+    stopGraceMs: options.dumpStatePath ? 120_000 : 5_000,
   });
   const port = Number(match[1]);
   return { rpcUrl: `http://127.0.0.1:${port}`, port, process };

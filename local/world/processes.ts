@@ -44,6 +44,8 @@ export interface StartOptions {
   /** A line on stdout or stderr that means "ready"; its match is returned. */
   readyPattern: RegExp;
   timeoutMs?: number;
+  /** How long `stop()` waits after SIGTERM before SIGKILL (default 5 s). */
+  stopGraceMs?: number;
 }
 
 /** Starts a process and waits for its readiness line; on failure the process is killed and its output quoted. */
@@ -61,7 +63,7 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.stopGraceMs ?? 5_000);
     await exited;
     clearTimeout(timer);
   };

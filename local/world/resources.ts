@@ -12,6 +12,7 @@ import {
   physicalTableName,
   QUEUES,
   type QueueName,
+  queuesInCreationOrder,
   TABLES,
   type TableDefinition,
   type TableName,
@@ -80,12 +81,11 @@ export async function createTables(client: DynamoDBClient, prefix: string): Prom
   return names;
 }
 
-/** Creates every queue (dead-letter queues first, so redrive policies can name their ARNs). */
+/** Creates every queue, dead-letter queues before the queues that redrive into them. */
 export async function createQueues(client: SQSClient, prefix: string): Promise<QueueUrls> {
   const urls = {} as QueueUrls;
   const arns = {} as Record<QueueName, string>;
-  const ordered = (Object.keys(QUEUES) as QueueName[]).sort((a, b) => Number(!!deadLetterOf(a)) - Number(!!deadLetterOf(b)));
-  for (const key of ordered) {
+  for (const key of queuesInCreationOrder()) {
     const def = QUEUES[key];
     const attributes: Record<string, string> = {
       VisibilityTimeout: String(def.visibilityTimeoutSec),

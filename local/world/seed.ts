@@ -49,11 +49,11 @@ export interface SeedResult {
 
 export interface SeedCache {
   result: SeedResult;
-  /** `anvil_dumpState` output (hex of gzipped JSON). */
-  state: string;
+  /** anvil state file (JSON) for `anvil --load-state`. */
+  statePath: string;
 }
 
-const POSITIONS_PER_TX = 100;
+const POSITIONS_PER_TX = 250;
 const POOL_SUPPLY_ABI = ['function supply(address asset, uint256 amount, address onBehalfOf, uint16 referralCode)'];
 const CONFIGURATOR_ABI = [
   'function configureReserveAsCollateral(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus)',
@@ -93,22 +93,35 @@ export function seedCacheKey(scenario: Scenario): string {
   return hash.digest('hex').slice(0, 24);
 }
 
+const resultPath = (key: string) => join(CACHE_DIR, `${key}.json`);
+const statePath = (key: string) => join(CACHE_DIR, `${key}.state.json`);
+
 export function readSeedCache(key: string): SeedCache | undefined {
-  const path = join(CACHE_DIR, `${key}.json`);
-  if (!existsSync(path)) return undefined;
+  if (!existsSync(resultPath(key)) || !existsSync(statePath(key))) return undefined;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as SeedCache;
+    return { result: JSON.parse(readFileSync(resultPath(key), 'utf8')) as SeedResult, statePath: statePath(key) };
   } catch {
     return undefined;
   }
 }
 
-export function writeSeedCache(cache: SeedCache): void {
+/** Where a seeding anvil should write its state on exit (`anvil --dump-state`) before it is committed. */
+export function pendingStatePath(key: string): string {
   mkdirSync(CACHE_DIR, { recursive: true });
-  const path = join(CACHE_DIR, `${cache.result.cacheKey}.json`);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(cache));
-  renameSync(tmp, path);
+  return join(CACHE_DIR, `${key}.state.${process.pid}.tmp`);
+}
+
+/**
+ * Commits a seeded market to the cache: the state file dumped by anvil on exit is renamed into place first,
+ * the result second, so a reader never sees a result without its state.
+ */
+export function commitSeedCache(result: SeedResult, dumpedStatePath: string): SeedCache {
+  if (!existsSync(dumpedStatePath)) throw new Error(`anvil wrote no state dump at ${dumpedStatePath}`);
+  renameSync(dumpedStatePath, statePath(result.cacheKey));
+  const tmp = `${resultPath(result.cacheKey)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(result));
+  renameSync(tmp, resultPath(result.cacheKey));
+  return { result, statePath: statePath(result.cacheKey) };
 }
 
 async function loadDeployer(version: Scenario['aave']): Promise<DeployAaveMarket> {
@@ -116,13 +129,17 @@ async function loadDeployer(version: Scenario['aave']): Promise<DeployAaveMarket
   return (await import('./aave/deploy-v30')).deployAaveV30;
 }
 
-/** Seeds the scenario on a fresh automining anvil reached by `provider`. */
+/**
+ * Seeds the scenario on a fresh automining anvil reached by `provider`. The state itself is saved by anvil
+ * when it exits (`--dump-state`, see commitSeedCache): faster than `anvil_dumpState`, and a 10,000-borrower
+ * state is too large to load back over RPC.
+ */
 export async function seedMarket(
   provider: JsonRpcProvider,
   scenario: Scenario,
   cacheKey: string,
   log: (line: string) => void,
-): Promise<SeedCache> {
+): Promise<SeedResult> {
   const admin = new Deployer(provider, new JsonRpcSigner(provider, ACCOUNTS.deployer));
   const lp = new Deployer(provider, new JsonRpcSigner(provider, ACCOUNTS.liquidityProvider));
   const token = loadArtifact('own', 'TestnetERC20');
@@ -243,8 +260,7 @@ export async function seedMarket(
 
   const block = await provider.getBlock('latest');
   if (!block) throw new Error('anvil returned no latest block');
-  const state = (await provider.send('anvil_dumpState', [])) as string;
-  const result: SeedResult = {
+  return {
     cacheKey,
     market,
     tokens: Object.fromEntries(await Promise.all(symbols.map(async (s) => [s, await tokens[s].getAddress()] as const))),
@@ -253,5 +269,4 @@ export async function seedMarket(
     seededBlock: block.number,
     seededTimestamp: block.timestamp,
   };
-  return { result, state };
 }

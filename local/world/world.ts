@@ -8,6 +8,7 @@
  *
  * Every process it starts is stopped by `stop()`, and also when the owning Node process exits (processes.ts).
  */
+import { rmSync } from 'node:fs';
 import { JsonRpcSigner, type JsonRpcProvider, Contract } from 'ethers';
 import { createJsonRpcProvider, latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import type { AaveMarket } from './aave/market';
@@ -16,7 +17,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type Fauxqs, startFauxqs } from './fauxqs';
 import { createQueues, createTables, localDynamoDbClient, localSqsClient, type QueueUrls, type TableNames } from './resources';
 import type { AssetSymbol, Scenario } from './scenario';
-import { ACCOUNTS, readSeedCache, seedCacheKey, type SeededBorrower, seedMarket, writeSeedCache } from './seed';
+import { ACCOUNTS, commitSeedCache, pendingStatePath, readSeedCache, seedCacheKey, type SeededBorrower, seedMarket } from './seed';
 
 export interface WorldOptions {
   scenario: Scenario;
@@ -75,16 +76,19 @@ async function seedOrLoad(scenario: Scenario, reseed: boolean, log: (line: strin
     return { seed: cached, fromCache: true };
   }
   log(`world: seeding ${scenario.positions.length} positions on Aave ${scenario.aave} (cached for next time)`);
-  const anvil = await startAnvil({ blockTimeSec: 0 });
+  const dumpPath = pendingStatePath(key);
+  const anvil = await startAnvil({ blockTimeSec: 0, dumpStatePath: dumpPath });
+  let result;
   try {
     const provider = createJsonRpcProvider(anvil.rpcUrl, LOCAL_CHAIN_ID);
-    const seed = await seedMarket(provider, scenario, key, log);
+    result = await seedMarket(provider, scenario, key, log);
     provider.destroy();
-    writeSeedCache(seed);
-    return { seed, fromCache: false };
   } finally {
+    // anvil writes its state to dumpPath as it exits; a failed seeding leaves nothing behind.
     await anvil.process.stop();
+    if (!result) rmSync(dumpPath, { force: true });
   }
+  return { seed: commitSeedCache(result, dumpPath), fromCache: false };
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
@@ -111,11 +115,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     servicesReady.catch(() => undefined);
 
     const { seed, fromCache } = await seedOrLoad(scenario, options.reseed ?? false, log);
-    const anvil: Anvil = await startAnvil({ blockTimeSec });
+    const anvil: Anvil = await startAnvil({ blockTimeSec, loadStatePath: seed.statePath });
     stoppers.push(anvil.process.stop);
     const provider = createJsonRpcProvider(anvil.rpcUrl, LOCAL_CHAIN_ID);
     stoppers.push(async () => provider.destroy());
-    await provider.send('anvil_loadState', [seed.state]);
     // Resume time just after the seeded block, so debt does not accrue for however long the cache sat on disk.
     await provider.send('evm_setTime', [seed.result.seededTimestamp + 1]);
     if (blockTimeSec === 0) await provider.send('evm_mine', []);

@@ -68,7 +68,7 @@ describe('scenario validation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scenario-'));
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{ "aave": "v3.6", ');
-    expect(() => loadScenario(path)).toThrow(/invalid scenario .*broken\.json:\n  - \(file\): invalid JSON/);
+    expect(() => loadScenario(path)).toThrow(/invalid scenario .*broken\.json:\n {2}- \(file\): invalid JSON/);
   });
 
   it('rejects a scenario name with no file', () => {
