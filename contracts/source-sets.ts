@@ -25,7 +25,9 @@ const OWN: SourceSet = {
   remappings: ['@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/'],
   packages: ['@openzeppelin/contracts'],
   ownSourceDirs: ['contracts/src'],
-  settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun' },
+  // No metadata hash: the runtime bytecode then depends only on the source and settings, so the health lens
+  // embedded in functions/ can be checked against a fresh compile byte for byte.
+  settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'cancun', metadata: { bytecodeHash: 'none' } },
 };
 
 /** Root of the Aave v3.6 Solidity sources inside node_modules (BUSL-1.1: local tests only, never shipped). */

@@ -1,13 +1,29 @@
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { type ManagedProcess, startProcess } from './processes';
 
 export const LOCAL_CHAIN_ID = 31337n;
 
-/** The anvil binary shipped inside the platform package of @foundry-rs/anvil (no download at install time). */
+/**
+ * The anvil binary: `ANVIL_PATH` if set, else the binary inside the npm package `@foundry-rs/anvil-linux-amd64`
+ * (an optional dependency: installed on Linux x64, no download at install time), else `anvil` on PATH
+ * (foundryup) on other platforms.
+ */
 export function anvilBinary(): string {
-  const platform = `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}`;
-  const pkg = require.resolve(`@foundry-rs/anvil-${platform}/package.json`);
-  return join(pkg, '..', 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
+  if (process.env.ANVIL_PATH) return process.env.ANVIL_PATH;
+  try {
+    return join(require.resolve('@foundry-rs/anvil-linux-amd64/package.json'), '..', 'bin', 'anvil');
+  } catch {
+    return 'anvil';
+  }
+}
+
+let cachedVersion: string | undefined;
+
+/** `anvil --version` (part of the world cache key: a new anvil may not load an old state file). */
+export function anvilVersion(): string {
+  cachedVersion ??= execFileSync(anvilBinary(), ['--version'], { encoding: 'utf8' }).split('\n')[0].trim();
+  return cachedVersion;
 }
 
 export interface AnvilOptions {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Contract, JsonRpcSigner, MaxUint256, type JsonRpcProvider } from 'ethers';
+import { anvilVersion } from './anvil';
 import { loadArtifact } from './artifacts';
 import { Deployer } from './deployer';
 import type { AaveMarket, DeployAaveMarket } from './aave/market';
@@ -88,8 +89,7 @@ export function seedCacheKey(scenario: Scenario): string {
   if (scenario.aave === 'v3.6') hash.update(compiledKey('aave-v3.6'));
   hash.update(hashSources(__dirname));
   hash.update(hashSources(join(__dirname, 'aave')));
-  const anvilPkg = JSON.parse(readFileSync(require.resolve('@foundry-rs/anvil/package.json'), 'utf8')) as { version: string };
-  hash.update(anvilPkg.version);
+  hash.update(anvilVersion());
   return hash.digest('hex').slice(0, 24);
 }
 
