@@ -1,14 +1,15 @@
 /**
  * Three projects: unit (no network, seconds), integration (real local parts: anvil, DynamoDB Local, fauxqs),
- * infra (CDK assertions). ts-jest runs with isolatedModules (no type-check in Jest: `npm run typecheck` does that).
+ * infra (CDK assertions). ts-jest transpiles only (tsconfig's isolatedModules; `npm run typecheck` type-checks).
  * @middy is ESM-only on some paths, so it is transpiled (TOOLCHAIN.md, gotcha 10).
  */
-const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+const tsJest = ['ts-jest', { diagnostics: false }];
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.[tj]s$': tsJest },
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: ['<rootDir>/test/setup-env.js'],
 };
 
 module.exports = {

@@ -1,0 +1,67 @@
+import {
+  aTokenBalanceUnits,
+  aTokenScaledOutflow,
+  findReserve,
+  RAY,
+  ruleSetForPoolVersion,
+  type RuleSet,
+  variableDebtBalanceUnits,
+  variableDebtScaledBurn,
+} from '../../../functions/domain';
+import { ASSETS, position, reserve, usd } from './fixtures';
+
+// Index 1.05 (ray). 10 scaled × 1.05 = 10.5 → half up 11 (pre-3.5); from 3.5 floor 10 for aTokens, ceil 11 for debt.
+// Amounts → scaled: 22 / 1.05 = 20.95 → half up 21 (pre-3.5), ceil 21 (aToken outflow), floor 20 (debt burn);
+// 1 / 1.05 = 0.95 → 1, 1, 0 (a v3.5 debt burn of 1 unit reverts); 21 / 1.05 = 20 exactly.
+const INDEX = 105n * 10n ** 25n;
+
+describe('token-balance: scaled ↔ amount rounding per rule set (AToken / VariableDebtToken / TokenMath)', () => {
+  it.each<[RuleSet, bigint, bigint]>([
+    ['v3.0', 11n, 11n],
+    ['v3.3', 11n, 11n],
+    ['v3.5', 10n, 11n],
+  ])('%s balances of 10 scaled at index 1.05: aToken %d, debt %d', (ruleSet, aToken, debt) => {
+    expect(aTokenBalanceUnits(ruleSet, 10n, INDEX)).toBe(aToken);
+    expect(variableDebtBalanceUnits(ruleSet, 10n, INDEX)).toBe(debt);
+  });
+
+  it.each<[RuleSet, bigint, bigint, bigint]>([
+    // amount → scaled: aToken outflow, debt burn
+    ['v3.0', 22n, 21n, 21n],
+    ['v3.5', 22n, 21n, 20n],
+    ['v3.0', 1n, 1n, 1n],
+    ['v3.5', 1n, 1n, 0n],
+    ['v3.5', 21n, 20n, 20n],
+  ])('%s: %d units → aToken scaled %d, debt scaled %d', (ruleSet, amount, aTokenScaled, debtScaled) => {
+    expect(aTokenScaledOutflow(ruleSet, amount, INDEX)).toBe(aTokenScaled);
+    expect(variableDebtScaledBurn(ruleSet, amount, INDEX)).toBe(debtScaled);
+  });
+
+  it('index 1 (RAY) is the identity', () => {
+    expect(aTokenBalanceUnits('v3.5', 123n, RAY)).toBe(123n);
+    expect(variableDebtScaledBurn('v3.0', 123n, RAY)).toBe(123n);
+  });
+});
+
+describe('position helpers', () => {
+  it.each<[string, RuleSet]>([
+    ['3.0.2', 'v3.0'],
+    ['v3.2', 'v3.0'],
+    ['3.3', 'v3.3'],
+    ['v3.4', 'v3.3'],
+    ['3.5', 'v3.5'],
+    ['v3.6', 'v3.5'],
+  ])('pool version %s → rule set %s', (version, ruleSet) => {
+    expect(ruleSetForPoolVersion(version)).toBe(ruleSet);
+  });
+
+  it('rejects a version it has no rules for', () => {
+    expect(() => ruleSetForPoolVersion('v4.0')).toThrow('unsupported Aave pool version "v4.0": expected 3.<minor>[.<patch>]');
+  });
+
+  it('finds reserves whatever the address case', () => {
+    const pos = position('v3.5', [reserve('WETH', { priceBase8: usd(1000), asset: '0xAbCdEf0000000000000000000000000000000002' })]);
+    expect(findReserve(pos, '0xabcdef0000000000000000000000000000000002')?.asset).toBe('0xAbCdEf0000000000000000000000000000000002');
+    expect(findReserve(pos, ASSETS.USDC.asset)).toBeUndefined();
+  });
+});
