@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { healthScan } from './health-scan';
 import { worldBoot } from './world-boot';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -17,7 +18,7 @@ export interface BenchResult {
   ratios: { label: string; value: number }[];
 }
 
-const BENCHES: Record<string, () => Promise<BenchResult>> = { 'world-boot': worldBoot };
+const BENCHES: Record<string, () => Promise<BenchResult>> = { 'world-boot': worldBoot, 'health-scan': healthScan };
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });

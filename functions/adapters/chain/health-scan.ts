@@ -1,0 +1,163 @@
+import type { JsonRpcProvider } from 'ethers';
+import { HEALTH_LENS_RUNTIME_BYTECODE, HEALTH_LENS_SELECTOR, HEALTH_LENS_WORDS_PER_USER, LENS_ADDRESS } from './health-lens';
+
+/** One account as `Pool.getUserAccountData` reports it (base currency: USD, 8 decimals; thresholds in bps). */
+export interface AccountHealth {
+  user: string;
+  totalCollateralBase: bigint;
+  totalDebtBase: bigint;
+  availableBorrowsBase: bigint;
+  currentLiquidationThresholdBps: bigint;
+  ltvBps: bigint;
+  /** WAD (1e18 = 1.0); 2^256−1 when the account has no debt. */
+  healthFactorWad: bigint;
+}
+
+/**
+ * How accounts are read:
+ * - `lens-override`: one eth_call per chunk to the HealthLens placed by a state override (no deployment);
+ * - `per-account`: one `getUserAccountData` eth_call per account, `concurrency` in flight. The fallback for
+ *   nodes that refuse state overrides, and the baseline the benchmark compares against.
+ */
+export type HealthScanMode = 'lens-override' | 'per-account';
+
+export interface HealthScanOptions {
+  /** Accounts per lens call. Larger chunks mean fewer RPC calls but longer single calls. */
+  chunkSize?: number;
+  /** Calls in flight at once. */
+  concurrency?: number;
+  /** Gas allowance per account in a lens call (anvil needs an explicit gas on big eth_calls). */
+  gasPerAccount?: bigint;
+  /** Told once when the node refuses state overrides and the scan falls back to per-account calls. */
+  onFallback?: (reason: string) => void;
+}
+
+export interface HealthScanResult {
+  block: number;
+  mode: HealthScanMode;
+  accounts: AccountHealth[];
+  /** JSON-RPC requests made, for cost accounting (RPC providers bill per call). */
+  rpcCalls: number;
+}
+
+const GET_USER_ACCOUNT_DATA_SELECTOR = '0xbf92857c';
+const MAX_GAS_PER_CALL = 1_000_000_000n;
+
+/** Node errors that mean "this node does not take a state-override argument". */
+const OVERRIDE_REFUSED = /state ?override|invalid params|too many (arguments|params)|unsupported|not supported|-32602|unknown field/i;
+
+function word(hex: string, index: number): bigint {
+  return BigInt(`0x${hex.slice(index * 64, index * 64 + 64)}`);
+}
+
+function pad32(address: string): string {
+  return address.toLowerCase().replace(/^0x/, '').padStart(64, '0');
+}
+
+/** ABI encoding of `accountData(pool, users)`, written out: the generic coder dominates the cost of a scan. */
+export function encodeLensCall(pool: string, users: readonly string[]): string {
+  const head = HEALTH_LENS_SELECTOR + pad32(pool) + (64).toString(16).padStart(64, '0') + users.length.toString(16).padStart(64, '0');
+  return head + users.map(pad32).join('');
+}
+
+/** Decodes the lens's `uint256[]` (offset, length, words) into accounts, in request order. */
+export function decodeLensResult(users: readonly string[], result: string): AccountHealth[] {
+  const hex = result.replace(/^0x/, '');
+  const length = Number(word(hex, 1));
+  if (length !== users.length * HEALTH_LENS_WORDS_PER_USER) {
+    throw new Error(`health lens returned ${length} words for ${users.length} accounts (expected ${users.length * HEALTH_LENS_WORDS_PER_USER})`);
+  }
+  return users.map((user, i) => decodeAccountWords(user, hex, 2 + i * HEALTH_LENS_WORDS_PER_USER));
+}
+
+function decodeAccountWords(user: string, hex: string, first: number): AccountHealth {
+  return {
+    user,
+    totalCollateralBase: word(hex, first),
+    totalDebtBase: word(hex, first + 1),
+    availableBorrowsBase: word(hex, first + 2),
+    currentLiquidationThresholdBps: word(hex, first + 3),
+    ltvBps: word(hex, first + 4),
+    healthFactorWad: word(hex, first + 5),
+  };
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/**
+ * Reads the health of many accounts of one Aave V3 Pool, every read pinned to the same block. Starts with the
+ * lens override; if the node refuses overrides it says so once (onFallback) and reads per account from then on.
+ */
+export class AaveV3HealthScanner {
+  private mode: HealthScanMode;
+  private readonly chunkSize: number;
+  private readonly concurrency: number;
+  private readonly gasPerAccount: bigint;
+
+  constructor(
+    private readonly provider: JsonRpcProvider,
+    private readonly pool: string,
+    private readonly options: HealthScanOptions & { mode?: HealthScanMode } = {},
+  ) {
+    this.mode = options.mode ?? 'lens-override';
+    this.chunkSize = options.chunkSize ?? 500;
+    this.concurrency = options.concurrency ?? 4;
+    this.gasPerAccount = options.gasPerAccount ?? 400_000n;
+    if (this.chunkSize < 1) throw new Error(`chunkSize must be at least 1, got ${this.chunkSize}`);
+  }
+
+  get currentMode(): HealthScanMode {
+    return this.mode;
+  }
+
+  async scan(users: readonly string[], block: number): Promise<HealthScanResult> {
+    const blockTag = `0x${block.toString(16)}`;
+    if (this.mode === 'lens-override') {
+      try {
+        return await this.scanWithLens(users, block, blockTag);
+      } catch (err) {
+        const message = (err as Error).message ?? String(err);
+        if (!OVERRIDE_REFUSED.test(message)) throw err;
+        this.mode = 'per-account';
+        this.options.onFallback?.(`node refused the eth_call state override (${message}); reading accounts one call each`);
+      }
+    }
+    return this.scanPerAccount(users, block, blockTag);
+  }
+
+  private async scanWithLens(users: readonly string[], block: number, blockTag: string): Promise<HealthScanResult> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < users.length; i += this.chunkSize) chunks.push(users.slice(i, i + this.chunkSize));
+    const override = { [LENS_ADDRESS]: { code: HEALTH_LENS_RUNTIME_BYTECODE } };
+    const results = await mapLimited(chunks, this.concurrency, async (chunk) => {
+      const gas = this.gasPerAccount * BigInt(chunk.length) + 100_000n;
+      const call = {
+        to: LENS_ADDRESS,
+        data: encodeLensCall(this.pool, chunk),
+        gas: `0x${(gas < MAX_GAS_PER_CALL ? gas : MAX_GAS_PER_CALL).toString(16)}`,
+      };
+      const result = (await this.provider.send('eth_call', [call, blockTag, override])) as string;
+      return decodeLensResult(chunk, result);
+    });
+    return { block, mode: 'lens-override', accounts: results.flat(), rpcCalls: chunks.length };
+  }
+
+  private async scanPerAccount(users: readonly string[], block: number, blockTag: string): Promise<HealthScanResult> {
+    const accounts = await mapLimited(users, this.concurrency, async (user) => {
+      const result = (await this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_ACCOUNT_DATA_SELECTOR + pad32(user) }, blockTag])) as string;
+      return decodeAccountWords(user, result.replace(/^0x/, ''), 0);
+    });
+    return { block, mode: 'per-account', accounts, rpcCalls: users.length };
+  }
+}

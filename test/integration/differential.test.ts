@@ -1,0 +1,232 @@
+/**
+ * Engine vs chain, to the wei. On a local Aave market (v3.6 and V3.0), prices move so that seeded random
+ * positions become liquidatable; for each one the engine reads the position at block N, picks a pair and a size
+ * (max, target-health or the first step of two-step, in turn), the simulator checks the call at block N, and
+ * the call is sent. Its on-chain effects — debt repaid, collateral received by the liquidator, protocol fee to
+ * the treasury, the borrower's health factor, collateral and debt after — must equal the prediction exactly.
+ *
+ * Block timestamps are frozen (anvil_setBlockTimestampInterval 0), so the transaction in block N+1 runs at the
+ * timestamp of block N: no interest accrues between the read and the call, which is what "at that block" means.
+ */
+import { Contract, JsonRpcSigner } from 'ethers';
+import { join } from 'node:path';
+import {
+  aTokenBalanceUnits,
+  aTokenScaledOutflow,
+  type CostModel,
+  calculateAccountData,
+  findReserve,
+  MAX_UINT256,
+  planLiquidation,
+  type LiquidationPlan,
+  ruleSetForPoolVersion,
+  selectPair,
+  type SizingStrategy,
+  maxSizing,
+  targetHealthSizing,
+  twoStepSizing,
+  sameAddress,
+} from '../../functions/domain';
+import { AaveV3LiquidationExecutor } from '../../functions/adapters/chain/aave-v3-liquidation-executor';
+import { AaveV3PositionReader } from '../../functions/adapters/chain/aave-v3-position-reader';
+import { latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
+import { LOCAL_TREASURY } from '../../local/world/aave/market';
+import { loadScenario, type Scenario } from '../../local/world/scenario';
+import { startWorld, type World } from '../../local/world/world';
+
+jest.setTimeout(600_000);
+
+const POOL_EVENTS = [
+  'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
+  'event DeficitCreated(address indexed user, address indexed debtAsset, uint256 amountCreated)',
+  'function getUserAccountData(address user) view returns (uint256, uint256, uint256, uint256, uint256, uint256 healthFactor)',
+];
+const ERC20 = [
+  'function balanceOf(address) view returns (uint256)',
+  'function scaledBalanceOf(address) view returns (uint256)',
+  'event Transfer(address indexed from, address indexed to, uint256 value)',
+];
+const WAD = 10n ** 18n;
+
+/** Costs are zero here: the test is about exactness, not whether a liquidation pays. */
+const FREE: CostModel = {
+  gasUnitsPerStep: 0n,
+  gasPrice: { baseFeePerGasWei: 0n, maxPriorityFeePerGasWei: 0n, maxFeePerGasWei: 0n },
+  nativePriceBase8: 0n,
+  swapCostBps: 0n,
+  minProfitBase: -(2n ** 255n),
+};
+
+const STRATEGIES: SizingStrategy[] = [
+  maxSizing,
+  targetHealthSizing({ targetHealthFactorWad: 1_050_000_000_000_000_000n }),
+  twoStepSizing(),
+];
+
+interface Tally {
+  executed: number;
+  byStrategy: Record<string, number>;
+  closeFactors: Set<string>;
+  limitedBy: Set<string>;
+  deficits: number;
+  /** Liquidations where a plain max call would revert with MustNotLeaveDust (v3.3+), so sizing had to adapt. */
+  dustEdges: number;
+  /** Liquidations of positions whose total debt was under $2,000 (full close on v3.3+). */
+  smallPositions: number;
+  skipped: Record<string, number>;
+  mismatches: string[];
+}
+
+describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) => {
+  const scenario: Scenario = { ...loadScenario(join(__dirname, 'fixtures', 'differential.json')), aave };
+  let world: World;
+  const tally: Tally = { executed: 0, byStrategy: {}, closeFactors: new Set(), limitedBy: new Set(), deficits: 0, dustEdges: 0, smallPositions: 0, skipped: {}, mismatches: [] };
+
+  beforeAll(async () => {
+    world = await startWorld({ scenario, blockTimeSec: 0, services: false });
+    await world.provider.send('anvil_setBlockTimestampInterval', [0]);
+  });
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  async function liquidateEverything(wave: string): Promise<void> {
+    const { provider } = world;
+    const ruleSet = ruleSetForPoolVersion(aave);
+    const reader = new AaveV3PositionReader(provider, world.info.market.pool, ruleSet);
+    const executor = new AaveV3LiquidationExecutor(provider, world.info.market.pool);
+    const liquidator = world.info.accounts.liquidators[0];
+    const signer = new JsonRpcSigner(provider, liquidator);
+    const pool = new Contract(world.info.market.pool, POOL_EVENTS, provider);
+    const balance = (token: string, owner: string, block: number) =>
+      new Contract(token, ERC20, provider).balanceOf(owner, { blockTag: block }) as Promise<bigint>;
+    const scaledBalance = (token: string, owner: string, block: number) =>
+      new Contract(token, ERC20, provider).scaledBalanceOf(owner, { blockTag: block }) as Promise<bigint>;
+    const reserveOf = (asset: string) => Object.values(world.info.market.reserves).find((r) => sameAddress(r.underlying, asset))!;
+
+    for (const [index, borrower] of world.info.borrowers.entries()) {
+      const block = await latestBlockNumber(provider);
+      const position = await reader.readPosition(borrower.address, block);
+      if (calculateAccountData(position).healthFactorWad >= WAD) continue;
+      const sizing = STRATEGIES[index % STRATEGIES.length];
+      const selection = selectPair(position, { sizing, costs: FREE, liquidator, receiveAToken: false });
+      if (selection.kind !== 'liquidate') {
+        tally.skipped[selection.reason] = (tally.skipped[selection.reason] ?? 0) + 1;
+        continue;
+      }
+      const plan: LiquidationPlan = selection.steps[0];
+      const where = `${wave} ${borrower.label} ${borrower.address} (${sizing.name})`;
+
+      const call = {
+        collateralAsset: plan.collateralAsset,
+        debtAsset: plan.debtAsset,
+        user: borrower.address,
+        debtToCoverUnits: plan.debtToCoverUnits,
+        receiveAToken: false,
+      };
+      const simulation = await executor.simulate(call, liquidator, block);
+      if (simulation.kind !== 'ok') {
+        tally.mismatches.push(`${where}: simulation reverted: ${simulation.reason}`);
+        continue;
+      }
+      const collateral = reserveOf(plan.collateralAsset);
+      const debt = reserveOf(plan.debtAsset);
+      const [collBefore, debtBefore, treasuryScaledBefore] = await Promise.all([
+        balance(collateral.underlying, liquidator, block),
+        balance(debt.underlying, liquidator, block),
+        scaledBalance(collateral.aToken, LOCAL_TREASURY, block),
+      ]);
+      const tx = await signer.sendTransaction({ ...executor.buildTransaction(call), gasLimit: simulation.gasLimit });
+      const receipt = await pollReceipt(provider, tx.hash);
+      if (receipt.status !== 1) {
+        tally.mismatches.push(`${where}: liquidationCall reverted on chain (tx ${tx.hash})`);
+        continue;
+      }
+      const after = receipt.blockNumber;
+      const [collAfter, debtAfter, treasuryAfter, account, positionAfter] = await Promise.all([
+        balance(collateral.underlying, liquidator, after),
+        balance(debt.underlying, liquidator, after),
+        balance(collateral.aToken, LOCAL_TREASURY, after),
+        pool.getUserAccountData(borrower.address, { blockTag: after }),
+        reader.readPosition(borrower.address, after),
+      ]);
+      const events = receipt.logs.map((log) => {
+        try {
+          return pool.interface.parseLog(log);
+        } catch {
+          return null;
+        }
+      });
+      const aToken = new Contract(collateral.aToken, ERC20, provider);
+      const feeTransfer = receipt.logs
+        .filter((log) => sameAddress(log.address, collateral.aToken))
+        .map((log) => aToken.interface.parseLog(log))
+        .find((e) => e?.name === 'Transfer' && sameAddress(e.args.from, borrower.address) && sameAddress(e.args.to, LOCAL_TREASURY));
+      // The treasury's balance is its scaled balance times the index, rounded: predict it from the scaled
+      // amount the fee moves (AToken transferOnLiquidation), not as "balance + fee".
+      const liquidityIndexRay = findReserve(position, plan.collateralAsset)!.scaled!.liquidityIndexRay;
+      const treasuryPredicted = aTokenBalanceUnits(
+        ruleSet,
+        treasuryScaledBefore + aTokenScaledOutflow(ruleSet, plan.protocolFeeTransferredUnits, liquidityIndexRay),
+        liquidityIndexRay,
+      );
+      const event = events.find((e) => e?.name === 'LiquidationCall');
+      const deficits = events.filter((e) => e?.name === 'DeficitCreated').map((e) => ({ asset: e!.args.debtAsset as string, amountUnits: e!.args.amountCreated as bigint }));
+
+      const checks: [string, bigint, bigint][] = [
+        ['debt repaid (event)', event?.args.debtToCover as bigint, plan.debtRepaidUnits],
+        ['collateral to liquidator (event)', event?.args.liquidatedCollateralAmount as bigint, plan.liquidatorCollateralUnits],
+        ['collateral received by liquidator', collAfter - collBefore, plan.liquidatorCollateralUnits],
+        ['debt paid by liquidator', debtBefore - debtAfter, plan.debtRepaidUnits],
+        ['protocol fee to treasury (aToken Transfer)', (feeTransfer?.args.value as bigint | undefined) ?? 0n, plan.protocolFeeTransferredUnits],
+        ['treasury aToken balance after', treasuryAfter, treasuryPredicted],
+        ['health factor after', account.healthFactor as bigint, plan.healthFactorAfterWad],
+        ['deficits created', BigInt(deficits.length), BigInt(plan.deficits.length)],
+      ];
+      for (const predicted of plan.positionAfter.reserves) {
+        const actual = positionAfter.reserves.find((r) => sameAddress(r.asset, predicted.asset));
+        checks.push([`collateral left ${predicted.asset}`, actual?.collateralBalanceUnits ?? 0n, predicted.collateralBalanceUnits]);
+        checks.push([`debt left ${predicted.asset}`, actual?.debtBalanceUnits ?? 0n, predicted.debtBalanceUnits]);
+      }
+      plan.deficits.forEach((d, i) => checks.push([`deficit ${d.asset}`, deficits[i]?.amountUnits ?? -1n, d.amountUnits]));
+      for (const [what, actual, predicted] of checks) {
+        if (actual !== predicted) tally.mismatches.push(`${where}: ${what}: chain ${actual}, engine ${predicted} (Δ ${actual - predicted})`);
+      }
+      tally.executed++;
+      tally.byStrategy[sizing.name] = (tally.byStrategy[sizing.name] ?? 0) + 1;
+      tally.closeFactors.add(plan.closeFactor);
+      tally.limitedBy.add(plan.limitedBy);
+      tally.deficits += plan.deficits.length;
+      const pairs = position.reserves.flatMap((c) => position.reserves.map((d) => ({ collateralAsset: c.asset, debtAsset: d.asset })));
+      const dustEdge = pairs.some((pair) => {
+        const naiveMax = planLiquidation(position, { ...pair, debtToCoverUnits: MAX_UINT256, liquidator });
+        return naiveMax.kind === 'skip' && naiveMax.reason === 'must-not-leave-dust';
+      });
+      if (dustEdge) tally.dustEdges++;
+      if (plan.accountBefore.totalDebtBase < 2_000n * 10n ** 8n) tally.smallPositions++;
+    }
+  }
+
+  it('predicts every liquidation to the wei after ETH and BTC fall', async () => {
+    await world.setPrice('WETH', (scenario.assets.WETH!.priceUsd * 80n) / 100n);
+    await world.setPrice('WBTC', (scenario.assets.WBTC!.priceUsd * 84n) / 100n);
+    await liquidateEverything('fall');
+    expect(tally.mismatches).toEqual([]);
+  });
+
+  it('predicts every liquidation to the wei after ETH and BTC rise (USDC collateral against ETH/BTC debt)', async () => {
+    await world.setPrice('WETH', (scenario.assets.WETH!.priceUsd * 125n) / 100n);
+    await world.setPrice('WBTC', (scenario.assets.WBTC!.priceUsd * 122n) / 100n);
+    await liquidateEverything('rise');
+    expect(tally.mismatches).toEqual([]);
+  });
+
+  it('exercised every strategy, both close-factor regimes and the collateral limit, with no revert', () => {
+    console.log(`Aave ${aave}: ${tally.executed} liquidations executed`, JSON.stringify({ ...tally, closeFactors: [...tally.closeFactors], limitedBy: [...tally.limitedBy], mismatches: tally.mismatches.length }));
+    expect(tally.executed).toBeGreaterThanOrEqual(100);
+    expect(Object.keys(tally.byStrategy).sort()).toEqual(['max', 'target-health', 'two-step']);
+    expect(tally.closeFactors.size).toBeGreaterThanOrEqual(2);
+    expect(tally.smallPositions).toBeGreaterThan(0);
+    if (aave === 'v3.6') expect(tally.dustEdges).toBeGreaterThan(0);
+  });
+});
