@@ -15,14 +15,17 @@ interface IAccountDataPool {
       uint256 ltv,
       uint256 healthFactor
     );
+
+  function getUserConfiguration(address user) external view returns (uint256);
 }
 
 /// @title HealthLens
-/// @notice Batched `getUserAccountData` for many users in one eth_call. Returns a flat uint256[] of six words per
-///         user in the Pool's own order, which is cheap to decode without an ABI coder. Meant to be passed as
-///         an eth_call state override (its runtime code placed at any address), so no deployment is needed.
+/// @notice Batched `getUserAccountData` for many users in one eth_call. Returns a flat uint256[] of seven words per
+///         user: the six of getUserAccountData in the Pool's order, then the user's configuration bitmap (which
+///         reserves it borrows or uses as collateral). Cheap to decode without an ABI coder. Meant to be passed
+///         as an eth_call state override (its runtime code placed at any address), so no deployment is needed.
 contract HealthLens {
-  uint256 internal constant WORDS_PER_USER = 6;
+  uint256 internal constant WORDS_PER_USER = 7;
 
   function accountData(IAccountDataPool pool, address[] calldata users) external view returns (uint256[] memory out) {
     out = new uint256[](users.length * WORDS_PER_USER);
@@ -35,6 +38,7 @@ contract HealthLens {
       out[o + 3] = lt;
       out[o + 4] = ltv;
       out[o + 5] = hf;
+      out[o + 6] = pool.getUserConfiguration(users[i]);
     }
   }
 }

@@ -11,6 +11,11 @@ export interface AccountHealth {
   ltvBps: bigint;
   /** WAD (1e18 = 1.0); 2^256−1 when the account has no debt. */
   healthFactorWad: bigint;
+  /**
+   * Pool.getUserConfiguration bitmap: bit 2·id = borrowing reserve `id`, bit 2·id+1 = using it as collateral
+   * (ids in getReservesList order). Lets the scanner tell which assets an account depends on.
+   */
+  userConfiguration: bigint;
 }
 
 /**
@@ -41,6 +46,7 @@ export interface HealthScanResult {
 }
 
 const GET_USER_ACCOUNT_DATA_SELECTOR = '0xbf92857c';
+const GET_USER_CONFIGURATION_SELECTOR = '0x4417a583';
 const MAX_GAS_PER_CALL = 1_000_000_000n;
 
 /** Node errors that mean "this node does not take a state-override argument". */
@@ -79,6 +85,7 @@ function decodeAccountWords(user: string, hex: string, first: number): AccountHe
     currentLiquidationThresholdBps: word(hex, first + 3),
     ltvBps: word(hex, first + 4),
     healthFactorWad: word(hex, first + 5),
+    userConfiguration: word(hex, first + 6),
   };
 }
 
@@ -155,9 +162,12 @@ export class AaveV3HealthScanner {
 
   private async scanPerAccount(users: readonly string[], block: number, blockTag: string): Promise<HealthScanResult> {
     const accounts = await mapLimited(users, this.concurrency, async (user) => {
-      const result = (await this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_ACCOUNT_DATA_SELECTOR + pad32(user) }, blockTag])) as string;
-      return decodeAccountWords(user, result.replace(/^0x/, ''), 0);
+      const [data, config] = (await Promise.all([
+        this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_ACCOUNT_DATA_SELECTOR + pad32(user) }, blockTag]),
+        this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_CONFIGURATION_SELECTOR + pad32(user) }, blockTag]),
+      ])) as [string, string];
+      return decodeAccountWords(user, data.replace(/^0x/, '') + config.replace(/^0x/, ''), 0);
     });
-    return { block, mode: 'per-account', accounts, rpcCalls: users.length };
+    return { block, mode: 'per-account', accounts, rpcCalls: users.length * 2 };
   }
 }

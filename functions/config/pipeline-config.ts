@@ -1,0 +1,193 @@
+/**
+ * The pipeline's configuration, read once from the environment at start-up, validated, and typed. A bad or
+ * missing value fails the function's start with a message naming the variable. Secrets travel by name
+ * (RPC_URL_SECRET_NAME, KMS_KEY_ID); a raw RPC URL or private key is accepted only for a local chain.
+ *
+ * The CDK pipeline stack and the local runtime set these variables; table and queue names come from
+ * lib/resources.ts (`envVar` of each definition).
+ */
+import { z } from 'zod';
+import type { RuleSet } from '../domain';
+import { ruleSetForPoolVersion } from '../domain';
+
+/** anvil / hardhat chain id: the only chain where a raw private key or RPC URL in the environment is accepted. */
+export const LOCAL_CHAIN_ID = 31337;
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
+const int = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
+const optionalUrl = z.string().url('must be a URL').optional();
+
+const envSchema = z
+  .object({
+    CHAIN_ID: int(1),
+    MARKET_NAME: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, 0-9 and -'),
+    POOL_ADDRESS: address,
+    /** Deployed Pool version, e.g. 3.0.2 or 3.6: selects the liquidation rule set. */
+    AAVE_POOL_VERSION: z.string().regex(/^v?3\.\d+(\.\d+)?$/, 'must be an Aave V3 version such as 3.0.2 or 3.6'),
+    RPC_URL: optionalUrl,
+    RPC_URL_SECRET_NAME: z.string().min(1).optional(),
+
+    BORROWERS_TABLE: z.string().min(1).optional(),
+    SNAPSHOTS_TABLE: z.string().min(1).optional(),
+    LEDGER_TABLE: z.string().min(1).optional(),
+    KEEPER_STATE_TABLE: z.string().min(1).optional(),
+    IDEMPOTENCY_TABLE: z.string().min(1).optional(),
+    CANDIDATES_QUEUE_URL: z.string().min(1).optional(),
+    /** Local emulators only; unset on AWS. */
+    DYNAMODB_ENDPOINT: optionalUrl,
+    SQS_ENDPOINT: optionalUrl,
+
+    INDEXER_START_BLOCK: int(0).default(0),
+    /** eth_getLogs window in blocks; halved on "too many results" down to 1. */
+    INDEXER_LOG_WINDOW: int(1).default(2_000),
+    /** Blocks re-read on every run, so a reorg shallower than this is repaired. */
+    INDEXER_REORG_DEPTH: int(0).default(12),
+
+    /** Stop following blocks this long before the invocation's deadline. */
+    SCANNER_DEADLINE_MARGIN_MS: int(1_000).default(10_000),
+    SCANNER_POLL_INTERVAL_MS: int(50).default(500),
+    SCANNER_CHUNK_SIZE: int(1).default(500),
+    /** Blocks to wait before enqueuing a borrower again while its candidate is being handled. */
+    SCANNER_REENQUEUE_AFTER_BLOCKS: int(1).default(10),
+    SNAPSHOT_RETENTION_SEC: int(60).default(7 * 24 * 3600),
+    /** A price older than this is stale (heartbeat + margin). */
+    ORACLE_MAX_AGE_SEC: int(1).default(3_900),
+    /** A price moving more than this between two consecutive reads is suspect (bps). */
+    ORACLE_MAX_DEVIATION_BPS: int(1).default(3_000),
+
+    SIGNER_MODE: z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' }).default('kms'),
+    SIGNER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key').optional(),
+    KMS_KEY_ID: z.string().min(1).optional(),
+    SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step'], { error: 'must be max, target-health or two-step' }).default('max'),
+    TARGET_HEALTH_FACTOR: z.coerce.number().min(1, 'must be at least 1').max(2, 'must be at most 2').default(1.05),
+    MIN_PROFIT_USD: z.coerce.number().min(0, 'must be at least 0').default(0),
+    SWAP_COST_BPS: int(0).default(30),
+    GAS_HEADROOM_BPS: int(10_000).default(12_500),
+    /** Plan and simulate, never send. */
+    DRY_RUN: z.enum(['true', 'false']).default('false'),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.RPC_URL === !env.RPC_URL_SECRET_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['RPC_URL_SECRET_NAME'], message: 'set exactly one of RPC_URL (local chain only) and RPC_URL_SECRET_NAME' });
+    }
+    if (env.RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+      ctx.addIssue({ code: 'custom', path: ['RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use RPC_URL_SECRET_NAME (the URL carries an API key)` });
+    }
+    if (env.SIGNER_MODE === 'local') {
+      if (env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+        ctx.addIssue({ code: 'custom', path: ['SIGNER_MODE'], message: `"local" signs with a key from the environment: only on the local chain ${LOCAL_CHAIN_ID}; use "kms"` });
+      }
+      if (!env.SIGNER_PRIVATE_KEY) ctx.addIssue({ code: 'custom', path: ['SIGNER_PRIVATE_KEY'], message: 'required when SIGNER_MODE is "local"' });
+    }
+    if (env.SIGNER_MODE === 'kms' && !env.KMS_KEY_ID) {
+      ctx.addIssue({ code: 'custom', path: ['KMS_KEY_ID'], message: 'required when SIGNER_MODE is "kms"' });
+    }
+  });
+
+export type PipelineEnv = z.output<typeof envSchema>;
+
+export interface PipelineConfig {
+  chainId: number;
+  marketName: string;
+  pool: string;
+  ruleSet: RuleSet;
+  /** `chainId#pool`: the key of this market in every table. */
+  marketKey: string;
+  rpc: { url: string } | { secretName: string };
+  tables: {
+    borrowers?: string;
+    snapshots?: string;
+    ledger?: string;
+    keeperState?: string;
+    idempotency?: string;
+  };
+  candidatesQueueUrl?: string;
+  endpoints: { dynamodb?: string; sqs?: string };
+  indexer: { startBlock: number; logWindow: number; reorgDepth: number };
+  scanner: {
+    deadlineMarginMs: number;
+    pollIntervalMs: number;
+    chunkSize: number;
+    reenqueueAfterBlocks: number;
+    snapshotRetentionSec: number;
+    oracleMaxAgeSec: number;
+    oracleMaxDeviationBps: number;
+  };
+  worker: {
+    signer: { mode: 'local'; privateKey: string } | { mode: 'kms'; keyId: string };
+    sizing: 'max' | 'target-health' | 'two-step';
+    targetHealthFactorWad: bigint;
+    minProfitBase: bigint;
+    swapCostBps: bigint;
+    gasHeadroomBps: bigint;
+    dryRun: boolean;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** What a function needs beyond the common fields; checked at start-up so a missing table fails at once. */
+export type ConfigRequirement = keyof PipelineConfig['tables'] | 'candidatesQueue';
+
+const REQUIREMENT_VAR: Record<ConfigRequirement, string> = {
+  borrowers: 'BORROWERS_TABLE',
+  snapshots: 'SNAPSHOTS_TABLE',
+  ledger: 'LEDGER_TABLE',
+  keeperState: 'KEEPER_STATE_TABLE',
+  idempotency: 'IDEMPOTENCY_TABLE',
+  candidatesQueue: 'CANDIDATES_QUEUE_URL',
+};
+
+/** Reads and validates the configuration; `requires` names what this function cannot run without. */
+export function loadPipelineConfig(env: Record<string, string | undefined>, requires: readonly ConfigRequirement[] = []): PipelineConfig {
+  const parsed = envSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
+  for (const requirement of requires) {
+    const name = REQUIREMENT_VAR[requirement];
+    if (!env[name]) problems.push(`${name}: required by this function`);
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
+  return {
+    chainId: e.CHAIN_ID,
+    marketName: e.MARKET_NAME,
+    pool: e.POOL_ADDRESS,
+    ruleSet: ruleSetForPoolVersion(e.AAVE_POOL_VERSION),
+    marketKey: `${e.CHAIN_ID}#${e.POOL_ADDRESS.toLowerCase()}`,
+    rpc: e.RPC_URL ? { url: e.RPC_URL } : { secretName: e.RPC_URL_SECRET_NAME! },
+    tables: {
+      borrowers: e.BORROWERS_TABLE,
+      snapshots: e.SNAPSHOTS_TABLE,
+      ledger: e.LEDGER_TABLE,
+      keeperState: e.KEEPER_STATE_TABLE,
+      idempotency: e.IDEMPOTENCY_TABLE,
+    },
+    candidatesQueueUrl: e.CANDIDATES_QUEUE_URL,
+    endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT },
+    indexer: { startBlock: e.INDEXER_START_BLOCK, logWindow: e.INDEXER_LOG_WINDOW, reorgDepth: e.INDEXER_REORG_DEPTH },
+    scanner: {
+      deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
+      pollIntervalMs: e.SCANNER_POLL_INTERVAL_MS,
+      chunkSize: e.SCANNER_CHUNK_SIZE,
+      reenqueueAfterBlocks: e.SCANNER_REENQUEUE_AFTER_BLOCKS,
+      snapshotRetentionSec: e.SNAPSHOT_RETENTION_SEC,
+      oracleMaxAgeSec: e.ORACLE_MAX_AGE_SEC,
+      oracleMaxDeviationBps: e.ORACLE_MAX_DEVIATION_BPS,
+    },
+    worker: {
+      signer: e.SIGNER_MODE === 'local' ? { mode: 'local', privateKey: e.SIGNER_PRIVATE_KEY! } : { mode: 'kms', keyId: e.KMS_KEY_ID! },
+      sizing: e.SIZING_STRATEGY,
+      // Parsed from a decimal like 1.05 to WAD without floats: 6 decimals are plenty for a target.
+      targetHealthFactorWad: BigInt(Math.round(e.TARGET_HEALTH_FACTOR * 1e6)) * 10n ** 12n,
+      minProfitBase: BigInt(Math.round(e.MIN_PROFIT_USD * 1e8)),
+      swapCostBps: BigInt(e.SWAP_COST_BPS),
+      gasHeadroomBps: BigInt(e.GAS_HEADROOM_BPS),
+      dryRun: e.DRY_RUN === 'true',
+    },
+  };
+}

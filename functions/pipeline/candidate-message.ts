@@ -1,0 +1,71 @@
+/**
+ * The message the scanner puts on the candidate queue and the worker takes off it: a schema, not a cast.
+ * bigint values travel as decimal strings. A body that does not decode is rejected with a reason that names the
+ * field, and goes to the dead-letter queue without failing its batch-mates.
+ */
+import { z } from 'zod';
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
+const decimal = z.string().regex(/^\d+$/, 'must be a non-negative integer as a decimal string');
+
+export const candidateMessageSchema = z
+  .object({
+    version: z.literal(1, { error: 'must be 1' }),
+    chainId: decimal,
+    /** The lending market, identified by its Pool address. */
+    pool: address,
+    borrower: address,
+    /** Block at which the scanner saw the account liquidatable. */
+    detectedBlock: z.number().int().nonnegative(),
+    /** Health factor at detectedBlock, WAD. */
+    healthFactorWad: decimal,
+    /** Block at which the account first became liquidatable in this episode (for detection latency). */
+    firstLiquidatableBlock: z.number().int().nonnegative(),
+    /** How the candidate was produced. */
+    source: z.enum(['scanner', 'trigger']),
+  })
+  .strict();
+
+export type CandidateMessage = z.infer<typeof candidateMessageSchema>;
+
+export class MalformedMessageError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`malformed candidate message: ${problems.join('; ')}`);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+/** Parses a raw SQS body; throws MalformedMessageError naming every bad field. */
+export function decodeCandidateMessage(body: string): CandidateMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    throw new MalformedMessageError([`body is not JSON (${(err as Error).message})`]);
+  }
+  const parsed = candidateMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new MalformedMessageError(parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
+  }
+  return parsed.data;
+}
+
+export function encodeCandidateMessage(message: CandidateMessage): string {
+  return JSON.stringify(candidateMessageSchema.parse(message));
+}
+
+/**
+ * FIFO deduplication id: the same borrower seen in the same block by two overlapping scanners is one message.
+ * SQS allows 128 characters; this is at most 20 + 42 + 42 + 10 + 3.
+ */
+export function deduplicationIdOf(message: Pick<CandidateMessage, 'chainId' | 'pool' | 'borrower' | 'detectedBlock'>): string {
+  return `${message.chainId}#${message.pool.toLowerCase()}#${message.borrower.toLowerCase()}#${message.detectedBlock}`;
+}
+
+/**
+ * FIFO message group: one group per (chain, market). Messages of a group are handed to one worker at a time, so
+ * a single signer's transactions never race for a nonce. (Several signers with DynamoDB nonce leases lift this.)
+ */
+export function messageGroupIdOf(message: Pick<CandidateMessage, 'chainId' | 'pool'>): string {
+  return `${message.chainId}#${message.pool.toLowerCase()}`;
+}
