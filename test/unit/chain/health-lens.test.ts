@@ -17,17 +17,17 @@ describe('health lens', () => {
     expect(HEALTH_LENS_SELECTOR).toBe(lens.getFunction('accountData')!.selector);
   });
 
-  it('decodes six words per user in request order', () => {
-    const words = [1n, 2n, 3n, 8250n, 8000n, 10n ** 18n, 7n, 0n, 0n, 0n, 0n, 2n ** 256n - 1n];
+  it('decodes seven words per user in request order', () => {
+    const words = [1n, 2n, 3n, 8250n, 8000n, 10n ** 18n, 0b10n, 7n, 0n, 0n, 0n, 0n, 2n ** 256n - 1n, 0n];
     const encoded = AbiCoder.defaultAbiCoder().encode(['uint256[]'], [words]);
     expect(decodeLensResult(USERS, encoded)).toEqual([
-      { user: USERS[0], totalCollateralBase: 1n, totalDebtBase: 2n, availableBorrowsBase: 3n, currentLiquidationThresholdBps: 8250n, ltvBps: 8000n, healthFactorWad: 10n ** 18n },
-      { user: USERS[1], totalCollateralBase: 7n, totalDebtBase: 0n, availableBorrowsBase: 0n, currentLiquidationThresholdBps: 0n, ltvBps: 0n, healthFactorWad: 2n ** 256n - 1n },
+      { user: USERS[0], totalCollateralBase: 1n, totalDebtBase: 2n, availableBorrowsBase: 3n, currentLiquidationThresholdBps: 8250n, ltvBps: 8000n, healthFactorWad: 10n ** 18n, userConfiguration: 0b10n },
+      { user: USERS[1], totalCollateralBase: 7n, totalDebtBase: 0n, availableBorrowsBase: 0n, currentLiquidationThresholdBps: 0n, ltvBps: 0n, healthFactorWad: 2n ** 256n - 1n, userConfiguration: 0n },
     ]);
   });
 
   it('refuses a result whose length does not match the request', () => {
-    const encoded = AbiCoder.defaultAbiCoder().encode(['uint256[]'], [[1n, 2n, 3n, 4n, 5n, 6n]]);
-    expect(() => decodeLensResult(USERS, encoded)).toThrow('health lens returned 6 words for 2 accounts (expected 12)');
+    const encoded = AbiCoder.defaultAbiCoder().encode(['uint256[]'], [[1n, 2n, 3n, 4n, 5n, 6n, 7n]]);
+    expect(() => decodeLensResult(USERS, encoded)).toThrow('health lens returned 7 words for 2 accounts (expected 14)');
   });
 });
