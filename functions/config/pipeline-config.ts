@@ -33,6 +33,7 @@ const envSchema = z
     KEEPER_STATE_TABLE: z.string().min(1).optional(),
     IDEMPOTENCY_TABLE: z.string().min(1).optional(),
     CANDIDATES_QUEUE_URL: z.string().min(1).optional(),
+    CANDIDATES_DLQ_URL: z.string().min(1).optional(),
     /** Local emulators only; unset on AWS. */
     DYNAMODB_ENDPOINT: optionalUrl,
     SQS_ENDPOINT: optionalUrl,
@@ -102,6 +103,8 @@ export interface PipelineConfig {
     idempotency?: string;
   };
   candidatesQueueUrl?: string;
+  /** Where the worker sends malformed messages, with the reason, instead of failing their batch. */
+  candidatesDlqUrl?: string;
   endpoints: { dynamodb?: string; sqs?: string };
   indexer: { startBlock: number; logWindow: number; reorgDepth: number };
   scanner: {
@@ -132,7 +135,7 @@ export class ConfigError extends Error {
 }
 
 /** What a function needs beyond the common fields; checked at start-up so a missing table fails at once. */
-export type ConfigRequirement = keyof PipelineConfig['tables'] | 'candidatesQueue';
+export type ConfigRequirement = keyof PipelineConfig['tables'] | 'candidatesQueue' | 'candidatesDlq';
 
 const REQUIREMENT_VAR: Record<ConfigRequirement, string> = {
   borrowers: 'BORROWERS_TABLE',
@@ -141,6 +144,7 @@ const REQUIREMENT_VAR: Record<ConfigRequirement, string> = {
   keeperState: 'KEEPER_STATE_TABLE',
   idempotency: 'IDEMPOTENCY_TABLE',
   candidatesQueue: 'CANDIDATES_QUEUE_URL',
+  candidatesDlq: 'CANDIDATES_DLQ_URL',
 };
 
 /** Reads and validates the configuration; `requires` names what this function cannot run without. */
@@ -168,6 +172,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       idempotency: e.IDEMPOTENCY_TABLE,
     },
     candidatesQueueUrl: e.CANDIDATES_QUEUE_URL,
+    candidatesDlqUrl: e.CANDIDATES_DLQ_URL,
     endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT },
     indexer: { startBlock: e.INDEXER_START_BLOCK, logWindow: e.INDEXER_LOG_WINDOW, reorgDepth: e.INDEXER_REORG_DEPTH },
     scanner: {

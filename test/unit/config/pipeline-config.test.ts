@@ -1,0 +1,66 @@
+import { ConfigError, loadPipelineConfig } from '../../../functions/config/pipeline-config';
+
+const LOCAL = {
+  CHAIN_ID: '31337',
+  MARKET_NAME: 'local',
+  POOL_ADDRESS: '0x3B02fF1e626Ed7a8fd6eC5299e2C54e1421B626B',
+  AAVE_POOL_VERSION: '3.6',
+  RPC_URL: 'http://127.0.0.1:8545',
+  SIGNER_MODE: 'local',
+  SIGNER_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+};
+const MAINNET = {
+  CHAIN_ID: '1',
+  MARKET_NAME: 'aave-core',
+  POOL_ADDRESS: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2',
+  AAVE_POOL_VERSION: '3.6',
+  RPC_URL_SECRET_NAME: 'keeper/rpc-url',
+  KMS_KEY_ID: 'alias/keeper',
+};
+
+function problems(env: Record<string, string>, requires: Parameters<typeof loadPipelineConfig>[1] = []): string {
+  try {
+    loadPipelineConfig(env, requires);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('pipeline configuration', () => {
+  it('reads a local configuration with defaults and derived fields', () => {
+    const config = loadPipelineConfig(LOCAL);
+    expect(config.ruleSet).toBe('v3.5');
+    expect(config.marketKey).toBe('31337#0x3b02ff1e626ed7a8fd6ec5299e2c54e1421b626b');
+    expect(config.rpc).toEqual({ url: 'http://127.0.0.1:8545' });
+    expect(config.worker.targetHealthFactorWad).toBe(1_050_000_000_000_000_000n);
+    expect(config.indexer).toEqual({ startBlock: 0, logWindow: 2000, reorgDepth: 12 });
+  });
+
+  it('reads a production configuration with the RPC URL by secret name and a KMS signer', () => {
+    const config = loadPipelineConfig(MAINNET);
+    expect(config.rpc).toEqual({ secretName: 'keeper/rpc-url' });
+    expect(config.worker.signer).toEqual({ mode: 'kms', keyId: 'alias/keeper' });
+    expect(config.ruleSet).toBe('v3.5');
+  });
+
+  it.each([
+    ['a non-numeric chain id', { ...LOCAL, CHAIN_ID: 'mainnet' }, /CHAIN_ID: must be a number/],
+    ['a bad pool address', { ...LOCAL, POOL_ADDRESS: '0x1234' }, /POOL_ADDRESS: must be a 0x-prefixed 20-byte hex address/],
+    ['an unknown Aave version', { ...LOCAL, AAVE_POOL_VERSION: '2.0' }, /AAVE_POOL_VERSION: must be an Aave V3 version/],
+    ['both RPC settings', { ...LOCAL, RPC_URL_SECRET_NAME: 'x' }, /RPC_URL_SECRET_NAME: set exactly one of RPC_URL/],
+    ['a raw RPC URL on mainnet', { ...MAINNET, RPC_URL_SECRET_NAME: '', RPC_URL: 'https://eth.example/key' }, /RPC_URL: only for the local chain 31337/],
+    ['a local key on mainnet', { ...MAINNET, SIGNER_MODE: 'local', SIGNER_PRIVATE_KEY: `0x${'11'.repeat(32)}` }, /SIGNER_MODE: "local" signs with a key from the environment: only on the local chain/],
+    ['a local signer without a key', { ...LOCAL, SIGNER_PRIVATE_KEY: '' }, /SIGNER_PRIVATE_KEY: must be a 0x-prefixed 32-byte hex key/],
+    ['a KMS signer without a key id', { ...MAINNET, KMS_KEY_ID: '' }, /KMS_KEY_ID: /],
+    ['an unknown sizing strategy', { ...LOCAL, SIZING_STRATEGY: 'all-in' }, /SIZING_STRATEGY: must be max, target-health or two-step/],
+    ['a target health below 1', { ...LOCAL, TARGET_HEALTH_FACTOR: '0.9' }, /TARGET_HEALTH_FACTOR: must be at least 1/],
+  ])('refuses %s, naming the variable', (_name, env, expected) => {
+    expect(problems(env as Record<string, string>)).toMatch(expected);
+  });
+
+  it('names a variable a function requires but is not set', () => {
+    expect(problems(LOCAL, ['ledger', 'candidatesQueue'])).toMatch(/LEDGER_TABLE: required by this function[\s\S]*CANDIDATES_QUEUE_URL: required by this function/);
+  });
+});
