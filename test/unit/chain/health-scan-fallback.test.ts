@@ -1,0 +1,56 @@
+import { AbiCoder, type JsonRpcProvider } from 'ethers';
+import { AaveV3HealthScanner } from '../../../functions/adapters/chain/health-scan';
+
+const POOL = '0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2';
+const USERS = ['0x1111111111111111111111111111111111111111', '0x2222222222222222222222222222222222222222'];
+const coder = AbiCoder.defaultAbiCoder();
+
+/**
+ * A node stand-in that refuses eth_call's third (state override) argument the way geth-style nodes without
+ * override support answer, and serves plain getUserAccountData / getUserConfiguration calls.
+ */
+function nodeWithoutOverrides(calls: unknown[][]): JsonRpcProvider {
+  return {
+    send: async (method: string, params: unknown[]) => {
+      calls.push(params);
+      if (method !== 'eth_call') throw new Error(`unexpected ${method}`);
+      if (params.length > 2) throw Object.assign(new Error('invalid params: too many arguments, want at most 2'), { code: -32602 });
+      const data = (params[0] as { data: string }).data;
+      const user = BigInt(`0x${data.slice(10)}`);
+      if (data.startsWith('0xbf92857c')) {
+        return coder.encode(['uint256', 'uint256', 'uint256', 'uint256', 'uint256', 'uint256'], [100n, 50n, 0n, 8250n, 8000n, user]);
+      }
+      return coder.encode(['uint256'], [3n]);
+    },
+  } as unknown as JsonRpcProvider;
+}
+
+describe('health scan fallback', () => {
+  it('falls back to per-account calls, says so once, and returns the same shape', async () => {
+    const calls: unknown[][] = [];
+    const notices: string[] = [];
+    const scanner = new AaveV3HealthScanner(nodeWithoutOverrides(calls), POOL, { onFallback: (reason) => notices.push(reason) });
+
+    const first = await scanner.scan(USERS, 7);
+    expect(first.mode).toBe('per-account');
+    expect(first.accounts.map((a) => [a.user, a.totalCollateralBase, a.healthFactorWad, a.userConfiguration])).toEqual([
+      [USERS[0], 100n, BigInt(USERS[0]), 3n],
+      [USERS[1], 100n, BigInt(USERS[1]), 3n],
+    ]);
+    // Every fallback call is pinned to the requested block.
+    expect(calls.slice(1).every((params) => params[1] === '0x7')).toBe(true);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/node refused the eth_call state override \(invalid params/);
+
+    await scanner.scan(USERS, 8);
+    expect(scanner.currentMode).toBe('per-account');
+    expect(notices).toHaveLength(1);
+  });
+
+  it('does not mistake a transport failure for a refused override', async () => {
+    const failing = { send: async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:8545')) } as unknown as JsonRpcProvider;
+    const scanner = new AaveV3HealthScanner(failing, POOL);
+    await expect(scanner.scan(USERS, 7)).rejects.toThrow('connect ECONNREFUSED 127.0.0.1:8545');
+    expect(scanner.currentMode).toBe('lens-override');
+  });
+});
