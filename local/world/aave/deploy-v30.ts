@@ -17,22 +17,20 @@ import { type Artifact, loadHardhatArtifact } from '../artifacts';
 import type { Deployer } from '../deployer';
 import {
   type AaveMarket,
+  assertValidListings,
   type DeployAaveMarket,
   type DeployedReserve,
+  LOCAL_MARKET_ID,
   LOCAL_RATE_CURVE,
   LOCAL_TREASURY,
   type ReserveListing,
+  USD_BASE_CURRENCY,
+  USD_BASE_UNIT,
 } from './market';
 
 /** Root of the hardhat artifacts: `<root>/<sourceName>/<ContractName>.json`, mirroring the Solidity tree. */
 const ARTIFACTS_ROOT = join(dirname(require.resolve('@aave/core-v3/package.json')), 'artifacts');
 
-/** Market id stored in the PoolAddressesProvider (only informative). */
-const MARKET_ID = 'Local';
-
-/** AaveOracle base currency: address(0) with unit 1e8 means "USD with 8 decimals", as on Ethereum mainnet. */
-const BASE_CURRENCY = ZeroAddress;
-const BASE_CURRENCY_UNIT = 10n ** 8n;
 
 /** Aave's rates are rays (1e27 = 100%); our curve is in bps (1e4 = 100%), so 1 bps = 1e23 ray. */
 const RAY_PER_BPS = 10n ** 23n;
@@ -121,33 +119,14 @@ function initReserveInput(
   };
 }
 
-/** Checks what the configurator would reject, so a bad listing fails with a readable message, not a revert. */
-function validateListing(listing: ReserveListing): void {
-  const { symbol, ltvBps, liquidationThresholdBps: lt, liquidationBonusBps: bonus } = listing;
-  const fail = (why: string) => {
-    throw new Error(`reserve ${symbol}: ${why}`);
-  };
-  if (ltvBps > lt) fail(`LTV ${ltvBps} above liquidation threshold ${lt}`);
-  if (lt !== 0) {
-    if (bonus <= 10_000) fail(`liquidation bonus ${bonus} must be above 10000 bps`);
-    // percentMul(lt, bonus) <= 100%: the collateral always covers debt + bonus at the moment HF hits 1.
-    if (Math.floor((lt * bonus + 5_000) / 10_000) > 10_000) fail(`LT ${lt} x bonus ${bonus} exceeds 100%`);
-  }
-  if (listing.protocolFeeBps > 10_000) fail(`protocol fee ${listing.protocolFeeBps} above 10000 bps`);
-  if (listing.reserveFactorBps > 10_000) fail(`reserve factor ${listing.reserveFactorBps} above 10000 bps`);
-}
-
 export const deployAaveV30: DeployAaveMarket = async (deployer, reserves) => {
-  if (reserves.length === 0) throw new Error('deployAaveV30: no reserves to list');
-  const symbols = new Set(reserves.map((r) => r.symbol));
-  if (symbols.size !== reserves.length) throw new Error('deployAaveV30: duplicate reserve symbols');
-  reserves.forEach(validateListing);
+  assertValidListings(reserves, 'v3.0');
 
   const admin = await deployer.signer.getAddress();
 
   // 1. Addresses provider: registry of the market's components; it deploys and owns the Pool and
   //    PoolConfigurator proxies. Owner = deployer.
-  const provider = await deployer.deploy(ARTIFACTS.PoolAddressesProvider(), [MARKET_ID, admin]);
+  const provider = await deployer.deploy(ARTIFACTS.PoolAddressesProvider(), [LOCAL_MARKET_ID, admin]);
   const providerAddress = await provider.getAddress();
 
   // 2. Access control. ACLManager's constructor reads the ACL admin from the provider, so it is set first.
@@ -180,8 +159,8 @@ export const deployAaveV30: DeployAaveMarket = async (deployer, reserves) => {
     reserves.map((r) => r.underlying),
     reserves.map((r) => r.feed),
     ZeroAddress,
-    BASE_CURRENCY,
-    BASE_CURRENCY_UNIT,
+    USD_BASE_CURRENCY,
+    USD_BASE_UNIT,
   ]);
   const oracleAddress = await oracle.getAddress();
   await deployer.send(provider, 'setPriceOracle', [oracleAddress]);

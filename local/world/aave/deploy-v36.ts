@@ -27,27 +27,23 @@ import { type Artifact, loadArtifact } from '../artifacts';
 import type { Deployer } from '../deployer';
 import {
   type AaveMarket,
+  assertValidListings,
   type DeployAaveMarket,
   type DeployedReserve,
+  LOCAL_MARKET_ID,
   LOCAL_RATE_CURVE,
   LOCAL_TREASURY,
   type ReserveListing,
+  USD_BASE_CURRENCY,
+  USD_BASE_UNIT,
 } from './market';
 
 const SET = 'aave-v3.6';
 const SRC = 'node_modules/@aave-dao/aave-v3-origin/src/contracts';
 
-/** Market id stored in the PoolAddressesProvider (informational only). */
-const MARKET_ID = 'Local';
-
-/** AaveOracle base currency: address(0) with unit 1e8 means "USD with 8 decimals", as on Ethereum mainnet. */
-const USD_BASE_CURRENCY = '0x0000000000000000000000000000000000000000';
-const USD_BASE_UNIT = 10n ** 8n;
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
-/** PercentageMath.PERCENTAGE_FACTOR: 100.00% in bps. */
-const PERCENTAGE_FACTOR = 10_000;
 
 /**
  * Aave's custom errors (`Errors` library, 90+ errors) are only partly present in each contract's ABI. Adding them
@@ -76,28 +72,6 @@ async function readAddress(contract: Contract, method: string, args: unknown[] =
 }
 
 /**
- * Fails early, with the listing's symbol, on parameters PoolConfigurator.configureReserveAsCollateral would
- * reject with a bare `InvalidReserveParams()`: ltv ≤ lt; if lt ≠ 0 then bonus > 100% and lt × bonus ≤ 100%
- * (percentMul), else bonus = 0.
- */
-function validateListing(r: ReserveListing): void {
-  const where = `reserve ${r.symbol}`;
-  if (r.ltvBps > r.liquidationThresholdBps) throw new Error(`${where}: ltv ${r.ltvBps} > liquidation threshold ${r.liquidationThresholdBps}`);
-  if (r.liquidationThresholdBps !== 0) {
-    if (r.liquidationBonusBps <= PERCENTAGE_FACTOR) throw new Error(`${where}: liquidation bonus ${r.liquidationBonusBps} must be > 10000`);
-    // PercentageMath.percentMul rounds half up: (lt × bonus + 5000) / 10000.
-    const ltTimesBonus = Math.floor((r.liquidationThresholdBps * r.liquidationBonusBps + PERCENTAGE_FACTOR / 2) / PERCENTAGE_FACTOR);
-    if (ltTimesBonus > PERCENTAGE_FACTOR) throw new Error(`${where}: liquidation threshold × bonus = ${ltTimesBonus} bps > 10000`);
-  } else if (r.liquidationBonusBps !== 0) {
-    throw new Error(`${where}: liquidation bonus must be 0 when the liquidation threshold is 0`);
-  }
-  if (r.protocolFeeBps > PERCENTAGE_FACTOR) throw new Error(`${where}: protocol fee ${r.protocolFeeBps} > 10000`);
-  if (r.reserveFactorBps > PERCENTAGE_FACTOR) throw new Error(`${where}: reserve factor ${r.reserveFactorBps} > 10000`);
-  // ConfiguratorLogic.executeInitReserve: `require(underlyingAssetDecimals > 5, Errors.InvalidDecimals())`.
-  if (r.decimals <= 5) throw new Error(`${where}: Aave v3.6 refuses assets with ≤ 5 decimals`);
-}
-
-/**
  * `InitReserveInput.interestRateData`: `abi.encode(IDefaultInterestRateStrategyV2.InterestRateData)` with
  * `(uint16 optimalUsageRatio, uint32 baseVariableBorrowRate, uint32 variableRateSlope1, uint32 variableRateSlope2)`,
  * all in bps (DefaultReserveInterestRateStrategyV2 scales them to ray by 1e23). The strategy requires
@@ -111,10 +85,7 @@ function encodeRateData(curve: typeof LOCAL_RATE_CURVE): string {
 }
 
 export const deployAaveV36: DeployAaveMarket = async (deployer: Deployer, reserves: ReserveListing[]): Promise<AaveMarket> => {
-  if (reserves.length === 0) throw new Error('deployAaveV36: no reserves to list');
-  const symbols = new Set(reserves.map((r) => r.symbol));
-  if (symbols.size !== reserves.length) throw new Error('deployAaveV36: duplicate reserve symbols');
-  reserves.forEach(validateListing);
+  assertValidListings(reserves, 'v3.6');
 
   const admin = await deployer.signer.getAddress();
 
@@ -131,7 +102,7 @@ export const deployAaveV36: DeployAaveMarket = async (deployer: Deployer, reserv
   };
 
   // 1. Addresses provider, owned by the deployer; it is the registry every other contract reads its peers from.
-  const provider = await deployer.deploy(a.provider, [MARKET_ID, admin]);
+  const provider = await deployer.deploy(a.provider, [LOCAL_MARKET_ID, admin]);
   const providerAddress = await provider.getAddress();
 
   // 2. ACL: the admin must be on the provider before ACLManager's constructor reads it.
@@ -193,10 +164,10 @@ export const deployAaveV36: DeployAaveMarket = async (deployer: Deployer, reserv
       aTokenImpl: aTokenImplAddress,
       variableDebtTokenImpl: variableDebtTokenImplAddress,
       underlyingAsset: r.underlying,
-      aTokenName: `Aave ${MARKET_ID} ${r.symbol}`,
-      aTokenSymbol: `a${MARKET_ID}${r.symbol}`,
-      variableDebtTokenName: `Aave ${MARKET_ID} Variable Debt ${r.symbol}`,
-      variableDebtTokenSymbol: `variableDebt${MARKET_ID}${r.symbol}`,
+      aTokenName: `Aave ${LOCAL_MARKET_ID} ${r.symbol}`,
+      aTokenSymbol: `a${LOCAL_MARKET_ID}${r.symbol}`,
+      variableDebtTokenName: `Aave ${LOCAL_MARKET_ID} Variable Debt ${r.symbol}`,
+      variableDebtTokenSymbol: `variableDebt${LOCAL_MARKET_ID}${r.symbol}`,
       params: '0x',
       interestRateData,
     })),

@@ -64,3 +64,38 @@ export const LOCAL_TREASURY = '0xa0Ee7A142d267C1f36714E4a8F75612F20a79720';
  * the kink. Rates are non-zero on purpose so debt accrues as it does on mainnet.
  */
 export const LOCAL_RATE_CURVE = { optimalUsageBps: 8000, baseRateBps: 0, slope1Bps: 400, slope2Bps: 7500 } as const;
+
+/** Market id stored in the PoolAddressesProvider (informational only). */
+export const LOCAL_MARKET_ID = 'Local';
+
+/** AaveOracle base currency: address(0) with unit 1e8 means "USD with 8 decimals", as on Ethereum mainnet. */
+export const USD_BASE_CURRENCY = '0x0000000000000000000000000000000000000000';
+export const USD_BASE_UNIT = 10n ** 8n;
+
+const PERCENTAGE_FACTOR = 10_000;
+
+/**
+ * Checks a market's listings before any transaction, so a bad one fails with its symbol rather than a bare
+ * revert. Mirrors PoolConfigurator.configureReserveAsCollateral (ltv ≤ lt; if lt ≠ 0 then bonus > 100% and
+ * lt.percentMul(bonus) ≤ 100%, else bonus = 0) and the fee / reserve-factor bounds, in both V3.0 and v3.6.
+ * `minDecimals`: v3.6 refuses assets with 5 decimals or fewer (ConfiguratorLogic.executeInitReserve).
+ */
+export function assertValidListings(reserves: readonly ReserveListing[], flavour: AaveVersion): void {
+  if (reserves.length === 0) throw new Error(`Aave ${flavour}: no reserves to list`);
+  if (new Set(reserves.map((r) => r.symbol)).size !== reserves.length) throw new Error(`Aave ${flavour}: duplicate reserve symbols`);
+  for (const r of reserves) {
+    const where = `reserve ${r.symbol}`;
+    if (r.ltvBps > r.liquidationThresholdBps) throw new Error(`${where}: ltv ${r.ltvBps} > liquidation threshold ${r.liquidationThresholdBps}`);
+    if (r.liquidationThresholdBps !== 0) {
+      if (r.liquidationBonusBps <= PERCENTAGE_FACTOR) throw new Error(`${where}: liquidation bonus ${r.liquidationBonusBps} must be > 10000`);
+      // PercentageMath.percentMul rounds half up: (lt × bonus + 5000) / 10000.
+      const ltTimesBonus = Math.floor((r.liquidationThresholdBps * r.liquidationBonusBps + PERCENTAGE_FACTOR / 2) / PERCENTAGE_FACTOR);
+      if (ltTimesBonus > PERCENTAGE_FACTOR) throw new Error(`${where}: liquidation threshold × bonus = ${ltTimesBonus} bps > 10000`);
+    } else if (r.liquidationBonusBps !== 0) {
+      throw new Error(`${where}: liquidation bonus must be 0 when the liquidation threshold is 0`);
+    }
+    if (r.protocolFeeBps > PERCENTAGE_FACTOR) throw new Error(`${where}: protocol fee ${r.protocolFeeBps} > 10000`);
+    if (r.reserveFactorBps > PERCENTAGE_FACTOR) throw new Error(`${where}: reserve factor ${r.reserveFactorBps} > 10000`);
+    if (flavour === 'v3.6' && r.decimals <= 5) throw new Error(`${where}: Aave v3.6 refuses assets with ≤ 5 decimals`);
+  }
+}
