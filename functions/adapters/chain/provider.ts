@@ -4,11 +4,13 @@ import { JsonRpcProvider, Network, type TransactionReceipt } from 'ethers';
  * A JSON-RPC provider tuned for a keeper:
  * - `staticNetwork`: the chain id is given, so ethers never re-asks `eth_chainId` before calls;
  * - `batchMaxCount: 1`: ethers' default request batching waits `batchStallTime` (10 ms) before every call,
- *   which serialises a scan; callers that want batching do it explicitly (lens contract / Promise.all).
+ *   which serialises a scan; callers that want batching do it explicitly (lens contract / Promise.all);
+ * - `cacheTimeout: -1`: by default ethers answers an identical request from a 250 ms cache, so a nonce or a
+ *   balance read at `latest` right after a receipt can be stale ("nonce too low").
  */
 export function createJsonRpcProvider(url: string, chainId: bigint | number): JsonRpcProvider {
   const network = Network.from(BigInt(chainId));
-  return new JsonRpcProvider(url, network, { staticNetwork: network, batchMaxCount: 1, pollingInterval: 250 });
+  return new JsonRpcProvider(url, network, { staticNetwork: network, batchMaxCount: 1, pollingInterval: 250, cacheTimeout: -1 });
 }
 
 export class ReceiptTimeoutError extends Error {
