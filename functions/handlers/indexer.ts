@@ -1,0 +1,137 @@
+/**
+ * The borrower indexer Lambda: fired every minute by EventBridge Scheduler (or invoked by hand), it indexes the
+ * market's account events from its checkpoint to the head and stops in time before the invocation's deadline
+ * (functions/pipeline/index-borrowers.ts). The event's content is ignored.
+ *
+ * Metrics (EMF, namespace LiquidationPipeline, dimension market), per run:
+ * - BorrowersIndexed: distinct tracked accounts with events in the run;
+ * - NewBorrowers: accounts tracked for the first time;
+ * - IndexerLagBlocks: head − checkpoint after the run (0 when caught up; grows when runs end at their deadline);
+ * - IndexerRpcCalls: JSON-RPC requests of the run (providers bill per call).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { createDocumentClient } from '../adapters/aws/clients';
+import { AaveV3EventSource } from '../adapters/chain/aave-v3-event-source';
+import { providerFromConfig } from '../adapters/chain/rpc';
+import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
+import { DynamoDbCheckpointStore } from '../adapters/store/dynamodb-checkpoint-store';
+import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
+import {
+  type AccountEventSource,
+  type IndexBorrowersSummary,
+  indexBorrowers,
+  type IndexerSettings,
+} from '../pipeline/index-borrowers';
+import type { BorrowerStore, CheckpointStore } from '../ports/borrower-store';
+import { type Clock, systemClock } from '../ports/clock';
+import { createObservability } from './observability';
+
+/**
+ * Stop starting windows this long before the invocation's deadline. One window is an eth_getLogs, a few hundred
+ * conditional updates at most and a checkpoint write: a few seconds even on a slow RPC endpoint.
+ */
+export const DEFAULT_DEADLINE_MARGIN_MS = 5_000;
+
+export interface IndexerAdapters {
+  source: AccountEventSource;
+  borrowers: BorrowerStore;
+  checkpoints: CheckpointStore;
+}
+
+export interface IndexerDeps {
+  /** Market key (`chainId#pool`). */
+  market: string;
+  settings: IndexerSettings;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Builds the adapters; called on the first invocation (the RPC URL may be a secret) and reused after. */
+  connect(): Promise<IndexerAdapters>;
+  deadlineMarginMs?: number;
+}
+
+export function createIndexerHandler(deps: IndexerDeps) {
+  const { market, settings, clock, logger, metrics } = deps;
+  const marginMs = deps.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS;
+  let adapters: Promise<IndexerAdapters> | undefined;
+  const connect = (): Promise<IndexerAdapters> => {
+    // A failed connection (secret not readable, wrong chain) is tried again by the next invocation.
+    adapters ??= deps.connect().catch((err: unknown) => {
+      adapters = undefined;
+      throw err;
+    });
+    return adapters;
+  };
+
+  const run = async (_event: unknown, context: Context): Promise<IndexBorrowersSummary> => {
+    try {
+      const { source, borrowers, checkpoints } = await connect();
+      const deadlineMs = clock.nowMs() + context.getRemainingTimeInMillis() - marginMs;
+      const summary = await indexBorrowers({ market, settings, source, borrowers, checkpoints, clock }, deadlineMs);
+
+      metrics.addMetric('BorrowersIndexed', MetricUnit.Count, summary.borrowersSeen);
+      metrics.addMetric('NewBorrowers', MetricUnit.Count, summary.newBorrowers);
+      // Blocks have no CloudWatch unit; Count it is. Clamped: a node behind the checkpoint is not negative lag.
+      metrics.addMetric('IndexerLagBlocks', MetricUnit.Count, Math.max(0, summary.headBlock - summary.toBlock));
+      metrics.addMetric('IndexerRpcCalls', MetricUnit.Count, summary.rpcCalls);
+
+      if (summary.reorg.kind === 'checkpoint-block-replaced') {
+        logger.warn('a reorg replaced the checkpoint block: the last reorgDepth blocks were read again, older ones were not', { reorg: summary.reorg });
+      }
+      // An overlapping run that lost the checkpoint to a newer one is expected (schedule overlap); a lagging node is not.
+      if (summary.outcome.kind === 'node-behind') {
+        logger.warn(`indexer run ended: ${summary.outcome.kind}`, { summary });
+      } else {
+        logger.info(`indexer run ended: ${summary.outcome.kind}`, { summary });
+      }
+      return summary;
+    } catch (err) {
+      logger.error('indexer run failed', err instanceof Error ? err : String(err));
+      throw err;
+    }
+  };
+
+  return middy(run)
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** The real adapters for a configuration; `close` releases the RPC provider (tests, scripts). */
+export async function connectFromConfig(config: PipelineConfig): Promise<IndexerAdapters & { close(): void }> {
+  const client = createDocumentClient(config);
+  // Stores first: a missing table name fails before a provider is opened.
+  const borrowers = new DynamoDbBorrowerStore(client, config.tables);
+  const checkpoints = new DynamoDbCheckpointStore(client, config.tables);
+  const provider = await providerFromConfig(config);
+  return { source: new AaveV3EventSource(provider, config.pool), borrowers, checkpoints, close: () => provider.destroy() };
+}
+
+/** Wiring from the environment: configuration → observability → adapters → handler. */
+export function indexerHandlerFromEnvironment(env: Record<string, string | undefined>) {
+  const config = loadPipelineConfig(env, ['borrowers', 'keeperState']);
+  const { logger, metrics } = createObservability('indexer', config.marketKey);
+  return createIndexerHandler({
+    market: config.marketKey,
+    settings: config.indexer,
+    clock: systemClock,
+    logger,
+    metrics,
+    connect: () => connectFromConfig(config),
+  });
+}
+
+let fromEnvironment: ReturnType<typeof indexerHandlerFromEnvironment> | undefined;
+
+/**
+ * The Lambda entry. Configuration is read on the first invocation rather than at import, so tests can import
+ * the factory without an environment; a bad configuration fails that invocation with every problem named.
+ */
+export const handler = (event: unknown, context: Context): Promise<IndexBorrowersSummary> => {
+  fromEnvironment ??= indexerHandlerFromEnvironment(process.env);
+  return fromEnvironment(event, context);
+};

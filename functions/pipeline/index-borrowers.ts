@@ -1,0 +1,262 @@
+/**
+ * The borrower indexer: reads the market's account events from the checkpoint (minus a reorg margin) to the
+ * chain head, in block windows, tracks every account that has or had debt, and moves the checkpoint after each
+ * window. One run per scheduled invocation; a run that meets its deadline stops between windows and the next
+ * run continues from the checkpoint.
+ *
+ * Which accounts are tracked: only debt can be liquidated, and debt in Aave V3 (and Morpho Blue) only appears
+ * through a Borrow event (borrow(), flash loan into debt, credit delegation — all emit Borrow with onBehalfOf).
+ * Repay and liquidation also prove the account had debt. Supply, withdraw and collateral switches of an
+ * account not tracked yet are not enough (most suppliers never borrow); for a tracked account they still raise
+ * `lastEventBlock`, so the scanner can tell its position changed.
+ *
+ * Reorgs: the last `reorgDepth` blocks below the checkpoint are read again on every run that has new blocks,
+ * which also repairs logs a load-balanced RPC endpoint missed on its freshest blocks. The checkpoint's block
+ * hash tells whether anything at or below it changed: unchanged and no new block → the run does nothing.
+ * Upserts are idempotent, so reading a block twice is harmless.
+ */
+import type { BorrowerStore, CheckpointStore, IndexerCheckpoint } from '../ports/borrower-store';
+import type { Clock } from '../ports/clock';
+
+/** What happened to an account, in protocol-neutral verbs (Morpho Blue has the same ones). */
+export type AccountEventKind =
+  | 'supply'
+  | 'withdraw'
+  | 'borrow'
+  | 'repay'
+  | 'liquidation'
+  | 'collateral-enabled'
+  | 'collateral-disabled';
+
+export interface AccountEvent {
+  kind: AccountEventKind;
+  /** The account whose position changed (lowercase 0x address): onBehalfOf / user, never the caller. */
+  account: string;
+  block: number;
+}
+
+/** A window either reads, or the node refuses it as too large (and a smaller one may pass). */
+export type AccountEventRead = { kind: 'events'; events: AccountEvent[] } | { kind: 'range-too-large'; reason: string };
+
+/**
+ * The market's account events on chain. Every method is exactly one JSON-RPC request, so the indexer can count
+ * what a run costs (RPC providers bill per call). Belongs in functions/ports/ beside the other ports.
+ */
+export interface AccountEventSource {
+  headBlock(): Promise<number>;
+  /** Hash (lowercase 0x) of a block the node has; throws if it does not have it. */
+  blockHash(block: number): Promise<string>;
+  /** Events in [fromBlock, toBlock], both inclusive. Other node failures throw. */
+  readEvents(fromBlock: number, toBlock: number): Promise<AccountEventRead>;
+}
+
+export interface IndexerSettings {
+  /** First block ever read (the Pool's deployment block: nothing before it can concern the market). */
+  startBlock: number;
+  /** Blocks per eth_getLogs window, halved for the rest of the run when the node says "too many". */
+  logWindow: number;
+  /** Blocks below the checkpoint read again on every run. */
+  reorgDepth: number;
+}
+
+export interface IndexBorrowersDeps {
+  /** The market key (`chainId#pool`): partition of the borrowers and id of the checkpoint. */
+  market: string;
+  settings: IndexerSettings;
+  source: AccountEventSource;
+  borrowers: Pick<BorrowerStore, 'upsertSeen' | 'listTracked'>;
+  checkpoints: CheckpointStore;
+  clock: Clock;
+}
+
+/** What the checkpoint's block hash said about reorgs. */
+export type ReorgCheck =
+  | { kind: 'first-run' }
+  | { kind: 'unchanged' }
+  /** The block at the checkpoint is not the one indexed: a reorg reached it. Blocks below the re-read margin are not re-read. */
+  | { kind: 'checkpoint-block-replaced'; block: number; indexedHash: string; currentHash: string };
+
+export type IndexOutcome =
+  /** Every block up to the head read at the start of the run is indexed. */
+  | { kind: 'caught-up' }
+  /** Nothing to do: no new block and the checkpoint's block is unchanged (or the start block is not mined yet). */
+  | { kind: 'up-to-date' }
+  /** Stopped between windows before the caller's deadline; the next run continues. */
+  | { kind: 'deadline'; remainingBlocks: number }
+  /** Another indexer moved the checkpoint to or past where this run was going; this run stopped. */
+  | { kind: 'superseded'; current: IndexerCheckpoint | undefined }
+  /** The node's head is below the checkpoint (a lagging node, or a chain that got shorter): nothing read. */
+  | { kind: 'node-behind'; checkpointBlock: number };
+
+export interface IndexBorrowersSummary {
+  outcome: IndexOutcome;
+  /** First block this run read (or would have read). */
+  fromBlock: number;
+  /** Last indexed block after the run: the checkpoint (fromBlock − 1 when nothing was ever indexed). */
+  toBlock: number;
+  /** The chain head read at the start of the run. */
+  headBlock: number;
+  /** eth_getLogs windows that returned logs (refused ones not counted). */
+  windows: number;
+  /** Final window size in blocks (below `logWindow` when the node refused larger ones). */
+  windowBlocks: number;
+  logs: number;
+  /** Distinct tracked accounts with events in this run. */
+  borrowersSeen: number;
+  /** Accounts tracked for the first time in this run. */
+  newBorrowers: number;
+  /** JSON-RPC requests made, refused windows included. */
+  rpcCalls: number;
+  reorg: ReorgCheck;
+}
+
+/** The node refuses eth_getLogs even for a single block: smaller windows cannot help. */
+export class LogWindowError extends Error {
+  constructor(
+    readonly block: number,
+    readonly reason: string,
+  ) {
+    super(`the node refuses eth_getLogs even for the single block ${block}: ${reason}`);
+    this.name = 'LogWindowError';
+  }
+}
+
+export class CheckpointWriteError extends Error {
+  constructor(
+    readonly market: string,
+    readonly next: IndexerCheckpoint,
+    cause: unknown,
+  ) {
+    super(`moving the indexer checkpoint of ${market} to block ${next.block} failed`, { cause });
+    this.name = 'CheckpointWriteError';
+  }
+}
+
+/** Events that prove the account has, or had, debt: only those start tracking an account. */
+const DEBT_EVENTS: ReadonlySet<AccountEventKind> = new Set<AccountEventKind>(['borrow', 'repay', 'liquidation']);
+
+/** Conflicting checkpoint writes retried with the newer stored value before giving up. */
+const MAX_CHECKPOINT_ATTEMPTS = 3;
+
+const sameCheckpoint = (a: IndexerCheckpoint | undefined, b: IndexerCheckpoint | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.block === b.block && a.blockHash.toLowerCase() === b.blockHash.toLowerCase());
+
+/** Indexes from the checkpoint to the head, stopping between windows once `deadlineMs` (clock time) is reached. */
+export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: number): Promise<IndexBorrowersSummary> {
+  const { market, settings, source, borrowers, checkpoints, clock } = deps;
+  let rpcCalls = 0;
+  const headBlock = await source.headBlock();
+  rpcCalls++;
+  let checkpoint = await checkpoints.getCheckpoint(market);
+  let reorg: ReorgCheck = { kind: 'first-run' };
+
+  const summary = (outcome: IndexOutcome, fromBlock: number, counts: Partial<IndexBorrowersSummary> = {}): IndexBorrowersSummary => ({
+    outcome,
+    fromBlock,
+    toBlock: checkpoint?.block ?? fromBlock - 1,
+    headBlock,
+    windows: 0,
+    windowBlocks: settings.logWindow,
+    logs: 0,
+    borrowersSeen: 0,
+    newBorrowers: 0,
+    rpcCalls,
+    reorg,
+    ...counts,
+  });
+
+  if (checkpoint) {
+    if (checkpoint.block > headBlock) return summary({ kind: 'node-behind', checkpointBlock: checkpoint.block }, checkpoint.block + 1);
+    const currentHash = await source.blockHash(checkpoint.block);
+    rpcCalls++;
+    if (currentHash.toLowerCase() === checkpoint.blockHash.toLowerCase()) {
+      reorg = { kind: 'unchanged' };
+      if (headBlock === checkpoint.block) return summary({ kind: 'up-to-date' }, checkpoint.block + 1);
+    } else {
+      reorg = { kind: 'checkpoint-block-replaced', block: checkpoint.block, indexedHash: checkpoint.blockHash, currentHash };
+    }
+  }
+
+  const fromBlock = checkpoint ? Math.max(settings.startBlock, checkpoint.block + 1 - settings.reorgDepth) : settings.startBlock;
+  if (fromBlock > headBlock) return summary({ kind: 'up-to-date' }, fromBlock);
+
+  let windowBlocks = settings.logWindow;
+  let windows = 0;
+  let logs = 0;
+  let newBorrowers = 0;
+  const seen = new Set<string>();
+  // Accounts already tracked, loaded once on the first window with events (see the file comment: events that do
+  // not prove debt only count for tracked accounts, and new accounts are counted against this set).
+  let known: Set<string> | undefined;
+  const counts = () => ({ windows, windowBlocks, logs, borrowersSeen: seen.size, newBorrowers, rpcCalls });
+
+  const track = async (events: readonly AccountEvent[]): Promise<void> => {
+    if (events.length === 0) return;
+    known ??= new Set((await borrowers.listTracked(market)).map((b) => b.borrower.toLowerCase()));
+    const debtors = new Set(events.filter((e) => DEBT_EVENTS.has(e.kind)).map((e) => e.account));
+    const tracked = events.filter((e) => debtors.has(e.account) || known!.has(e.account));
+    if (tracked.length === 0) return;
+    await borrowers.upsertSeen(market, tracked.map((e) => ({ borrower: e.account, block: e.block })));
+    for (const { account } of tracked) {
+      seen.add(account);
+      if (!known.has(account)) {
+        known.add(account);
+        newBorrowers++;
+      }
+    }
+  };
+
+  /** Compare-and-set on the stored checkpoint; a concurrent indexer behind us is overtaken, one ahead wins. */
+  const moveCheckpoint = async (next: IndexerCheckpoint): Promise<{ kind: 'moved' } | { kind: 'superseded'; current: IndexerCheckpoint | undefined }> => {
+    let previous = checkpoint;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await checkpoints.putCheckpoint(market, next, previous);
+        return { kind: 'moved' };
+      } catch (err) {
+        // The port reports a lost race only as a failed write: look at what is stored now to tell a race (someone
+        // moved it) from a failure (nothing changed), and a lost response (our value is there) from both.
+        const current = await checkpoints.getCheckpoint(market);
+        if (sameCheckpoint(current, next)) return { kind: 'moved' };
+        if (sameCheckpoint(current, previous)) throw new CheckpointWriteError(market, next, err);
+        // This run read every block from `fromBlock` ≤ previous + 1 ≤ current + 1 up to `next`: a checkpoint
+        // behind `next` may be overtaken. One at or past it belongs to an indexer that is further along.
+        if (!current || current.block >= next.block || attempt >= MAX_CHECKPOINT_ATTEMPTS) return { kind: 'superseded', current };
+        previous = current;
+      }
+    }
+  };
+
+  let cursor = fromBlock;
+  while (cursor <= headBlock) {
+    if (clock.nowMs() >= deadlineMs) return summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
+    const to = Math.min(headBlock, cursor + windowBlocks - 1);
+    const read = await source.readEvents(cursor, to);
+    rpcCalls++;
+    if (read.kind === 'range-too-large') {
+      if (to === cursor) throw new LogWindowError(cursor, read.reason);
+      // Dense blocks tend to cluster (a busy period), so the smaller window is kept for the rest of the run.
+      windowBlocks = Math.max(1, Math.floor((to - cursor + 1) / 2));
+      continue;
+    }
+    windows++;
+    logs += read.events.length;
+    await track(read.events);
+    // Windows below the checkpoint re-read it for reorgs and leave it where it is.
+    if (!checkpoint || to >= checkpoint.block) {
+      const blockHash = (await source.blockHash(to)).toLowerCase();
+      rpcCalls++;
+      const next: IndexerCheckpoint = { block: to, blockHash };
+      if (!sameCheckpoint(checkpoint, next)) {
+        const moved = await moveCheckpoint(next);
+        if (moved.kind === 'superseded') {
+          checkpoint = moved.current;
+          return summary({ kind: 'superseded', current: moved.current }, fromBlock, counts());
+        }
+        checkpoint = next;
+      }
+    }
+    cursor = to + 1;
+  }
+  return summary({ kind: 'caught-up' }, fromBlock, counts());
+}
