@@ -1,0 +1,201 @@
+/**
+ * Oracle circuit breakers: per reserve asset, is the price the Pool uses right now trustworthy enough to act on?
+ * Pure: readings come in, verdicts go out; the scanner reads the chain and carries the previous observation.
+ *
+ * What the Pool itself checks: nothing. AaveOracle.getAssetPrice (aave-v3-origin
+ * `src/contracts/misc/AaveOracle.sol`, core-v3 `contracts/misc/AaveOracle.sol`) returns
+ * `IChainlinkAggregator(source).latestAnswer()` when it is > 0, else the fallback oracle's price; it never looks
+ * at `updatedAt`. A feed that stopped updating therefore still values positions, and a liquidation at that price
+ * succeeds on-chain while the collateral it pays out may be worth less. Hence the keeper's own checks:
+ * - `invalid`: the Pool's price or the feed's answer is ≤ 0 or cannot be read (Chainlink answers are int256;
+ *   AaveOracle would fall through to its fallback oracle, which on most markets is unset);
+ * - `stale`: block.timestamp − updatedAt > maxAge (Chainlink `latestRoundData().updatedAt` is the timestamp of
+ *   the round; a feed is expected to update at least every heartbeat, see PERFORMANCE.md);
+ * - `deviation`: the Pool's price moved more than maxDeviationBps since the previous reading of the same asset
+ *   (a Chainlink feed moves in deviation-threshold steps of ~0.5 %, not tens of percent at once). The baseline is
+ *   the previous block's reading, so a jump holds action for the block where it happens; if the new price holds,
+ *   the breaker closes at the next block (a latched breaker would need a baseline that outlives the invocation).
+ */
+import { PERCENTAGE_FACTOR } from './math';
+
+/** The feed behind an asset, as `latestRoundData()` reports it, or why it could not be read. */
+export type FeedRound =
+  | {
+      kind: 'round';
+      /** The aggregator AaveOracle reads (getSourceOfAsset). */
+      source: string;
+      /** `latestRoundData().answer`, in the feed's decimals (8 for USD feeds, equal to the Pool's base unit). */
+      answer: bigint;
+      /** `latestRoundData().updatedAt`, unix seconds. */
+      updatedAtSec: bigint;
+    }
+  /** No source (the base-currency asset, or a fallback-only asset) or a source without `latestRoundData`. */
+  | { kind: 'unavailable'; source: string; reason: string };
+
+/** The price the Pool values the reserve at (AaveOracle.getAssetsPrices), or why it could not be read. */
+export type PoolPrice = { kind: 'price'; priceBase: bigint } | { kind: 'unavailable'; reason: string };
+
+export interface OracleReading {
+  asset: string;
+  /** The reserve's id (ReserveData.id): its bit pair in a user's configuration bitmap. */
+  reserveId: number;
+  /** Base-currency units (USD with 8 decimals on every market we run). */
+  price: PoolPrice;
+  feed: FeedRound;
+}
+
+/** Every reading of one block, with that block's timestamp (the clock staleness is measured against). */
+export interface OracleObservation {
+  block: number;
+  /** block.timestamp, unix seconds. */
+  blockTimestampSec: bigint;
+  readings: readonly OracleReading[];
+}
+
+export interface BreakerThresholds {
+  /** A round older than this (seconds, against block.timestamp) is stale: the feed's heartbeat plus a margin. */
+  maxAgeSec: bigint;
+  /** A move larger than this between two consecutive readings (bps of the previous price) is suspect. */
+  maxDeviationBps: bigint;
+}
+
+export type BreakerReason = 'stale' | 'deviation' | 'invalid';
+
+export type BreakerVerdict = { asset: string; state: 'ok' } | { asset: string; state: 'open'; reason: BreakerReason; detail: string };
+
+export type BreakerTransition = { asset: string; change: 'opened'; reason: BreakerReason; detail: string } | { asset: string; change: 'closed' };
+
+/**
+ * Whether |current − previous| exceeds maxBps of `previous`, compared exactly by cross-multiplication
+ * (|Δ| · 10,000 > maxBps · previous), and the move in bps rounded up for the message (a 500.1 bps move against a
+ * 500 bps limit reads "501 bps", never "500").
+ */
+function deviation(previous: bigint, current: bigint, maxBps: bigint): { exceeds: boolean; movedBps: bigint } {
+  const delta = current > previous ? current - previous : previous - current;
+  const scaled = delta * PERCENTAGE_FACTOR;
+  return { exceeds: scaled > maxBps * previous, movedBps: (scaled + previous - 1n) / previous };
+}
+
+/**
+ * Age of the feed's latest round at the block, seconds (block.timestamp − updatedAt); undefined when the feed has
+ * no round data. A round stamped after the block (an off-chain report time running ahead of the chain) is age 0.
+ */
+export function roundAgeSec(reading: OracleReading, blockTimestampSec: bigint): bigint | undefined {
+  if (reading.feed.kind !== 'round') return undefined;
+  return blockTimestampSec > reading.feed.updatedAtSec ? blockTimestampSec - reading.feed.updatedAtSec : 0n;
+}
+
+function judge(reading: OracleReading, previous: OracleReading | undefined, blockTimestampSec: bigint, t: BreakerThresholds): BreakerVerdict {
+  const { asset } = reading;
+  // Checked in order of severity: a reading that is both stale and jumped reports `invalid` before `stale`.
+  if (reading.price.kind === 'unavailable') {
+    return { asset, state: 'open', reason: 'invalid', detail: `pool price unreadable: ${reading.price.reason}` };
+  }
+  if (reading.price.priceBase <= 0n) {
+    return { asset, state: 'open', reason: 'invalid', detail: `pool price ${reading.price.priceBase} ≤ 0` };
+  }
+  if (reading.feed.kind === 'round') {
+    if (reading.feed.answer <= 0n) return { asset, state: 'open', reason: 'invalid', detail: `feed answer ${reading.feed.answer} ≤ 0` };
+    // Chainlink: updatedAt = 0 means the round is not complete.
+    if (reading.feed.updatedAtSec === 0n) return { asset, state: 'open', reason: 'invalid', detail: 'feed updatedAt is 0 (incomplete round)' };
+    const ageSec = roundAgeSec(reading, blockTimestampSec)!;
+    if (ageSec > t.maxAgeSec) {
+      return { asset, state: 'open', reason: 'stale', detail: `round is ${ageSec} s old (max ${t.maxAgeSec} s)` };
+    }
+  }
+  if (previous?.price.kind === 'price' && previous.price.priceBase > 0n) {
+    const moved = deviation(previous.price.priceBase, reading.price.priceBase, t.maxDeviationBps);
+    if (moved.exceeds) {
+      return {
+        asset,
+        state: 'open',
+        reason: 'deviation',
+        detail: `price ${previous.price.priceBase} → ${reading.price.priceBase} moved ${moved.movedBps} bps (max ${t.maxDeviationBps})`,
+      };
+    }
+  }
+  // A feed without round data cannot be dated: only the price checks apply to it.
+  return { asset, state: 'ok' };
+}
+
+const key = (asset: string) => asset.toLowerCase();
+
+/**
+ * One verdict per reading of `current`, in its order. `previous` is the observation of the last block the caller
+ * read (undefined on the first block of an invocation: no deviation check is possible yet).
+ */
+export function evaluateOracleBreakers(
+  previous: OracleObservation | undefined,
+  current: OracleObservation,
+  thresholds: BreakerThresholds,
+): BreakerVerdict[] {
+  const before = new Map((previous?.readings ?? []).map((r) => [key(r.asset), r]));
+  return current.readings.map((reading) => judge(reading, before.get(key(reading.asset)), current.blockTimestampSec, thresholds));
+}
+
+/**
+ * Breakers that changed state between two sets of verdicts. An asset absent from `previous` counts as closed, so
+ * the first block of an invocation reports every open breaker as opened (each invocation logs what it sees).
+ */
+export function breakerTransitions(previous: readonly BreakerVerdict[], current: readonly BreakerVerdict[]): BreakerTransition[] {
+  const wasOpen = new Set(previous.filter((v) => v.state === 'open').map((v) => key(v.asset)));
+  const isOpen = new Set(current.filter((v) => v.state === 'open').map((v) => key(v.asset)));
+  const opened: BreakerTransition[] = current.flatMap((v) =>
+    v.state === 'open' && !wasOpen.has(key(v.asset)) ? [{ asset: v.asset, change: 'opened' as const, reason: v.reason, detail: v.detail }] : [],
+  );
+  const closed: BreakerTransition[] = previous.flatMap((v) =>
+    v.state === 'open' && !isOpen.has(key(v.asset)) ? [{ asset: v.asset, change: 'closed' as const }] : [],
+  );
+  return [...opened, ...closed];
+}
+
+/**
+ * Reserve ids an account uses, from its configuration bitmap (UserConfiguration.sol: bit 2·id = borrowing,
+ * bit 2·id+1 = using as collateral; `isUsingAsCollateralOrBorrowing` tests the pair). Ascending.
+ */
+export function reserveIdsUsedBy(userConfiguration: bigint): number[] {
+  const ids: number[] = [];
+  for (let id = 0, bits = userConfiguration; bits > 0n; id++, bits >>= 2n) {
+    if ((bits & 3n) !== 0n) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Reserves whose Pool price changed between two observations (or became / stopped being readable), in `current`
+ * order. A health factor moves with prices (and slowly with interest), so an account that uses one of these must
+ * be read again at once, whatever its watch tier: a 15 % drop takes a "warm" account at HF 1.15 straight below 1.
+ * Empty without a previous observation.
+ */
+export function repricedReadings(previous: OracleObservation | undefined, current: OracleObservation): OracleReading[] {
+  if (!previous) return [];
+  const before = new Map(previous.readings.map((r) => [key(r.asset), r.price]));
+  return current.readings.filter((reading) => {
+    const was = before.get(key(reading.asset));
+    if (!was) return true;
+    if (was.kind !== reading.price.kind) return true;
+    return was.kind === 'price' && reading.price.kind === 'price' && was.priceBase !== reading.price.priceBase;
+  });
+}
+
+/**
+ * A configuration-bitmap mask covering both bits (borrowing, collateral) of each reserve id:
+ * `(userConfiguration & mask) !== 0n` tells whether an account uses any of them, in one operation.
+ */
+export function usageMaskOf(reserveIds: readonly number[]): bigint {
+  return reserveIds.reduce((mask, id) => mask | (3n << BigInt(2 * id)), 0n);
+}
+
+/**
+ * The open-breaker assets an account depends on (borrowed or used as collateral), in reading order. An account
+ * that depends on none of them may be acted on.
+ */
+export function openBreakersAffecting(
+  userConfiguration: bigint,
+  readings: readonly OracleReading[],
+  verdicts: readonly BreakerVerdict[],
+): string[] {
+  const used = new Set(reserveIdsUsedBy(userConfiguration));
+  const open = new Set(verdicts.filter((v) => v.state === 'open').map((v) => key(v.asset)));
+  return readings.flatMap((reading) => (open.has(key(reading.asset)) && used.has(reading.reserveId) ? [reading.asset] : []));
+}

@@ -1,0 +1,220 @@
+/**
+ * The scanner Lambda: invoked every minute by EventBridge Scheduler (or by hand), it follows new blocks until
+ * `deadlineMarginMs` before its deadline (functions/pipeline/scan-blocks.ts) and reports what it saw as logs and
+ * EMF metrics. The event carries nothing the scanner needs.
+ *
+ * Metrics (namespace LiquidationPipeline, dimension market):
+ * - per block: AccountsScanned, AtRiskAccounts (debt and HF < 1), CandidatesEnqueued, CandidatesBlockedByBreaker,
+ *   ScanLagBlocks, OracleAgeSeconds (oldest feed round of the market), RpcCalls;
+ * - BreakerOpen (dimensions market + asset): 1 when a breaker opens and at the end of every invocation while it
+ *   is open, 0 when it closes (alarm on Maximum ≥ 1);
+ * - per invocation: BlocksFollowed, ScannerHeartbeat (1; alarm when missing).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { AaveV3OracleReader } from '../adapters/chain/aave-v3-oracle-reader';
+import { AaveV3HealthScanner } from '../adapters/chain/health-scan';
+import { latestBlockNumber } from '../adapters/chain/provider';
+import { providerFromConfig } from '../adapters/chain/rpc';
+import { createDocumentClient, createSqsClient } from '../adapters/aws/clients';
+import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
+import { SqsCandidateQueue } from '../adapters/queue/sqs-candidate-queue';
+import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
+import { DEFAULT_WATCH_TIER_POLICY, type WatchTierPolicy } from '../domain/watch-tier';
+import { type AccountScanner, type BlockSource, type OracleSource, type ScanEvent, scanBlocks, type ScanSummary } from '../pipeline/scan-blocks';
+import type { BorrowerStore } from '../ports/borrower-store';
+import type { CandidateQueue } from '../ports/candidate-queue';
+import { type Clock, systemClock } from '../ports/clock';
+import { createObservability } from './observability';
+
+/** The adapters a scanner invocation works with; built once per Lambda instance. */
+export interface ScannerRuntime {
+  store: BorrowerStore;
+  queue: CandidateQueue;
+  accounts: AccountScanner;
+  oracle: OracleSource;
+  blocks: BlockSource;
+}
+
+export interface ScannerHandlerDeps {
+  config: Pick<PipelineConfig, 'chainId' | 'pool' | 'marketKey' | 'scanner'>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Builds the adapters; called on the first invocation (its failure fails that invocation, and is retried). */
+  runtime: () => Promise<ScannerRuntime>;
+  clock?: Clock;
+  sleep?: (ms: number) => Promise<void>;
+  tiers?: WatchTierPolicy;
+  /** Also told every scan event (the local demo prints block progress). */
+  onEvent?: (event: ScanEvent) => void;
+}
+
+/**
+ * A health factor change of 1 % (of the last stored value) is worth a store write and a snapshot; smaller moves
+ * (interest accrual, small price ticks) are not, unless the account is hot.
+ */
+const MATERIAL_CHANGE_BPS = 100n;
+/** A few blocks in a row failing (RPC, DynamoDB, SQS) ends the invocation with an error; the next one retries. */
+const MAX_CONSECUTIVE_BLOCK_FAILURES = 5;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function breakerMetric(metrics: Metrics, asset: string, open: 0 | 1): void {
+  const single = metrics.singleMetric();
+  single.addDimension('asset', asset.toLowerCase());
+  single.addMetric('BreakerOpen', MetricUnit.Count, open);
+}
+
+export function createScannerHandler(deps: ScannerHandlerDeps) {
+  const { config, logger, metrics } = deps;
+  const clock = deps.clock ?? systemClock;
+  let runtime: Promise<ScannerRuntime> | undefined;
+
+  const connect = (): Promise<ScannerRuntime> => {
+    // A failed start (secret not readable, wrong chain) is tried again by the next invocation.
+    runtime ??= deps.runtime().catch((err: unknown) => {
+      runtime = undefined;
+      throw err;
+    });
+    return runtime;
+  };
+
+  const follow = async (adapters: ScannerRuntime, context: Context): Promise<ScanSummary> => {
+    // Deadline on the Clock's time line, so the pipeline never needs the Lambda context.
+    const deadlineAtMs = clock.nowMs() + context.getRemainingTimeInMillis();
+    /** Borrowers already logged as blocked by a breaker in this invocation (one line each, not one per block). */
+    const loggedBlocked = new Set<string>();
+
+    const onEvent = (event: ScanEvent): void => {
+      switch (event.kind) {
+        case 'block': {
+          const p = event.progress;
+          metrics.addMetric('AccountsScanned', MetricUnit.Count, p.accountsScanned);
+          metrics.addMetric('AtRiskAccounts', MetricUnit.Count, p.liquidatable);
+          metrics.addMetric('CandidatesEnqueued', MetricUnit.Count, p.candidatesEnqueued);
+          metrics.addMetric('CandidatesBlockedByBreaker', MetricUnit.Count, p.blockedByBreaker);
+          metrics.addMetric('ScanLagBlocks', MetricUnit.Count, p.lagBlocks);
+          metrics.addMetric('RpcCalls', MetricUnit.Count, p.rpcCalls);
+          if (p.maxOracleAgeSec !== undefined) metrics.addMetric('OracleAgeSeconds', MetricUnit.Seconds, Number(p.maxOracleAgeSec));
+          logger.debug('block scanned', { ...p, maxOracleAgeSec: p.maxOracleAgeSec?.toString() });
+          break;
+        }
+        case 'breaker-opened':
+          logger.warn('oracle breaker opened', { block: event.block, asset: event.asset, reason: event.reason, detail: event.detail });
+          breakerMetric(metrics, event.asset, 1);
+          break;
+        case 'breaker-closed':
+          logger.info('oracle breaker closed', { block: event.block, asset: event.asset });
+          breakerMetric(metrics, event.asset, 0);
+          break;
+        case 'blocked-by-breaker':
+          if (!loggedBlocked.has(event.borrower.toLowerCase())) {
+            loggedBlocked.add(event.borrower.toLowerCase());
+            logger.warn('liquidatable borrower not enqueued: oracle breaker open', {
+              block: event.block,
+              borrower: event.borrower,
+              healthFactorWad: event.healthFactorWad.toString(),
+              assets: event.assets,
+            });
+          }
+          break;
+        case 'enqueued':
+          logger.info('candidate enqueued', { ...event.message });
+          break;
+        case 'publish-failed':
+          logger.error('candidate not accepted by the queue', { block: event.block, borrower: event.borrower, reason: event.reason });
+          break;
+        case 'block-failed':
+          logger.error('block failed', { stage: event.error.stage, block: event.error.block, consecutiveFailures: event.consecutiveFailures, error: event.error });
+          break;
+      }
+      deps.onEvent?.(event);
+    };
+
+    const summary = await scanBlocks(
+      {
+        settings: {
+          chainId: config.chainId,
+          pool: config.pool,
+          marketKey: config.marketKey,
+          deadlineMarginMs: config.scanner.deadlineMarginMs,
+          pollIntervalMs: config.scanner.pollIntervalMs,
+          reenqueueAfterBlocks: config.scanner.reenqueueAfterBlocks,
+          snapshotRetentionSec: config.scanner.snapshotRetentionSec,
+          breaker: { maxAgeSec: BigInt(config.scanner.oracleMaxAgeSec), maxDeviationBps: BigInt(config.scanner.oracleMaxDeviationBps) },
+          tiers: deps.tiers ?? DEFAULT_WATCH_TIER_POLICY,
+          materialChangeBps: MATERIAL_CHANGE_BPS,
+          maxConsecutiveBlockFailures: MAX_CONSECUTIVE_BLOCK_FAILURES,
+        },
+        store: adapters.store,
+        queue: adapters.queue,
+        accounts: adapters.accounts,
+        oracle: adapters.oracle,
+        blocks: adapters.blocks,
+        clock,
+        sleep: deps.sleep ?? defaultSleep,
+        onEvent,
+      },
+      { deadlineAtMs },
+    );
+
+    for (const asset of summary.breakerOpen) breakerMetric(metrics, asset, 1);
+    metrics.addMetric('BlocksFollowed', MetricUnit.Count, summary.blocks);
+    metrics.addMetric('ScannerHeartbeat', MetricUnit.Count, 1);
+    logger.info('scan finished', { ...summary });
+    return summary;
+  };
+
+  const scan = async (_event: unknown, context: Context): Promise<ScanSummary> => {
+    try {
+      return await follow(await connect(), context);
+    } catch (err) {
+      logger.error('scanner run failed', err as Error);
+      throw err;
+    }
+  };
+
+  return middy(scan)
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** The real adapters for a configuration; `close` releases the RPC provider (tests, scripts). */
+export async function scannerRuntimeFromConfig(config: PipelineConfig): Promise<ScannerRuntime & { close(): void }> {
+  // Store and queue first: a missing table or queue fails before a provider is opened.
+  const store = new DynamoDbBorrowerStore(createDocumentClient(config), config.tables);
+  if (!config.candidatesQueueUrl) throw new Error('the scanner needs the candidate queue (CANDIDATES_QUEUE_URL)');
+  const queue = new SqsCandidateQueue(createSqsClient(config), config.candidatesQueueUrl);
+  const provider = await providerFromConfig(config);
+  return {
+    store,
+    queue,
+    accounts: new AaveV3HealthScanner(provider, config.pool, { chunkSize: config.scanner.chunkSize }),
+    oracle: new AaveV3OracleReader(provider, config.pool),
+    blocks: { latestBlockNumber: () => latestBlockNumber(provider) },
+    close: () => provider.destroy(),
+  };
+}
+
+/** Wiring from the environment: configuration → observability → adapters → handler. */
+export function scannerHandlerFromEnvironment(env: Record<string, string | undefined>) {
+  const config = loadPipelineConfig(env, ['borrowers', 'snapshots', 'candidatesQueue']);
+  const { logger, metrics } = createObservability('scanner', config.marketName);
+  return createScannerHandler({ config, logger, metrics, runtime: () => scannerRuntimeFromConfig(config) });
+}
+
+let fromEnvironment: ReturnType<typeof scannerHandlerFromEnvironment> | undefined;
+
+/**
+ * The Lambda entry. Configuration is read on the first invocation rather than at import, so tests can import
+ * createScannerHandler without a pipeline environment; a bad configuration fails that invocation with every
+ * problem named.
+ */
+export const handler = (event: unknown, context: Context): Promise<ScanSummary> => {
+  fromEnvironment ??= scannerHandlerFromEnvironment(process.env);
+  return fromEnvironment(event, context);
+};

@@ -1,0 +1,412 @@
+/**
+ * The scanner's use case: follow new blocks inside one invocation until shortly before its deadline, and turn
+ * liquidatable accounts into candidate messages.
+ *
+ * EventBridge fires at most once a minute, which on a 2 s chain is ~30 blocks of delay; so each invocation keeps
+ * polling for new blocks and handles each one as it appears (skipping to the newest when it falls behind).
+ * Per block, every read pinned to that block:
+ *   1. oracle readings → circuit breaker per asset (previous readings carried from block to block);
+ *   2. health of the borrowers due at this block: all of them on the first block of the invocation, then those
+ *      whose watch tier is due and every one that uses a reserve whose price just changed;
+ *   3. watch tier, episode and snapshot per account; only material changes are written;
+ *   4. HF < 1 with debt → candidate message, unless an asset it uses has an open breaker or it was enqueued
+ *      less than `reenqueueAfterBlocks` ago.
+ * Overlapping invocations are harmless: the FIFO deduplication id (chain#pool#borrower#block) collapses the same
+ * borrower seen at the same block by two scanners.
+ */
+import type { OracleObservation, OracleReading, BreakerReason, BreakerThresholds, BreakerVerdict } from '../domain/oracle-breaker';
+import { breakerTransitions, evaluateOracleBreakers, openBreakersAffecting, repricedReadings, roundAgeSec, usageMaskOf } from '../domain/oracle-breaker';
+import { WAD } from '../domain/math';
+import { assertWatchTierPolicy, healthChangedMaterially, isDueAt, watchTierOf, type WatchTierPolicy } from '../domain/watch-tier';
+import type { AccountSnapshot, BorrowerStore, TrackedBorrower } from '../ports/borrower-store';
+import type { CandidateQueue } from '../ports/candidate-queue';
+import type { Clock } from '../ports/clock';
+import type { CandidateMessage } from './candidate-message';
+
+/** The chain head (never a cached block number: a stale head pins reads to the block before a price update). */
+export interface BlockSource {
+  latestBlockNumber(): Promise<number>;
+}
+
+/** One account's health at a block (base currency: USD, 8 decimals; HF in WAD, 2^256 − 1 without debt). */
+export interface ScannedAccount {
+  user: string;
+  totalCollateralBase: bigint;
+  totalDebtBase: bigint;
+  healthFactorWad: bigint;
+  /** Reserve usage bitmap (Aave UserConfiguration: bit 2·id borrowing, bit 2·id+1 collateral). */
+  userConfiguration: bigint;
+}
+
+/** Health of many accounts at one block (AaveV3HealthScanner fits this role). */
+export interface AccountScanner {
+  scan(users: readonly string[], block: number): Promise<{ accounts: ScannedAccount[]; rpcCalls: number }>;
+}
+
+/** Prices and feeds of every reserve at one block (AaveV3OracleReader fits this role). */
+export interface OracleSource {
+  readAt(block: number): Promise<OracleObservation & { rpcCalls: number }>;
+}
+
+export interface ScanBlocksSettings {
+  chainId: number;
+  pool: string;
+  /** `chainId#pool`: the market's key in the BorrowerStore. */
+  marketKey: string;
+  /** Stop following blocks this long (ms) before the invocation's deadline. */
+  deadlineMarginMs: number;
+  /** How long (ms) to wait between two polls of the head while no new block has appeared. */
+  pollIntervalMs: number;
+  /** Blocks before a borrower already enqueued may be enqueued again (its candidate is being worked on). */
+  reenqueueAfterBlocks: number;
+  snapshotRetentionSec: number;
+  breaker: BreakerThresholds;
+  tiers: WatchTierPolicy;
+  /** A health factor change (bps of the last stored value) worth a store write and a snapshot. */
+  materialChangeBps: bigint;
+  /** Consecutive failed blocks (RPC, store or queue errors) after which the invocation gives up and throws. */
+  maxConsecutiveBlockFailures: number;
+}
+
+export type ScanStage = 'load-borrowers' | 'head' | 'oracle' | 'health' | 'queue' | 'store';
+
+export class ScanBlockError extends Error {
+  constructor(
+    readonly stage: ScanStage,
+    /** The block being handled (for `head`: the last block handled); undefined before the first block. */
+    readonly block: number | undefined,
+    options: { cause: unknown },
+  ) {
+    const cause = options.cause as { message?: string } | undefined;
+    super(`scanner ${stage} failed${block === undefined ? '' : ` at block ${block}`}: ${cause?.message ?? String(options.cause)}`, options);
+    this.name = 'ScanBlockError';
+  }
+}
+
+/** What happened at one block; the demo prints it and the handler turns it into metrics. */
+export interface BlockProgress {
+  block: number;
+  /** Head seen right after the block was handled, minus the block: how far behind the chain the scanner ended. */
+  lagBlocks: number;
+  firstOfInvocation: boolean;
+  accountsScanned: number;
+  /** Accounts with debt and HF < 1 among those scanned. */
+  liquidatable: number;
+  candidatesEnqueued: number;
+  blockedByBreaker: number;
+  /** Liquidatable accounts skipped because they were enqueued less than `reenqueueAfterBlocks` ago. */
+  alreadyEnqueued: number;
+  breakerOpen: string[];
+  /** Reserves whose Pool price changed since the previous block: their users were read whatever their tier. */
+  repricedAssets: string[];
+  /** Oldest feed round among the reserves at this block (seconds); absent when no feed has round data. */
+  maxOracleAgeSec?: bigint;
+  recordsWritten: number;
+  snapshotsWritten: number;
+  /** JSON-RPC requests for this block, head polls since the previous block included. */
+  rpcCalls: number;
+  durationMs: number;
+}
+
+export type ScanEvent =
+  | { kind: 'block'; progress: BlockProgress }
+  | { kind: 'breaker-opened'; block: number; asset: string; reason: BreakerReason; detail: string }
+  | { kind: 'breaker-closed'; block: number; asset: string }
+  | { kind: 'blocked-by-breaker'; block: number; borrower: string; healthFactorWad: bigint; assets: string[] }
+  | { kind: 'enqueued'; block: number; message: CandidateMessage }
+  | { kind: 'publish-failed'; block: number; borrower: string; reason: string }
+  | { kind: 'block-failed'; error: ScanBlockError; consecutiveFailures: number };
+
+export interface ScanBlocksDeps {
+  settings: ScanBlocksSettings;
+  store: BorrowerStore;
+  queue: CandidateQueue;
+  accounts: AccountScanner;
+  oracle: OracleSource;
+  blocks: BlockSource;
+  clock: Clock;
+  /** Waits `ms` (a timer in production; tests advance a fake clock). */
+  sleep(ms: number): Promise<void>;
+  onEvent?(event: ScanEvent): void;
+}
+
+export interface ScanSummary {
+  blocks: number;
+  /** Absent when no block was handled (the deadline was already too close). */
+  firstBlock?: number;
+  lastBlock?: number;
+  accountsScanned: number;
+  candidatesEnqueued: number;
+  blockedByBreaker: number;
+  /** Assets whose breaker was open at the last block handled. */
+  breakerOpen: string[];
+  rpcCalls: number;
+  maxBlockLagBlocks: number;
+  failedBlocks: number;
+}
+
+interface BorrowerState {
+  /** What this invocation believes now. */
+  current: TrackedBorrower;
+  /** Reserve usage bitmap from the last read in this invocation; undefined before the first read. */
+  userConfiguration?: bigint;
+  /** What the store holds (as loaded or last written): the baseline for "did it change materially". */
+  stored: TrackedBorrower;
+}
+
+const key = (address: string) => address.toLowerCase();
+
+/** Aave: liquidationCall requires HF < HEALTH_FACTOR_LIQUIDATION_THRESHOLD = 1e18 (ValidationLogic.validateLiquidationCall). */
+function isLiquidatable(account: ScannedAccount): boolean {
+  return account.totalDebtBase > 0n && account.healthFactorWad < WAD;
+}
+
+function sameRecord(a: TrackedBorrower, b: TrackedBorrower): boolean {
+  return a.tier === b.tier && a.liquidatableSinceBlock === b.liquidatableSinceBlock && a.enqueuedUntilBlock === b.enqueuedUntilBlock;
+}
+
+/** Optional fields are left out rather than set to undefined, so a record compares and serialises cleanly. */
+function withEpisode(record: TrackedBorrower, liquidatableSinceBlock: number | undefined, enqueuedUntilBlock: number | undefined): TrackedBorrower {
+  const { liquidatableSinceBlock: _since, enqueuedUntilBlock: _until, ...rest } = record;
+  return {
+    ...rest,
+    ...(liquidatableSinceBlock === undefined ? {} : { liquidatableSinceBlock }),
+    ...(enqueuedUntilBlock === undefined ? {} : { enqueuedUntilBlock }),
+  };
+}
+
+async function stage<T>(name: ScanStage, block: number | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw err instanceof ScanBlockError ? err : new ScanBlockError(name, block, { cause: err });
+  }
+}
+
+export async function scanBlocks(deps: ScanBlocksDeps, input: { deadlineAtMs: number }): Promise<ScanSummary> {
+  const { settings, clock } = deps;
+  assertWatchTierPolicy(settings.tiers);
+  const emit = (event: ScanEvent) => deps.onEvent?.(event);
+  const stopAtMs = input.deadlineAtMs - settings.deadlineMarginMs;
+
+  const summary: ScanSummary = {
+    blocks: 0,
+    accountsScanned: 0,
+    candidatesEnqueued: 0,
+    blockedByBreaker: 0,
+    breakerOpen: [],
+    rpcCalls: 0,
+    maxBlockLagBlocks: 0,
+    failedBlocks: 0,
+  };
+  if (clock.nowMs() >= stopAtMs) return summary;
+
+  let tracked: TrackedBorrower[];
+  try {
+    tracked = await deps.store.listTracked(settings.marketKey);
+  } catch (err) {
+    throw new ScanBlockError('load-borrowers', undefined, { cause: err });
+  }
+  const states = new Map<string, BorrowerState>(tracked.map((b) => [key(b.borrower), { current: b, stored: b }]));
+  /** Borrowers whose `current` differs from `stored` and still needs writing (a failed write is retried). */
+  const dirty = new Set<string>();
+  let previousObservation: OracleObservation | undefined;
+  /** Breaker states already reported (opened / closed events), so a retried block does not report them twice. */
+  let announcedVerdicts: BreakerVerdict[] = [];
+
+  /** Head polls since the last block was reported: part of that block's RPC cost. */
+  let pollsSinceLastBlock = 0;
+  const pollHead = async (): Promise<number> => {
+    summary.rpcCalls++;
+    pollsSinceLastBlock++;
+    return deps.blocks.latestBlockNumber();
+  };
+
+  /** Handles one block; returns its progress (lag filled in by the caller). */
+  const handleBlock = async (block: number, firstOfInvocation: boolean): Promise<Omit<BlockProgress, 'lagBlocks' | 'durationMs'>> => {
+    let rpcCalls = 0;
+
+    // 1. Oracle breakers.
+    const observation = await stage('oracle', block, () => deps.oracle.readAt(block));
+    rpcCalls += observation.rpcCalls;
+    summary.rpcCalls += observation.rpcCalls;
+    const verdicts = evaluateOracleBreakers(previousObservation, observation, settings.breaker);
+    for (const t of breakerTransitions(announcedVerdicts, verdicts)) {
+      emit(t.change === 'opened' ? { kind: 'breaker-opened', block, asset: t.asset, reason: t.reason, detail: t.detail } : { kind: 'breaker-closed', block, asset: t.asset });
+    }
+    announcedVerdicts = verdicts;
+    const repriced = repricedReadings(previousObservation, observation);
+    const repricedMask = usageMaskOf(repriced.map((r) => r.reserveId));
+    const breakerOpen = verdicts.filter((v) => v.state === 'open').map((v) => v.asset);
+    const ages = observation.readings.flatMap((r: OracleReading) => roundAgeSec(r, observation.blockTimestampSec) ?? []);
+    const maxOracleAgeSec = ages.length > 0 ? ages.reduce((a, b) => (a > b ? a : b)) : undefined;
+
+    // 2. Health of the borrowers due at this block.
+    const isDue = (s: BorrowerState) =>
+      firstOfInvocation ||
+      s.userConfiguration === undefined ||
+      (s.userConfiguration & repricedMask) !== 0n ||
+      isDueAt(s.current.tier, block, s.current.lastScannedBlock, settings.tiers);
+    const due = [...states.values()].filter(isDue).map((s) => s.current.borrower);
+    const scanned = due.length === 0 ? { accounts: [], rpcCalls: 0 } : await stage('health', block, () => deps.accounts.scan(due, block));
+    rpcCalls += scanned.rpcCalls;
+    summary.rpcCalls += scanned.rpcCalls;
+
+    // 3. Tier and episode per account; 4. candidates.
+    const next = new Map<string, TrackedBorrower>();
+    const snapshots: AccountSnapshot[] = [];
+    const candidates: CandidateMessage[] = [];
+    let liquidatable = 0;
+    let blockedByBreaker = 0;
+    let alreadyEnqueued = 0;
+    for (const account of scanned.accounts) {
+      const state = states.get(key(account.user));
+      if (!state) continue;
+      const { current, stored } = state;
+      state.userConfiguration = account.userConfiguration;
+      const isLiq = isLiquidatable(account);
+      const tier = watchTierOf(account.healthFactorWad, settings.tiers);
+      // The episode ends when the account is healthy again; so does its enqueue mark (a new episode is new work).
+      const record = withEpisode(
+        { ...current, tier, lastHealthFactorWad: account.healthFactorWad, lastScannedBlock: block },
+        isLiq ? (current.liquidatableSinceBlock ?? block) : undefined,
+        isLiq ? current.enqueuedUntilBlock : undefined,
+      );
+      next.set(key(account.user), record);
+      if (tier === 'hot' || healthChangedMaterially(stored.lastHealthFactorWad, account.healthFactorWad, settings.materialChangeBps)) {
+        snapshots.push({
+          borrower: current.borrower,
+          block,
+          healthFactorWad: account.healthFactorWad,
+          totalCollateralBase: account.totalCollateralBase,
+          totalDebtBase: account.totalDebtBase,
+        });
+      }
+      if (!isLiq) continue;
+      liquidatable++;
+      const blocking = openBreakersAffecting(account.userConfiguration, observation.readings, verdicts);
+      if (blocking.length > 0) {
+        blockedByBreaker++;
+        emit({ kind: 'blocked-by-breaker', block, borrower: current.borrower, healthFactorWad: account.healthFactorWad, assets: blocking });
+      } else if (record.enqueuedUntilBlock !== undefined && block < record.enqueuedUntilBlock) {
+        alreadyEnqueued++;
+      } else {
+        candidates.push({
+          version: 1,
+          chainId: settings.chainId.toString(),
+          pool: settings.pool,
+          borrower: current.borrower,
+          detectedBlock: block,
+          healthFactorWad: account.healthFactorWad.toString(),
+          firstLiquidatableBlock: record.liquidatableSinceBlock ?? block,
+          source: 'scanner',
+        });
+      }
+    }
+
+    let candidatesEnqueued = 0;
+    if (candidates.length > 0) {
+      const result = await stage('queue', block, () => deps.queue.publish(candidates));
+      const failed = new Set(result.failed.map((f) => key(f.message.borrower)));
+      for (const f of result.failed) emit({ kind: 'publish-failed', block, borrower: f.message.borrower, reason: f.reason });
+      for (const message of candidates) {
+        if (failed.has(key(message.borrower))) continue;
+        candidatesEnqueued++;
+        const record = next.get(key(message.borrower))!;
+        next.set(key(message.borrower), { ...record, enqueuedUntilBlock: block + settings.reenqueueAfterBlocks });
+        emit({ kind: 'enqueued', block, message });
+      }
+    }
+
+    // What this invocation believes moves on now (so a failed write below never causes a second enqueue);
+    // what the store holds moves on only once written.
+    for (const [k, record] of next) {
+      const state = states.get(k)!;
+      state.current = record;
+      const material = healthChangedMaterially(state.stored.lastHealthFactorWad, record.lastHealthFactorWad!, settings.materialChangeBps);
+      if (material || !sameRecord(record, state.stored)) dirty.add(k);
+    }
+    const toWrite = [...dirty].map((k) => states.get(k)!.current);
+    const nowSec = Math.floor(clock.nowMs() / 1000);
+    await stage('store', block, () =>
+      Promise.all([
+        toWrite.length > 0 ? deps.store.recordScan(settings.marketKey, toWrite) : undefined,
+        snapshots.length > 0 ? deps.store.putSnapshots(settings.marketKey, snapshots, settings.snapshotRetentionSec, nowSec) : undefined,
+      ]),
+    );
+    for (const record of toWrite) {
+      states.get(key(record.borrower))!.stored = record;
+      dirty.delete(key(record.borrower));
+    }
+    // The baseline for the next block's deviation and repricing checks moves only once a block succeeded: after
+    // a failure, the retry compares with the last good block and still sees a price move of the failed one.
+    previousObservation = observation;
+
+    return {
+      block,
+      firstOfInvocation,
+      accountsScanned: scanned.accounts.length,
+      liquidatable,
+      candidatesEnqueued,
+      blockedByBreaker,
+      alreadyEnqueued,
+      breakerOpen,
+      repricedAssets: repriced.map((r) => r.asset),
+      ...(maxOracleAgeSec === undefined ? {} : { maxOracleAgeSec }),
+      recordsWritten: toWrite.length,
+      snapshotsWritten: snapshots.length,
+      rpcCalls,
+    };
+  };
+
+  let lastBlock: number | undefined;
+  /** The head as last polled; undefined when it must be asked again. */
+  let head: number | undefined;
+  let consecutiveFailures = 0;
+  const waitOnePoll = () => deps.sleep(Math.min(settings.pollIntervalMs, Math.max(0, stopAtMs - clock.nowMs())));
+  while (clock.nowMs() < stopAtMs) {
+    let block: number;
+    let progress: Omit<BlockProgress, 'lagBlocks' | 'durationMs'>;
+    const startedMs = clock.nowMs();
+    try {
+      head ??= await stage('head', lastBlock, pollHead);
+      if (lastBlock !== undefined && head <= lastBlock) {
+        // No new block yet: wait one poll interval (never past the stop time), then ask again.
+        await waitOnePoll();
+        head = undefined;
+        continue;
+      }
+      block = head;
+      progress = await handleBlock(block, lastBlock === undefined);
+      consecutiveFailures = 0;
+    } catch (err) {
+      // Only the stages' own failures (RPC, store, queue) are retried at the next block; anything else is a bug.
+      if (!(err instanceof ScanBlockError)) throw err;
+      consecutiveFailures++;
+      summary.failedBlocks++;
+      emit({ kind: 'block-failed', error: err, consecutiveFailures });
+      if (consecutiveFailures >= settings.maxConsecutiveBlockFailures) throw err;
+      await waitOnePoll();
+      head = undefined;
+      continue;
+    }
+    const durationMs = clock.nowMs() - startedMs;
+    // The head right after the block was handled: blocks that appeared meanwhile are the scanner's lag. Best
+    // effort: if this poll fails, the next iteration asks again (and reports a failure if it persists).
+    head = await pollHead().catch(() => undefined);
+    const lagBlocks = head === undefined ? 0 : Math.max(0, head - block);
+
+    summary.blocks++;
+    summary.firstBlock ??= block;
+    summary.lastBlock = block;
+    summary.accountsScanned += progress.accountsScanned;
+    summary.candidatesEnqueued += progress.candidatesEnqueued;
+    summary.blockedByBreaker += progress.blockedByBreaker;
+    summary.breakerOpen = progress.breakerOpen;
+    summary.maxBlockLagBlocks = Math.max(summary.maxBlockLagBlocks, lagBlocks);
+    lastBlock = block;
+    emit({ kind: 'block', progress: { ...progress, rpcCalls: progress.rpcCalls + pollsSinceLastBlock, lagBlocks, durationMs } });
+    pollsSinceLastBlock = 0;
+  }
+  return summary;
+}

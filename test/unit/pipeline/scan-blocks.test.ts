@@ -1,0 +1,496 @@
+/**
+ * The block-following scanner against in-memory fakes on virtual time: a 2 s chain, a 60 s invocation with a
+ * 10 s margin (so blocks 100…124 are handled), three reserves (WETH id 0, WBTC id 1, USDC id 2).
+ */
+import { DEFAULT_WATCH_TIER_POLICY } from '../../../functions/domain/watch-tier';
+import { type CandidateMessage, deduplicationIdOf } from '../../../functions/pipeline/candidate-message';
+import { ScanBlockError, type ScanBlocksSettings, type ScanEvent, scanBlocks, type BlockProgress } from '../../../functions/pipeline/scan-blocks';
+import type { CandidateQueue } from '../../../functions/ports/candidate-queue';
+import type { TrackedBorrower } from '../../../functions/ports/borrower-store';
+import {
+  address,
+  blockTimestampSec,
+  type FakeAccount,
+  FakeAccountScanner,
+  FakeChain,
+  FakeOracle,
+  FifoQueueFake,
+  hf,
+  InMemoryBorrowerStore,
+  tracked,
+  usage,
+  USDC,
+  VirtualTime,
+  WBTC,
+  WETH,
+} from './scanner-fakes';
+
+const POOL = '0x00000000000000000000000000000000000000a0';
+const MARKET = `31337#${POOL}`;
+const FIRST_BLOCK = 100;
+const BLOCK_MS = 2_000;
+const INVOCATION_MS = 60_000;
+
+const A = address(0xa);
+const B = address(0xb);
+const C = address(0xc);
+const D = address(0xd);
+
+function defaultSettings(overrides: Partial<ScanBlocksSettings> = {}): ScanBlocksSettings {
+  return {
+    chainId: 31337,
+    pool: POOL,
+    marketKey: MARKET,
+    deadlineMarginMs: 10_000,
+    pollIntervalMs: 500,
+    reenqueueAfterBlocks: 10,
+    snapshotRetentionSec: 3_600,
+    breaker: { maxAgeSec: 3_900n, maxDeviationBps: 3_000n },
+    tiers: DEFAULT_WATCH_TIER_POLICY,
+    materialChangeBps: 100n,
+    maxConsecutiveBlockFailures: 3,
+    ...overrides,
+  };
+}
+
+interface HarnessOptions {
+  borrowers: TrackedBorrower[];
+  healthAt: (user: string, block: number) => FakeAccount;
+  settings?: Partial<ScanBlocksSettings>;
+  msPerAccount?: number;
+}
+
+function harness(options: HarnessOptions) {
+  const time = new VirtualTime();
+  const chain = new FakeChain(time, FIRST_BLOCK, BLOCK_MS);
+  const store = new InMemoryBorrowerStore();
+  store.seed(MARKET, options.borrowers);
+  const queue = new FifoQueueFake();
+  const oracle = new FakeOracle(new Map([[WETH.asset, 3_000_00000000n], [WBTC.asset, 60_000_00000000n], [USDC.asset, 1_00000000n]]));
+  const accounts = new FakeAccountScanner(options.healthAt, time, options.msPerAccount ?? 0);
+  const events: ScanEvent[] = [];
+  const settings = defaultSettings(options.settings);
+  const run = (invocationMs = INVOCATION_MS, deps: { store?: InMemoryBorrowerStore; queue?: CandidateQueue; onEvent?: (e: ScanEvent) => void } = {}) =>
+    scanBlocks(
+      {
+        settings,
+        store: deps.store ?? store,
+        queue: deps.queue ?? queue,
+        accounts,
+        oracle,
+        blocks: chain,
+        clock: time,
+        sleep: time.sleep,
+        onEvent: deps.onEvent ?? ((e) => events.push(e)),
+      },
+      { deadlineAtMs: time.nowMs() + invocationMs },
+    );
+  const progress = () => events.flatMap((e) => (e.kind === 'block' ? [e.progress] : []));
+  return { time, chain, store, queue, oracle, accounts, events, run, progress };
+}
+
+const liquidatableFrom =
+  (from: number, healthy = hf('1.01'), sick = hf('0.95'), userConfiguration?: bigint) =>
+  (block: number): FakeAccount => ({ healthFactorWad: block >= from ? sick : healthy, ...(userConfiguration === undefined ? {} : { userConfiguration }) });
+
+const messagesFor = (messages: CandidateMessage[], borrower: string) => messages.filter((m) => m.borrower === borrower).map((m) => m.detectedBlock);
+
+describe('scanBlocks: following blocks within one invocation', () => {
+  it('handles every new block until deadline − margin, sleeping one poll interval between polls', async () => {
+    // Arrange
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
+    const started = h.time.nowMs();
+
+    // Act
+    const summary = await h.run();
+
+    // Assert: blocks 100…124 appear before the stop time (50 s); block 125 appears exactly at it.
+    expect(summary).toMatchObject({ blocks: 25, firstBlock: 100, lastBlock: 124, maxBlockLagBlocks: 0, failedBlocks: 0 });
+    expect(h.progress().map((p) => p.block)).toEqual(Array.from({ length: 25 }, (_, i) => 100 + i));
+    expect(h.time.nowMs() - started).toBe(50_000);
+    // No busy loop: every wait is one poll interval, and polls are bounded by stop time / interval + blocks.
+    expect(new Set(h.time.sleeps)).toEqual(new Set([500]));
+    expect(h.chain.polls).toBeLessThanOrEqual(50_000 / 500 + 25 + 1);
+    // Head polls + six oracle calls per block + one scan call (A is cold: read on the first block only).
+    expect(summary.rpcCalls).toBe(h.chain.polls + 25 * 6 + 1);
+  });
+
+  it('does nothing when the deadline is already within the margin', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('0.9') }) });
+
+    const summary = await h.run(9_999);
+
+    expect(summary).toEqual({ blocks: 0, accountsScanned: 0, candidatesEnqueued: 0, blockedByBreaker: 0, breakerOpen: [], rpcCalls: 0, maxBlockLagBlocks: 0, failedBlocks: 0 });
+    expect(h.chain.polls).toBe(0);
+    expect(h.queue.published).toEqual([]);
+  });
+
+  it('jumps to the newest block when a block takes longer than the block time, and reports the lag', async () => {
+    // 1,000 hot accounts at 5 ms each: 5 s per block on a 2 s chain.
+    const borrowers = Array.from({ length: 1_000 }, (_, i) => tracked(address(i + 1)));
+    const h = harness({ borrowers, healthAt: () => ({ healthFactorWad: hf('1.01') }), msPerAccount: 5 });
+    const started = h.time.nowMs();
+
+    const summary = await h.run();
+
+    const handled = h.progress().map((p) => p.block);
+    // 100 ends at 5 s (head 102), 102 ends at 10 s (head 105), 105 at 15 s (head 107) …
+    expect(handled.slice(0, 4)).toEqual([100, 102, 105, 107]);
+    expect(h.progress().slice(0, 3).map((p) => p.lagBlocks)).toEqual([2, 3, 2]);
+    expect(summary.maxBlockLagBlocks).toBe(3);
+    // The last block starts before the stop time (50 s) and the margin absorbs its 5 s.
+    expect(h.time.nowMs() - started).toBeGreaterThanOrEqual(50_000);
+    expect(h.time.nowMs() - started).toBeLessThan(INVOCATION_MS);
+  });
+
+  it('reads everyone on the first block, then hot every block, warm every 5 and cold every 30', async () => {
+    const HOT = address(0x1);
+    const WARM = address(0x2);
+    const COLD = address(0x3);
+    const factors: Record<string, bigint> = { [HOT]: hf('1.01'), [WARM]: hf('1.1'), [COLD]: hf('1.5') };
+    const h = harness({ borrowers: [tracked(HOT), tracked(WARM), tracked(COLD)], healthAt: (user) => ({ healthFactorWad: factors[user] }) });
+
+    await h.run();
+
+    const readAt = (user: string) => h.accounts.scans.filter((s) => s.users.includes(user)).map((s) => s.block);
+    expect(readAt(HOT)).toHaveLength(25);
+    expect(readAt(WARM)).toEqual([100, 105, 110, 115, 120]);
+    expect(readAt(COLD)).toEqual([100]);
+    expect(h.store.get(MARKET, HOT)?.tier).toBe('hot');
+    expect(h.store.get(MARKET, WARM)?.tier).toBe('warm');
+    expect(h.store.get(MARKET, COLD)?.tier).toBe('cold');
+  });
+});
+
+describe('scanBlocks: price moves', () => {
+  const WARM_WETH = address(0x21);
+  const COLD_WETH = address(0x22);
+  const COLD_WBTC = address(0x23);
+  const wethUser = usage({ collateral: [WETH], borrowing: [USDC] });
+  const wbtcUser = usage({ collateral: [WBTC], borrowing: [USDC] });
+  // ETH −10 % (1,000 bps: below the 3,000 bps breaker) at `from`.
+  const ethDropsAt = (from: number) => (block: number, reading: Parameters<FakeOracle['script']>[1]) =>
+    reading.asset === WETH.asset && block >= from
+      ? { ...reading, price: { kind: 'price' as const, priceBase: 2_700_00000000n }, feed: { ...reading.feed, answer: 2_700_00000000n } as typeof reading.feed }
+      : reading;
+  const healthAt = (from: number) => (user: string, block: number): FakeAccount => {
+    const after = block >= from;
+    if (user === WARM_WETH) return { healthFactorWad: after ? hf('0.98') : hf('1.15'), userConfiguration: wethUser };
+    if (user === COLD_WETH) return { healthFactorWad: after ? hf('1.3') : hf('1.5'), userConfiguration: wethUser };
+    return { healthFactorWad: hf('1.5'), userConfiguration: wbtcUser };
+  };
+  const readAt = (h: ReturnType<typeof harness>, user: string) => h.accounts.scans.filter((s) => s.users.includes(user)).map((s) => s.block);
+
+  it('re-reads every account using a repriced reserve at that block, whatever its tier', async () => {
+    const h = harness({ borrowers: [tracked(WARM_WETH), tracked(COLD_WETH), tracked(COLD_WBTC)], healthAt: healthAt(107) });
+    h.oracle.script = ethDropsAt(107);
+
+    await h.run();
+
+    // Warm (every 5 blocks: 105, 110) would have waited until 110; the price move brings it forward to 107
+    // (and it is hot from then on: enqueued again when the 10-block window has passed).
+    expect(messagesFor(h.queue.published, WARM_WETH)).toEqual([107, 117]);
+    expect(readAt(h, COLD_WETH)).toEqual([100, 107]);
+    expect(readAt(h, COLD_WBTC)).toEqual([100]);
+    expect(h.progress().find((p) => p.block === 107)?.repricedAssets).toEqual([WETH.asset]);
+  });
+
+  it('compares prices with the last block that succeeded, so a move at a failed block is not lost', async () => {
+    const h = harness({
+      borrowers: [tracked(WARM_WETH), tracked(COLD_WETH), tracked(COLD_WBTC)],
+      healthAt: healthAt(102),
+      settings: { maxConsecutiveBlockFailures: 5 },
+    });
+    h.oracle.script = ethDropsAt(102);
+    // Block 102 appears at 4 s; its health reads fail at 4, 4.5, 5 and 5.5 s; block 103 (6 s) succeeds.
+    h.accounts.failAt.set(102, 4);
+
+    const summary = await h.run(20_000);
+
+    expect(summary.failedBlocks).toBe(4);
+    expect(h.progress().map((p) => p.block)).toEqual([100, 101, 103, 104]);
+    expect(readAt(h, COLD_WETH)).toEqual([100, 103]);
+    expect(messagesFor(h.queue.published, WARM_WETH)).toEqual([103]);
+  });
+});
+
+describe('scanBlocks: candidates', () => {
+  it('enqueues HF < 1 accounts with debt, with the episode start as firstLiquidatableBlock', async () => {
+    const NO_DEBT = address(0x5);
+    const h = harness({
+      borrowers: [tracked(A, { liquidatableSinceBlock: 90, tier: 'hot' }), tracked(B), tracked(NO_DEBT)],
+      healthAt: (user) =>
+        user === NO_DEBT ? { healthFactorWad: 2n ** 256n - 1n, totalDebtBase: 0n } : { healthFactorWad: hf('0.97') },
+    });
+
+    const summary = await h.run(20_000);
+
+    expect(h.queue.published.filter((m) => m.detectedBlock === 100)).toEqual([
+      { version: 1, chainId: '31337', pool: POOL, borrower: A, detectedBlock: 100, healthFactorWad: hf('0.97').toString(), firstLiquidatableBlock: 90, source: 'scanner' },
+      { version: 1, chainId: '31337', pool: POOL, borrower: B, detectedBlock: 100, healthFactorWad: hf('0.97').toString(), firstLiquidatableBlock: 100, source: 'scanner' },
+    ]);
+    expect(summary.candidatesEnqueued).toBe(2);
+    expect(h.store.get(MARKET, B)).toMatchObject({ liquidatableSinceBlock: 100, enqueuedUntilBlock: 110, tier: 'hot' });
+    expect(h.store.get(MARKET, NO_DEBT)?.liquidatableSinceBlock).toBeUndefined();
+  });
+
+  it('does not enqueue again within reenqueueAfterBlocks, and respects the mark across invocations', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: (_u, block) => liquidatableFrom(103)(block) });
+
+    const first = await h.run();
+    const second = await h.run();
+
+    // First invocation: blocks 100…124; second: 125…149 (starts where the first stopped).
+    expect(first.lastBlock).toBe(124);
+    expect(second.firstBlock).toBe(125);
+    expect(messagesFor(h.queue.published, A)).toEqual([103, 113, 123, 133, 143]);
+    expect(h.queue.published.every((m) => m.firstLiquidatableBlock === 103)).toBe(true);
+    const skipped = h.progress().filter((p) => p.block >= 104 && p.block <= 112);
+    expect(skipped.every((p) => p.liquidatable === 1 && p.alreadyEnqueued === 1 && p.candidatesEnqueued === 0)).toBe(true);
+  });
+
+  it('ends the episode when the account is healthy again, and starts a new one (and enqueues) when it falls back', async () => {
+    const sick = (block: number) => (block >= 102 && block < 105) || block >= 108;
+    const h = harness({ borrowers: [tracked(A)], healthAt: (_u, block) => ({ healthFactorWad: sick(block) ? hf('0.99') : hf('1.01') }) });
+
+    await h.run(30_000);
+
+    expect(h.queue.published.map((m) => [m.detectedBlock, m.firstLiquidatableBlock])).toEqual([
+      [102, 102],
+      [108, 108],
+    ]);
+  });
+
+  it('leaves a message the queue refused unmarked, and enqueues it at the next block', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: () => ({ healthFactorWad: hf('0.9') }) });
+    h.queue.refuse.add(A);
+    const events: ScanEvent[] = [];
+
+    await h.run(15_000, {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.kind === 'block') h.queue.refuse.clear();
+      },
+    });
+
+    expect(events.filter((e) => e.kind === 'publish-failed')).toEqual([{ kind: 'publish-failed', block: 100, borrower: A, reason: 'InternalError' }]);
+    expect(messagesFor(h.queue.published, A)).toEqual([101]);
+    expect(messagesFor(h.queue.published, B)).toEqual([100]);
+  });
+});
+
+describe('scanBlocks: oracle breakers', () => {
+  // A: WETH collateral, USDC debt. B: WBTC collateral. C: WETH collateral, WBTC debt. D: WBTC collateral, healthy.
+  const configs: Record<string, bigint> = {
+    [A]: usage({ collateral: [WETH], borrowing: [USDC] }),
+    [B]: usage({ collateral: [WBTC], borrowing: [USDC] }),
+    [C]: usage({ collateral: [WETH], borrowing: [WBTC] }),
+    [D]: usage({ collateral: [WBTC], borrowing: [USDC] }),
+  };
+  const healthAt = (user: string): FakeAccount => ({ healthFactorWad: user === D ? hf('1.3') : hf('0.95'), userConfiguration: configs[user] });
+  const staleWbtcUntil = (untilBlock: number) => (block: number, reading: Parameters<FakeOracle['script']>[1]) =>
+    reading.asset === WBTC.asset && block < untilBlock && reading.feed.kind === 'round'
+      ? { ...reading, feed: { ...reading.feed, updatedAtSec: blockTimestampSec(block) - 4_000n } }
+      : reading;
+
+  it('blocks enqueueing only for accounts that use the asset of an open breaker', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B), tracked(C), tracked(D)], healthAt });
+    h.oracle.script = staleWbtcUntil(Number.MAX_SAFE_INTEGER);
+
+    const summary = await h.run(20_000);
+
+    // Blocks 100…104: A is enqueued once; B and C are blocked at every block (hot, read each block).
+    expect(h.queue.published.map((m) => m.borrower)).toEqual([A]);
+    expect(summary).toMatchObject({ blocks: 5, candidatesEnqueued: 1, blockedByBreaker: 10, breakerOpen: [WBTC.asset] });
+    const opened = h.events.filter((e) => e.kind === 'breaker-opened');
+    expect(opened).toEqual([{ kind: 'breaker-opened', block: 100, asset: WBTC.asset, reason: 'stale', detail: 'round is 4000 s old (max 3900 s)' }]);
+    const blocked = h.events.filter((e) => e.kind === 'blocked-by-breaker' && e.block === 100);
+    expect(blocked).toEqual([
+      { kind: 'blocked-by-breaker', block: 100, borrower: B, healthFactorWad: hf('0.95'), assets: [WBTC.asset] },
+      { kind: 'blocked-by-breaker', block: 100, borrower: C, healthFactorWad: hf('0.95'), assets: [WBTC.asset] },
+    ]);
+    // Blocked accounts are not marked: they are enqueued as soon as the breaker closes.
+    expect(h.store.get(MARKET, B)?.enqueuedUntilBlock).toBeUndefined();
+  });
+
+  it('enqueues the blocked accounts at the block where the breaker closes', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B), tracked(C), tracked(D)], healthAt });
+    h.oracle.script = staleWbtcUntil(103);
+
+    const summary = await h.run(20_000);
+
+    expect(h.queue.published.map((m) => [m.borrower, m.detectedBlock])).toEqual([
+      [A, 100],
+      [B, 103],
+      [C, 103],
+    ]);
+    expect(h.events.filter((e) => e.kind === 'breaker-closed')).toEqual([{ kind: 'breaker-closed', block: 103, asset: WBTC.asset }]);
+    expect(summary.breakerOpen).toEqual([]);
+  });
+
+  it('holds a price jump beyond maxDeviationBps for the block it happens, compared with the previous block', async () => {
+    // WETH 3000 → 1900 at block 103 (−36.67 %, 3,667 bps rounded up): A becomes liquidatable at that very block.
+    const h = harness({ borrowers: [tracked(A)], healthAt: (_u, block) => liquidatableFrom(103, hf('1.04'), hf('0.8'), configs[A])(block) });
+    h.oracle.script = (block, reading) =>
+      reading.asset === WETH.asset && block >= 103 ? { ...reading, price: { kind: 'price', priceBase: 1_900_00000000n }, feed: { ...reading.feed, answer: 1_900_00000000n } as typeof reading.feed } : reading;
+
+    await h.run(20_000);
+
+    expect(h.events.filter((e) => e.kind === 'breaker-opened' || e.kind === 'breaker-closed')).toEqual([
+      { kind: 'breaker-opened', block: 103, asset: WETH.asset, reason: 'deviation', detail: 'price 300000000000 → 190000000000 moved 3667 bps (max 3000)' },
+      { kind: 'breaker-closed', block: 104, asset: WETH.asset },
+    ]);
+    expect(messagesFor(h.queue.published, A)).toEqual([104]);
+  });
+});
+
+describe('scanBlocks: overlapping invocations', () => {
+  /** Forwards to a shared FIFO queue and remembers what this scanner published. */
+  class ScannerQueue implements CandidateQueue {
+    readonly published: CandidateMessage[] = [];
+    constructor(private readonly fifo: FifoQueueFake) {}
+    async publish(messages: readonly CandidateMessage[]) {
+      this.published.push(...messages);
+      return this.fifo.publish(messages);
+    }
+  }
+  const healthAt = (user: string, block: number): FakeAccount => liquidatableFrom(user === A ? 105 : 118)(block);
+
+  it('two scanners over the same blocks, each with its own memory, publish identical messages and dedup ids', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt });
+    const storeOfSecond = new InMemoryBorrowerStore();
+    storeOfSecond.seed(MARKET, [tracked(A), tracked(B)]);
+    const [q1, q2] = [new ScannerQueue(h.queue), new ScannerQueue(h.queue)];
+
+    const [s1, s2] = await Promise.all([h.run(INVOCATION_MS, { queue: q1 }), h.run(INVOCATION_MS, { queue: q2, store: storeOfSecond })]);
+
+    expect(s1).toEqual(s2);
+    expect(q1.published.length).toBeGreaterThan(0);
+    expect(q2.published).toEqual(q1.published);
+    expect(q2.published.map(deduplicationIdOf)).toEqual(q1.published.map(deduplicationIdOf));
+    // The FIFO queue delivers each (borrower, block) once.
+    expect([...h.queue.delivered.values()]).toEqual(q1.published);
+  });
+
+  it('a scanner starting 30 s into another, sharing the store, adds no delivered message for the blocks both handled', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt });
+    const [q1, q2] = [new ScannerQueue(h.queue), new ScannerQueue(h.queue)];
+
+    const [s1, s2] = await Promise.all([
+      h.run(INVOCATION_MS, { queue: q1 }),
+      h.time.sleep(30_000).then(() => h.run(INVOCATION_MS, { queue: q2 })),
+    ]);
+
+    expect(s2.firstBlock).toBe(115);
+    expect(s1.lastBlock).toBe(124);
+    const overlap = q2.published.filter((m) => m.detectedBlock <= s1.lastBlock!);
+    expect(overlap.length).toBeGreaterThan(0);
+    const firstIds = new Set(q1.published.map(deduplicationIdOf));
+    expect(overlap.filter((m) => !firstIds.has(deduplicationIdOf(m)))).toEqual([]);
+    // Every (borrower, block) is delivered once, and a borrower at most once per reenqueue window.
+    const delivered = [...h.queue.delivered.values()];
+    for (const borrower of [A, B]) {
+      const blocks = messagesFor(delivered, borrower);
+      expect(blocks.every((b, i) => i === 0 || b - blocks[i - 1] >= 10)).toBe(true);
+    }
+  });
+});
+
+describe('scanBlocks: writes', () => {
+  it('writes records and snapshots only for new accounts, hot accounts and material changes', async () => {
+    const COLD = Array.from({ length: 200 }, (_, i) => address(0x1000 + i));
+    const HOT = address(0x1);
+    const DRIFT = address(0x2);
+    const driftAt = (block: number) => (block < 101 ? hf('1.1') : block < 105 ? hf('1.105') : hf('1.13'));
+    const h = harness({
+      borrowers: [...COLD, HOT, DRIFT].map((b) => tracked(b)),
+      healthAt: (user, block) => ({ healthFactorWad: user === HOT ? hf('1.02') : user === DRIFT ? driftAt(block) : hf('1.5') }),
+    });
+
+    // Blocks 100…104, then a second invocation over 105…108.
+    await h.run(20_000);
+    await h.run(18_000);
+
+    const writes = h.progress().map((p) => [p.block, p.recordsWritten, p.snapshotsWritten]);
+    expect(writes).toEqual([
+      // First invocation: every account is new to the store. Then only HOT is read (and snapshotted) each block.
+      [100, 202, 202],
+      [101, 0, 1],
+      [102, 0, 1],
+      [103, 0, 1],
+      [104, 0, 1],
+      // Second invocation: everyone is read again; only DRIFT moved materially (1.10 → 1.13, +2.7 %).
+      [105, 1, 2],
+      [106, 0, 1],
+      [107, 0, 1],
+      [108, 0, 1],
+    ]);
+    // Snapshots expire `snapshotRetentionSec` after the clock's time of writing.
+    expect(h.store.snapshots[0]).toMatchObject({ block: 100, expiresAtSec: 1_700_000_000 + 3_600 });
+  });
+});
+
+describe('scanBlocks: failures', () => {
+  it('retries a block whose oracle read failed, then carries on', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
+    h.oracle.failAt.set(101, 1);
+
+    const summary = await h.run(20_000);
+
+    expect(summary).toMatchObject({ blocks: 5, firstBlock: 100, lastBlock: 104, failedBlocks: 1 });
+    const failed = h.events.filter((e): e is Extract<ScanEvent, { kind: 'block-failed' }> => e.kind === 'block-failed');
+    expect(failed.map((e) => [e.error.stage, e.error.block, e.error.message])).toEqual([
+      ['oracle', 101, 'scanner oracle failed at block 101: rpc timeout reading the oracle at 101'],
+    ]);
+  });
+
+  it('gives up with a ScanBlockError (with its cause) after maxConsecutiveBlockFailures', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
+    h.oracle.failAt.set(100, 99);
+
+    const outcome = h.run();
+
+    await expect(outcome).rejects.toThrow(new ScanBlockError('oracle', 100, { cause: new Error('rpc timeout reading the oracle at 100') }));
+    await expect(outcome).rejects.toMatchObject({ stage: 'oracle', block: 100, cause: { message: 'rpc timeout reading the oracle at 100' } });
+    expect(h.events.filter((e) => e.kind === 'block-failed')).toHaveLength(3);
+  });
+
+  it('after a failed store write, does not enqueue again and writes the mark with the next block', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('0.9') }) });
+    h.store.failRecordScan = 1;
+
+    await h.run(15_000);
+
+    expect(messagesFor(h.queue.published, A)).toEqual([100]);
+    expect(h.events.filter((e) => e.kind === 'block-failed').map((e) => (e as { error: ScanBlockError }).error.stage)).toEqual(['store']);
+    expect(h.store.get(MARKET, A)).toMatchObject({ enqueuedUntilBlock: 110, liquidatableSinceBlock: 100 });
+  });
+});
+
+describe('scanBlocks: progress', () => {
+  it('reports per block what was read, found and enqueued', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: (user) => ({ healthFactorWad: user === A ? hf('0.9') : hf('1.5') }) });
+
+    await h.run(12_500);
+
+    const [first] = h.progress();
+    expect(first).toEqual<BlockProgress>({
+      block: 100,
+      firstOfInvocation: true,
+      accountsScanned: 2,
+      liquidatable: 1,
+      candidatesEnqueued: 1,
+      blockedByBreaker: 0,
+      alreadyEnqueued: 0,
+      breakerOpen: [],
+      repricedAssets: [],
+      maxOracleAgeSec: 0n,
+      recordsWritten: 2,
+      snapshotsWritten: 2,
+      // Two head polls, six oracle calls, one scan call.
+      rpcCalls: 9,
+      lagBlocks: 0,
+      durationMs: 0,
+    });
+  });
+});
