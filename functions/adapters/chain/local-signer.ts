@@ -1,0 +1,44 @@
+/**
+ * Signers of the worker's transactions, behind the `Signer` port (functions/pipeline/execute-candidate.ts):
+ * - `EthersSignerAdapter` adapts any ethers v6 signer (a `Wallet`, the KMS signer in kms-signer.ts): the address
+ *   is resolved once at wiring time, and the hash is keccak256 of the signed bytes, known before sending;
+ * - `LocalKeySigner` holds a private key in memory. Only the local chain accepts a raw key in the environment
+ *   (pipeline-config.ts refuses SIGNER_MODE=local elsewhere).
+ */
+import { keccak256, type TransactionRequest, Wallet } from 'ethers';
+import type { Signer, SignedTransaction, UnsignedTransaction } from '../../pipeline/execute-candidate';
+
+/** The one method of an ethers signer the port needs. */
+export interface EthersTransactionSigner {
+  signTransaction(request: TransactionRequest): Promise<string>;
+}
+
+export class EthersSignerAdapter implements Signer {
+  constructor(
+    readonly address: string,
+    private readonly signer: EthersTransactionSigner,
+  ) {}
+
+  /** An EIP-1559 (type 2) transaction with every field given, so the signer looks nothing up. */
+  async signTransaction(tx: UnsignedTransaction): Promise<SignedTransaction> {
+    const raw = await this.signer.signTransaction({
+      type: 2,
+      chainId: tx.chainId,
+      nonce: tx.nonce,
+      to: tx.to,
+      data: tx.data,
+      value: tx.valueWei,
+      gasLimit: tx.gasLimit,
+      maxFeePerGas: tx.maxFeePerGasWei,
+      maxPriorityFeePerGas: tx.maxPriorityFeePerGasWei,
+    });
+    return { raw, hash: keccak256(raw) };
+  }
+}
+
+export class LocalKeySigner extends EthersSignerAdapter {
+  constructor(privateKey: string) {
+    const wallet = new Wallet(privateKey);
+    super(wallet.address, wallet);
+  }
+}

@@ -1,0 +1,531 @@
+/**
+ * The worker on the local world (anvil + a real Aave v3.6 market, DynamoDB Local, fauxqs), wired from the
+ * environment exactly as on Lambda (`workerFromEnvironment`), fed by the local SQS event source emulation:
+ *   1. after a price shock, a candidate per liquidatable borrower → each liquidated on chain, `mined` in the ledger;
+ *   2. one candidate delivered twice (two dedup ids) → one transaction; the same record handled again → replayed;
+ *   3. a malformed message among good ones → DLQ with a `rejectReason` naming the field, the others succeed;
+ *   4. a candidate that is healthy by the time the worker reads it → `stale`, nothing sent.
+ * Also the adapters on their own: the ledger's claim rules, the candidate queue's batching, and a DLQ that
+ * cannot be reached failing only the rejected record.
+ */
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSRecord } from 'aws-lambda';
+import { Contract } from 'ethers';
+import { LocalKeySigner } from '../../functions/adapters/chain/local-signer';
+import { createJsonRpcProvider, latestBlockNumber } from '../../functions/adapters/chain/provider';
+import { SqsCandidateQueue } from '../../functions/adapters/queue/sqs-candidate-queue';
+import { DynamoDbBorrowerStore } from '../../functions/adapters/store/dynamodb-borrower-store';
+import { CLAIM_SORT_KEY, DynamoDbLiquidationLedger, LedgerOwnershipError, type LedgerItem } from '../../functions/adapters/store/dynamodb-liquidation-ledger';
+import { ethersChainGateway, type RecordOutcome, type WorkerHandler, workerFromEnvironment } from '../../functions/handlers/worker';
+import { type CandidateMessage, deduplicationIdOf, encodeCandidateMessage, messageGroupIdOf } from '../../functions/pipeline/candidate-message';
+import { LocalSqsEventSource, localLambdaContext } from '../../local/runtime/sqs-event-source';
+import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
+import { loadScenario, type Scenario } from '../../local/world/scenario';
+import { LOCAL_LIQUIDATOR_KEYS } from '../../local/world/seed';
+import { startWorld, type World } from '../../local/world/world';
+
+jest.setTimeout(300_000);
+
+const WAD = 10n ** 18n;
+const POOL_ABI = [
+  'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
+  'function getUserAccountData(address user) view returns (uint256 totalCollateralBase, uint256 totalDebtBase, uint256 availableBorrowsBase, uint256 currentLiquidationThreshold, uint256 ltv, uint256 healthFactor)',
+];
+
+/** Keeps what the worker publishes, instead of printing EMF to stdout. */
+class RecordingMetrics extends Metrics {
+  readonly published: Record<string, unknown>[] = [];
+  override publishStoredMetrics(): this {
+    if (this.hasStoredMetrics()) this.published.push(this.serializeMetrics() as unknown as Record<string, unknown>);
+    this.clearMetrics();
+    this.clearDimensions();
+    this.clearMetadata();
+    return this;
+  }
+  /** Sum of a metric over every flush (a name added several times in one flush is an array of values). */
+  total(name: string): number {
+    return this.published.reduce<number>((sum, emf) => {
+      const value = emf[name];
+      if (Array.isArray(value)) return sum + value.reduce((a: number, b: number) => a + b, 0);
+      return sum + (typeof value === 'number' ? value : 0);
+    }, 0);
+  }
+}
+
+describe('worker on the local world (Aave v3.6)', () => {
+  const scenario: Scenario = { ...loadScenario('default'), aave: 'v3.6' };
+  let world: World;
+  let sqs: SQSClient;
+  let ddb: DynamoDBDocumentClient;
+  let pool: Contract;
+  let env: Record<string, string>;
+  let worker: WorkerHandler;
+  let source: LocalSqsEventSource;
+  let metrics: RecordingMetrics;
+  const outcomes: { outcome: RecordOutcome; record: SQSRecord }[] = [];
+  let liquidator: string;
+
+  beforeAll(async () => {
+    // The cold-start metric is published by a separate Metrics instance: keep it off stdout.
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    world = await startWorld({ scenario, blockTimeSec: 0, services: true, resourcePrefix: 'it-worker' });
+    const { dynamodb, sqs: queues } = world.info;
+    if (!dynamodb || !queues) throw new Error('the world started without services');
+    sqs = localSqsClient(queues.endpoint);
+    ddb = DynamoDBDocumentClient.from(localDynamoDbClient(dynamodb.endpoint));
+    pool = new Contract(world.info.market.pool, POOL_ABI, world.provider);
+    liquidator = world.info.accounts.liquidators[0];
+    env = {
+      CHAIN_ID: world.info.chainId,
+      MARKET_NAME: 'local',
+      POOL_ADDRESS: world.info.market.pool,
+      AAVE_POOL_VERSION: world.info.market.version,
+      RPC_URL: world.info.rpcUrl,
+      LEDGER_TABLE: dynamodb.tables.ledger,
+      BORROWERS_TABLE: dynamodb.tables.borrowers,
+      IDEMPOTENCY_TABLE: dynamodb.tables.idempotency,
+      CANDIDATES_QUEUE_URL: queues.queues.candidates,
+      CANDIDATES_DLQ_URL: queues.queues.candidatesDlq,
+      DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      SQS_ENDPOINT: queues.endpoint,
+      SIGNER_MODE: 'local',
+      SIGNER_PRIVATE_KEY: LOCAL_LIQUIDATOR_KEYS[0],
+      NATIVE_PRICE_ASSET: world.info.tokens.WETH,
+    };
+    metrics = new RecordingMetrics({ namespace: 'LiquidationPipeline', serviceName: 'liquidation-worker' });
+    worker = await workerFromEnvironment(env, {
+      logger: new Logger({ serviceName: 'liquidation-worker', logLevel: (process.env.WORKER_LOG_LEVEL ?? 'SILENT') as 'SILENT' }),
+      metrics,
+      // Receipts come at once on this automining chain; a short wait keeps the in-flight test (2) quick.
+      receiptTimeoutMs: 2_000,
+      onOutcome: (outcome, record) => outcomes.push({ outcome, record }),
+    });
+    source = new LocalSqsEventSource({
+      sqs,
+      queueUrl: queues.queues.candidates,
+      handler: worker,
+      functionName: 'liquidation-worker',
+      batchSize: 10,
+      functionTimeoutMs: 60_000,
+      retryDelaySec: 1,
+      waitTimeSec: 1,
+    });
+  });
+
+  afterAll(async () => {
+    sqs?.destroy();
+    ddb?.destroy();
+    await world?.stop();
+    delete process.env.POWERTOOLS_METRICS_DISABLED;
+  });
+
+  const healthFactorOf = async (borrower: string, block: number): Promise<bigint> =>
+    (await pool.getUserAccountData(borrower, { blockTag: block })).healthFactor as bigint;
+
+  async function borrowersBy(predicate: (healthFactorWad: bigint) => boolean, block: number): Promise<string[]> {
+    const found: string[] = [];
+    for (const { address } of world.info.borrowers) if (predicate(await healthFactorOf(address, block))) found.push(address);
+    return found;
+  }
+
+  function candidate(borrower: string, block: number, healthFactorWad = WAD - 1n): CandidateMessage {
+    return {
+      version: 1,
+      chainId: world.info.chainId,
+      pool: world.info.market.pool,
+      borrower,
+      detectedBlock: block,
+      healthFactorWad: healthFactorWad.toString(),
+      firstLiquidatableBlock: block,
+      source: 'scanner',
+    };
+  }
+
+  /** Sends a body as the scanner would (market group), or in another group (see the malformed-message test). */
+  async function send(message: CandidateMessage | string, deduplicationId: string, groupId = `${world.info.chainId}#${world.info.market.pool.toLowerCase()}`): Promise<string> {
+    const body = typeof message === 'string' ? message : encodeCandidateMessage(message);
+    const sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl: env.CANDIDATES_QUEUE_URL, MessageBody: body, MessageGroupId: groupId, MessageDeduplicationId: deduplicationId }),
+    );
+    return sent.MessageId!;
+  }
+
+  /** Runs the event source until `count` more records have an outcome (retries included). */
+  async function drain(count: number): Promise<{ outcome: RecordOutcome; record: SQSRecord }[]> {
+    const start = outcomes.length;
+    const deadline = Date.now() + 120_000;
+    while (outcomes.length < start + count) {
+      if (Date.now() > deadline) throw new Error(`only ${outcomes.length - start} of ${count} records handled in 120 s`);
+      await source.pollOnce();
+    }
+    return outcomes.slice(start);
+  }
+
+  async function liquidationEvents(user: string, fromBlock: number) {
+    return pool.queryFilter(pool.filters.LiquidationCall(null, null, user), fromBlock, 'latest');
+  }
+
+  async function ledgerItem(message: CandidateMessage): Promise<LedgerItem | undefined> {
+    const got = await ddb.send(new GetCommand({ TableName: env.LEDGER_TABLE, Key: { opportunity: deduplicationIdOf(message), attempt: CLAIM_SORT_KEY } }));
+    return got.Item as LedgerItem | undefined;
+  }
+
+  it('liquidates every borrower made liquidatable by a price shock and records each as mined', async () => {
+    await world.setPrice('WETH', 2_550n * 10n ** 8n);
+    const block = await latestBlockNumber(world.provider);
+    const targets = await borrowersBy((hf) => hf < WAD, block);
+    expect(targets.length).toBeGreaterThanOrEqual(3);
+    const messages = targets.map((borrower) => candidate(borrower, block));
+
+    const published = await new SqsCandidateQueue(sqs, env.CANDIDATES_QUEUE_URL).publish(messages);
+    expect(published).toEqual({ sent: targets.length, failed: [] });
+    const handled = await drain(targets.length);
+
+    expect(handled.map(({ outcome }) => outcome.kind)).toEqual(targets.map(() => 'mined'));
+    for (const message of messages) {
+      const events = await liquidationEvents(message.borrower, block + 1);
+      expect(events).toHaveLength(1);
+      const event = events[0] as unknown as { args: { liquidator: string }; transactionHash: string; blockNumber: number };
+      expect(event.args.liquidator).toBe(liquidator);
+      // Liquidated by the worker: the health factor rose (a partial liquidation may leave it below 1).
+      expect(await healthFactorOf(message.borrower, event.blockNumber)).toBeGreaterThan(await healthFactorOf(message.borrower, block));
+      const item = await ledgerItem(message);
+      expect(item).toMatchObject({ state: 'mined', txHash: event.transactionHash, minedBlock: event.blockNumber, claims: 1 });
+      // Read at the latest block when its turn came: after the detection, before its own transaction.
+      expect(item!.block).toBeGreaterThanOrEqual(block);
+      expect(item!.block).toBeLessThan(event.blockNumber);
+    }
+    const mined = await ddb.send(
+      new QueryCommand({ TableName: env.LEDGER_TABLE, IndexName: 'byState', KeyConditionExpression: '#s = :mined', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':mined': 'mined' } }),
+    );
+    expect(mined.Items).toHaveLength(targets.length);
+    const item = mined.Items![0] as LedgerItem;
+    expect(typeof item.gasUsed).toBe('string');
+    expect(Object.values(item.plan!).every((value) => typeof value === 'string')).toBe(true);
+    expect(metrics.total('LiquidationsSent')).toBe(targets.length);
+    expect(metrics.total('LiquidationsMined')).toBe(targets.length);
+    expect(metrics.total('ProfitUsd')).toBeGreaterThan(0);
+    // Every candidate was detected at `block` and mined in a later block of this automining chain.
+    expect(metrics.total('DetectionLatencyBlocks')).toBeGreaterThanOrEqual(targets.length);
+  });
+
+  it('sends one transaction for a candidate delivered twice, and replays the stored result for a repeated record', async () => {
+    await world.setPrice('WBTC', 51_000n * 10n ** 8n);
+    const block = await latestBlockNumber(world.provider);
+    const [borrower] = await borrowersBy((hf) => hf < WAD, block);
+    expect(borrower).toBeDefined();
+    const message = candidate(borrower, block);
+    const [duplicatesBefore, sentBefore, minedBefore] = ['DuplicateCandidates', 'LiquidationsSent', 'LiquidationsMined'].map((n) => metrics.total(n));
+
+    // Two dedup ids: SQS delivers both (as after its 5-minute deduplication window, or a manual re-send). Blocks
+    // are held back while the batch runs, so the second copy arrives while the first transaction is in flight —
+    // the account still looks liquidatable and only the ledger's claim stands between it and a second transaction.
+    await send(message, 'twice-a');
+    await send(message, 'twice-b');
+    await world.provider.send('evm_setAutomine', [false]);
+    let handled: { outcome: RecordOutcome; record: SQSRecord }[];
+    try {
+      handled = await drain(2);
+    } finally {
+      await world.provider.send('evm_setAutomine', [true]);
+    }
+    await world.provider.send('evm_mine', []);
+
+    expect(handled.map(({ outcome }) => outcome.kind)).toEqual(['sent', 'duplicate']);
+    const events = await liquidationEvents(borrower, block + 1);
+    expect(events).toHaveLength(1);
+    expect(events[0].transactionHash).toBe((handled[0].outcome as { txHash: string }).txHash);
+    // No receipt within the worker's wait: the attempt stays `sent` in the ledger (for the reconciler).
+    expect(await ledgerItem(message)).toMatchObject({ state: 'sent', claims: 1, attemptId: handled[0].record.messageId });
+    expect(metrics.total('DuplicateCandidates') - duplicatesBefore).toBe(1);
+    expect(metrics.total('LiquidationsSent') - sentBefore).toBe(1);
+    expect(metrics.total('LiquidationsMined') - minedBefore).toBe(0);
+
+    // The first record again (a redelivery after a lost acknowledgement): Powertools returns the stored result.
+    const nonceBefore = await world.provider.getTransactionCount(liquidator, 'latest');
+    const response = await worker({ Records: [handled[0].record] }, localLambdaContext('liquidation-worker', 60_000));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(outcomes.at(-1)!.outcome).toMatchObject({ kind: 'sent', replayed: true, txHash: events[0].transactionHash });
+    expect(await world.provider.getTransactionCount(liquidator, 'latest')).toBe(nonceBefore);
+    expect(await liquidationEvents(borrower, block + 1)).toHaveLength(1);
+    expect(metrics.total('DuplicateCandidates') - duplicatesBefore).toBe(2);
+  });
+
+  it('sends a malformed message to the DLQ with a reason naming the field, without failing its batch-mates', async () => {
+    await world.setPrice('WETH', 2_300n * 10n ** 8n);
+    const block = await latestBlockNumber(world.provider);
+    const targets = (await borrowersBy((hf) => hf < WAD, block)).slice(0, 2);
+    expect(targets).toHaveLength(2);
+    const [first, second] = targets.map((borrower) => candidate(borrower, block));
+    const malformedBody = JSON.stringify({ ...candidate(targets[0], block), borrower: '0x1234', healthFactorWad: 0.97 });
+
+    // fauxqs hands out one message per FIFO group per receive (SQS gives up to 10 of a group), so the three
+    // go in three groups to arrive in one batch; the worker reads the market from the body, not the group.
+    const firstId = await send(first, 'batch-first', 'batch-group-1');
+    const malformedId = await send(malformedBody, 'batch-malformed', 'batch-group-2');
+    const secondId = await send(second, 'batch-second', 'batch-group-3');
+    const batch = await source.pollOnce();
+
+    expect(batch).toEqual({ received: 3, succeeded: 3, failed: 0 });
+    const handled = outcomes.slice(-3);
+    expect(handled.map(({ record }) => record.messageId)).toEqual([firstId, malformedId, secondId]);
+    expect(handled.map(({ outcome }) => outcome.kind)).toEqual(['mined', 'rejected', 'mined']);
+
+    const dead = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env.CANDIDATES_DLQ_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+    );
+    expect(dead.Messages).toHaveLength(1);
+    const [rejected] = dead.Messages!;
+    expect(rejected.Body).toBe(malformedBody);
+    expect(rejected.MessageAttributes?.sourceMessageId?.StringValue).toBe(malformedId);
+    const reason = rejected.MessageAttributes?.rejectReason?.StringValue;
+    expect(reason).toContain('borrower: must be a 0x-prefixed 20-byte hex address');
+    expect(reason).toContain('healthFactorWad:');
+    expect(metrics.total('MalformedMessages')).toBe(1);
+    for (const message of [first, second]) expect(await ledgerItem(message)).toMatchObject({ state: 'mined' });
+  });
+
+  it('lets one of two instances handling the same record at once execute it; the other fails and gets the stored result later', async () => {
+    await world.setPrice('WBTC', 45_000n * 10n ** 8n);
+    const block = await latestBlockNumber(world.provider);
+    const [borrower] = await borrowersBy((hf) => hf < WAD, block);
+    expect(borrower).toBeDefined();
+    // The record as two Lambda instances would see it when a visibility timeout expires mid-invocation.
+    await send(candidate(borrower, block), 'concurrent-one');
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: env.CANDIDATES_QUEUE_URL, MaxNumberOfMessages: 1, MessageSystemAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+    );
+    const [message] = received.Messages!;
+    const record: SQSRecord = {
+      messageId: message.MessageId!,
+      receiptHandle: message.ReceiptHandle!,
+      body: message.Body!,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'test',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+        MessageGroupId: message.Attributes!.MessageGroupId,
+        MessageDeduplicationId: message.Attributes!.MessageDeduplicationId,
+      },
+      messageAttributes: {},
+      md5OfBody: message.MD5OfBody!,
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:it-worker-liquidation-candidates.fifo',
+      awsRegion: 'us-east-1',
+    };
+    try {
+      const second = await workerFromEnvironment(env, { logger: new Logger({ logLevel: 'SILENT' }), metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }), receiptTimeoutMs: 2_000 });
+
+      // Blocks held back: the first instance is still waiting for its receipt when the second one starts.
+      await world.provider.send('evm_setAutomine', [false]);
+      let results: PromiseSettledResult<unknown>[];
+      try {
+        const first = worker({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        results = await Promise.allSettled([first, second({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))]);
+    } finally {
+      await world.provider.send('evm_setAutomine', [true]);
+    }
+    await world.provider.send('evm_mine', []);
+
+    expect(results[0]).toEqual({ status: 'fulfilled', value: { batchItemFailures: [] } });
+    // A batch whose every record failed is thrown whole (Powertools' default): SQS redelivers it.
+    expect(results[1].status).toBe('rejected');
+    const failure = (results[1] as PromiseRejectedResult).reason as { name: string; recordErrors?: Error[] };
+    expect(failure.name).toBe('FullBatchFailureError');
+    expect(failure.recordErrors?.map((e) => e.name)).toEqual(['IdempotencyAlreadyInProgressError']);
+    expect(await liquidationEvents(borrower, block + 1)).toHaveLength(1);
+
+    // The redelivery gets the first instance's stored result: still one transaction.
+    const events: { outcome: RecordOutcome }[] = [];
+    const retry = await workerFromEnvironment(env, {
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }),
+      onOutcome: (outcome) => events.push({ outcome }),
+    });
+    expect(await retry({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).toEqual({ batchItemFailures: [] });
+    expect(events.map(({ outcome }) => outcome)).toEqual([expect.objectContaining({ kind: 'sent', replayed: true })]);
+    expect(await liquidationEvents(borrower, block + 1)).toHaveLength(1);
+    } finally {
+      // Received by hand: delete it, or the market's FIFO group stays locked for the visibility timeout.
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: env.CANDIDATES_QUEUE_URL, ReceiptHandle: record.receiptHandle }));
+    }
+  });
+
+  it('answers stale for a candidate that is healthy by the time the worker reads it, and sends nothing', async () => {
+    const block = await latestBlockNumber(world.provider);
+    const [borrower] = await borrowersBy((hf) => hf >= WAD, block);
+    // As if the scanner had seen it below 1 a few blocks earlier.
+    const message = candidate(borrower, block - 1, WAD - 10n ** 15n);
+    const nonceBefore = await world.provider.getTransactionCount(liquidator, 'latest');
+    const staleBefore = metrics.total('StaleCandidates');
+    // The scanner's mark on the borrower, which the worker clears whatever the outcome.
+    const marketKey = messageGroupIdOf(message);
+    const borrowers = new DynamoDbBorrowerStore(ddb, { borrowers: env.BORROWERS_TABLE });
+    await borrowers.upsertSeen(marketKey, [{ borrower, block: 1 }]);
+    const [tracked] = await borrowers.listTracked(marketKey);
+    await borrowers.recordScan(marketKey, [{ ...tracked, enqueuedUntilBlock: block + 10 }]);
+    expect((await borrowers.listTracked(marketKey))[0].enqueuedUntilBlock).toBe(block + 10);
+
+    await send(message, 'stale-one');
+    const [{ outcome }] = await drain(1);
+
+    expect(outcome).toEqual({ kind: 'stale', opportunity: deduplicationIdOf(message), block, healthFactorWad: (await healthFactorOf(borrower, block)).toString() });
+    expect(await world.provider.getTransactionCount(liquidator, 'latest')).toBe(nonceBefore);
+    expect(await ledgerItem(message)).toBeUndefined();
+    expect(metrics.total('StaleCandidates') - staleBefore).toBe(1);
+    expect((await borrowers.listTracked(marketKey)).find((b) => b.borrower === borrower.toLowerCase())?.enqueuedUntilBlock).toBeUndefined();
+  });
+
+  it('refuses to start without the DLQ URL or the native price asset, naming both', async () => {
+    const { CANDIDATES_DLQ_URL: _unset, ...withoutDeadLetterQueue } = env;
+
+    await expect(workerFromEnvironment({ ...withoutDeadLetterQueue, NATIVE_PRICE_ASSET: 'WETH' })).rejects.toThrow(
+      'invalid worker configuration:\n' +
+        '  - CANDIDATES_DLQ_URL: required by the worker (malformed candidates go there with their reason)\n' +
+        '  - NATIVE_PRICE_ASSET: required by the worker, the 0x address of the reserve whose oracle price prices gas (WETH)',
+    );
+  });
+
+  it('fails only the rejected record when the DLQ cannot take it, so SQS retries and redrives it', async () => {
+    const broken = await workerFromEnvironment(
+      { ...env, CANDIDATES_DLQ_URL: `${env.CANDIDATES_DLQ_URL.replace(/[^/]+$/, '')}no-such-queue.fifo` },
+      { logger: new Logger({ logLevel: 'SILENT' }), metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }) },
+    );
+    const block = await latestBlockNumber(world.provider);
+    const [healthy] = await borrowersBy((hf) => hf >= WAD, block);
+    const record = (messageId: string, body: string, deduplicationId: string): SQSRecord => ({
+      messageId,
+      receiptHandle: messageId,
+      body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'test',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+        MessageGroupId: messageGroupIdOf(candidate(healthy, block)),
+        MessageDeduplicationId: deduplicationId,
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
+      awsRegion: 'us-east-1',
+    });
+
+    const response = await broken(
+      { Records: [record('bad-1', '{"version":1}', 'dlq-down-bad'), record('good-1', encodeCandidateMessage(candidate(healthy, block)), 'dlq-down-good')] },
+      localLambdaContext('liquidation-worker', 60_000),
+    );
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad-1' }] });
+  });
+
+  // The adapters on their own, after the worker tests (the first one counts every `mined` item of the table).
+  describe('adapters', () => {
+    const item = async (opportunity: string) =>
+      (await ddb.send(new GetCommand({ TableName: env.LEDGER_TABLE, Key: { opportunity, attempt: CLAIM_SORT_KEY } }))).Item as LedgerItem | undefined;
+
+    it('lets one attempt claim an opportunity; only that attempt may take it again, and only before a broadcast', async () => {
+      const ledger = new DynamoDbLiquidationLedger(ddb, env.LEDGER_TABLE);
+      const opportunity = '31337#0xpool#0xborrower#100';
+      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:00.000Z')).toBe(true);
+      expect(await ledger.claim(opportunity, 'message-b', '2026-11-01T00:00:01.000Z')).toBe(false);
+      // A redelivery of message-a that crashed before recording anything.
+      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:02.000Z')).toBe(true);
+
+      await ledger.record(opportunity, 'message-a', { kind: 'failed', reason: 'retryable simulate: timeout', block: 100 }, '2026-11-01T00:00:03.000Z');
+      expect(await ledger.claim(opportunity, 'message-b', '2026-11-01T00:00:04.000Z')).toBe(false);
+      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:05.000Z')).toBe(true);
+
+      await ledger.record(opportunity, 'message-a', { kind: 'sent', txHash: '0xfeed', block: 100, plan: { debtRepaidUnits: '8500000000' } }, '2026-11-01T00:00:06.000Z');
+      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:07.000Z')).toBe(false);
+      await expect(ledger.record(opportunity, 'message-b', { kind: 'failed', reason: 'x', block: 100 }, '2026-11-01T00:00:08.000Z')).rejects.toThrow(
+        new LedgerOwnershipError(opportunity, 'message-b'),
+      );
+
+      await ledger.record(
+        opportunity,
+        'message-a',
+        { kind: 'mined', txHash: '0xfeed', block: 100, minedBlock: 101, gasUsed: 280_123n, plan: { debtRepaidUnits: '8500000000' } },
+        '2026-11-01T00:00:09.000Z',
+      );
+      expect(await item(opportunity)).toEqual({
+        opportunity,
+        attempt: CLAIM_SORT_KEY,
+        attemptId: 'message-a',
+        state: 'mined',
+        claimedAt: '2026-11-01T00:00:00.000Z',
+        updatedAt: '2026-11-01T00:00:09.000Z',
+        claims: 3,
+        block: 100,
+        txHash: '0xfeed',
+        minedBlock: 101,
+        gasUsed: '280123',
+        plan: { debtRepaidUnits: '8500000000' },
+      });
+    });
+
+      it('tells a refused broadcast (retryable or not) from one that may have gone out, on anvil', async () => {
+      const gateway = ethersChainGateway(world.provider);
+      const signer = new LocalKeySigner(LOCAL_LIQUIDATOR_KEYS[1]);
+      const unfunded = new LocalKeySigner('0x0000000000000000000000000000000000000000000000000000000000000001');
+      const fees = await gateway.feesAfter(await latestBlockNumber(world.provider));
+      const transfer = (nonce: number) => ({
+        chainId: BigInt(world.info.chainId),
+        nonce,
+        to: world.info.accounts.deployer,
+        data: '0x',
+        valueWei: 1n,
+        gasLimit: 21_000n,
+        maxFeePerGasWei: fees.maxFeePerGasWei,
+        maxPriorityFeePerGasWei: fees.maxPriorityFeePerGasWei,
+      });
+      const nonce = await gateway.pendingNonce(signer.address);
+      const first = await signer.signTransaction(transfer(nonce));
+      expect(await gateway.broadcast(first.raw)).toEqual({ kind: 'accepted' });
+      expect(await gateway.receipt(first.hash, 10_000)).toMatchObject({ status: 'success', gasUsed: 21_000n });
+
+      expect(await gateway.broadcast((await signer.signTransaction(transfer(nonce))).raw)).toMatchObject({ kind: 'rejected', retryable: true });
+      expect(await gateway.broadcast((await unfunded.signTransaction(transfer(0))).raw)).toMatchObject({ kind: 'rejected', retryable: false });
+      const closed = createJsonRpcProvider('http://127.0.0.1:1', Number(world.info.chainId));
+      expect(await ethersChainGateway(closed).broadcast(first.raw)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('ECONNREFUSED') });
+      closed.destroy();
+    });
+
+  it('publishes candidates in batches of 10 with FIFO group and dedup ids, reporting what does not encode', async () => {
+      const created = await sqs.send(
+        new CreateQueueCommand({ QueueName: 'it-worker-publish.fifo', Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' } }),
+      );
+      const queueUrl = created.QueueUrl!;
+      const messages: CandidateMessage[] = Array.from({ length: 23 }, (_, i) => ({
+        version: 1,
+        chainId: '31337',
+        pool: world.info.market.pool,
+        borrower: `0x${(i + 1).toString(16).padStart(40, '0')}`,
+        detectedBlock: 500,
+        healthFactorWad: '990000000000000000',
+        firstLiquidatableBlock: 499,
+        source: 'scanner',
+      }));
+      const invalid = { ...messages[0], borrower: 'nobody' };
+      // The last one repeats the first: same dedup id, accepted by SQS but not delivered twice.
+      const result = await new SqsCandidateQueue(sqs, queueUrl).publish([...messages, invalid, messages[0]]);
+
+      expect(result.sent).toBe(24);
+      expect(result.failed).toEqual([{ message: invalid, reason: expect.stringContaining('does not encode') }]);
+      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('23');
+      const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, MessageSystemAttributeNames: ['All'] }));
+      expect(received.Messages?.[0].Attributes).toMatchObject({
+        MessageGroupId: messageGroupIdOf(messages[0]),
+        MessageDeduplicationId: deduplicationIdOf(messages[0]),
+      });
+    });
+  });
+});
