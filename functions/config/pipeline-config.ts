@@ -56,9 +56,11 @@ const envSchema = z
     /** A price moving more than this between two consecutive reads is suspect (bps). */
     ORACLE_MAX_DEVIATION_BPS: int(1).default(3_000),
 
-    SIGNER_MODE: z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' }).default('kms'),
+    SIGNER_MODE: z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' }).optional(),
     SIGNER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key').optional(),
     KMS_KEY_ID: z.string().min(1).optional(),
+    /** Reserve (wrapped native token) whose oracle price converts gas cost into the base currency. */
+    NATIVE_PRICE_ASSET: address.optional(),
     SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step'], { error: 'must be max, target-health or two-step' }).default('max'),
     TARGET_HEALTH_FACTOR: z.coerce.number().min(1, 'must be at least 1').max(2, 'must be at most 2').default(1.05),
     MIN_PROFIT_USD: z.coerce.number().min(0, 'must be at least 0').default(0),
@@ -75,6 +77,8 @@ const envSchema = z
       ctx.addIssue({ code: 'custom', path: ['RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use RPC_URL_SECRET_NAME (the URL carries an API key)` });
     }
     if (env.SIGNER_MODE === 'local') {
+      // Checked whenever a local key is configured, even for functions that do not sign: it must never be set
+      // on a real chain.
       if (env.CHAIN_ID !== LOCAL_CHAIN_ID) {
         ctx.addIssue({ code: 'custom', path: ['SIGNER_MODE'], message: `"local" signs with a key from the environment: only on the local chain ${LOCAL_CHAIN_ID}; use "kms"` });
       }
@@ -82,6 +86,10 @@ const envSchema = z
     }
     if (env.SIGNER_MODE === 'kms' && !env.KMS_KEY_ID) {
       ctx.addIssue({ code: 'custom', path: ['KMS_KEY_ID'], message: 'required when SIGNER_MODE is "kms"' });
+    }
+    if (env.NATIVE_PRICE_ASSET === undefined && env.SIGNER_MODE !== undefined) {
+      // Checked with the signer: only a function that sends transactions prices their gas.
+      ctx.addIssue({ code: 'custom', path: ['NATIVE_PRICE_ASSET'], message: 'required with a signer: the reserve whose oracle price converts gas to USD (WETH on Ethereum)' });
     }
   });
 
@@ -117,7 +125,9 @@ export interface PipelineConfig {
     oracleMaxDeviationBps: number;
   };
   worker: {
-    signer: { mode: 'local'; privateKey: string } | { mode: 'kms'; keyId: string };
+    /** Undefined for functions that do not sign (indexer, scanner); required by the worker ('signer'). */
+    signer?: { mode: 'local'; privateKey: string } | { mode: 'kms'; keyId: string };
+    nativePriceAsset?: string;
     sizing: 'max' | 'target-health' | 'two-step';
     targetHealthFactorWad: bigint;
     minProfitBase: bigint;
@@ -135,7 +145,7 @@ export class ConfigError extends Error {
 }
 
 /** What a function needs beyond the common fields; checked at start-up so a missing table fails at once. */
-export type ConfigRequirement = keyof PipelineConfig['tables'] | 'candidatesQueue' | 'candidatesDlq';
+export type ConfigRequirement = keyof PipelineConfig['tables'] | 'candidatesQueue' | 'candidatesDlq' | 'signer';
 
 const REQUIREMENT_VAR: Record<ConfigRequirement, string> = {
   borrowers: 'BORROWERS_TABLE',
@@ -145,6 +155,7 @@ const REQUIREMENT_VAR: Record<ConfigRequirement, string> = {
   idempotency: 'IDEMPOTENCY_TABLE',
   candidatesQueue: 'CANDIDATES_QUEUE_URL',
   candidatesDlq: 'CANDIDATES_DLQ_URL',
+  signer: 'SIGNER_MODE',
 };
 
 /** Reads and validates the configuration; `requires` names what this function cannot run without. */
@@ -185,7 +196,13 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       oracleMaxDeviationBps: e.ORACLE_MAX_DEVIATION_BPS,
     },
     worker: {
-      signer: e.SIGNER_MODE === 'local' ? { mode: 'local', privateKey: e.SIGNER_PRIVATE_KEY! } : { mode: 'kms', keyId: e.KMS_KEY_ID! },
+      signer:
+        e.SIGNER_MODE === 'local'
+          ? { mode: 'local', privateKey: e.SIGNER_PRIVATE_KEY! }
+          : e.SIGNER_MODE === 'kms'
+            ? { mode: 'kms', keyId: e.KMS_KEY_ID! }
+            : undefined,
+      nativePriceAsset: e.NATIVE_PRICE_ASSET,
       sizing: e.SIZING_STRATEGY,
       // Parsed from a decimal like 1.05 to WAD without floats: 6 decimals are plenty for a target.
       targetHealthFactorWad: BigInt(Math.round(e.TARGET_HEALTH_FACTOR * 1e6)) * 10n ** 12n,

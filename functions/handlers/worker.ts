@@ -367,23 +367,12 @@ export function classifyWorkerFailure(error: unknown): FailureClass {
   return 'permanent';
 }
 
-function signerFor(signer: PipelineConfig['worker']['signer']): Signer {
+function signerFor(signer: NonNullable<PipelineConfig['worker']['signer']>): Signer {
   if (signer.mode === 'local') return new LocalKeySigner(signer.privateKey);
   throw new Error('SIGNER_MODE=kms: the KMS signer is not implemented yet; only "local" (chain 31337) runs today');
 }
 
 /** Variables the worker needs that PipelineConfig does not read yet. */
-function workerExtras(env: Record<string, string | undefined>): { deadLetterQueueUrl: string; nativePriceAsset: string } {
-  const problems: string[] = [];
-  const deadLetterQueueUrl = env.CANDIDATES_DLQ_URL ?? '';
-  if (!deadLetterQueueUrl) problems.push('CANDIDATES_DLQ_URL: required by the worker (malformed candidates go there with their reason)');
-  const nativePriceAsset = env.NATIVE_PRICE_ASSET ?? '';
-  if (!/^0x[0-9a-fA-F]{40}$/.test(nativePriceAsset)) {
-    problems.push('NATIVE_PRICE_ASSET: required by the worker, the 0x address of the reserve whose oracle price prices gas (WETH)');
-  }
-  if (problems.length > 0) throw new Error(`invalid worker configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return { deadLetterQueueUrl, nativePriceAsset };
-}
 
 export interface WorkerOverrides {
   logger?: Logger;
@@ -398,9 +387,11 @@ export interface WorkerOverrides {
 
 /** Config → adapters → handler. Reads the environment once; fails with every missing or bad variable named. */
 export async function workerFromEnvironment(env: Record<string, string | undefined>, overrides: WorkerOverrides = {}): Promise<WorkerHandler> {
-  const config = loadPipelineConfig(env, ['ledger', 'idempotency']);
-  const { deadLetterQueueUrl, nativePriceAsset } = workerExtras(env);
-  const signer = signerFor(config.worker.signer);
+  // 'signer' makes SIGNER_MODE (and with it NATIVE_PRICE_ASSET) required, so both are set below.
+  const config = loadPipelineConfig(env, ['ledger', 'idempotency', 'candidatesDlq', 'signer']);
+  const deadLetterQueueUrl = config.candidatesDlqUrl!;
+  const nativePriceAsset = config.worker.nativePriceAsset!;
+  const signer = signerFor(config.worker.signer!);
   const provider = await providerFromConfig(config);
   const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet);
   const simulator = new AaveV3LiquidationExecutor(provider, config.pool, { gasHeadroomBps: config.worker.gasHeadroomBps });

@@ -27,6 +27,7 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     DYNAMODB_ENDPOINT: info.dynamodb.endpoint,
     SQS_ENDPOINT: info.sqs.endpoint,
     SIGNER_MODE: 'local',
+    NATIVE_PRICE_ASSET: info.tokens.WETH,
     SIGNER_PRIVATE_KEY: LOCAL_LIQUIDATOR_KEYS[options.signerIndex ?? 0],
     SIZING_STRATEGY: options.sizing ?? 'max',
     DRY_RUN: options.dryRun ? 'true' : 'false',

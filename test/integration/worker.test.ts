@@ -386,9 +386,9 @@ describe('worker on the local world (Aave v3.6)', () => {
     const { CANDIDATES_DLQ_URL: _unset, ...withoutDeadLetterQueue } = env;
 
     await expect(workerFromEnvironment({ ...withoutDeadLetterQueue, NATIVE_PRICE_ASSET: 'WETH' })).rejects.toThrow(
-      'invalid worker configuration:\n' +
-        '  - CANDIDATES_DLQ_URL: required by the worker (malformed candidates go there with their reason)\n' +
-        '  - NATIVE_PRICE_ASSET: required by the worker, the 0x address of the reserve whose oracle price prices gas (WETH)',
+      'invalid configuration:\n' +
+        '  - NATIVE_PRICE_ASSET: must be a 0x-prefixed 20-byte hex address\n' +
+        '  - CANDIDATES_DLQ_URL: required by this function',
     );
   });
 

@@ -8,6 +8,7 @@ const LOCAL = {
   RPC_URL: 'http://127.0.0.1:8545',
   SIGNER_MODE: 'local',
   SIGNER_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
+  NATIVE_PRICE_ASSET: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
 };
 const MAINNET = {
   CHAIN_ID: '1',
@@ -15,7 +16,9 @@ const MAINNET = {
   POOL_ADDRESS: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2',
   AAVE_POOL_VERSION: '3.6',
   RPC_URL_SECRET_NAME: 'keeper/rpc-url',
+  SIGNER_MODE: 'kms',
   KMS_KEY_ID: 'alias/keeper',
+  NATIVE_PRICE_ASSET: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2',
 };
 
 function problems(env: Record<string, string>, requires: Parameters<typeof loadPipelineConfig>[1] = []): string {
@@ -58,6 +61,16 @@ describe('pipeline configuration', () => {
     ['a target health below 1', { ...LOCAL, TARGET_HEALTH_FACTOR: '0.9' }, /TARGET_HEALTH_FACTOR: must be at least 1/],
   ])('refuses %s, naming the variable', (_name, env, expected) => {
     expect(problems(env as Record<string, string>)).toMatch(expected);
+  });
+
+  it('asks nothing about signing of a function that does not sign', () => {
+    const { SIGNER_MODE: _m, KMS_KEY_ID: _k, NATIVE_PRICE_ASSET: _n, ...scannerEnv } = MAINNET;
+    expect(loadPipelineConfig(scannerEnv).worker.signer).toBeUndefined();
+    expect(problems(scannerEnv, ['signer'])).toMatch(/SIGNER_MODE: required by this function/);
+  });
+
+  it('requires the gas-pricing asset with a signer', () => {
+    expect(problems({ ...MAINNET, NATIVE_PRICE_ASSET: undefined } as unknown as Record<string, string>)).toMatch(/NATIVE_PRICE_ASSET: required with a signer/);
   });
 
   it('names a variable a function requires but is not set', () => {
