@@ -1,33 +1,71 @@
 /**
- * npm run demo [-- --scenario NAME|FILE] [--report FILE] [--json]
+ * npm run demo [-- --scenario NAME|FILE] [--report FILE] [--json] [--timeout SEC] [--sizing max|target-health|two-step]
  *
- * Boots the local world, plays the scenario's price shocks in real time and follows every block, printing how
- * many borrowers are liquidatable (health factor below 1). Ends with a summary table and a JSON report.
- * The liquidation pipeline (scanner → SQS → worker) plugs into this loop as it lands.
+ * Boots the local world and runs the pipeline's real handlers on it (indexer and scanner on an emulated
+ * one-minute schedule, the worker behind an emulated SQS event source), applies the scenario's price shocks in
+ * real time, and runs until every liquidatable account has been handled (or the timeout).
+ *
+ * The report is measured from the chain, not from the pipeline's own account: an observer reads every block's
+ * health factors, and liquidations, deficits and reverts are read back from events and receipts.
+ * Exit code 1 when accounts are left liquidatable, an opportunity got more than one transaction, or a
+ * liquidation reverted.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Contract } from 'ethers';
+import { Contract, Interface } from 'ethers';
+import { AaveV3HealthScanner } from '../functions/adapters/chain/health-scan';
 import { latestBlockNumber } from '../functions/adapters/chain/provider';
+import type { RecordOutcome } from '../functions/handlers/worker';
+import { startLocalPipeline } from './runtime/local-pipeline';
 import { loadScenario, ScenarioError } from './world/scenario';
-import { startWorld } from './world/world';
+import { startWorld, type World } from './world/world';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Powertools reads these at construction: the demo prints its own progress, handlers only warn.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
-const POOL_ABI = [
-  'function getUserAccountData(address user) view returns (uint256 totalCollateralBase, uint256 totalDebtBase, uint256 availableBorrowsBase, uint256 currentLiquidationThreshold, uint256 ltv, uint256 healthFactor)',
-];
 const WAD = 10n ** 18n;
-/** Blocks to keep watching after the last shock. */
+const POOL_EVENTS = new Interface([
+  'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
+  'event DeficitCreated(address indexed user, address indexed debtAsset, uint256 amountCreated)',
+]);
+const ORACLE_ABI = ['function getAssetPrice(address asset) view returns (uint256)'];
+/** Blocks to keep going after the last shock before the run may end. */
 const SETTLE_BLOCKS = 3;
 
 interface AccountState {
-  address: string;
   label: string;
-  healthFactorWad: bigint;
-  debtBase: bigint;
-  collateralBase: bigint;
+  address: string;
   firstLiquidatableBlock?: number;
+  healthFactorWad: bigint;
+  collateralBase: bigint;
+  debtBase: bigint;
+}
+
+interface LiquidationRow {
+  borrower: string;
+  label: string;
+  block: number;
+  txHash: string;
+  collateralAsset: string;
+  debtAsset: string;
+  debtRepaidUsd: number;
+  collateralReceivedUsd: number;
+  profitUsd: number;
+  detectionLatencyBlocks?: number;
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const usd = (base: bigint) => Number(base) / 1e8;
+
+async function valueBase(oracle: Contract, asset: string, amount: bigint, decimals: number, block: number): Promise<bigint> {
+  const price = (await oracle.getAssetPrice(asset, { blockTag: block })) as bigint;
+  return (amount * price) / 10n ** BigInt(decimals);
 }
 
 async function main(): Promise<void> {
@@ -36,85 +74,217 @@ async function main(): Promise<void> {
       scenario: { type: 'string', default: 'default' },
       report: { type: 'string', default: 'demo-report.json' },
       json: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '240' },
+      sizing: { type: 'string', default: 'max' },
     },
   });
+  const timeoutMs = Number(values.timeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout must be a positive number of seconds`);
+  const sizing = values.sizing as 'max' | 'target-health' | 'two-step';
+  if (!['max', 'target-health', 'two-step'].includes(sizing)) throw new Error('--sizing must be max, target-health or two-step');
+
   const started = Date.now();
   const scenario = loadScenario(values.scenario);
-  console.error(`demo: scenario "${scenario.name}" — ${scenario.positions.length} borrowers on Aave ${scenario.aave}, ${scenario.shocks.length} shocks`);
-  const world = await startWorld({ scenario, services: false, log: (line) => console.error(line) });
+  const say = (line: string) => console.error(line);
+  say(`demo: scenario "${scenario.name}": ${scenario.positions.length} borrowers on Aave ${scenario.aave}, ${scenario.shocks.length} shocks, ${scenario.blockTimeSec} s blocks`);
+  const world: World = await startWorld({ scenario, log: say });
+  const { provider } = world;
+  const outcomes: { outcome: RecordOutcome; messageId: string }[] = [];
+  let pipeline: Awaited<ReturnType<typeof startLocalPipeline>> | undefined;
   try {
-    const pool = new Contract(world.info.market.pool, POOL_ABI, world.provider);
-    const accounts: AccountState[] = world.info.borrowers.map((b) => ({
-      ...b,
-      healthFactorWad: 0n,
-      debtBase: 0n,
-      collateralBase: 0n,
-    }));
-    const shocks = world.runShocks((line) => console.error(`  ${line}`));
+    pipeline = await startLocalPipeline(world, {
+      sizing,
+      log: say,
+      onIndexed: (s) => s.newBorrowers > 0 && say(`  indexer: ${s.newBorrowers} new borrowers (blocks ${s.fromBlock}…${s.toBlock})`),
+      onScanEvent: (event) => {
+        if (event.kind === 'enqueued') say(`  scanner: block ${event.block}: enqueued ${event.message.borrower} (HF ${(Number(BigInt(event.message.healthFactorWad)) / 1e18).toFixed(4)})`);
+        if (event.kind === 'breaker-opened') say(`  scanner: block ${event.block}: oracle breaker OPEN for ${event.asset}: ${event.reason} (${event.detail})`);
+        if (event.kind === 'blocked-by-breaker') say(`  scanner: block ${event.block}: ${event.borrower} not enqueued: breaker open on ${event.assets.join(', ')}`);
+      },
+      onOutcome: (outcome, record) => {
+        outcomes.push({ outcome, messageId: record.messageId });
+        const what =
+          outcome.kind === 'mined'
+            ? `liquidated in block ${outcome.minedBlock} (tx ${outcome.txHash.slice(0, 10)}…)`
+            : outcome.kind === 'skipped'
+              ? `skipped: ${outcome.reason}`
+              : outcome.kind === 'failed'
+                ? `FAILED at ${outcome.stage}: ${outcome.reason}`
+                : outcome.kind === 'rejected'
+                  ? `rejected: ${outcome.reason}`
+                  : outcome.kind;
+        say(`  worker:  ${'opportunity' in outcome ? outcome.opportunity.split('#')[2] : record.messageId}: ${what}`);
+      },
+    });
+
+    // The observer: every block's health, read independently of the pipeline.
+    const observer = new AaveV3HealthScanner(provider, world.info.market.pool);
+    const accounts = new Map<string, AccountState>(
+      world.info.borrowers.map((b) => [b.address.toLowerCase(), { ...b, healthFactorWad: 0n, collateralBase: 0n, debtBase: 0n }]),
+    );
+    const shocks = world.runShocks((line) => say(`  ${line}`));
     const lastShockBlock = world.info.startBlock + Math.max(0, ...scenario.shocks.map((s) => s.afterBlocks));
-    let block = await latestBlockNumber(world.provider);
-    let seen = -1;
-    while (block < lastShockBlock + SETTLE_BLOCKS) {
-      if (block !== seen) {
-        seen = block;
-        // Every read of one pass is pinned to the same block.
-        await Promise.all(
-          accounts.map(async (a) => {
-            const data = await pool.getUserAccountData(a.address, { blockTag: block });
-            a.healthFactorWad = data.healthFactor as bigint;
-            a.debtBase = data.totalDebtBase as bigint;
-            a.collateralBase = data.totalCollateralBase as bigint;
-            if (a.healthFactorWad < WAD && a.firstLiquidatableBlock === undefined) a.firstLiquidatableBlock = block;
-          }),
-        );
-        const liquidatable = accounts.filter((a) => a.healthFactorWad < WAD);
-        const nearest = accounts.reduce((min, a) => (a.healthFactorWad < min ? a.healthFactorWad : min), 2n ** 256n - 1n);
-        console.error(
-          `  block ${block}: ${liquidatable.length}/${accounts.length} liquidatable, lowest HF ${(Number(nearest) / 1e18).toFixed(4)}`,
-        );
+    let observed = world.info.startBlock - 1;
+    let timedOut = false;
+    const liquidatableNow = () =>
+      [...accounts.values()].filter((a) => a.healthFactorWad < WAD && a.debtBase > 0n && a.collateralBase > 0n);
+    for (;;) {
+      const head = await latestBlockNumber(provider);
+      while (observed < head) {
+        observed++;
+        const { accounts: read } = await observer.scan([...accounts.values()].map((a) => a.address), observed);
+        for (const r of read) {
+          const a = accounts.get(r.user.toLowerCase())!;
+          a.healthFactorWad = r.healthFactorWad;
+          a.collateralBase = r.totalCollateralBase;
+          a.debtBase = r.totalDebtBase;
+          if (a.firstLiquidatableBlock === undefined && r.healthFactorWad < WAD && r.totalDebtBase > 0n && r.totalCollateralBase > 0n) {
+            a.firstLiquidatableBlock = observed;
+          }
+        }
+        const mined = outcomes.filter((o) => o.outcome.kind === 'mined').length;
+        say(`block ${observed}: ${liquidatableNow().length} liquidatable of ${accounts.size}, ${mined} liquidations mined`);
+      }
+      const settled = observed >= lastShockBlock + SETTLE_BLOCKS && liquidatableNow().length === 0;
+      if (settled) break;
+      if (Date.now() - started > timeoutMs) {
+        timedOut = true;
+        say(`demo: timeout after ${values.timeout} s`);
+        break;
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
-      block = await latestBlockNumber(world.provider);
     }
     shocks.stop();
+    await pipeline.stop();
+    const endBlock = await latestBlockNumber(provider);
 
-    const liquidatable = accounts.filter((a) => a.healthFactorWad < WAD);
-    const usd = (base: bigint) => Number(base) / 1e8;
+    // What happened on chain, read back from events and receipts.
+    const oracle = new Contract(world.info.market.aaveOracle, ORACLE_ABI, provider);
+    const decimalsOf = (asset: string) => {
+      const reserve = Object.values(world.info.market.reserves).find((r) => r.underlying.toLowerCase() === asset.toLowerCase());
+      if (!reserve) throw new Error(`unknown reserve ${asset}`);
+      return reserve.decimals;
+    };
+    const logs = await provider.getLogs({ address: world.info.market.pool, fromBlock: world.info.startBlock, toBlock: endBlock });
+    const rows: LiquidationRow[] = [];
+    let badDebtBase = 0n;
+    for (const log of logs) {
+      const event = POOL_EVENTS.parseLog(log);
+      if (!event) continue;
+      if (event.name === 'DeficitCreated') {
+        badDebtBase += await valueBase(oracle, event.args.debtAsset, event.args.amountCreated, decimalsOf(event.args.debtAsset), log.blockNumber);
+      }
+      if (event.name !== 'LiquidationCall') continue;
+      const borrower = (event.args.user as string).toLowerCase();
+      const repaid = await valueBase(oracle, event.args.debtAsset, event.args.debtToCover, decimalsOf(event.args.debtAsset), log.blockNumber);
+      const received = await valueBase(oracle, event.args.collateralAsset, event.args.liquidatedCollateralAmount, decimalsOf(event.args.collateralAsset), log.blockNumber);
+      const first = accounts.get(borrower)?.firstLiquidatableBlock;
+      rows.push({
+        borrower,
+        label: accounts.get(borrower)?.label ?? '(not a scenario borrower)',
+        block: log.blockNumber,
+        txHash: log.transactionHash,
+        collateralAsset: event.args.collateralAsset,
+        debtAsset: event.args.debtAsset,
+        debtRepaidUsd: usd(repaid),
+        collateralReceivedUsd: usd(received),
+        profitUsd: usd(received - repaid),
+        detectionLatencyBlocks: first === undefined ? undefined : log.blockNumber - first,
+      });
+    }
+    // Reverted liquidation attempts: every transaction our signer sent during the run, by receipt.
+    const signer = world.info.accounts.liquidators[0].toLowerCase();
+    let reverts = 0;
+    for (let b = world.info.startBlock; b <= endBlock; b++) {
+      const block = await provider.getBlock(b, true);
+      for (const tx of block?.prefetchedTransactions ?? []) {
+        if (tx.from.toLowerCase() !== signer) continue;
+        const receipt = await provider.getTransactionReceipt(tx.hash);
+        if (receipt?.status === 0) reverts++;
+      }
+    }
+    // An opportunity (one candidate message's dedup id) must never get more than one transaction.
+    const txsPerOpportunity = new Map<string, Set<string>>();
+    for (const { outcome } of outcomes) {
+      if (outcome.kind === 'mined' || outcome.kind === 'sent' || outcome.kind === 'reverted') {
+        const set = txsPerOpportunity.get(outcome.opportunity) ?? new Set<string>();
+        set.add(outcome.txHash);
+        txsPerOpportunity.set(outcome.opportunity, set);
+      }
+    }
+    const duplicateExecutions = [...txsPerOpportunity.values()].filter((s) => s.size > 1).length;
+
+    const everLiquidatable = [...accounts.values()].filter((a) => a.firstLiquidatableBlock !== undefined);
+    const liquidatedBorrowers = new Set(rows.map((r) => r.borrower));
+    const firstLiquidationLatency = [...liquidatedBorrowers]
+      .map((borrower) => rows.filter((r) => r.borrower === borrower).sort((x, y) => x.block - y.block)[0].detectionLatencyBlocks)
+      .filter((x): x is number => x !== undefined)
+      .sort((a, b) => a - b);
+    const remaining = liquidatableNow();
     const report = {
       scenario: scenario.name,
       aave: scenario.aave,
-      borrowers: accounts.length,
-      blocks: { start: world.info.startBlock, end: seen },
-      liquidatableAccounts: liquidatable.length,
-      liquidatableDebtUsd: usd(liquidatable.reduce((sum, a) => sum + a.debtBase, 0n)),
+      sizing,
+      blockTimeSec: world.info.blockTimeSec,
+      blocks: { start: world.info.startBlock, end: endBlock },
       wallSeconds: (Date.now() - started) / 1000,
-      accounts: liquidatable.map((a) => ({
-        label: a.label,
-        address: a.address,
-        healthFactor: Number(a.healthFactorWad) / 1e18,
-        collateralUsd: usd(a.collateralBase),
-        debtUsd: usd(a.debtBase),
-        firstLiquidatableBlock: a.firstLiquidatableBlock,
-      })),
+      timedOut,
+      borrowers: accounts.size,
+      liquidatableAccounts: everLiquidatable.length,
+      liquidated: liquidatedBorrowers.size,
+      remainingLiquidatable: remaining.length,
+      badDebtUsd: usd(badDebtBase),
+      skippedUnprofitable: outcomes.filter((o) => o.outcome.kind === 'skipped' && o.outcome.reason === 'unprofitable').length,
+      staleCandidates: outcomes.filter((o) => o.outcome.kind === 'stale').length,
+      duplicateCandidates: outcomes.filter((o) => o.outcome.kind === 'duplicate').length,
+      failed: outcomes.filter((o) => o.outcome.kind === 'failed').length,
+      duplicateExecutions,
+      reverts,
+      liquidationTransactions: rows.length,
+      totalDebtRepaidUsd: rows.reduce((s, r) => s + r.debtRepaidUsd, 0),
+      totalProfitUsd: rows.reduce((s, r) => s + r.profitUsd, 0),
+      detectionLatencyBlocks: {
+        p50: percentile(firstLiquidationLatency, 50),
+        p95: percentile(firstLiquidationLatency, 95),
+        max: firstLiquidationLatency.at(-1) ?? null,
+      },
+      remaining: remaining.map((a) => ({ label: a.label, address: a.address, healthFactor: Number(a.healthFactorWad) / 1e18 })),
+      liquidations: rows,
     };
     writeFileSync(values.report, JSON.stringify(report, null, 2));
-    if (values.json) {
-      console.log(JSON.stringify(report));
-    } else {
+    if (values.json) console.log(JSON.stringify(report));
+    else {
+      const money = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+      const lat = report.detectionLatencyBlocks;
       console.log('');
-      console.log(`summary — scenario "${report.scenario}" on Aave ${report.aave}, blocks ${report.blocks.start}…${report.blocks.end}`);
-      console.log(`  borrowers               ${report.borrowers}`);
-      console.log(`  liquidatable (HF < 1)   ${report.liquidatableAccounts}`);
-      console.log(`  liquidatable debt       $${report.liquidatableDebtUsd.toLocaleString('en-US', { maximumFractionDigits: 2 })}`);
-      console.log(`  wall time               ${report.wallSeconds.toFixed(1)} s`);
-      console.log(`  report                  ${values.report}`);
+      console.log(`summary — "${report.scenario}" on Aave ${report.aave}, ${report.blockTimeSec} s blocks ${report.blocks.start}…${report.blocks.end}, ${report.wallSeconds.toFixed(1)} s`);
+      console.log(`  borrowers                     ${report.borrowers}`);
+      console.log(`  became liquidatable           ${report.liquidatableAccounts}`);
+      console.log(`  liquidated                    ${report.liquidated} (${report.liquidationTransactions} transactions)`);
+      console.log(`  remaining liquidatable        ${report.remainingLiquidatable}`);
+      console.log(`  duplicate executions          ${report.duplicateExecutions}`);
+      console.log(`  reverts                       ${report.reverts}`);
+      console.log(`  skipped as unprofitable       ${report.skippedUnprofitable}`);
+      console.log(`  stale / duplicate candidates  ${report.staleCandidates} / ${report.duplicateCandidates}`);
+      console.log(`  bad debt                      ${money(report.badDebtUsd)}`);
+      console.log(`  debt repaid                   ${money(report.totalDebtRepaidUsd)}`);
+      console.log(`  profit (before gas)           ${money(report.totalProfitUsd)}`);
+      console.log(`  detection latency (blocks)    p50 ${lat.p50 ?? '–'}, p95 ${lat.p95 ?? '–'}, max ${lat.max ?? '–'}`);
+      console.log(`  report                        ${values.report}`);
     }
+    const ok = report.remainingLiquidatable === 0 && report.duplicateExecutions === 0 && report.reverts === 0;
+    if (!ok) console.error('demo: FAILED — accounts left liquidatable, duplicate executions or reverts (see the report)');
+    process.exitCode = ok ? 0 : 1;
   } finally {
+    await pipeline?.stop().catch(() => undefined);
     await world.stop();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof ScenarioError ? err.message : `demo: ${(err as Error).message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error(err instanceof ScenarioError ? err.message : `demo: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);

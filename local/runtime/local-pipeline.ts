@@ -1,0 +1,106 @@
+/**
+ * Runs the pipeline's real Lambda handlers against a local world, with the AWS glue emulated:
+ * - the EventBridge schedule: indexer and scanner are invoked every `scheduleSec` (first at start), each with a
+ *   context whose deadline is the function timeout, so scanner invocations overlap as they do on AWS;
+ * - the SQS event source mapping of the worker (local/runtime/sqs-event-source.ts).
+ * Nothing in functions/ knows it runs here: the handlers get the same environment variables as on AWS,
+ * pointing at anvil, DynamoDB Local and fauxqs (local/runtime/pipeline-env.ts).
+ */
+import { createScannerHandler, scannerRuntimeFromConfig } from '../../functions/handlers/scanner';
+import { indexerHandlerFromEnvironment } from '../../functions/handlers/indexer';
+import { createObservability } from '../../functions/handlers/observability';
+import { type RecordOutcome, workerFromEnvironment } from '../../functions/handlers/worker';
+import { loadPipelineConfig } from '../../functions/config/pipeline-config';
+import { type Clock, systemClock } from '../../functions/ports/clock';
+import type { ScanEvent, ScanSummary } from '../../functions/pipeline/scan-blocks';
+import type { IndexBorrowersSummary } from '../../functions/pipeline/index-borrowers';
+import { localSqsClient } from '../world/resources';
+import type { World } from '../world/world';
+import { localPipelineEnv, type LocalPipelineOptions } from './pipeline-env';
+import { localLambdaContext, LocalSqsEventSource } from './sqs-event-source';
+import type { SQSRecord } from 'aws-lambda';
+
+export interface LocalPipelineRunOptions extends LocalPipelineOptions {
+  /** EventBridge rate (seconds); AWS's finest is 60. */
+  scheduleSec?: number;
+  /** Scanner function timeout; its loop stops SCANNER_DEADLINE_MARGIN_MS before it. */
+  scannerTimeoutMs?: number;
+  onScanEvent?: (event: ScanEvent) => void;
+  onIndexed?: (summary: IndexBorrowersSummary) => void;
+  onScanned?: (summary: ScanSummary) => void;
+  onOutcome?: (outcome: RecordOutcome, record: SQSRecord) => void;
+  log?: (line: string) => void;
+}
+
+export interface LocalPipeline {
+  env: Record<string, string>;
+  /** Runs one indexer invocation now (also runs on the schedule). */
+  indexNow(): Promise<IndexBorrowersSummary>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalPipeline(world: World, options: LocalPipelineRunOptions = {}): Promise<LocalPipeline> {
+  const log = options.log ?? (() => undefined);
+  const env = localPipelineEnv(world.info, options);
+  const scheduleMs = (options.scheduleSec ?? 60) * 1000;
+  const scannerTimeoutMs = options.scannerTimeoutMs ?? scheduleMs + 15_000;
+
+  const indexer = indexerHandlerFromEnvironment(env);
+  const scannerConfig = loadPipelineConfig(env, ['borrowers', 'snapshots', 'candidatesQueue']);
+  const scannerObservability = createObservability('scanner', scannerConfig.marketName);
+  // On stop, running scanner invocations must end before the world goes away: their clock jumps past any
+  // deadline, so each loop returns at its next check as it would at its Lambda deadline.
+  let stopped = false;
+  const scannerClock: Clock = { nowMs: () => (stopped ? Number.MAX_SAFE_INTEGER : systemClock.nowMs()) };
+  const scanner = createScannerHandler({
+    config: scannerConfig,
+    ...scannerObservability,
+    clock: scannerClock,
+    runtime: () => scannerRuntimeFromConfig(scannerConfig),
+    onEvent: options.onScanEvent,
+  });
+  const worker = await workerFromEnvironment(env, { onOutcome: options.onOutcome });
+
+  const sqs = localSqsClient(world.info.sqs!.endpoint);
+  const eventSource = new LocalSqsEventSource({
+    sqs,
+    queueUrl: env.CANDIDATES_QUEUE_URL,
+    handler: worker,
+    functionName: 'worker',
+    functionTimeoutMs: 60_000,
+    retryDelaySec: 1,
+    log,
+  });
+
+  const running = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    running.add(promise);
+    void promise.finally(() => running.delete(promise)).catch(() => undefined);
+    return promise;
+  };
+  const indexNow = () => track(indexer({}, localLambdaContext('indexer', 60_000)));
+  const fire = () => {
+    track(indexNow().then(options.onIndexed, (err: Error) => log(`indexer failed: ${err.message}`)));
+    track(
+      scanner({}, localLambdaContext('scanner', scannerTimeoutMs)).then(options.onScanned, (err: Error) => log(`scanner failed: ${err.message}`)),
+    );
+  };
+
+  // The indexer runs first so the scanner's first invocation has borrowers to scan.
+  options.onIndexed?.(await indexNow());
+  eventSource.start();
+  fire();
+  const timer = setInterval(fire, scheduleMs);
+
+  return {
+    env,
+    indexNow,
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await eventSource.stop();
+      await Promise.allSettled([...running]);
+      sqs.destroy();
+    },
+  };
+}
