@@ -1,5 +1,6 @@
 /**
  * npm run demo [-- --scenario NAME|FILE] [--report FILE] [--json] [--timeout SEC] [--sizing max|target-health|two-step]
+ *               [--block-time SEC]
  *
  * Boots the local world and runs the pipeline's real handlers on it (indexer and scanner on an emulated
  * one-minute schedule, the worker behind an emulated SQS event source), applies the scenario's price shocks in
@@ -76,8 +77,11 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '240' },
       sizing: { type: 'string', default: 'max' },
+      'block-time': { type: 'string' },
     },
   });
+  const blockTimeSec = values['block-time'] === undefined ? undefined : Number(values['block-time']);
+  if (blockTimeSec !== undefined && (!Number.isInteger(blockTimeSec) || blockTimeSec < 1)) throw new Error('--block-time must be a whole number of seconds ≥ 1');
   const timeoutMs = Number(values.timeout) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout must be a positive number of seconds`);
   const sizing = values.sizing as 'max' | 'target-health' | 'two-step';
@@ -86,8 +90,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const scenario = loadScenario(values.scenario);
   const say = (line: string) => console.error(line);
-  say(`demo: scenario "${scenario.name}": ${scenario.positions.length} borrowers on Aave ${scenario.aave}, ${scenario.shocks.length} shocks, ${scenario.blockTimeSec} s blocks`);
-  const world: World = await startWorld({ scenario, log: say });
+  say(`demo: scenario "${scenario.name}": ${scenario.positions.length} borrowers on Aave ${scenario.aave}, ${scenario.shocks.length} shocks, ${blockTimeSec ?? scenario.blockTimeSec} s blocks`);
+  const world: World = await startWorld({ scenario, blockTimeSec, log: say });
   const { provider } = world;
   const outcomes: { outcome: RecordOutcome; messageId: string }[] = [];
   let pipeline: Awaited<ReturnType<typeof startLocalPipeline>> | undefined;
@@ -123,7 +127,11 @@ async function main(): Promise<void> {
       world.info.borrowers.map((b) => [b.address.toLowerCase(), { ...b, healthFactorWad: 0n, collateralBase: 0n, debtBase: 0n }]),
     );
     const shocks = world.runShocks((line) => say(`  ${line}`));
-    const lastShockBlock = world.info.startBlock + Math.max(0, ...scenario.shocks.map((s) => s.afterBlocks));
+    let lastShockBlock: number | undefined;
+    shocks.done.then(
+      (block) => (lastShockBlock = block),
+      (err: Error) => say(`demo: shocks stopped: ${err.message}`),
+    );
     let observed = world.info.startBlock - 1;
     let timedOut = false;
     const liquidatableNow = () =>
@@ -145,7 +153,7 @@ async function main(): Promise<void> {
         const mined = outcomes.filter((o) => o.outcome.kind === 'mined').length;
         say(`block ${observed}: ${liquidatableNow().length} liquidatable of ${accounts.size}, ${mined} liquidations mined`);
       }
-      const settled = observed >= lastShockBlock + SETTLE_BLOCKS && liquidatableNow().length === 0;
+      const settled = lastShockBlock !== undefined && observed >= lastShockBlock + SETTLE_BLOCKS && liquidatableNow().length === 0;
       if (settled) break;
       if (Date.now() - started > timeoutMs) {
         timedOut = true;

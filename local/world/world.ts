@@ -51,8 +51,8 @@ export interface WorldInfo {
 }
 
 export interface ShockRunner {
-  /** Resolves when every shock has been applied. */
-  done: Promise<void>;
+  /** Resolves when every shock has been applied, with the block the last one was mined in (or the start block). */
+  done: Promise<number>;
   stop(): void;
 }
 
@@ -61,7 +61,10 @@ export interface World {
   provider: JsonRpcProvider;
   /** Sets an asset's oracle price (USD, 8 decimals) through its feed; resolves once mined. */
   setPrice(asset: AssetSymbol, priceBase8: bigint): Promise<void>;
-  /** Applies the scenario's shocks as blocks pass, relative to the block at the call. */
+  /**
+   * Applies the scenario's shocks as blocks pass: `afterBlocks` counts from the world's start block, so a shock
+   * lands at the same block however long the caller took to start. Resolves `done` with the last shock's block.
+   */
   runShocks(onShock?: (line: string) => void): ShockRunner;
   stop(): Promise<void>;
 }
@@ -166,17 +169,20 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const runShocks = (onShock?: (line: string) => void): ShockRunner => {
       let stopped = false;
       const done = (async () => {
-        const from = await latestBlockNumber(provider);
+        const from = startBlock;
+        let lastShockBlock = startBlock;
         const pending = [...scenario.shocks].sort((a, b) => a.afterBlocks - b.afterBlocks);
         while (!stopped && pending.length > 0) {
           const block = await latestBlockNumber(provider);
           while (pending.length > 0 && block >= from + pending[0].afterBlocks) {
             const shock = pending.shift()!;
             await setPrice(shock.asset, shock.priceBase8);
-            onShock?.(`shock: ${shock.asset} → $${(Number(shock.priceBase8) / 1e8).toLocaleString('en-US')} (block ${block})`);
+            lastShockBlock = await latestBlockNumber(provider);
+            onShock?.(`shock: ${shock.asset} → $${(Number(shock.priceBase8) / 1e8).toLocaleString('en-US')} (block ${lastShockBlock})`);
           }
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
+        return lastShockBlock;
       })();
       return { done, stop: () => void (stopped = true) };
     };
