@@ -62,10 +62,16 @@ export function deduplicationIdOf(message: Pick<CandidateMessage, 'chainId' | 'p
   return `${message.chainId}#${message.pool.toLowerCase()}#${message.borrower.toLowerCase()}#${message.detectedBlock}`;
 }
 
-/**
- * FIFO message group: one group per (chain, market). Messages of a group are handed to one worker at a time, so
- * a single signer's transactions never race for a nonce. (Several signers with DynamoDB nonce leases lift this.)
- */
-export function messageGroupIdOf(message: Pick<CandidateMessage, 'chainId' | 'pool'>): string {
+/** The market a candidate belongs to, `chainId#pool` (the key of the market in every table). */
+export function marketKeyOf(message: Pick<CandidateMessage, 'chainId' | 'pool'>): string {
   return `${message.chainId}#${message.pool.toLowerCase()}`;
+}
+
+/**
+ * FIFO message group: one group per borrower. SQS hands a group's messages out one at a time, so two candidates
+ * for the same account are never worked on at once, while different accounts go out together (up to 10 per
+ * batch). The signer's nonce sequence is kept by the worker's send lane, not by the queue.
+ */
+export function messageGroupIdOf(message: Pick<CandidateMessage, 'chainId' | 'pool' | 'borrower'>): string {
+  return `${message.chainId}#${message.pool.toLowerCase()}#${message.borrower.toLowerCase()}`;
 }

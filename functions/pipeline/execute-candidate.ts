@@ -127,6 +127,29 @@ export interface ExecutionSettings {
   dryRun: boolean;
 }
 
+/**
+ * Serialises the sections of executions that number, sign and broadcast transactions of one signer, so that
+ * several candidates can be worked on at once (reads, simulations, receipts) without two taking one nonce.
+ * Local to one process: across processes, one signer needs a nonce lease (one worker instance per signer).
+ */
+export interface SendLane {
+  run<T>(section: () => Promise<T>): Promise<T>;
+}
+
+const DIRECT_LANE: SendLane = { run: (section) => section() };
+
+/** A send lane for one process: sections run one at a time, in arrival order, whatever each one's outcome. */
+export function createSendLane(): SendLane {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    run<T>(section: () => Promise<T>): Promise<T> {
+      const result = tail.then(section);
+      tail = result.catch(() => undefined);
+      return result;
+    },
+  };
+}
+
 export interface ExecuteCandidateDeps {
   positions: CandidatePositionSource;
   simulator: LiquidationSimulator;
@@ -137,6 +160,8 @@ export interface ExecuteCandidateDeps {
   clock: Clock;
   classifyFailure(error: unknown): FailureClass;
   settings: ExecutionSettings;
+  /** Serialises numbering and broadcasting when candidates run concurrently; absent = calls run as they come. */
+  sendLane?: SendLane;
 }
 
 export interface ExecuteCandidateInput {
@@ -309,12 +334,16 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     receiveAToken: step.receiveAToken,
   };
 
-  let prepared: Prepared;
+  const context: PrepareContext = { opportunity, attempt, block, call, plan, decision, nowIso };
+  let submitted: Awaited<ReturnType<typeof signAndBroadcast>>;
   try {
-    const outcome = await prepare(deps, { opportunity, attempt, block, call, plan, decision, nowIso });
-    if (outcome.kind === 'result') return outcome.result;
-    prepared = outcome;
+    const ready = await prepare(deps, context);
+    if (ready.kind === 'result') return ready.result;
+    submitted = await (deps.sendLane ?? DIRECT_LANE).run(() => signAndBroadcast(deps, { ...context, ready }));
   } catch (error) {
+    // A broadcast that threw may have reached the node: the attempt stays `sent` and the error propagates
+    // (never recorded as `failed`, which would let a redelivery sign a second transaction).
+    if (error instanceof BroadcastThrew) throw error.cause;
     const failure = error instanceof ClaimedFailure ? error : new ClaimedFailure('prepare', error);
     const retryable = deps.classifyFailure(failure.cause) === 'retryable';
     const reason = `${retryable ? 'retryable' : 'permanent'} ${failure.message}`;
@@ -324,10 +353,10 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     if (retryable) throw failure;
     return { kind: 'failed', opportunity, block, stage: failure.stage, reason };
   }
-  return send(deps, { opportunity, attempt, block, nowIso, receiptDeadlineMs: input.receiptDeadlineMs, ...prepared });
+  return settle(deps, { opportunity, attempt, block, nowIso, receiptDeadlineMs: input.receiptDeadlineMs, ...submitted });
 }
 
-type Prepared = { kind: 'prepared'; signed: SignedTransaction; plan: PlanSummary };
+type Ready = { kind: 'ready'; plan: PlanSummary; gasLimit: bigint };
 
 interface PrepareContext {
   opportunity: string;
@@ -339,8 +368,8 @@ interface PrepareContext {
   nowIso: () => string;
 }
 
-/** Simulation, profit after the simulated gas, dry run, nonce and signature; ends with the write-ahead `sent`. */
-async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise<Prepared | { kind: 'result'; result: ExecutionResult }> {
+/** Simulation, profit after the simulated gas, dry run: everything before the transaction is numbered. */
+async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise<Ready | { kind: 'result'; result: ExecutionResult }> {
   const { opportunity, attempt, block, call, decision } = ctx;
   const record = (outcome: AttemptOutcome) => deps.ledger.record(opportunity, attempt, outcome, ctx.nowIso());
 
@@ -373,26 +402,58 @@ async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise
     return { kind: 'result', result: { kind: 'dry-run', opportunity, block, plan } };
   }
 
-  // One FIFO message group per market means one worker at a time per signer: the node's pending count is the
-  // next nonce. (Several signers or groups need a nonce lease in DynamoDB.)
-  const nonce = await deps.chain.pendingNonce(deps.signer.address);
-  const { to, data } = deps.simulator.buildTransaction(call);
-  const { gasPrice } = decision.costs;
-  const signed = await deps.signer.signTransaction({
-    chainId: deps.settings.chainId,
-    nonce,
-    to,
-    data,
-    valueWei: 0n,
-    gasLimit: simulation.gasLimit,
-    maxFeePerGasWei: gasPrice.maxFeePerGasWei,
-    maxPriorityFeePerGasWei: gasPrice.maxPriorityFeePerGasWei,
-  });
-  const sentPlan: PlanSummary = { ...plan, nonce: String(nonce), from: deps.signer.address };
-  // Write-ahead: the hash is in the ledger before the transaction can exist anywhere, so a crash after the
-  // broadcast leaves a `sent` attempt to reconcile, never an unknown transaction.
-  await record({ kind: 'sent', txHash: signed.hash, block, plan: sentPlan });
-  return { kind: 'prepared', signed, plan: sentPlan };
+  return { kind: 'ready', plan, gasLimit: simulation.gasLimit };
+}
+
+/**
+ * Numbers, signs, writes ahead and broadcasts: the part of an execution that must not interleave with another
+ * for the same signer, so it runs inside the signer's send lane. The node's pending count is the next nonce:
+ * each lane section reads it after the previous section's broadcast, so nonces never collide, and a section
+ * that fails before broadcasting leaves no gap. Errors before the broadcast are ClaimedFailures (nothing is
+ * out); the broadcast itself reports a result and is never retried here.
+ */
+async function signAndBroadcast(
+  deps: ExecuteCandidateDeps,
+  ctx: PrepareContext & { ready: Ready },
+): Promise<{ signed: SignedTransaction; plan: PlanSummary; broadcast: BroadcastResult }> {
+  let signed: SignedTransaction;
+  let sentPlan: PlanSummary;
+  try {
+    const nonce = await deps.chain.pendingNonce(deps.signer.address);
+    const { to, data } = deps.simulator.buildTransaction(ctx.call);
+    const { gasPrice } = ctx.decision.costs;
+    signed = await deps.signer.signTransaction({
+      chainId: deps.settings.chainId,
+      nonce,
+      to,
+      data,
+      valueWei: 0n,
+      gasLimit: ctx.ready.gasLimit,
+      maxFeePerGasWei: gasPrice.maxFeePerGasWei,
+      maxPriorityFeePerGasWei: gasPrice.maxPriorityFeePerGasWei,
+    });
+    sentPlan = { ...ctx.ready.plan, nonce: String(nonce), from: deps.signer.address };
+    // Write-ahead: the hash is in the ledger before the transaction can exist anywhere, so a crash after the
+    // broadcast leaves a `sent` attempt to reconcile, never an unknown transaction.
+    await deps.ledger.record(ctx.opportunity, ctx.attempt, { kind: 'sent', txHash: signed.hash, block: ctx.block, plan: sentPlan }, ctx.nowIso());
+  } catch (error) {
+    throw error instanceof ClaimedFailure ? error : new ClaimedFailure('prepare', error);
+  }
+  let broadcast: BroadcastResult;
+  try {
+    broadcast = await deps.chain.broadcast(signed.raw);
+  } catch (error) {
+    throw new BroadcastThrew(error);
+  }
+  return { signed, plan: sentPlan, broadcast };
+}
+
+/** Marks an error thrown by the broadcast itself, after the write-ahead `sent`. */
+class BroadcastThrew extends Error {
+  constructor(cause: unknown) {
+    super(`broadcast threw: ${messageOf(cause)}`, { cause });
+    this.name = 'BroadcastThrew';
+  }
 }
 
 interface SendContext {
@@ -401,16 +462,16 @@ interface SendContext {
   block: number;
   signed: SignedTransaction;
   plan: PlanSummary;
+  broadcast: BroadcastResult;
   receiptDeadlineMs: number;
   nowIso: () => string;
 }
 
-/** Broadcast and receipt. The transaction may be out from here on: nothing below throws except a refusal. */
-async function send(deps: ExecuteCandidateDeps, ctx: SendContext): Promise<ExecutionResult> {
-  const { opportunity, attempt, block, signed, plan } = ctx;
+/** After the broadcast: a refusal, or the receipt. The transaction may be out from here on. */
+async function settle(deps: ExecuteCandidateDeps, ctx: SendContext): Promise<ExecutionResult> {
+  const { opportunity, attempt, block, signed, plan, broadcast } = ctx;
   const txHash = signed.hash;
 
-  const broadcast = await deps.chain.broadcast(signed.raw);
   if (broadcast.kind === 'rejected') {
     // In no mempool: `failed` releases the claim to this attempt's redelivery when a retry can help.
     const reason = `broadcast rejected: ${broadcast.reason}`;
