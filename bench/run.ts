@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { detectionLatency } from './detection-latency';
 import { healthScan } from './health-scan';
 import { worldBoot } from './world-boot';
 
@@ -18,7 +19,11 @@ export interface BenchResult {
   ratios: { label: string; value: number }[];
 }
 
-const BENCHES: Record<string, () => Promise<BenchResult>> = { 'world-boot': worldBoot, 'health-scan': healthScan };
+const BENCHES: Record<string, () => Promise<BenchResult>> = {
+  'world-boot': worldBoot,
+  'health-scan': healthScan,
+  'detection-latency': detectionLatency,
+};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });
