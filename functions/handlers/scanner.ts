@@ -25,7 +25,15 @@ import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store
 import { SqsCandidateQueue } from '../adapters/queue/sqs-candidate-queue';
 import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { DEFAULT_WATCH_TIER_POLICY, type WatchTierPolicy } from '../domain/watch-tier';
-import { type AccountScanner, type BlockSource, type OracleSource, type ScanEvent, scanBlocks, type ScanSummary } from '../pipeline/scan-blocks';
+import {
+  type AccountScanner,
+  type BlockSource,
+  type OracleSource,
+  type ScanBlocksSettings,
+  type ScanEvent,
+  scanBlocks,
+  type ScanSummary,
+} from '../pipeline/scan-blocks';
 import type { BorrowerStore } from '../ports/borrower-store';
 import type { CandidateQueue } from '../ports/candidate-queue';
 import { type Clock, systemClock } from '../ports/clock';
@@ -67,6 +75,26 @@ function breakerMetric(metrics: Metrics, asset: string, open: 0 | 1): void {
   const single = metrics.singleMetric();
   single.addDimension('asset', asset.toLowerCase());
   single.addMetric('BreakerOpen', MetricUnit.Count, open);
+}
+
+/** The use case's settings from the configuration; shared with the manual trigger (handlers/trigger.ts). */
+export function scanSettingsFromConfig(
+  config: Pick<PipelineConfig, 'chainId' | 'pool' | 'marketKey' | 'scanner'>,
+  tiers: WatchTierPolicy = DEFAULT_WATCH_TIER_POLICY,
+): ScanBlocksSettings {
+  return {
+    chainId: config.chainId,
+    pool: config.pool,
+    marketKey: config.marketKey,
+    deadlineMarginMs: config.scanner.deadlineMarginMs,
+    pollIntervalMs: config.scanner.pollIntervalMs,
+    reenqueueAfterBlocks: config.scanner.reenqueueAfterBlocks,
+    snapshotRetentionSec: config.scanner.snapshotRetentionSec,
+    breaker: { maxAgeSec: BigInt(config.scanner.oracleMaxAgeSec), maxDeviationBps: BigInt(config.scanner.oracleMaxDeviationBps) },
+    tiers,
+    materialChangeBps: MATERIAL_CHANGE_BPS,
+    maxConsecutiveBlockFailures: MAX_CONSECUTIVE_BLOCK_FAILURES,
+  };
 }
 
 export function createScannerHandler(deps: ScannerHandlerDeps) {
@@ -137,19 +165,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
 
     const summary = await scanBlocks(
       {
-        settings: {
-          chainId: config.chainId,
-          pool: config.pool,
-          marketKey: config.marketKey,
-          deadlineMarginMs: config.scanner.deadlineMarginMs,
-          pollIntervalMs: config.scanner.pollIntervalMs,
-          reenqueueAfterBlocks: config.scanner.reenqueueAfterBlocks,
-          snapshotRetentionSec: config.scanner.snapshotRetentionSec,
-          breaker: { maxAgeSec: BigInt(config.scanner.oracleMaxAgeSec), maxDeviationBps: BigInt(config.scanner.oracleMaxDeviationBps) },
-          tiers: deps.tiers ?? DEFAULT_WATCH_TIER_POLICY,
-          materialChangeBps: MATERIAL_CHANGE_BPS,
-          maxConsecutiveBlockFailures: MAX_CONSECUTIVE_BLOCK_FAILURES,
-        },
+        settings: scanSettingsFromConfig(config, deps.tiers),
         store: adapters.store,
         queue: adapters.queue,
         accounts: adapters.accounts,

@@ -1,8 +1,10 @@
 /**
  * The worker Lambda: SQS FIFO event source (ReportBatchItemFailures) → one liquidation per candidate, at most.
  *
- * Per record, in order (one FIFO group per market, so records of a batch share one signer and one nonce
- * sequence: they are processed one at a time, `processInParallel: false`):
+ * The records of a batch are processed concurrently (`processInParallel: true`; FIFO groups are per borrower, so
+ * no order between them matters). They share one signer: numbering, signing and broadcasting go through one send
+ * lane (execute-candidate.ts), so reads, simulations and receipt waits overlap while nonces stay in sequence.
+ * One worker instance per signer (reserved concurrency 1) keeps that sequence across invocations. Per record:
  *   - decode; a malformed body or a candidate for another market goes to the DLQ with `rejectReason` and is
  *     acknowledged (its batch-mates are unaffected); if the DLQ send fails, the record fails and SQS retries it;
  *   - Powertools idempotency on the SQS deduplication id (a re-delivered record returns the stored result);
@@ -43,13 +45,15 @@ import {
   decodeCandidateMessage,
   deduplicationIdOf,
   MalformedMessageError,
-  messageGroupIdOf,
+  marketKeyOf,
 } from '../pipeline/candidate-message';
 import {
   type BroadcastResult,
   type CandidatePositionSource,
   type ChainGateway,
+  createSendLane,
   executeCandidate,
+  type ExecuteCandidateDeps,
   type ExecuteCandidateInput,
   type ExecutionResult,
   type FailureClass,
@@ -110,7 +114,7 @@ function decodeForMarket(body: string, marketKey: string): Decoded {
     if (error instanceof MalformedMessageError) return { kind: 'rejected', reason: error.message };
     throw error;
   }
-  const market = messageGroupIdOf(message);
+  const market = marketKeyOf(message);
   if (market !== marketKey) return { kind: 'rejected', reason: `chainId/pool: candidate for market ${market}, this worker serves ${marketKey}` };
   return { kind: 'candidate', message };
 }
@@ -223,7 +227,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     // The in-progress idempotency record expires with the invocation, so a crashed attempt can be redone.
     idempotency.registerLambdaContext(context);
     const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, { context, processInParallel: false });
+    return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, { context, processInParallel: true });
   };
 
   return middy(handle)
@@ -385,40 +389,60 @@ export interface WorkerOverrides {
   onOutcome?: WorkerDependencies['onOutcome'];
 }
 
-/** Config → adapters → handler. Reads the environment once; fails with every missing or bad variable named. */
-export async function workerFromEnvironment(env: Record<string, string | undefined>, overrides: WorkerOverrides = {}): Promise<WorkerHandler> {
-  // 'signer' makes SIGNER_MODE (and with it NATIVE_PRICE_ASSET) required, so both are set below.
-  const config = loadPipelineConfig(env, ['ledger', 'idempotency', 'candidatesDlq', 'signer']);
-  const deadLetterQueueUrl = config.candidatesDlqUrl!;
-  const nativePriceAsset = config.worker.nativePriceAsset!;
-  const signer = signerFor(config.worker.signer!);
+export interface ExecutionOverrides {
+  clock?: Clock;
+  /** Gas per liquidationCall assumed before simulation; default 400k. */
+  assumedGasPerStep?: bigint;
+}
+
+/**
+ * The use case's adapters for a configuration loaded with 'ledger' and 'signer'. Shared by the worker and the
+ * manual trigger (handlers/trigger.ts): both claim in the same ledger and sign with the same key, so a
+ * triggered liquidation and a queued candidate for the same opportunity can never both send.
+ * `close` releases the RPC provider (tests, scripts).
+ */
+export async function executeCandidateDepsFromConfig(config: PipelineConfig, overrides: ExecutionOverrides = {}): Promise<ExecuteCandidateDeps & { close(): void }> {
+  const ledgerTable = config.tables.ledger;
+  const nativePriceAsset = config.worker.nativePriceAsset;
+  if (!ledgerTable) throw new Error('executing candidates needs the ledger (LEDGER_TABLE)');
+  if (!config.worker.signer || !nativePriceAsset) throw new Error('executing candidates needs a signer (SIGNER_MODE, NATIVE_PRICE_ASSET)');
+  const signer = signerFor(config.worker.signer);
   const provider = await providerFromConfig(config);
   const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet);
-  const simulator = new AaveV3LiquidationExecutor(provider, config.pool, { gasHeadroomBps: config.worker.gasHeadroomBps });
-  const clock = overrides.clock ?? systemClock;
-  const observability = overrides.logger && overrides.metrics ? undefined : createObservability(WORKER_SERVICE_NAME, config.marketName);
-  const settings = {
-    chainId: BigInt(config.chainId),
-    sizing: sizingStrategyFor(config.worker.sizing, config.worker.targetHealthFactorWad),
-    swapCostBps: config.worker.swapCostBps,
-    minProfitBase: config.worker.minProfitBase,
-    assumedGasPerStep: overrides.assumedGasPerStep ?? 400_000n,
-    dryRun: config.worker.dryRun,
-  };
-  const documents = createDocumentClient(config);
-  // Optional: without BORROWERS_TABLE the scanner's enqueue mark simply expires by block.
-  const borrowers = overrides.borrowers ?? (config.tables.borrowers ? new DynamoDbBorrowerStore(documents, { borrowers: config.tables.borrowers }) : undefined);
-  const executeDeps = {
+  return {
+    // One lane per process: concurrent records number their transactions one at a time.
+    sendLane: createSendLane(),
     positions: aavePositionSource(reader),
-    simulator,
+    simulator: new AaveV3LiquidationExecutor(provider, config.pool, { gasHeadroomBps: config.worker.gasHeadroomBps }),
     nativePrice: aaveOracleNativePrice(reader, nativePriceAsset),
     chain: ethersChainGateway(provider),
     signer,
-    ledger: new DynamoDbLiquidationLedger(documents, config.tables.ledger!),
-    clock,
+    ledger: new DynamoDbLiquidationLedger(createDocumentClient(config), ledgerTable),
+    clock: overrides.clock ?? systemClock,
     classifyFailure: classifyWorkerFailure,
-    settings,
+    settings: {
+      chainId: BigInt(config.chainId),
+      sizing: sizingStrategyFor(config.worker.sizing, config.worker.targetHealthFactorWad),
+      swapCostBps: config.worker.swapCostBps,
+      minProfitBase: config.worker.minProfitBase,
+      assumedGasPerStep: overrides.assumedGasPerStep ?? 400_000n,
+      dryRun: config.worker.dryRun,
+    },
+    close: () => provider.destroy(),
   };
+}
+
+/** Config → adapters → handler. Reads the environment once; fails with every missing or bad variable named. */
+export async function workerFromEnvironment(env: Record<string, string | undefined>, overrides: WorkerOverrides = {}): Promise<WorkerHandler> {
+  // 'signer' makes SIGNER_MODE (and with it NATIVE_PRICE_ASSET) required.
+  const config = loadPipelineConfig(env, ['ledger', 'idempotency', 'candidatesDlq', 'signer']);
+  const deadLetterQueueUrl = config.candidatesDlqUrl!;
+  const clock = overrides.clock ?? systemClock;
+  const executeDeps = await executeCandidateDepsFromConfig(config, { clock, assumedGasPerStep: overrides.assumedGasPerStep });
+  const observability = overrides.logger && overrides.metrics ? undefined : createObservability(WORKER_SERVICE_NAME, config.marketName);
+  const documents = createDocumentClient(config);
+  // Optional: without BORROWERS_TABLE the scanner's enqueue mark simply expires by block.
+  const borrowers = overrides.borrowers ?? (config.tables.borrowers ? new DynamoDbBorrowerStore(documents, { borrowers: config.tables.borrowers }) : undefined);
   return createWorkerHandler({
     marketKey: config.marketKey,
     execute: (input) => executeCandidate(executeDeps, input),

@@ -183,8 +183,15 @@ async function stage<T>(name: ScanStage, block: number | undefined, run: () => P
   }
 }
 
-export async function scanBlocks(deps: ScanBlocksDeps, input: { deadlineAtMs: number }): Promise<ScanSummary> {
+export interface ScanBlocksInput {
+  deadlineAtMs: number;
+  /** Stop after this many blocks were handled (failed blocks do not count); default: follow until the deadline. */
+  maxBlocks?: number;
+}
+
+export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): Promise<ScanSummary> {
   const { settings, clock } = deps;
+  const maxBlocks = input.maxBlocks ?? Number.POSITIVE_INFINITY;
   assertWatchTierPolicy(settings.tiers);
   const emit = (event: ScanEvent) => deps.onEvent?.(event);
   const stopAtMs = input.deadlineAtMs - settings.deadlineMarginMs;
@@ -364,7 +371,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: { deadlineAtMs: nu
   let head: number | undefined;
   let consecutiveFailures = 0;
   const waitOnePoll = () => deps.sleep(Math.min(settings.pollIntervalMs, Math.max(0, stopAtMs - clock.nowMs())));
-  while (clock.nowMs() < stopAtMs) {
+  while (clock.nowMs() < stopAtMs && summary.blocks < maxBlocks) {
     let block: number;
     let progress: Omit<BlockProgress, 'lagBlocks' | 'durationMs'>;
     const startedMs = clock.nowMs();

@@ -28,7 +28,7 @@ import { Deployer } from '../../local/world/deployer';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/world/dynamodb-local';
 import { createTables, localDynamoDbClient, type TableNames } from '../../local/world/resources';
 import { loadScenario, type Scenario } from '../../local/world/scenario';
-import { ACCOUNTS, LOCAL_LIQUIDATOR_KEYS } from '../../local/world/seed';
+import { ACCOUNTS } from '../../local/world/seed';
 import { startWorld, type World } from '../../local/world/world';
 
 jest.setTimeout(180_000);
@@ -50,9 +50,6 @@ function indexerConfig(world: World, aave: Scenario['aave']): PipelineConfig {
       SNAPSHOTS_TABLE: tables.snapshots,
       KEEPER_STATE_TABLE: tables.keeperState,
       DYNAMODB_ENDPOINT: endpoint,
-      // The common configuration insists on a signer even for the indexer, which signs nothing.
-      SIGNER_MODE: 'local',
-      SIGNER_PRIVATE_KEY: LOCAL_LIQUIDATOR_KEYS[0],
       INDEXER_LOG_WINDOW: String(LOG_WINDOW),
       INDEXER_REORG_DEPTH: String(REORG_DEPTH),
     },

@@ -27,7 +27,7 @@ import { loadArtifact } from '../../local/world/artifacts';
 import { Deployer } from '../../local/world/deployer';
 import { localSqsClient } from '../../local/world/resources';
 import { loadScenario } from '../../local/world/scenario';
-import { ACCOUNTS, LOCAL_LIQUIDATOR_KEYS } from '../../local/world/seed';
+import { ACCOUNTS } from '../../local/world/seed';
 import { startWorld, type World } from '../../local/world/world';
 
 jest.setTimeout(120_000);
@@ -87,9 +87,6 @@ function scannerConfig(world: World): PipelineConfig {
       CANDIDATES_QUEUE_URL: world.info.sqs!.queues.candidates,
       DYNAMODB_ENDPOINT: dynamodb,
       SQS_ENDPOINT: world.info.sqs!.endpoint,
-      // The common configuration insists on a signer even for the scanner, which signs nothing.
-      SIGNER_MODE: 'local',
-      SIGNER_PRIVATE_KEY: LOCAL_LIQUIDATOR_KEYS[0],
       SCANNER_DEADLINE_MARGIN_MS: String(MARGIN_MS),
       SCANNER_POLL_INTERVAL_MS: String(POLL_MS),
       // One message per borrower per test: the re-enqueue window is covered by the unit tests.

@@ -1,0 +1,325 @@
+/**
+ * The manual trigger Lambda, for an operator (`aws lambda invoke`) and the local CLI (local/trigger-cli.ts), with
+ * the same JSON payloads:
+ *
+ *   { "action": "scan" }
+ *       One scanner pass at the latest block: the use case of the scanner (functions/pipeline/scan-blocks.ts)
+ *       limited to one block. Every tracked borrower is read, the store updated, and each account with debt and
+ *       HF < 1 enqueued, unless an oracle breaker is open on an asset it uses or it was enqueued less than
+ *       SCANNER_REENQUEUE_AFTER_BLOCKS ago. With a single reading per invocation the breaker checks staleness
+ *       only: a deviation needs two readings.
+ *   { "action": "liquidate", "account": "0x…", "dryRun": true | false }
+ *       The worker's use case (functions/pipeline/execute-candidate.ts) for that account at the latest block,
+ *       with source 'trigger'. A real run claims in the worker's ledger under the same opportunity id
+ *       (chain#pool#borrower#block), so a triggered liquidation and a queued candidate for the same block can
+ *       never both send. A dry run plans and simulates and writes nothing to the ledger (see DRY_RUN_LEDGER).
+ *       DRY_RUN=true in the configuration makes every run a dry run. Oracle breakers are the scanner's gate,
+ *       not the worker's: a manual liquidation is the operator's call.
+ *
+ * A payload that does not validate fails the invocation with InvalidTriggerPayloadError naming each field.
+ * Metrics (namespace LiquidationPipeline, service liquidation-trigger): TriggerInvocations, and
+ * CandidatesEnqueued (scan) or LiquidationsSent (liquidate, when a transaction went out).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { getAddress, isAddress } from 'ethers';
+import { z } from 'zod';
+import { type ConfigRequirement, loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
+import type { WatchTierPolicy } from '../domain/watch-tier';
+import type { CandidateMessage } from '../pipeline/candidate-message';
+import { executeCandidate, type ExecuteCandidateDeps, type ExecutionResult } from '../pipeline/execute-candidate';
+import { type ScanEvent, scanBlocks, type ScanSummary } from '../pipeline/scan-blocks';
+import { type Clock, systemClock } from '../ports/clock';
+import type { LiquidationLedger } from '../ports/liquidation-ledger';
+import { createObservability } from './observability';
+import { type ScannerRuntime, scannerRuntimeFromConfig, scanSettingsFromConfig } from './scanner';
+import { executeCandidateDepsFromConfig } from './worker';
+
+export const TRIGGER_SERVICE_NAME = 'liquidation-trigger';
+
+/** The scanner's tables and queue, and the worker's ledger and signer (not its idempotency table or DLQ). */
+export const TRIGGER_REQUIREMENTS: readonly ConfigRequirement[] = ['borrowers', 'snapshots', 'candidatesQueue', 'ledger', 'signer'];
+
+// ── The payload ─────────────────────────────────────────────────────────────────────────────────────────────
+
+const requiredAs = (expected: string) => (issue: { input: unknown }) => (issue.input === undefined ? `required: ${expected}` : `must be ${expected}`);
+
+export const triggerPayloadSchema = z.discriminatedUnion(
+  'action',
+  [
+    z.object({ action: z.literal('scan') }).strict(),
+    z
+      .object({
+        action: z.literal('liquidate'),
+        account: z
+          .string({ error: requiredAs('the borrower address (0x…)') })
+          .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
+          // Mixed case is an EIP-55 checksum, which catches a mistyped character; all lower or upper case has none.
+          .refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case')
+          .transform((value) => getAddress(value)),
+        dryRun: z.boolean({ error: requiredAs('true or false') }),
+      })
+      .strict(),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'must be "scan" or "liquidate"' : issue.code === 'invalid_type' ? 'must be a JSON object such as {"action":"scan"}' : undefined,
+  },
+);
+
+export type TriggerPayload = z.infer<typeof triggerPayloadSchema>;
+
+/** A payload that does not validate; `problems` name each field (`account: must be …`). Never worth a retry. */
+export class InvalidTriggerPayloadError extends Error {
+  readonly retryable = false;
+  constructor(readonly problems: string[]) {
+    super(`invalid trigger payload: ${problems.join('; ')}`);
+    this.name = 'InvalidTriggerPayloadError';
+  }
+}
+
+export function parseTriggerPayload(event: unknown): TriggerPayload {
+  const parsed = triggerPayloadSchema.safeParse(event);
+  if (!parsed.success) throw new InvalidTriggerPayloadError(parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`));
+  return parsed.data;
+}
+
+// ── The results (JSON: bigint values as decimal strings) ────────────────────────────────────────────────────
+
+export interface ScanTriggerResult {
+  action: 'scan';
+  /** The block scanned. */
+  block: number;
+  summary: ScanSummary;
+  /** Accounts with debt and HF < 1 at the block. */
+  liquidatable: number;
+  enqueued: { borrower: string; healthFactorWad: string }[];
+  blockedByBreaker: { borrower: string; healthFactorWad: string; assets: string[] }[];
+  /** Liquidatable accounts not enqueued again: a candidate was enqueued less than SCANNER_REENQUEUE_AFTER_BLOCKS ago. */
+  alreadyEnqueued: number;
+  publishFailed: { borrower: string; reason: string }[];
+}
+
+export interface LiquidateTriggerResult {
+  action: 'liquidate';
+  account: string;
+  /** True when nothing could be sent: the payload asked for a dry run, or the configuration is DRY_RUN=true. */
+  dryRun: boolean;
+  /** The candidate handed to the use case: the latest block and the account's HF there (getUserAccountData). */
+  candidate: CandidateMessage;
+  result: ExecutionResult;
+}
+
+export type TriggerResult = ScanTriggerResult | LiquidateTriggerResult;
+
+/** The scan did not complete its block before the deadline; `cause` is the last block failure, if any. */
+export class TriggerScanError extends Error {
+  constructor(message: string, options?: { cause: unknown }) {
+    super(message, options);
+    this.name = 'TriggerScanError';
+  }
+}
+
+// ── The handler ─────────────────────────────────────────────────────────────────────────────────────────────
+
+/** The adapters of both use cases; built once per Lambda instance. */
+export interface TriggerRuntime {
+  scanner: ScannerRuntime;
+  /** Wired as the worker wires them (same ledger, same signer). */
+  execution: ExecuteCandidateDeps;
+}
+
+export interface TriggerHandlerDeps {
+  config: Pick<PipelineConfig, 'chainId' | 'pool' | 'marketKey' | 'scanner'>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Builds the adapters; called on the first invocation (its failure fails that invocation, and is retried). */
+  runtime: () => Promise<TriggerRuntime>;
+  clock?: Clock;
+  sleep?: (ms: number) => Promise<void>;
+  tiers?: WatchTierPolicy;
+  /** Longest wait for a receipt (ms), also bounded by the invocation's remaining time; default 30 s. */
+  receiptTimeoutMs?: number;
+  /** Also told every scan event (the CLI prints progress). */
+  onScanEvent?: (event: ScanEvent) => void;
+}
+
+export type TriggerHandler = (event: unknown, context: Context) => Promise<TriggerResult>;
+
+/** Time kept back from the Lambda deadline when waiting for a receipt (ledger write, metrics flush). */
+const RECEIPT_DEADLINE_MARGIN_MS = 3_000;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The ledger of a dry run: every claim succeeds and nothing is written. A dry run sends nothing, so there is
+ * nothing to guard; a claim in the real ledger would take the opportunity (this borrower at this block) from the
+ * worker's candidate for the same block, which would then end `duplicate` instead of liquidating.
+ */
+const DRY_RUN_LEDGER: LiquidationLedger = {
+  claim: () => Promise.resolve(true),
+  record: () => Promise.resolve(),
+};
+
+export function createTriggerHandler(deps: TriggerHandlerDeps) {
+  const { config, logger, metrics } = deps;
+  const clock = deps.clock ?? systemClock;
+  const receiptTimeoutMs = deps.receiptTimeoutMs ?? 30_000;
+  let runtime: Promise<TriggerRuntime> | undefined;
+
+  const connect = (): Promise<TriggerRuntime> => {
+    runtime ??= deps.runtime().catch((err: unknown) => {
+      runtime = undefined;
+      throw err;
+    });
+    return runtime;
+  };
+
+  const scan = async ({ scanner }: TriggerRuntime, context: Context): Promise<ScanTriggerResult> => {
+    const result: Omit<ScanTriggerResult, 'action' | 'block' | 'summary'> = { liquidatable: 0, enqueued: [], blockedByBreaker: [], alreadyEnqueued: 0, publishFailed: [] };
+    let lastFailure: Error | undefined;
+    const onEvent = (event: ScanEvent): void => {
+      switch (event.kind) {
+        case 'block':
+          result.liquidatable = event.progress.liquidatable;
+          result.alreadyEnqueued = event.progress.alreadyEnqueued;
+          break;
+        case 'enqueued':
+          result.enqueued.push({ borrower: event.message.borrower, healthFactorWad: event.message.healthFactorWad });
+          break;
+        case 'blocked-by-breaker':
+          result.blockedByBreaker.push({ borrower: event.borrower, healthFactorWad: event.healthFactorWad.toString(), assets: event.assets });
+          logger.warn('liquidatable borrower not enqueued: oracle breaker open', { block: event.block, borrower: event.borrower, assets: event.assets });
+          break;
+        case 'breaker-opened':
+          logger.warn('oracle breaker open', { block: event.block, asset: event.asset, reason: event.reason, detail: event.detail });
+          break;
+        case 'publish-failed':
+          result.publishFailed.push({ borrower: event.borrower, reason: event.reason });
+          logger.error('candidate not accepted by the queue', { block: event.block, borrower: event.borrower, reason: event.reason });
+          break;
+        case 'block-failed':
+          lastFailure = event.error;
+          logger.warn('block failed', { stage: event.error.stage, block: event.error.block, error: event.error });
+          break;
+        case 'breaker-closed':
+          break;
+      }
+      deps.onScanEvent?.(event);
+    };
+
+    const summary = await scanBlocks(
+      {
+        settings: scanSettingsFromConfig(config, deps.tiers),
+        store: scanner.store,
+        queue: scanner.queue,
+        accounts: scanner.accounts,
+        oracle: scanner.oracle,
+        blocks: scanner.blocks,
+        clock,
+        sleep: deps.sleep ?? defaultSleep,
+        onEvent,
+      },
+      { deadlineAtMs: clock.nowMs() + context.getRemainingTimeInMillis(), maxBlocks: 1 },
+    );
+    if (summary.lastBlock === undefined) {
+      throw new TriggerScanError(
+        lastFailure ? `scan failed: ${lastFailure.message}` : 'scan: no time left for a block before the deadline (SCANNER_DEADLINE_MARGIN_MS)',
+        lastFailure ? { cause: lastFailure } : undefined,
+      );
+    }
+    metrics.addMetric('CandidatesEnqueued', MetricUnit.Count, summary.candidatesEnqueued);
+    return { action: 'scan', block: summary.lastBlock, summary, ...result };
+  };
+
+  const liquidate = async (
+    { scanner, execution }: TriggerRuntime,
+    payload: Extract<TriggerPayload, { action: 'liquidate' }>,
+    context: Context,
+  ): Promise<LiquidateTriggerResult> => {
+    const dryRun = payload.dryRun || execution.settings.dryRun;
+    const block = await execution.chain.latestBlock();
+    const [account] = (await scanner.accounts.scan([payload.account], block)).accounts;
+    if (!account) throw new Error(`no account data for ${payload.account} at block ${block}`);
+    const candidate: CandidateMessage = {
+      version: 1,
+      chainId: config.chainId.toString(),
+      pool: config.pool,
+      borrower: payload.account,
+      detectedBlock: block,
+      healthFactorWad: account.healthFactorWad.toString(),
+      // The episode's start is the scanner's knowledge; for a manual candidate detection is now.
+      firstLiquidatableBlock: block,
+      source: 'trigger',
+    };
+    const remainingMs = context.getRemainingTimeInMillis();
+    const result = await executeCandidate(
+      dryRun ? { ...execution, ledger: DRY_RUN_LEDGER, settings: { ...execution.settings, dryRun: true } } : execution,
+      {
+        message: candidate,
+        // The owner of the claim; a retried invocation (same request id) may take its own claim again while nothing was sent.
+        attempt: `trigger:${context.awsRequestId}`,
+        receiptDeadlineMs: clock.nowMs() + Math.max(0, Math.min(receiptTimeoutMs, remainingMs - RECEIPT_DEADLINE_MARGIN_MS)),
+      },
+    );
+    if (result.kind === 'sent' || result.kind === 'mined' || result.kind === 'reverted') metrics.addMetric('LiquidationsSent', MetricUnit.Count, 1);
+    return { action: 'liquidate', account: payload.account, dryRun, candidate, result };
+  };
+
+  const run = async (event: unknown, context: Context): Promise<TriggerResult> => {
+    try {
+      const payload = parseTriggerPayload(event);
+      logger.appendKeys({ action: payload.action });
+      metrics.addMetric('TriggerInvocations', MetricUnit.Count, 1);
+      const adapters = await connect();
+      const result = payload.action === 'scan' ? await scan(adapters, context) : await liquidate(adapters, payload, context);
+      logger.info('trigger finished', { result });
+      return result;
+    } catch (err) {
+      logger.error('trigger failed', err as Error);
+      throw err;
+    }
+  };
+
+  return middy(run)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
+/** The real adapters for a configuration; `close` releases the RPC providers (tests, scripts). */
+export async function triggerRuntimeFromConfig(config: PipelineConfig): Promise<TriggerRuntime & { close(): void }> {
+  const scanner = await scannerRuntimeFromConfig(config);
+  try {
+    const execution = await executeCandidateDepsFromConfig(config);
+    return {
+      scanner,
+      execution,
+      close: () => {
+        scanner.close();
+        execution.close();
+      },
+    };
+  } catch (err) {
+    scanner.close();
+    throw err;
+  }
+}
+
+/** Wiring from the environment: configuration → observability → adapters → handler. */
+export function triggerHandlerFromEnvironment(env: Record<string, string | undefined>, options: Pick<TriggerHandlerDeps, 'onScanEvent'> = {}) {
+  const config = loadPipelineConfig(env, TRIGGER_REQUIREMENTS);
+  const { logger, metrics } = createObservability(TRIGGER_SERVICE_NAME, config.marketName);
+  return createTriggerHandler({ config, logger, metrics, runtime: () => triggerRuntimeFromConfig(config), onScanEvent: options.onScanEvent });
+}
+
+let fromEnvironment: ReturnType<typeof triggerHandlerFromEnvironment> | undefined;
+
+/** The Lambda entry; configuration is read on the first invocation (a bad one fails it with every problem named). */
+export const handler = (event: unknown, context: Context): Promise<TriggerResult> => {
+  fromEnvironment ??= triggerHandlerFromEnvironment(process.env);
+  return fromEnvironment(event, context);
+};

@@ -1,0 +1,242 @@
+/**
+ * npm run trigger -- scan [--json]
+ * npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
+ *
+ * The manual trigger (functions/handlers/trigger.ts) against the running local world (`npm run world -- up`):
+ * the same handler and payloads as `aws lambda invoke`, with the environment the local pipeline gets
+ * (local/runtime/pipeline-env.ts). A readable table on stdout by default, the handler's JSON result with
+ * --json; progress on stderr. `--world FILE` reads another world file than .world/world.json.
+ * Exit status: 0, or 1 for an error, a failed or reverted liquidation, or a candidate the queue refused.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatUnits } from 'ethers';
+import type { LiquidateTriggerResult, ScanTriggerResult, TriggerResult } from '../functions/handlers/trigger';
+import { triggerHandlerFromEnvironment } from '../functions/handlers/trigger';
+import type { PlanSummary } from '../functions/pipeline/execute-candidate';
+import type { ScanEvent } from '../functions/pipeline/scan-blocks';
+import { localPipelineEnv } from './runtime/pipeline-env';
+import { localLambdaContext } from './runtime/sqs-event-source';
+import type { WorldInfo } from './world/world';
+
+// The AWS SDK warns on every run that its 2027 releases will need Node 22; the local tools support Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const DEFAULT_WORLD_FILE = join(__dirname, '..', '.world', 'world.json');
+/** The invocation's deadline, as the Lambda function's timeout would set it. */
+const INVOCATION_TIMEOUT_MS = 60_000;
+
+const USAGE = `usage:
+  npm run trigger -- scan [--json]
+  npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
+options:
+  --world FILE   the world file (default .world/world.json, written by \`npm run world -- up\`)`;
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(`${message}\n${USAGE}`);
+    this.name = 'UsageError';
+  }
+}
+
+/** What the user asked for, before validation. */
+type RawPayload = { action: 'scan' } | { action: 'liquidate'; account: string | undefined; dryRun: boolean };
+
+interface Command {
+  payload: RawPayload;
+  json: boolean;
+  worldFile: string;
+}
+
+/** The payload as the user gave it; the handler validates it (so the CLI and Lambda reject the same payloads). */
+function parseCommand(argv: string[]): Command {
+  const [action, ...args] = argv;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        account: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        world: { type: 'string', default: DEFAULT_WORLD_FILE },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values } = parsed;
+  const common = { json: values.json, worldFile: values.world };
+  switch (action) {
+    case 'scan':
+      if (values.account !== undefined || values['dry-run']) throw new UsageError('scan takes no --account or --dry-run');
+      return { payload: { action: 'scan' }, ...common };
+    case 'liquidate':
+      return { payload: { action: 'liquidate', account: values.account, dryRun: values['dry-run'] }, ...common };
+    default:
+      throw new UsageError(`unknown action ${action ?? '(none)'}`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readWorld(file: string): WorldInfo {
+  const start = 'start one with `npm run world -- up`';
+  if (!existsSync(file)) throw new Error(`no local world is up (${file} not found): ${start}`);
+  const state = JSON.parse(readFileSync(file, 'utf8')) as WorldInfo & { pid: number };
+  if (!isAlive(state.pid)) throw new Error(`no local world is up (its process ${state.pid} has exited; ${file} is left over): ${start}`);
+  return state;
+}
+
+// ── Formatting: amounts stay bigint, shown truncated (rounded down) to a few decimals ───────────────────────
+
+const UINT256_MAX = 2n ** 256n - 1n;
+/** Aave's health factor of an account without debt is uint256 max. */
+const NO_DEBT_HEALTH_FACTOR_WAD = UINT256_MAX;
+
+function decimal(value: bigint, decimals: number, shown: number): string {
+  const [whole, fraction = ''] = formatUnits(value, decimals).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return shown === 0 ? grouped : `${grouped}.${fraction.padEnd(shown, '0').slice(0, shown)}`;
+}
+
+const usd = (valueBase8: string | undefined): string => (valueBase8 === undefined ? '?' : `$${decimal(BigInt(valueBase8), 8, 2)}`.replace('$-', '-$'));
+
+function healthFactor(wad: string | undefined): string {
+  if (wad === undefined) return '?';
+  return BigInt(wad) >= NO_DEBT_HEALTH_FACTOR_WAD ? '∞ (no debt)' : decimal(BigInt(wad), 18, 4);
+}
+
+interface Asset {
+  symbol: string;
+  decimals: number;
+}
+
+function assetsOf(info: WorldInfo): Map<string, Asset> {
+  return new Map(Object.values(info.market.reserves).map((r) => [r.underlying.toLowerCase(), { symbol: r.symbol, decimals: r.decimals }]));
+}
+
+function rows(lines: [string, string][]): string {
+  const width = Math.max(...lines.map(([label]) => label.length));
+  return lines.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+function planRows(plan: PlanSummary, assets: Map<string, Asset>): [string, string][] {
+  const collateral = assets.get(plan.collateralAsset?.toLowerCase() ?? '');
+  const debt = assets.get(plan.debtAsset?.toLowerCase() ?? '');
+  // Unknown assets (not in the world's reserve list) are shown by address, amounts in token units.
+  const amount = (units: string | undefined, asset: Asset | undefined, address: string | undefined) =>
+    units === undefined ? '?' : asset ? `${decimal(BigInt(units), asset.decimals, Math.min(asset.decimals, 6))} ${asset.symbol}` : `${units} units of ${address}`;
+  const lines: [string, string][] = [
+    ['pair', `${collateral?.symbol ?? plan.collateralAsset} / ${debt?.symbol ?? plan.debtAsset}  (collateral / debt)`],
+    // debtToCover may be uint256 max ("as much as the close factor allows", as Aave reads it): show what is repaid.
+    [
+      'debt to cover',
+      plan.debtToCoverUnits !== undefined && BigInt(plan.debtToCoverUnits) >= UINT256_MAX
+        ? `${amount(plan.debtRepaidUnits, debt, plan.debtAsset)}  (debtToCover = max: all the close factor allows)`
+        : amount(plan.debtToCoverUnits, debt, plan.debtAsset),
+    ],
+    ['collateral received', amount(plan.liquidatorCollateralUnits, collateral, plan.collateralAsset)],
+    ['profit', `${usd(plan.profitBase)}  (received ${usd(plan.valueReceivedBase)} − repaid ${usd(plan.valueRepaidBase)} − gas ${usd(plan.gasCostBase)} − swap ${usd(plan.swapCostBase)})`],
+    ['health factor', `${healthFactor(plan.healthFactorBeforeWad)} → ${healthFactor(plan.healthFactorAfterWad)}`],
+    ['sizing', `${plan.sizing}, close factor ${plan.closeFactor}, limited by ${plan.limitedBy}${plan.steps !== '1' ? ` (step 1 of ${plan.steps})` : ''}`],
+  ];
+  if (plan.gasLimit !== undefined) lines.push(['gas', `limit ${plan.gasLimit} (estimate ${plan.gasEstimate})`]);
+  return lines;
+}
+
+function formatLiquidate(out: LiquidateTriggerResult, assets: Map<string, Asset>): string {
+  const { result } = out;
+  const head = `liquidate ${out.account} at block ${result.block ?? '?'} (HF ${healthFactor(out.candidate.healthFactorWad)})`;
+  switch (result.kind) {
+    case 'dry-run':
+      return `${head}: dry run, planned and simulated, nothing sent\n${rows(planRows(result.plan, assets))}`;
+    case 'mined':
+      return `${head}: mined in block ${result.minedBlock}\n${rows([['tx', result.txHash], ...planRows(result.plan, assets), ['gas used', result.gasUsed]])}`;
+    case 'reverted':
+      return `${head}: REVERTED in block ${result.minedBlock}\n${rows([['tx', result.txHash], ...planRows(result.plan, assets)])}`;
+    case 'sent':
+      return `${head}: sent, no receipt yet (${result.detail})\n${rows([['tx', result.txHash], ...planRows(result.plan, assets)])}`;
+    case 'stale':
+      return `${head}: healthy (HF ${healthFactor(result.healthFactorWad)}), nothing to liquidate`;
+    case 'skipped':
+      return `${head}: skipped, ${result.reason} (${result.detail})`;
+    case 'duplicate':
+      return `${head}: already claimed in the ledger (${result.opportunity}), nothing sent`;
+    case 'failed':
+      return `${head}: FAILED at ${result.stage}: ${result.reason}`;
+  }
+}
+
+function formatScan(out: ScanTriggerResult): string {
+  const { summary } = out;
+  const lines = [
+    `scan at block ${out.block}: ${summary.accountsScanned} accounts scanned, ${out.liquidatable} liquidatable, ${out.enqueued.length} enqueued, ` +
+      `${out.blockedByBreaker.length} blocked by an oracle breaker, ${out.alreadyEnqueued} already enqueued`,
+  ];
+  const table: [string, string, string][] = [
+    ...out.enqueued.map((c): [string, string, string] => [c.borrower, healthFactor(c.healthFactorWad), 'enqueued']),
+    ...out.blockedByBreaker.map((c): [string, string, string] => [c.borrower, healthFactor(c.healthFactorWad), `blocked: breaker open on ${c.assets.join(', ')}`]),
+    ...out.publishFailed.map((c): [string, string, string] => [c.borrower, '', `NOT ENQUEUED: ${c.reason}`]),
+  ];
+  if (table.length > 0) {
+    lines.push(`  ${'borrower'.padEnd(42)}  ${'health factor'.padEnd(13)}  candidate`);
+    for (const [borrower, hf, status] of table) lines.push(`  ${borrower.padEnd(42)}  ${hf.padEnd(13)}  ${status}`);
+  }
+  if (summary.breakerOpen.length > 0) lines.push(`  oracle breaker open: ${summary.breakerOpen.join(', ')}`);
+  return lines.join('\n');
+}
+
+function format(result: TriggerResult, info: WorldInfo): string {
+  return result.action === 'scan' ? formatScan(result) : formatLiquidate(result, assetsOf(info));
+}
+
+function failed(result: TriggerResult): boolean {
+  if (result.action === 'scan') return result.publishFailed.length > 0;
+  return result.result.kind === 'failed' || result.result.kind === 'reverted';
+}
+
+function progress(event: ScanEvent): void {
+  if (event.kind === 'block') {
+    const p = event.progress;
+    console.error(`trigger: block ${p.block} scanned in ${p.durationMs} ms (${p.accountsScanned} accounts, ${p.rpcCalls} RPC calls)`);
+  } else if (event.kind === 'block-failed') {
+    console.error(`trigger: ${event.error.message} (attempt ${event.consecutiveFailures})`);
+  }
+}
+
+async function main(): Promise<number> {
+  const command = parseCommand(process.argv.slice(2));
+  const info = readWorld(command.worldFile);
+  const env = localPipelineEnv(info);
+  // Powertools reads its own settings from the process environment: warnings and errors only (to stderr).
+  for (const [key, value] of Object.entries(env)) if (key.startsWith('POWERTOOLS_')) process.env[key] ??= value;
+
+  console.error(`trigger: world "${info.scenario}" at ${info.rpcUrl}, pool ${info.market.pool}`);
+  const handler = triggerHandlerFromEnvironment(env, { onScanEvent: progress });
+  const payload = command.payload;
+  console.error(
+    payload.action === 'liquidate' ? `trigger: liquidate ${payload.account ?? '(no account)'}${payload.dryRun ? ' (dry run)' : ''} …` : 'trigger: scanning the latest block …',
+  );
+  const result = await handler(payload, localLambdaContext('trigger', INVOCATION_TIMEOUT_MS));
+  const text = command.json ? JSON.stringify(result, null, 2) : format(result, info);
+  await new Promise<void>((resolve) => process.stdout.write(`${text}\n`, () => resolve()));
+  return failed(result) ? 1 : 0;
+}
+
+// Exits explicitly: the handler's RPC and AWS clients stay open for reuse, as they would in a Lambda instance.
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`trigger: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
