@@ -8,8 +8,6 @@
  * --json; progress on stderr. `--world FILE` reads another world file than .world/world.json.
  * Exit status: 0, or 1 for an error, a failed or reverted liquidation, or a candidate the queue refused.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatUnits } from 'ethers';
 import type { LiquidateTriggerResult, ScanTriggerResult, TriggerResult } from '../functions/handlers/trigger';
@@ -19,11 +17,12 @@ import type { ScanEvent } from '../functions/pipeline/scan-blocks';
 import { localPipelineEnv } from './runtime/pipeline-env';
 import { localLambdaContext } from './runtime/sqs-event-source';
 import type { WorldInfo } from './world/world';
+import { readRunningWorld, WORLD_STATE_FILE } from './world/world-state';
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; the local tools support Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const DEFAULT_WORLD_FILE = join(__dirname, '..', '.world', 'world.json');
+const DEFAULT_WORLD_FILE = WORLD_STATE_FILE;
 /** The invocation's deadline, as the Lambda function's timeout would set it. */
 const INVOCATION_TIMEOUT_MS = 60_000;
 
@@ -77,23 +76,6 @@ function parseCommand(argv: string[]): Command {
     default:
       throw new UsageError(`unknown action ${action ?? '(none)'}`);
   }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readWorld(file: string): WorldInfo {
-  const start = 'start one with `npm run world -- up`';
-  if (!existsSync(file)) throw new Error(`no local world is up (${file} not found): ${start}`);
-  const state = JSON.parse(readFileSync(file, 'utf8')) as WorldInfo & { pid: number };
-  if (!isAlive(state.pid)) throw new Error(`no local world is up (its process ${state.pid} has exited; ${file} is left over): ${start}`);
-  return state;
 }
 
 // ── Formatting: amounts stay bigint, shown truncated (rounded down) to a few decimals ───────────────────────
@@ -215,7 +197,7 @@ function progress(event: ScanEvent): void {
 
 async function main(): Promise<number> {
   const command = parseCommand(process.argv.slice(2));
-  const info = readWorld(command.worldFile);
+  const info = readRunningWorld(command.worldFile);
   const env = localPipelineEnv(info);
   // Powertools reads its own settings from the process environment: warnings and errors only (to stderr).
   for (const [key, value] of Object.entries(env)) if (key.startsWith('POWERTOOLS_')) process.env[key] ??= value;

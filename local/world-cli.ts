@@ -5,17 +5,17 @@
  * `up` boots the local world, writes its addresses and endpoints to .world/world.json, applies the scenario's
  * price shocks as blocks pass, and runs until Ctrl-C (or `npm run world -- down` from another terminal).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadScenario, ScenarioError } from './world/scenario';
 import { startWorld, type WorldInfo } from './world/world';
+import { isProcessAlive, readWorldState, WORLD_STATE_DIR, WORLD_STATE_FILE } from './world/world-state';
 
 // The AWS SDK warns on every run that its 2027 releases will need Node 22; the local tools support Node 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const STATE_DIR = join(__dirname, '..', '.world');
-const STATE_FILE = join(STATE_DIR, 'world.json');
+const STATE_DIR = WORLD_STATE_DIR;
+const STATE_FILE = WORLD_STATE_FILE;
 
 const USAGE = `usage:
   npm run world -- up [--scenario NAME|FILE] [--aave v3.6|v3.0] [--block-time SEC] [--no-services] [--reseed] [--json]
@@ -48,10 +48,8 @@ async function up(args: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (existsSync(STATE_FILE)) {
-    const previous = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { pid: number };
-    if (isAlive(previous.pid)) throw new Error(`a world is already up (pid ${previous.pid}); run \`npm run world -- down\` first`);
-  }
+  const previous = readWorldState();
+  if (previous && isProcessAlive(previous.pid)) throw new Error(`a world is already up (pid ${previous.pid}); run \`npm run world -- down\` first`);
   const scenario = loadScenario(values.scenario);
   if (values.aave !== undefined) {
     if (values.aave !== 'v3.6' && values.aave !== 'v3.0') throw new Error(`--aave must be v3.6 or v3.0, got ${values.aave}`);
@@ -94,30 +92,22 @@ async function up(args: string[]): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function down(): Promise<void> {
-  if (!existsSync(STATE_FILE)) {
+  const state = readWorldState();
+  if (!state) {
     console.log('no world is up');
     return;
   }
-  const { pid } = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { pid: number };
-  if (!isAlive(pid)) {
+  const { pid } = state;
+  if (!isProcessAlive(pid)) {
     rmSync(STATE_FILE, { force: true });
     console.log(`world (pid ${pid}) was not running; removed its state file`);
     return;
   }
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 15_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (isAlive(pid)) throw new Error(`world (pid ${pid}) did not stop within 15 s`);
+  while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (isProcessAlive(pid)) throw new Error(`world (pid ${pid}) did not stop within 15 s`);
   console.log(`world (pid ${pid}) stopped`);
 }
 

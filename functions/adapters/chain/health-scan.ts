@@ -1,4 +1,5 @@
 import type { JsonRpcProvider } from 'ethers';
+import { mapWithConcurrency } from '../concurrency';
 import { HEALTH_LENS_RUNTIME_BYTECODE, HEALTH_LENS_SELECTOR, HEALTH_LENS_WORDS_PER_USER, LENS_ADDRESS } from './health-lens';
 
 /** One account as `Pool.getUserAccountData` reports it (base currency: USD, 8 decimals; thresholds in bps). */
@@ -89,19 +90,6 @@ function decodeAccountWords(user: string, hex: string, first: number): AccountHe
   };
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
-
 /**
  * Reads the health of many accounts of one Aave V3 Pool, every read pinned to the same block. Starts with the
  * lens override; if the node refuses overrides it says so once (onFallback) and reads per account from then on.
@@ -147,7 +135,7 @@ export class AaveV3HealthScanner {
     const chunks: string[][] = [];
     for (let i = 0; i < users.length; i += this.chunkSize) chunks.push(users.slice(i, i + this.chunkSize));
     const override = { [LENS_ADDRESS]: { code: HEALTH_LENS_RUNTIME_BYTECODE } };
-    const results = await mapLimited(chunks, this.concurrency, async (chunk) => {
+    const results = await mapWithConcurrency(chunks, this.concurrency, async (chunk) => {
       const gas = this.gasPerAccount * BigInt(chunk.length) + 100_000n;
       const call = {
         to: LENS_ADDRESS,
@@ -161,7 +149,7 @@ export class AaveV3HealthScanner {
   }
 
   private async scanPerAccount(users: readonly string[], block: number, blockTag: string): Promise<HealthScanResult> {
-    const accounts = await mapLimited(users, this.concurrency, async (user) => {
+    const accounts = await mapWithConcurrency(users, this.concurrency, async (user) => {
       const [data, config] = (await Promise.all([
         this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_ACCOUNT_DATA_SELECTOR + pad32(user) }, blockTag]),
         this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_CONFIGURATION_SELECTOR + pad32(user) }, blockTag]),

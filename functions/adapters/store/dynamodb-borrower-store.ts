@@ -12,6 +12,7 @@
  * Updates run `UPDATE_CONCURRENCY` at a time; throttling is retried by the SDK client. Snapshots are immutable,
  * so they go out with BatchWriteItem (25 per request), unprocessed items sent again a bounded number of times.
  */
+import { mapWithConcurrency } from '../concurrency';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
@@ -76,14 +77,6 @@ const itemSchema = z.object({
 export const marketTierOf = (market: string, tier: WatchTier): string => `${market}#${tier}`;
 export const snapshotKeyOf = (market: string, borrower: string): string => `${market}#${borrower.toLowerCase()}`;
 
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
-}
-
 /** Runs a conditional write; a failed condition means "nothing to do" and is not an error. */
 async function unlessConditionFails(write: Promise<unknown>): Promise<void> {
   try {
@@ -119,7 +112,7 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
       const known = span.get(key);
       span.set(key, known ? { first: Math.min(known.first, block), last: Math.max(known.last, block) } : { first: block, last: block });
     }
-    await forEachLimited([...span], UPDATE_CONCURRENCY, ([borrower, { first, last }]) =>
+    await mapWithConcurrency([...span], UPDATE_CONCURRENCY, ([borrower, { first, last }]) =>
       unlessConditionFails(
         this.client.send(
           new UpdateCommand({
@@ -166,7 +159,7 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
    *   put back an episode or a mark that a newer scan ended.
    */
   async recordScan(market: string, updates: readonly TrackedBorrower[]): Promise<void> {
-    await forEachLimited(updates, UPDATE_CONCURRENCY, (u) => {
+    await mapWithConcurrency(updates, UPDATE_CONCURRENCY, (u) => {
       const set = [
         'tier = :tier',
         'marketTier = :marketTier',
@@ -252,7 +245,7 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
     const items = [...byKey.values()];
     const batches: Record<string, unknown>[][] = [];
     for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) batches.push(items.slice(i, i + BATCH_WRITE_LIMIT));
-    await forEachLimited(batches, 4, (batch) => this.batchPut(table, batch));
+    await mapWithConcurrency(batches, 4, (batch) => this.batchPut(table, batch));
   }
 
   private async batchPut(table: string, items: Record<string, unknown>[]): Promise<void> {
