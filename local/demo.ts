@@ -133,6 +133,8 @@ async function main(): Promise<void> {
       (err: Error) => say(`demo: shocks stopped: ${err.message}`),
     );
     let observed = world.info.startBlock - 1;
+    /** Accounts whose getUserAccountData reverted at the last block they were read, with the Pool's reason. */
+    const unreadable = new Map<string, string>();
     let timedOut = false;
     const liquidatableNow = () =>
       [...accounts.values()].filter((a) => a.healthFactorWad < WAD && a.debtBase > 0n && a.collateralBase > 0n);
@@ -140,7 +142,12 @@ async function main(): Promise<void> {
       const head = await latestBlockNumber(provider);
       while (observed < head) {
         observed++;
-        const { accounts: read } = await observer.scan([...accounts.values()].map((a) => a.address), observed);
+        const { accounts: read, unreadable: failed } = await observer.scan([...accounts.values()].map((a) => a.address), observed);
+        for (const r of read) unreadable.delete(r.user.toLowerCase());
+        for (const f of failed) {
+          if (!unreadable.has(f.user.toLowerCase())) say(`  observer: block ${observed}: ${f.user} unreadable: ${f.reason}`);
+          unreadable.set(f.user.toLowerCase(), f.reason);
+        }
         for (const r of read) {
           const a = accounts.get(r.user.toLowerCase())!;
           a.healthFactorWad = r.healthFactorWad;
@@ -257,6 +264,8 @@ async function main(): Promise<void> {
         max: firstLiquidationLatency.at(-1) ?? null,
       },
       remaining: remaining.map((a) => ({ label: a.label, address: a.address, healthFactor: Number(a.healthFactorWad) / 1e18 })),
+      /** Accounts the Pool could not report on at the end (getUserAccountData reverted). */
+      unreadableAccounts: [...unreadable].map(([address, reason]) => ({ address, label: accounts.get(address)?.label, reason })),
       liquidations: rows,
     };
     writeFileSync(values.report, JSON.stringify(report, null, 2));
@@ -270,6 +279,7 @@ async function main(): Promise<void> {
       console.log(`  became liquidatable           ${report.liquidatableAccounts}`);
       console.log(`  liquidated                    ${report.liquidated} (${report.liquidationTransactions} transactions)`);
       console.log(`  remaining liquidatable        ${report.remainingLiquidatable}`);
+      if (report.unreadableAccounts.length > 0) console.log(`  unreadable (Pool reverts)     ${report.unreadableAccounts.length}`);
       console.log(`  duplicate executions          ${report.duplicateExecutions}`);
       console.log(`  reverts                       ${report.reverts}`);
       console.log(`  skipped as unprofitable       ${report.skippedUnprofitable}`);

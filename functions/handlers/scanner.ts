@@ -117,6 +117,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
     /** Borrowers already logged as blocked by a breaker in this invocation (one line each, not one per block). */
     const loggedBlocked = new Set<string>();
 
+    const loggedUnreadable = new Set<string>();
     const onEvent = (event: ScanEvent): void => {
       switch (event.kind) {
         case 'block': {
@@ -152,6 +153,14 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
           break;
         case 'enqueued':
           logger.info('candidate enqueued', { ...event.message });
+          break;
+        case 'unreadable':
+          // The Pool reverted on this account (its chunk was split so the rest of the market was read).
+          if (!loggedUnreadable.has(event.borrower.toLowerCase())) {
+            loggedUnreadable.add(event.borrower.toLowerCase());
+            logger.error('account health unreadable: getUserAccountData reverted', { block: event.block, borrower: event.borrower, reason: event.reason });
+          }
+          metrics.addMetric('UnreadableAccounts', MetricUnit.Count, 1);
           break;
         case 'publish-failed':
           logger.error('candidate not accepted by the queue', { block: event.block, borrower: event.borrower, reason: event.reason });

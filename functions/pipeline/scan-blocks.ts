@@ -40,7 +40,11 @@ export interface ScannedAccount {
 
 /** Health of many accounts at one block (AaveV3HealthScanner fits this role). */
 export interface AccountScanner {
-  scan(users: readonly string[], block: number): Promise<{ accounts: ScannedAccount[]; rpcCalls: number }>;
+  /** `unreadable`: accounts whose health read reverted at this block; they are reported, never silently dropped. */
+  scan(
+    users: readonly string[],
+    block: number,
+  ): Promise<{ accounts: ScannedAccount[]; rpcCalls: number; unreadable?: { user: string; reason: string }[] }>;
 }
 
 /** Prices and feeds of every reserve at one block (AaveV3OracleReader fits this role). */
@@ -114,6 +118,7 @@ export type ScanEvent =
   | { kind: 'breaker-closed'; block: number; asset: string }
   | { kind: 'blocked-by-breaker'; block: number; borrower: string; healthFactorWad: bigint; assets: string[] }
   | { kind: 'enqueued'; block: number; message: CandidateMessage }
+  | { kind: 'unreadable'; block: number; borrower: string; reason: string }
   | { kind: 'publish-failed'; block: number; borrower: string; reason: string }
   | { kind: 'block-failed'; error: ScanBlockError; consecutiveFailures: number };
 
@@ -258,6 +263,9 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     const scanned = due.length === 0 ? { accounts: [], rpcCalls: 0 } : await stage('health', block, () => deps.accounts.scan(due, block));
     rpcCalls += scanned.rpcCalls;
     summary.rpcCalls += scanned.rpcCalls;
+    for (const { user, reason } of 'unreadable' in scanned ? (scanned.unreadable ?? []) : []) {
+      deps.onEvent?.({ kind: 'unreadable', block, borrower: user, reason });
+    }
 
     // 3. Tier and episode per account; 4. candidates.
     const next = new Map<string, TrackedBorrower>();

@@ -38,10 +38,21 @@ export interface HealthScanOptions {
   onFallback?: (reason: string) => void;
 }
 
+/** An account whose getUserAccountData reverted at this block (e.g. an arithmetic panic in the Pool). */
+export interface UnreadableAccount {
+  user: string;
+  reason: string;
+}
+
 export interface HealthScanResult {
   block: number;
   mode: HealthScanMode;
   accounts: AccountHealth[];
+  /**
+   * Accounts the Pool could not report on. A reverting account is isolated by splitting its chunk, so it never
+   * hides the rest of the market; callers log and count these.
+   */
+  unreadable: UnreadableAccount[];
   /** JSON-RPC requests made, for cost accounting (RPC providers bill per call). */
   rpcCalls: number;
 }
@@ -49,6 +60,17 @@ export interface HealthScanResult {
 const GET_USER_ACCOUNT_DATA_SELECTOR = '0xbf92857c';
 const GET_USER_CONFIGURATION_SELECTOR = '0x4417a583';
 const MAX_GAS_PER_CALL = 1_000_000_000n;
+
+/** A call that executed and reverted (as opposed to a transport failure or a refused request). */
+function isRevert(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === 'CALL_EXCEPTION' || /execution reverted|revert/i.test(String(e.message ?? ''));
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as { shortMessage?: unknown; message?: unknown };
+  return String(e.shortMessage ?? e.message ?? err);
+}
 
 /** Node errors that mean "this node does not take a state-override argument". */
 const OVERRIDE_REFUSED = /state ?override|invalid params|too many (arguments|params)|unsupported|not supported|-32602|unknown field/i;
@@ -135,27 +157,49 @@ export class AaveV3HealthScanner {
     const chunks: string[][] = [];
     for (let i = 0; i < users.length; i += this.chunkSize) chunks.push(users.slice(i, i + this.chunkSize));
     const override = { [LENS_ADDRESS]: { code: HEALTH_LENS_RUNTIME_BYTECODE } };
-    const results = await mapWithConcurrency(chunks, this.concurrency, async (chunk) => {
+    let rpcCalls = 0;
+    const unreadable: UnreadableAccount[] = [];
+    const read = async (chunk: readonly string[]): Promise<AccountHealth[]> => {
       const gas = this.gasPerAccount * BigInt(chunk.length) + 100_000n;
       const call = {
         to: LENS_ADDRESS,
         data: encodeLensCall(this.pool, chunk),
         gas: `0x${(gas < MAX_GAS_PER_CALL ? gas : MAX_GAS_PER_CALL).toString(16)}`,
       };
-      const result = (await this.provider.send('eth_call', [call, blockTag, override])) as string;
-      return decodeLensResult(chunk, result);
-    });
-    return { block, mode: 'lens-override', accounts: results.flat(), rpcCalls: chunks.length };
+      rpcCalls++;
+      try {
+        return decodeLensResult(chunk, (await this.provider.send('eth_call', [call, blockTag, override])) as string);
+      } catch (err) {
+        if (!isRevert(err)) throw err;
+        // One account the Pool cannot report on reverts the whole lens call: split until it is alone
+        // (log2(chunk) extra calls per such account), and read everyone else.
+        if (chunk.length === 1) {
+          unreadable.push({ user: chunk[0], reason: reasonOf(err) });
+          return [];
+        }
+        const half = Math.ceil(chunk.length / 2);
+        return [...(await read(chunk.slice(0, half))), ...(await read(chunk.slice(half)))];
+      }
+    };
+    const results = await mapWithConcurrency(chunks, this.concurrency, read);
+    return { block, mode: 'lens-override', accounts: results.flat(), unreadable, rpcCalls };
   }
 
   private async scanPerAccount(users: readonly string[], block: number, blockTag: string): Promise<HealthScanResult> {
+    const unreadable: UnreadableAccount[] = [];
     const accounts = await mapWithConcurrency(users, this.concurrency, async (user) => {
-      const [data, config] = (await Promise.all([
-        this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_ACCOUNT_DATA_SELECTOR + pad32(user) }, blockTag]),
-        this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_CONFIGURATION_SELECTOR + pad32(user) }, blockTag]),
-      ])) as [string, string];
-      return decodeAccountWords(user, data.replace(/^0x/, '') + config.replace(/^0x/, ''), 0);
+      try {
+        const [data, config] = (await Promise.all([
+          this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_ACCOUNT_DATA_SELECTOR + pad32(user) }, blockTag]),
+          this.provider.send('eth_call', [{ to: this.pool, data: GET_USER_CONFIGURATION_SELECTOR + pad32(user) }, blockTag]),
+        ])) as [string, string];
+        return [decodeAccountWords(user, data.replace(/^0x/, '') + config.replace(/^0x/, ''), 0)];
+      } catch (err) {
+        if (!isRevert(err)) throw err;
+        unreadable.push({ user, reason: reasonOf(err) });
+        return [];
+      }
     });
-    return { block, mode: 'per-account', accounts, rpcCalls: users.length * 2 };
+    return { block, mode: 'per-account', accounts: accounts.flat(), unreadable, rpcCalls: users.length * 2 };
   }
 }

@@ -54,3 +54,31 @@ describe('health scan fallback', () => {
     expect(scanner.currentMode).toBe('lens-override');
   });
 });
+
+describe('health scan with an account the Pool cannot report on', () => {
+  it('isolates the reverting account by splitting its chunk and reads everyone else', async () => {
+    const bad = USERS[1];
+    let calls = 0;
+    const node = {
+      send: async (_method: string, params: unknown[]) => {
+        calls++;
+        const data = (params[0] as { data: string }).data;
+        // Users are the 32-byte words after selector, pool, offset and length.
+        const users = (data.slice(10 + 64 * 3).match(/.{64}/g) ?? []).map((w) => `0x${w.slice(24)}`);
+        if (users.includes(bad)) {
+          throw Object.assign(new Error('execution reverted: Panic due to OVERFLOW(17)'), { code: 'CALL_EXCEPTION', shortMessage: 'execution reverted: Panic due to OVERFLOW(17)' });
+        }
+        return coder.encode(['uint256[]'], [users.flatMap((u) => [1n, 2n, 3n, 4n, 5n, BigInt(u), 0n])]);
+      },
+    } as unknown as JsonRpcProvider;
+    const users = [USERS[0], bad, '0x3333333333333333333333333333333333333333', '0x4444444444444444444444444444444444444444'];
+    const scanner = new AaveV3HealthScanner(node, POOL, { chunkSize: 4 });
+
+    const result = await scanner.scan(users, 9);
+    expect(result.accounts.map((a) => a.user)).toEqual([users[0], users[2], users[3]]);
+    expect(result.unreadable).toEqual([{ user: bad, reason: 'execution reverted: Panic due to OVERFLOW(17)' }]);
+    // 4 → [2 | 2] → the reverting pair → [1 | 1]: five calls, counted for cost accounting.
+    expect(result.rpcCalls).toBe(5);
+    expect(calls).toBe(5);
+  });
+});
