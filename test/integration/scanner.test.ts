@@ -12,7 +12,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MetricsOptions } from '@aws-lambda-powertools/metrics/types';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { Contract, JsonRpcSigner, type JsonRpcProvider } from 'ethers';
 import { AaveV3OracleReader } from '../../functions/adapters/chain/aave-v3-oracle-reader';
 import { latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
@@ -20,12 +20,12 @@ import { DynamoDbBorrowerStore } from '../../functions/adapters/store/dynamodb-b
 import { createDocumentClient } from '../../functions/adapters/aws/clients';
 import { loadPipelineConfig, type PipelineConfig } from '../../functions/config/pipeline-config';
 import { createScannerHandler, type ScannerRuntime, scannerRuntimeFromConfig } from '../../functions/handlers/scanner';
-import { type CandidateMessage, decodeCandidateMessage } from '../../functions/pipeline/candidate-message';
 import type { ScanEvent, ScanSummary } from '../../functions/pipeline/scan-blocks';
 import { localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { loadArtifact } from '../../local/world/artifacts';
 import { Deployer } from '../../local/world/deployer';
 import { localSqsClient } from '../../local/world/resources';
+import { drainCandidates } from './support';
 import { loadScenario } from '../../local/world/scenario';
 import { ACCOUNTS } from '../../local/world/seed';
 import { startWorld, type World } from '../../local/world/world';
@@ -114,20 +114,6 @@ function startMiner(provider: JsonRpcProvider, intervalMs: number): { stop(): Pr
   };
 }
 
-/** Every message on the FIFO queue, deleting as it goes (a FIFO group hands out nothing while messages are in flight). */
-async function drain(sqs: SQSClient, queueUrl: string): Promise<CandidateMessage[]> {
-  const messages: CandidateMessage[] = [];
-  for (;;) {
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    const batch = received.Messages ?? [];
-    if (batch.length === 0) return messages;
-    messages.push(...batch.map((m) => decodeCandidateMessage(m.Body!)));
-    await sqs.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
-    );
-  }
-}
-
 describe('scanner on the local world (Aave v3.6)', () => {
   let world: World;
   let config: PipelineConfig;
@@ -211,7 +197,7 @@ describe('scanner on the local world (Aave v3.6)', () => {
 
     // Act: a 7 s invocation (stops 1 s before its deadline); ETH falls 15 % after 1.5 s.
     const { summary, remainingMs } = await invoke(7_000, crashEth);
-    const messages = await drain(sqs, config.candidatesQueueUrl!);
+    const messages = await drainCandidates(sqs, config.candidatesQueueUrl!);
 
     // Assert: several blocks in one invocation, stopped within the margin of the deadline.
     expect(summary.blocks).toBeGreaterThanOrEqual(5);
@@ -269,7 +255,7 @@ describe('scanner on the local world (Aave v3.6)', () => {
 
     // Act
     const { summary } = await invoke(3_500);
-    const messages = await drain(sqs, config.candidatesQueueUrl!);
+    const messages = await drainCandidates(sqs, config.candidatesQueueUrl!);
 
     // Assert: the chain's liquidatable accounts split by whether they hold WBTC (aToken or debt token).
     const block = summary.lastBlock!;

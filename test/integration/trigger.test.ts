@@ -14,8 +14,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Contract, type EventLog, getAddress } from 'ethers';
 import { latestBlockNumber } from '../../functions/adapters/chain/provider';
@@ -32,10 +31,11 @@ import {
   type TriggerRuntime,
   triggerRuntimeFromConfig,
 } from '../../functions/handlers/trigger';
-import { type CandidateMessage, decodeCandidateMessage, deduplicationIdOf } from '../../functions/pipeline/candidate-message';
+import { type CandidateMessage, deduplicationIdOf } from '../../functions/pipeline/candidate-message';
 import { localPipelineEnv } from '../../local/runtime/pipeline-env';
 import { localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
+import { drainCandidates, POOL_ABI, RecordingMetrics } from './support';
 import { loadScenario } from '../../local/world/scenario';
 import { startWorld, type World } from '../../local/world/world';
 
@@ -43,32 +43,6 @@ jest.setTimeout(300_000);
 
 const ROOT = join(__dirname, '..', '..');
 const WAD = 10n ** 18n;
-const POOL_ABI = [
-  'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
-  'function getUserAccountData(address user) view returns (uint256 totalCollateralBase, uint256 totalDebtBase, uint256 availableBorrowsBase, uint256 currentLiquidationThreshold, uint256 ltv, uint256 healthFactor)',
-];
-
-/** Keeps what the handler publishes, instead of printing EMF to stdout. */
-class RecordingMetrics extends Metrics {
-  readonly published: Record<string, unknown>[] = [];
-  override publishStoredMetrics(): this {
-    if (this.hasStoredMetrics()) this.published.push(this.serializeMetrics() as unknown as Record<string, unknown>);
-    this.clearMetrics();
-    return this;
-  }
-}
-
-/** Every message on the FIFO queue, deleting as it goes (a FIFO group hands out nothing while messages are in flight). */
-async function drain(sqs: SQSClient, queueUrl: string): Promise<CandidateMessage[]> {
-  const messages: CandidateMessage[] = [];
-  for (;;) {
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    const batch = received.Messages ?? [];
-    if (batch.length === 0) return messages;
-    messages.push(...batch.map((m) => decodeCandidateMessage(m.Body!)));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-}
 
 /** Runs the CLI as a user does (`npm run trigger -- …` runs tsx on it). */
 function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -174,7 +148,7 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     expect(scan.enqueued.map((c) => c.borrower.toLowerCase()).sort()).toEqual([...expected].sort());
     expect(scan).toMatchObject({ liquidatable: expected.length, blockedByBreaker: [], alreadyEnqueued: 0, publishFailed: [] });
 
-    queued = await drain(sqs, env.CANDIDATES_QUEUE_URL);
+    queued = await drainCandidates(sqs, env.CANDIDATES_QUEUE_URL);
     expect(queued.map((m) => m.borrower.toLowerCase()).sort()).toEqual([...expected].sort());
     for (const message of queued) expect(message).toMatchObject({ detectedBlock: scan.block, source: 'scanner' });
     expect(metrics.published.at(-1)).toMatchObject({ TriggerInvocations: 1, CandidatesEnqueued: expected.length });

@@ -11,7 +11,6 @@
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { Contract } from 'ethers';
 import { LocalKeySigner } from '../../functions/adapters/chain/local-signer';
@@ -23,6 +22,7 @@ import { ethersChainGateway, type RecordOutcome, type WorkerHandler, workerFromE
 import { type CandidateMessage, deduplicationIdOf, encodeCandidateMessage, marketKeyOf, messageGroupIdOf } from '../../functions/pipeline/candidate-message';
 import { LocalSqsEventSource, localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
+import { POOL_ABI, RecordingMetrics } from './support';
 import { loadScenario, type Scenario } from '../../local/world/scenario';
 import { LOCAL_LIQUIDATOR_KEYS } from '../../local/world/seed';
 import { startWorld, type World } from '../../local/world/world';
@@ -30,31 +30,6 @@ import { startWorld, type World } from '../../local/world/world';
 jest.setTimeout(300_000);
 
 const WAD = 10n ** 18n;
-const POOL_ABI = [
-  'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
-  'function getUserAccountData(address user) view returns (uint256 totalCollateralBase, uint256 totalDebtBase, uint256 availableBorrowsBase, uint256 currentLiquidationThreshold, uint256 ltv, uint256 healthFactor)',
-];
-
-/** Keeps what the worker publishes, instead of printing EMF to stdout. */
-class RecordingMetrics extends Metrics {
-  readonly published: Record<string, unknown>[] = [];
-  override publishStoredMetrics(): this {
-    if (this.hasStoredMetrics()) this.published.push(this.serializeMetrics() as unknown as Record<string, unknown>);
-    this.clearMetrics();
-    this.clearDimensions();
-    this.clearMetadata();
-    return this;
-  }
-  /** Sum of a metric over every flush (a name added several times in one flush is an array of values). */
-  total(name: string): number {
-    return this.published.reduce<number>((sum, emf) => {
-      const value = emf[name];
-      if (Array.isArray(value)) return sum + value.reduce((a: number, b: number) => a + b, 0);
-      return sum + (typeof value === 'number' ? value : 0);
-    }, 0);
-  }
-}
-
 describe('worker on the local world (Aave v3.6)', () => {
   const scenario: Scenario = { ...loadScenario('default'), aave: 'v3.6' };
   let world: World;
