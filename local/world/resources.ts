@@ -2,10 +2,11 @@ import {
   type AttributeDefinition,
   CreateTableCommand,
   type CreateTableCommandInput,
-  DynamoDBClient,
+  type DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createDynamoDbClient, createSqsClient } from '../../functions/adapters/aws/clients';
 import {
   deadLetterOf,
   physicalQueueName,
@@ -18,17 +19,14 @@ import {
   type TableName,
 } from '../../lib/resources';
 
-/** Emulators accept any credentials; fixed ones keep the SDK from searching the machine for a profile. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-export const LOCAL_REGION = 'us-east-1';
-
+/** DynamoDB Local client: the pipeline's own client factory, pointed at the emulator. */
 export function localDynamoDbClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return createDynamoDbClient({ endpoints: { dynamodb: endpoint } });
 }
 
-/** fauxqs queue URLs name a host that does not resolve, so requests go to the endpoint, not the queue URL. */
+/** fauxqs client: the pipeline's own client factory, pointed at the emulator. */
 export function localSqsClient(endpoint: string): SQSClient {
-  return new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false });
+  return createSqsClient({ endpoints: { sqs: endpoint } });
 }
 
 export function createTableInput(def: TableDefinition, tableName: string): CreateTableCommandInput {

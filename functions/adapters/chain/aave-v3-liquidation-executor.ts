@@ -4,30 +4,13 @@
  * gas" as a typed outcome, never by throwing for a revert.
  */
 import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
+import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../ports/lending-protocol';
 import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
 
 const POOL = new Interface([
   'function liquidationCall(address collateralAsset, address debtAsset, address user, uint256 debtToCover, bool receiveAToken)',
   ...AAVE_CUSTOM_ERRORS,
 ]);
-
-export interface LiquidationCallRequest {
-  collateralAsset: string;
-  debtAsset: string;
-  user: string;
-  /** Debt-asset units; MAX_UINT256 = as much as the close factor allows. */
-  debtToCoverUnits: bigint;
-  receiveAToken: boolean;
-}
-
-export interface LiquidationTransaction {
-  to: string;
-  data: string;
-}
-
-export type SimulationOutcome =
-  | { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint }
-  | { kind: 'revert'; block: number; reason: string; data?: string };
 
 export interface ExecutorOptions {
   /** Gas limit = estimate × headroom / 10,000. Liquidations estimated bare revert now and then; 12,500 = +25 %. */
@@ -60,7 +43,7 @@ function revertDataOf(err: unknown): string | undefined {
   return candidates.find((c): c is string => typeof c === 'string' && c.startsWith('0x'));
 }
 
-export class AaveV3LiquidationExecutor {
+export class AaveV3LiquidationExecutor implements LiquidationSimulator {
   private readonly headroomBps: bigint;
 
   constructor(
@@ -72,7 +55,7 @@ export class AaveV3LiquidationExecutor {
     if (this.headroomBps < 10_000n) throw new Error(`gasHeadroomBps must be at least 10000, got ${this.headroomBps}`);
   }
 
-  buildTransaction(request: LiquidationCallRequest): LiquidationTransaction {
+  buildTransaction(request: LiquidationCall): { to: string; data: string } {
     return {
       to: this.pool,
       data: POOL.encodeFunctionData('liquidationCall', [
@@ -86,7 +69,7 @@ export class AaveV3LiquidationExecutor {
   }
 
   /** Runs the call as `from` on the state of `block` and estimates its gas there. */
-  async simulate(request: LiquidationCallRequest, from: string, block: number): Promise<SimulationOutcome> {
+  async simulate(request: LiquidationCall, from: string, block: number): Promise<LiquidationSimulation> {
     const tx = { ...this.buildTransaction(request), from };
     const blockTag = `0x${block.toString(16)}`;
     try {
