@@ -64,9 +64,11 @@ export const TABLES = {
   nonceLeases: {
     id: 'NonceLeases',
     envVar: 'NONCE_LEASES_TABLE',
-    description: 'Nonce leases per (chain, signer)',
+    description: 'Nonce leases per (chain, signer); confirmed leases expire after a retention period',
     partitionKey: { name: 'signer', type: 'S' },
     sortKey: { name: 'nonce', type: 'N' },
+    // Epoch seconds, written on confirmed leases only (functions/adapters/store/dynamodb-nonce-leases.ts).
+    timeToLiveAttribute: 'expiresAt',
   },
   keeperState: {
     id: 'KeeperState',
