@@ -207,13 +207,13 @@ async function main(): Promise<void> {
         detectionLatencyBlocks: first === undefined ? undefined : log.blockNumber - first,
       });
     }
-    // Reverted liquidation attempts: every transaction our signer sent during the run, by receipt.
-    const signer = world.info.accounts.liquidators[0].toLowerCase();
+    // Reverted liquidation attempts: every transaction our signers sent during the run, by receipt.
+    const signers = new Set(world.info.accounts.liquidators.map((address) => address.toLowerCase()));
     let reverts = 0;
     for (let b = world.info.startBlock; b <= endBlock; b++) {
       const block = await provider.getBlock(b, true);
       for (const tx of block?.prefetchedTransactions ?? []) {
-        if (tx.from.toLowerCase() !== signer) continue;
+        if (!signers.has(tx.from.toLowerCase())) continue;
         const receipt = await provider.getTransactionReceipt(tx.hash);
         if (receipt?.status === 0) reverts++;
       }
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     // An opportunity (one candidate message's dedup id) must never get more than one transaction.
     const txsPerOpportunity = new Map<string, Set<string>>();
     for (const { outcome } of outcomes) {
-      if (outcome.kind === 'mined' || outcome.kind === 'sent' || outcome.kind === 'reverted') {
+      if (outcome.kind === 'mined' || outcome.kind === 'reverted') {
         const set = txsPerOpportunity.get(outcome.opportunity) ?? new Set<string>();
         set.add(outcome.txHash);
         txsPerOpportunity.set(outcome.opportunity, set);

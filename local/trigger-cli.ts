@@ -1,6 +1,7 @@
 /**
  * npm run trigger -- scan [--json]
  * npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
+ * npm run trigger -- pause --reason "…" | resume --reason "…" | status [--json]
  *
  * The manual trigger (functions/handlers/trigger.ts) against the running local world (`npm run world -- up`):
  * the same handler and payloads as `aws lambda invoke`, with the environment the local pipeline gets
@@ -10,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatUnits } from 'ethers';
-import type { LiquidateTriggerResult, ScanTriggerResult, TriggerResult } from '../functions/handlers/trigger';
+import type { LiquidateTriggerResult, ScanTriggerResult, StatusTriggerResult, TriggerResult } from '../functions/handlers/trigger';
 import { triggerHandlerFromEnvironment } from '../functions/handlers/trigger';
 import type { PlanSummary } from '../functions/pipeline/execute-candidate';
 import type { ScanEvent } from '../functions/pipeline/scan-blocks';
@@ -29,6 +30,9 @@ const INVOCATION_TIMEOUT_MS = 60_000;
 const USAGE = `usage:
   npm run trigger -- scan [--json]
   npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
+  npm run trigger -- pause --reason "…"     kill switch on: nothing is enqueued or sent
+  npm run trigger -- resume --reason "…"    kill switch off
+  npm run trigger -- status [--json]        breakers, signer addresses, balances and nonces
 options:
   --world FILE   the world file (default .world/world.json, written by \`npm run world -- up\`)`;
 
@@ -40,7 +44,11 @@ class UsageError extends Error {
 }
 
 /** What the user asked for, before validation. */
-type RawPayload = { action: 'scan' } | { action: 'liquidate'; account: string | undefined; dryRun: boolean };
+type RawPayload =
+  | { action: 'scan' }
+  | { action: 'liquidate'; account: string | undefined; dryRun: boolean }
+  | { action: 'pause' | 'resume'; reason: string | undefined }
+  | { action: 'status' };
 
 interface Command {
   payload: RawPayload;
@@ -58,6 +66,7 @@ function parseCommand(argv: string[]): Command {
       options: {
         account: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        reason: { type: 'string' },
         json: { type: 'boolean', default: false },
         world: { type: 'string', default: DEFAULT_WORLD_FILE },
       },
@@ -73,6 +82,11 @@ function parseCommand(argv: string[]): Command {
       return { payload: { action: 'scan' }, ...common };
     case 'liquidate':
       return { payload: { action: 'liquidate', account: values.account, dryRun: values['dry-run'] }, ...common };
+    case 'pause':
+    case 'resume':
+      return { payload: { action, reason: values.reason }, ...common };
+    case 'status':
+      return { payload: { action: 'status' }, ...common };
     default:
       throw new UsageError(`unknown action ${action ?? '(none)'}`);
   }
@@ -145,8 +159,12 @@ function formatLiquidate(out: LiquidateTriggerResult, assets: Map<string, Asset>
       return `${head}: mined in block ${result.minedBlock}\n${rows([['tx', result.txHash], ...planRows(result.plan, assets), ['gas used', result.gasUsed]])}`;
     case 'reverted':
       return `${head}: REVERTED in block ${result.minedBlock}\n${rows([['tx', result.txHash], ...planRows(result.plan, assets)])}`;
-    case 'sent':
-      return `${head}: sent, no receipt yet (${result.detail})\n${rows([['tx', result.txHash], ...planRows(result.plan, assets)])}`;
+    case 'dropped':
+      return `${head}: DROPPED: ${result.detail}`;
+    case 'in-flight':
+      return `${head}: another attempt (${result.heldBy}) is in flight for this position, nothing sent`;
+    case 'paused':
+      return `${head}: paused by the ${result.reason} breaker (${result.detail}), nothing sent`;
     case 'stale':
       return `${head}: healthy (HF ${healthFactor(result.healthFactorWad)}), nothing to liquidate`;
     case 'skipped':
@@ -177,13 +195,29 @@ function formatScan(out: ScanTriggerResult): string {
   return lines.join('\n');
 }
 
+function formatStatus(out: StatusTriggerResult): string {
+  const breaker = out.breaker.kind === 'closed' ? 'closed: execution allowed' : `OPEN (${out.breaker.reason}): ${out.breaker.detail}`;
+  return [`execution breaker ${breaker}`, ...out.signers.map((s) => `  signer ${s.address}  balance ${decimal(BigInt(s.balanceWei), 18, 4)} ETH  nonce ${s.confirmedNonce}`)].join('\n');
+}
+
 function format(result: TriggerResult, info: WorldInfo): string {
-  return result.action === 'scan' ? formatScan(result) : formatLiquidate(result, assetsOf(info));
+  switch (result.action) {
+    case 'scan':
+      return formatScan(result);
+    case 'liquidate':
+      return formatLiquidate(result, assetsOf(info));
+    case 'pause':
+    case 'resume':
+      return `kill switch ${result.killSwitch ? 'ON: nothing is enqueued or sent' : 'OFF: the pipeline resumes'} (${result.reason})`;
+    case 'status':
+      return formatStatus(result);
+  }
 }
 
 function failed(result: TriggerResult): boolean {
   if (result.action === 'scan') return result.publishFailed.length > 0;
-  return result.result.kind === 'failed' || result.result.kind === 'reverted';
+  if (result.action !== 'liquidate') return false;
+  return result.result.kind === 'failed' || result.result.kind === 'reverted' || result.result.kind === 'dropped';
 }
 
 function progress(event: ScanEvent): void {
@@ -206,7 +240,11 @@ async function main(): Promise<number> {
   const handler = triggerHandlerFromEnvironment(env, { onScanEvent: progress });
   const payload = command.payload;
   console.error(
-    payload.action === 'liquidate' ? `trigger: liquidate ${payload.account ?? '(no account)'}${payload.dryRun ? ' (dry run)' : ''} …` : 'trigger: scanning the latest block …',
+    payload.action === 'liquidate'
+      ? `trigger: liquidate ${payload.account ?? '(no account)'}${payload.dryRun ? ' (dry run)' : ''} …`
+      : payload.action === 'scan'
+        ? 'trigger: scanning the latest block …'
+        : `trigger: ${payload.action} …`,
   );
   const result = await handler(payload, localLambdaContext('trigger', INVOCATION_TIMEOUT_MS));
   const text = command.json ? JSON.stringify(result, null, 2) : format(result, info);

@@ -26,17 +26,23 @@ const envSchema = z
     AAVE_POOL_VERSION: z.string().regex(/^v?3\.\d+(\.\d+)?$/, 'must be an Aave V3 version such as 3.0.2 or 3.6'),
     RPC_URL: optionalUrl,
     RPC_URL_SECRET_NAME: z.string().min(1).optional(),
+    /** A private submission endpoint (Flashbots-Protect style): transactions go there first, the public RPC on its failure. */
+    PRIVATE_RPC_URL: optionalUrl,
+    PRIVATE_RPC_URL_SECRET_NAME: z.string().min(1).optional(),
 
     BORROWERS_TABLE: z.string().min(1).optional(),
     SNAPSHOTS_TABLE: z.string().min(1).optional(),
     LEDGER_TABLE: z.string().min(1).optional(),
     KEEPER_STATE_TABLE: z.string().min(1).optional(),
+    NONCE_LEASES_TABLE: z.string().min(1).optional(),
     IDEMPOTENCY_TABLE: z.string().min(1).optional(),
     CANDIDATES_QUEUE_URL: z.string().min(1).optional(),
     CANDIDATES_DLQ_URL: z.string().min(1).optional(),
     /** Local emulators only; unset on AWS. */
     DYNAMODB_ENDPOINT: optionalUrl,
     SQS_ENDPOINT: optionalUrl,
+    /** The local KMS stand-in (local/kms-standin); local chain only. */
+    KMS_ENDPOINT: optionalUrl,
 
     INDEXER_START_BLOCK: int(0).default(0),
     /** eth_getLogs window in blocks; halved on "too many results" down to 1. */
@@ -57,7 +63,12 @@ const envSchema = z
     ORACLE_MAX_DEVIATION_BPS: int(1).default(3_000),
 
     SIGNER_MODE: z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' }).optional(),
-    SIGNER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key').optional(),
+    /** One key, or several separated by commas (each signs in turn). */
+    SIGNER_PRIVATE_KEY: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}(,0x[0-9a-fA-F]{64})*$/, 'must be 0x-prefixed 32-byte hex keys, separated by commas')
+      .optional(),
+    /** One KMS key id / ARN / alias, or several separated by commas. */
     KMS_KEY_ID: z.string().min(1).optional(),
     /** Reserve (wrapped native token) whose oracle price converts gas cost into the base currency. */
     NATIVE_PRICE_ASSET: address.optional(),
@@ -66,12 +77,35 @@ const envSchema = z
     MIN_PROFIT_USD: z.coerce.number().min(0, 'must be at least 0').default(0),
     SWAP_COST_BPS: int(0).default(30),
     GAS_HEADROOM_BPS: int(10_000).default(12_500),
+    /** No receipt this long after a broadcast → replace the transaction by nonce with a fee bump. */
+    REPLACE_AFTER_SEC: z.coerce.number().positive('must be above 0').default(24),
+    MAX_REPLACEMENTS: int(0).default(3),
+    /** Fee bump per replacement (bps); nodes refuse less than +10 %. */
+    FEE_BUMP_BPS: int(1_000).default(1_250),
+    /** Never offer more gas price than this; above it execution pauses. Unset: no cap. */
+    GAS_PRICE_CAP_GWEI: z.coerce.number().positive('must be above 0').optional(),
+    /** Gas the signers may spend per UTC day (native token, e.g. 0.5 ETH); reaching it pauses execution. Unset: no budget. */
+    DAILY_GAS_BUDGET_ETH: z.coerce.number().positive('must be above 0').optional(),
+    /** This many consecutive reverted liquidations pause execution for REVERT_COOLDOWN_SEC. */
+    REVERT_STREAK_LIMIT: int(1).default(3),
+    REVERT_COOLDOWN_SEC: int(1).default(900),
+    /** A leased nonce not signed within this time is taken over by the next allocation. */
+    NONCE_LEASE_SEC: int(5).default(60),
     /** Plan and simulate, never send. */
     DRY_RUN: z.enum(['true', 'false']).default('false'),
   })
   .superRefine((env, ctx) => {
     if (!env.RPC_URL === !env.RPC_URL_SECRET_NAME) {
       ctx.addIssue({ code: 'custom', path: ['RPC_URL_SECRET_NAME'], message: 'set exactly one of RPC_URL (local chain only) and RPC_URL_SECRET_NAME' });
+    }
+    if (env.PRIVATE_RPC_URL && env.PRIVATE_RPC_URL_SECRET_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['PRIVATE_RPC_URL_SECRET_NAME'], message: 'set at most one of PRIVATE_RPC_URL (local chain only) and PRIVATE_RPC_URL_SECRET_NAME' });
+    }
+    if (env.PRIVATE_RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+      ctx.addIssue({ code: 'custom', path: ['PRIVATE_RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use PRIVATE_RPC_URL_SECRET_NAME` });
+    }
+    if (env.KMS_ENDPOINT && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+      ctx.addIssue({ code: 'custom', path: ['KMS_ENDPOINT'], message: `only for the local KMS stand-in on chain ${LOCAL_CHAIN_ID}` });
     }
     if (env.RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
       ctx.addIssue({ code: 'custom', path: ['RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use RPC_URL_SECRET_NAME (the URL carries an API key)` });
@@ -103,17 +137,20 @@ export interface PipelineConfig {
   /** `chainId#pool`: the key of this market in every table. */
   marketKey: string;
   rpc: { url: string } | { secretName: string };
+  /** Private transaction submission, if configured. */
+  privateRpc?: { url: string } | { secretName: string };
   tables: {
     borrowers?: string;
     snapshots?: string;
     ledger?: string;
     keeperState?: string;
     idempotency?: string;
+    nonceLeases?: string;
   };
   candidatesQueueUrl?: string;
   /** Where the worker sends malformed messages, with the reason, instead of failing their batch. */
   candidatesDlqUrl?: string;
-  endpoints: { dynamodb?: string; sqs?: string };
+  endpoints: { dynamodb?: string; sqs?: string; kms?: string };
   indexer: { startBlock: number; logWindow: number; reorgDepth: number };
   scanner: {
     deadlineMarginMs: number;
@@ -126,13 +163,16 @@ export interface PipelineConfig {
   };
   worker: {
     /** Undefined for functions that do not sign (indexer, scanner); required by the worker ('signer'). */
-    signer?: { mode: 'local'; privateKey: string } | { mode: 'kms'; keyId: string };
+    signer?: { mode: 'local'; privateKeys: string[] } | { mode: 'kms'; keyIds: string[] };
     nativePriceAsset?: string;
     sizing: 'max' | 'target-health' | 'two-step';
     targetHealthFactorWad: bigint;
     minProfitBase: bigint;
     swapCostBps: bigint;
     gasHeadroomBps: bigint;
+    fees: { replaceAfterMs: number; maxReplacements: number; bumpBps: bigint; gasPriceCapWei?: bigint };
+    breakers: { revertStreakLimit: number; revertCooldownMs: number; dailyGasBudgetWei?: bigint };
+    nonceLeaseMs: number;
     dryRun: boolean;
   };
 }
@@ -147,12 +187,20 @@ export class ConfigError extends Error {
 /** What a function needs beyond the common fields; checked at start-up so a missing table fails at once. */
 export type ConfigRequirement = keyof PipelineConfig['tables'] | 'candidatesQueue' | 'candidatesDlq' | 'signer';
 
+/** A decimal amount (e.g. gwei or ETH from the environment) to wei, without floats: 9 decimals are kept. */
+function decimalToWei(value: number, decimals: number): bigint {
+  return BigInt(Math.round(value * 1e9)) * 10n ** BigInt(decimals - 9);
+}
+
+const splitList = (value: string) => value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+
 const REQUIREMENT_VAR: Record<ConfigRequirement, string> = {
   borrowers: 'BORROWERS_TABLE',
   snapshots: 'SNAPSHOTS_TABLE',
   ledger: 'LEDGER_TABLE',
   keeperState: 'KEEPER_STATE_TABLE',
   idempotency: 'IDEMPOTENCY_TABLE',
+  nonceLeases: 'NONCE_LEASES_TABLE',
   candidatesQueue: 'CANDIDATES_QUEUE_URL',
   candidatesDlq: 'CANDIDATES_DLQ_URL',
   signer: 'SIGNER_MODE',
@@ -175,16 +223,18 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     ruleSet: ruleSetForPoolVersion(e.AAVE_POOL_VERSION),
     marketKey: `${e.CHAIN_ID}#${e.POOL_ADDRESS.toLowerCase()}`,
     rpc: e.RPC_URL ? { url: e.RPC_URL } : { secretName: e.RPC_URL_SECRET_NAME! },
+    privateRpc: e.PRIVATE_RPC_URL ? { url: e.PRIVATE_RPC_URL } : e.PRIVATE_RPC_URL_SECRET_NAME ? { secretName: e.PRIVATE_RPC_URL_SECRET_NAME } : undefined,
     tables: {
       borrowers: e.BORROWERS_TABLE,
       snapshots: e.SNAPSHOTS_TABLE,
       ledger: e.LEDGER_TABLE,
       keeperState: e.KEEPER_STATE_TABLE,
       idempotency: e.IDEMPOTENCY_TABLE,
+      nonceLeases: e.NONCE_LEASES_TABLE,
     },
     candidatesQueueUrl: e.CANDIDATES_QUEUE_URL,
     candidatesDlqUrl: e.CANDIDATES_DLQ_URL,
-    endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT },
+    endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT, kms: e.KMS_ENDPOINT },
     indexer: { startBlock: e.INDEXER_START_BLOCK, logWindow: e.INDEXER_LOG_WINDOW, reorgDepth: e.INDEXER_REORG_DEPTH },
     scanner: {
       deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
@@ -198,9 +248,9 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     worker: {
       signer:
         e.SIGNER_MODE === 'local'
-          ? { mode: 'local', privateKey: e.SIGNER_PRIVATE_KEY! }
+          ? { mode: 'local', privateKeys: splitList(e.SIGNER_PRIVATE_KEY!) }
           : e.SIGNER_MODE === 'kms'
-            ? { mode: 'kms', keyId: e.KMS_KEY_ID! }
+            ? { mode: 'kms', keyIds: splitList(e.KMS_KEY_ID!) }
             : undefined,
       nativePriceAsset: e.NATIVE_PRICE_ASSET,
       sizing: e.SIZING_STRATEGY,
@@ -209,6 +259,18 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       minProfitBase: BigInt(Math.round(e.MIN_PROFIT_USD * 1e8)),
       swapCostBps: BigInt(e.SWAP_COST_BPS),
       gasHeadroomBps: BigInt(e.GAS_HEADROOM_BPS),
+      fees: {
+        replaceAfterMs: Math.round(e.REPLACE_AFTER_SEC * 1000),
+        maxReplacements: e.MAX_REPLACEMENTS,
+        bumpBps: BigInt(e.FEE_BUMP_BPS),
+        gasPriceCapWei: e.GAS_PRICE_CAP_GWEI === undefined ? undefined : decimalToWei(e.GAS_PRICE_CAP_GWEI, 9),
+      },
+      breakers: {
+        revertStreakLimit: e.REVERT_STREAK_LIMIT,
+        revertCooldownMs: e.REVERT_COOLDOWN_SEC * 1000,
+        dailyGasBudgetWei: e.DAILY_GAS_BUDGET_ETH === undefined ? undefined : decimalToWei(e.DAILY_GAS_BUDGET_ETH, 18),
+      },
+      nonceLeaseMs: e.NONCE_LEASE_SEC * 1000,
       dryRun: e.DRY_RUN === 'true',
     },
   };

@@ -14,7 +14,14 @@
  *       (chain#pool#borrower#block), so a triggered liquidation and a queued candidate for the same block can
  *       never both send. A dry run plans and simulates and writes nothing to the ledger (see DRY_RUN_LEDGER).
  *       DRY_RUN=true in the configuration makes every run a dry run. Oracle breakers are the scanner's gate,
- *       not the worker's: a manual liquidation is the operator's call.
+ *       not the worker's: a manual liquidation is the operator's call. The execution breakers (kill switch,
+ *       revert streak, daily gas budget, gas price cap) do apply: while one is open the result is `paused`.
+ *   { "action": "pause", "reason": "…" } / { "action": "resume", "reason": "…" }
+ *       Flips the market's kill switch (KEEPER_STATE_TABLE): while on, workers send nothing and the scanner
+ *       enqueues nothing; the item records who (the invocation's request id) and why.
+ *   { "action": "status" }
+ *       The execution breaker state and each signer's address, balance and confirmed nonce: also how to read
+ *       the address of a KMS key to fund it.
  *
  * A payload that does not validate fails the invocation with InvalidTriggerPayloadError naming each field.
  * Metrics (namespace LiquidationPipeline, service liquidation-trigger): TriggerInvocations, and
@@ -34,6 +41,7 @@ import type { CandidateMessage } from '../pipeline/candidate-message';
 import { executeCandidate, type ExecuteCandidateDeps, type ExecutionResult } from '../pipeline/execute-candidate';
 import { type ScanEvent, scanBlocks, type ScanSummary } from '../pipeline/scan-blocks';
 import { type Clock, systemClock } from '../ports/clock';
+import type { BreakerState, ExecutionBreakers } from '../ports/circuit-breakers';
 import type { LiquidationLedger } from '../ports/liquidation-ledger';
 import { createObservability } from './observability';
 import { type ScannerRuntime, scannerRuntimeFromConfig, scanSettingsFromConfig } from './scanner';
@@ -42,7 +50,7 @@ import { executeCandidateDepsFromConfig } from './worker';
 export const TRIGGER_SERVICE_NAME = 'liquidation-trigger';
 
 /** The scanner's tables and queue, and the worker's ledger and signer (not its idempotency table or DLQ). */
-export const TRIGGER_REQUIREMENTS: readonly ConfigRequirement[] = ['borrowers', 'snapshots', 'candidatesQueue', 'ledger', 'signer'];
+export const TRIGGER_REQUIREMENTS: readonly ConfigRequirement[] = ['borrowers', 'snapshots', 'candidatesQueue', 'ledger', 'nonceLeases', 'keeperState', 'signer'];
 
 // ── The payload ─────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -64,10 +72,13 @@ export const triggerPayloadSchema = z.discriminatedUnion(
         dryRun: z.boolean({ error: requiredAs('true or false') }),
       })
       .strict(),
+    z.object({ action: z.literal('pause'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
+    z.object({ action: z.literal('resume'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
+    z.object({ action: z.literal('status') }).strict(),
   ],
   {
     error: (issue) =>
-      issue.code === 'invalid_union' ? 'must be "scan" or "liquidate"' : issue.code === 'invalid_type' ? 'must be a JSON object such as {"action":"scan"}' : undefined,
+      issue.code === 'invalid_union' ? 'must be "scan", "liquidate", "pause", "resume" or "status"' : issue.code === 'invalid_type' ? 'must be a JSON object such as {"action":"scan"}' : undefined,
   },
 );
 
@@ -114,7 +125,20 @@ export interface LiquidateTriggerResult {
   result: ExecutionResult;
 }
 
-export type TriggerResult = ScanTriggerResult | LiquidateTriggerResult;
+export interface SwitchTriggerResult {
+  action: 'pause' | 'resume';
+  killSwitch: boolean;
+  reason: string;
+  by: string;
+}
+
+export interface StatusTriggerResult {
+  action: 'status';
+  breaker: BreakerState;
+  signers: { address: string; balanceWei: string; confirmedNonce: number }[];
+}
+
+export type TriggerResult = ScanTriggerResult | LiquidateTriggerResult | SwitchTriggerResult | StatusTriggerResult;
 
 /** The scan did not complete its block before the deadline; `cause` is the last block failure, if any. */
 export class TriggerScanError extends Error {
@@ -129,8 +153,11 @@ export class TriggerScanError extends Error {
 /** The adapters of both use cases; built once per Lambda instance. */
 export interface TriggerRuntime {
   scanner: ScannerRuntime;
-  /** Wired as the worker wires them (same ledger, same signer). */
+  /** Wired as the worker wires them (same ledger, nonce leases and signers). */
   execution: ExecuteCandidateDeps;
+  /** The market's execution breakers and kill switch. */
+  breakers: ExecutionBreakers;
+  balanceOf(address: string): Promise<bigint>;
 }
 
 export interface TriggerHandlerDeps {
@@ -161,8 +188,11 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * worker's candidate for the same block, which would then end `duplicate` instead of liquidating.
  */
 const DRY_RUN_LEDGER: LiquidationLedger = {
-  claim: () => Promise.resolve(true),
-  record: () => Promise.resolve(),
+  find: () => Promise.resolve(undefined),
+  claim: () => Promise.resolve({ kind: 'claimed' }),
+  recordSigned: () => Promise.reject(new Error('a dry run never signs')),
+  recordSent: () => Promise.reject(new Error('a dry run never sends')),
+  finish: () => Promise.resolve(),
 };
 
 export function createTriggerHandler(deps: TriggerHandlerDeps) {
@@ -266,8 +296,30 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
         receiptDeadlineMs: clock.nowMs() + Math.max(0, Math.min(receiptTimeoutMs, remainingMs - RECEIPT_DEADLINE_MARGIN_MS)),
       },
     );
-    if (result.kind === 'sent' || result.kind === 'mined' || result.kind === 'reverted') metrics.addMetric('LiquidationsSent', MetricUnit.Count, 1);
+    if (result.kind === 'mined' || result.kind === 'reverted') metrics.addMetric('LiquidationsSent', MetricUnit.Count, 1);
     return { action: 'liquidate', account: payload.account, dryRun, candidate, result };
+  };
+
+  const flip = async ({ breakers }: TriggerRuntime, payload: Extract<TriggerPayload, { action: 'pause' | 'resume' }>, context: Context): Promise<SwitchTriggerResult> => {
+    const on = payload.action === 'pause';
+    const by = `trigger:${context.awsRequestId}`;
+    await breakers.setKillSwitch(on, by, payload.reason, clock.nowMs());
+    metrics.addMetric(on ? 'KillSwitchOn' : 'KillSwitchOff', MetricUnit.Count, 1);
+    logger.warn(on ? 'kill switch on: execution paused' : 'kill switch off: execution resumes', { reason: payload.reason, by });
+    return { action: payload.action, killSwitch: on, reason: payload.reason, by };
+  };
+
+  const status = async ({ breakers, execution, balanceOf }: TriggerRuntime): Promise<StatusTriggerResult> => {
+    const [breaker, signers] = await Promise.all([
+      breakers.check(clock.nowMs()),
+      Promise.all(
+        execution.signers.map(async (signer) => {
+          const [balanceWei, confirmedNonce] = await Promise.all([balanceOf(signer.address), execution.chain.confirmedNonce(signer.address)]);
+          return { address: signer.address, balanceWei: balanceWei.toString(), confirmedNonce };
+        }),
+      ),
+    ]);
+    return { action: 'status', breaker, signers };
   };
 
   const run = async (event: unknown, context: Context): Promise<TriggerResult> => {
@@ -276,7 +328,14 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
       logger.appendKeys({ action: payload.action });
       metrics.addMetric('TriggerInvocations', MetricUnit.Count, 1);
       const adapters = await connect();
-      const result = payload.action === 'scan' ? await scan(adapters, context) : await liquidate(adapters, payload, context);
+      const result =
+        payload.action === 'scan'
+          ? await scan(adapters, context)
+          : payload.action === 'liquidate'
+            ? await liquidate(adapters, payload, context)
+            : payload.action === 'status'
+              ? await status(adapters)
+              : await flip(adapters, payload, context);
       logger.info('trigger finished', { result });
       return result;
     } catch (err) {
@@ -298,6 +357,8 @@ export async function triggerRuntimeFromConfig(config: PipelineConfig): Promise<
     return {
       scanner,
       execution,
+      breakers: execution.breakers,
+      balanceOf: (address) => execution.provider.getBalance(address),
       close: () => {
         scanner.close();
         execution.close();

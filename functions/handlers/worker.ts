@@ -26,16 +26,19 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type JsonRpcProvider, toQuantity } from 'ethers';
-import { createDocumentClient, createDynamoDbClient, createSqsClient } from '../adapters/aws/clients';
+import type { JsonRpcProvider } from 'ethers';
+import { createDocumentClient, createDynamoDbClient, createKmsClient, createSqsClient } from '../adapters/aws/clients';
 import { AaveV3LiquidationExecutor } from '../adapters/chain/aave-v3-liquidation-executor';
 import { AaveV3PositionReader, UnsupportedPositionError } from '../adapters/chain/aave-v3-position-reader';
-import { LocalKeySigner } from '../adapters/chain/local-signer';
-import { latestBlockNumber, pollReceipt, ReceiptTimeoutError } from '../adapters/chain/provider';
-import { providerFromConfig } from '../adapters/chain/rpc';
+import { ethersChainGateway } from '../adapters/chain/ethers-chain-gateway';
+import { KmsSigner } from '../adapters/chain/kms-signer';
+import { EthersSignerAdapter, LocalKeySigner } from '../adapters/chain/local-signer';
+import { privateProviderFromConfig, providerFromConfig } from '../adapters/chain/rpc';
 import { type DeadLetterQueue, SqsDeadLetter } from '../adapters/queue/sqs-dead-letter';
 import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
+import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-breakers';
 import { DynamoDbLiquidationLedger } from '../adapters/store/dynamodb-liquidation-ledger';
+import { DynamoDbNonceLeases } from '../adapters/store/dynamodb-nonce-leases';
 import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { sameAddress } from '../domain';
 import type { BorrowerStore } from '../ports/borrower-store';
@@ -48,19 +51,20 @@ import {
   marketKeyOf,
 } from '../pipeline/candidate-message';
 import {
-  type BroadcastResult,
   type CandidatePositionSource,
-  type ChainGateway,
   createSendLane,
   executeCandidate,
   type ExecuteCandidateDeps,
   type ExecuteCandidateInput,
+  type ExecutionFaults,
   type ExecutionResult,
-  type FailureClass,
   type NativePriceSource,
-  type Signer,
   sizingStrategyFor,
 } from '../pipeline/execute-candidate';
+import { type GapChain, type NonceGapRepair, repairNonceGaps } from '../pipeline/nonce-gaps';
+import type { ExecutionBreakers } from '../ports/circuit-breakers';
+import type { ChainGateway, Signer } from '../ports/transactions';
+import { classifyWorkerFailure } from '../adapters/failure-classification';
 import { createObservability } from './observability';
 
 export const WORKER_SERVICE_NAME = 'liquidation-worker';
@@ -86,6 +90,8 @@ export interface WorkerDependencies {
   receiptTimeoutMs?: number;
   /** Called with every record's outcome (tests, local demo). */
   onOutcome?: (outcome: RecordOutcome, record: SQSRecord) => void;
+  /** Upkeep after each batch (nonce gap repair, signer balance metrics); its failure is logged, never fails the batch. */
+  afterBatch?: () => Promise<void>;
 }
 
 /** Time kept back from the Lambda deadline when waiting for a receipt (ledger write, metrics flush). */
@@ -164,9 +170,17 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
         count('DryRunPlans');
         logger.info('dry run: liquidation planned and simulated, not sent', { block: outcome.block, plan: outcome.plan });
         return;
-      case 'sent':
-        count('LiquidationsSent');
-        logger.warn('liquidation sent, no receipt: the ledger keeps it as sent', { txHash: outcome.txHash, detail: outcome.detail });
+      case 'in-flight':
+        count('InFlightCandidates');
+        logger.info('another attempt holds this position: nothing sent', { heldBy: outcome.heldBy });
+        return;
+      case 'paused':
+        count('CircuitBreakerOpen');
+        logger.warn('execution paused by a circuit breaker: nothing sent', { reason: outcome.reason, detail: outcome.detail });
+        return;
+      case 'dropped':
+        count('LiquidationsDropped');
+        logger.warn('liquidation dropped: its nonce was used by another transaction', { txHash: outcome.txHash, detail: outcome.detail });
         return;
       case 'mined':
         count('LiquidationsSent');
@@ -207,7 +221,8 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       const outcome: RecordOutcome = await executeOnce(record, message, receiptDeadlineMs);
       report(outcome, message);
       deps.onOutcome?.(outcome, record);
-      if (deps.borrowers) {
+      // An in-flight position is cleared by the attempt that holds it, when it ends.
+      if (deps.borrowers && outcome.kind !== 'in-flight') {
         // Best effort: the mark also expires after SCANNER_REENQUEUE_AFTER_BLOCKS, so failing here only delays
         // the next candidate for this borrower; it must not turn a finished liquidation into a retry.
         await deps.borrowers.clearEnqueued(deps.marketKey, message.borrower).catch((error: unknown) => {
@@ -227,7 +242,9 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     // The in-progress idempotency record expires with the invocation, so a crashed attempt can be redone.
     idempotency.registerLambdaContext(context);
     const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, { context, processInParallel: true });
+    const response = await processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, { context, processInParallel: true });
+    await deps.afterBatch?.().catch((error: unknown) => logger.warn('upkeep after the batch failed', { error: error as Error }));
+    return response;
   };
 
   return middy(handle)
@@ -235,73 +252,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
-// ── Wiring: ethers adapters of the worker's chain ports (to move to functions/adapters/chain/) ────────────────
-
-/** Percentile of the read block's priority fees offered as tip (eth_feeHistory reward percentile). */
-const PRIORITY_FEE_PERCENTILE = 50;
-/** A tip floor (0.1 gwei) so that an empty block's zero median does not send a tip-less transaction. */
-const MIN_PRIORITY_FEE_WEI = 100_000_000n;
-
-/**
- * The node's JSON-RPC error inside an ethers error: `error` on UNKNOWN_ERROR, `info.error` on the codes ethers
- * recognises (INSUFFICIENT_FUNDS, NONCE_EXPIRED, REPLACEMENT_UNDERPRICED). Absent: the node never answered.
- */
-function rpcErrorOf(error: unknown): { code: number; message: string } | undefined {
-  type Inner = { code?: unknown; message?: unknown };
-  const e = error as { error?: Inner; info?: { error?: Inner } };
-  const inner = e.error ?? e.info?.error;
-  return inner && typeof inner.code === 'number' ? { code: inner.code, message: String(inner.message ?? '') } : undefined;
-}
-
-/** eth_sendRawTransaction's failure: refused by the node (and why), or a transport failure (maybe sent). */
-export function classifyBroadcastError(error: unknown): BroadcastResult {
-  const code = (error as { code?: unknown }).code;
-  const rpc = rpcErrorOf(error);
-  const reason = rpc?.message ?? (error as Error).message ?? String(error);
-  if (rpc && /already known|known transaction/i.test(rpc.message)) return { kind: 'accepted' };
-  if (code === 'NONCE_EXPIRED' || code === 'REPLACEMENT_UNDERPRICED') return { kind: 'rejected', reason, retryable: true };
-  if (code === 'INSUFFICIENT_FUNDS') return { kind: 'rejected', reason, retryable: false };
-  // -32005: rate limited (EIP-1474 "limit exceeded"): refused now, fine later.
-  if (rpc) return { kind: 'rejected', reason, retryable: rpc.code === -32005 };
-  return { kind: 'unknown', reason };
-}
-
-export function ethersChainGateway(provider: JsonRpcProvider): ChainGateway {
-  return {
-    latestBlock: () => latestBlockNumber(provider),
-    async feesAfter(block) {
-      // eth_feeHistory(1 block, newest = block): baseFeePerGas = [fee of block, fee of block + 1], the second
-      // computed by the node from block's gas use (EIP-1559); reward = [[percentile tip paid in block]].
-      const history = (await provider.send('eth_feeHistory', [toQuantity(1), toQuantity(block), [PRIORITY_FEE_PERCENTILE]])) as {
-        baseFeePerGas: string[];
-        reward?: string[][];
-      };
-      const nextBaseFee = BigInt(history.baseFeePerGas[history.baseFeePerGas.length - 1]);
-      const observedTip = BigInt(history.reward?.[0]?.[0] ?? 0);
-      const tip = observedTip > MIN_PRIORITY_FEE_WEI ? observedTip : MIN_PRIORITY_FEE_WEI;
-      // 2 × base fee + tip (ethers' own default) stays valid through six full blocks of base-fee rises.
-      return { baseFeePerGasWei: nextBaseFee, maxPriorityFeePerGasWei: tip, maxFeePerGasWei: 2n * nextBaseFee + tip };
-    },
-    pendingNonce: (address) => provider.getTransactionCount(address, 'pending'),
-    async broadcast(rawTransaction) {
-      try {
-        await provider.send('eth_sendRawTransaction', [rawTransaction]);
-        return { kind: 'accepted' };
-      } catch (error) {
-        return classifyBroadcastError(error);
-      }
-    },
-    async receipt(txHash, timeoutMs) {
-      try {
-        const receipt = await pollReceipt(provider, txHash, { timeoutMs });
-        return { status: receipt.status === 1 ? 'success' : 'reverted', blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, effectiveGasPriceWei: receipt.gasPrice };
-      } catch (error) {
-        if (error instanceof ReceiptTimeoutError) return undefined;
-        throw error;
-      }
-    },
-  };
-}
+// ── Wiring ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Positions from the Aave reader; eMode (which it refuses to approximate) becomes `unsupported`. */
 export function aavePositionSource(reader: AaveV3PositionReader): CandidatePositionSource {
@@ -331,52 +282,19 @@ export function aaveOracleNativePrice(reader: AaveV3PositionReader, wrappedNativ
   };
 }
 
-const RETRYABLE_ETHERS_CODES = new Set(['NETWORK_ERROR', 'TIMEOUT', 'SERVER_ERROR', 'UNKNOWN_ERROR', 'BAD_DATA']);
-const RETRYABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
-const RETRYABLE_AWS_NAMES = new Set([
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TransactionConflictException',
-]);
-
-/**
- * The one place failures are classified. Walks the `cause` chain: an error that states `retryable` (or carries
- * its adapter's classification) decides; otherwise transport and throttling failures (ethers, AWS SDK, Node
- * sockets) are retryable and everything else — reverts, validation, bugs — is permanent: recorded and
- * acknowledged, since a retry would fail again.
- * (The scanner re-detects a still-liquidatable account as a new opportunity, sooner than a redelivery would.)
- */
-export function classifyWorkerFailure(error: unknown): FailureClass {
-  for (let current: unknown = error, depth = 0; current && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
-    const e = current as {
-      retryable?: unknown;
-      classification?: { kind?: unknown };
-      code?: unknown;
-      name?: unknown;
-      $retryable?: unknown;
-      $metadata?: { httpStatusCode?: number };
-    };
-    if (typeof e.retryable === 'boolean') return e.retryable ? 'retryable' : 'permanent';
-    // Adapters that classify their own failures (kms-signer.ts: KmsRequestError.classification).
-    if (e.classification?.kind === 'retryable' || e.classification?.kind === 'permanent') return e.classification.kind;
-    if (typeof e.code === 'string' && (RETRYABLE_ETHERS_CODES.has(e.code) || RETRYABLE_SYSTEM_CODES.has(e.code))) return 'retryable';
-    if (e.$metadata) {
-      const status = e.$metadata.httpStatusCode ?? 0;
-      return e.$retryable || status >= 500 || RETRYABLE_AWS_NAMES.has(String(e.name)) ? 'retryable' : 'permanent';
-    }
-  }
-  return 'permanent';
+/** The configured keys as Signer ports: local keys (chain 31337 only, see pipeline-config.ts) or AWS KMS keys. */
+async function signersFor(config: PipelineConfig): Promise<Signer[]> {
+  const signer = config.worker.signer!;
+  if (signer.mode === 'local') return signer.privateKeys.map((key) => new LocalKeySigner(key));
+  const client = createKmsClient(config);
+  // The address comes from GetPublicKey once per key and execution environment (KmsSigner caches it).
+  return Promise.all(
+    signer.keyIds.map(async (keyId) => {
+      const kms = new KmsSigner({ client, keyId });
+      return new EthersSignerAdapter(await kms.getAddress(), kms);
+    }),
+  );
 }
-
-function signerFor(signer: NonNullable<PipelineConfig['worker']['signer']>): Signer {
-  if (signer.mode === 'local') return new LocalKeySigner(signer.privateKey);
-  throw new Error('SIGNER_MODE=kms: the KMS signer is not implemented yet; only "local" (chain 31337) runs today');
-}
-
-/** Variables the worker needs that PipelineConfig does not read yet. */
 
 export interface WorkerOverrides {
   logger?: Logger;
@@ -387,59 +305,116 @@ export interface WorkerOverrides {
   assumedGasPerStep?: bigint;
   receiptTimeoutMs?: number;
   onOutcome?: WorkerDependencies['onOutcome'];
+  /** Fault injection (chaos tests): stops an execution at a named step. */
+  faults?: ExecutionFaults;
 }
 
 export interface ExecutionOverrides {
   clock?: Clock;
   /** Gas per liquidationCall assumed before simulation; default 400k. */
   assumedGasPerStep?: bigint;
+  faults?: ExecutionFaults;
+  /** Receives the reason whenever the private endpoint fails and the public RPC takes a transaction. */
+  onPrivateFallback?: (reason: string) => void;
 }
 
+export type ExecutionDeps = ExecuteCandidateDeps & {
+  /** The market's execution breakers and kill switch (also flipped and read by the trigger). */
+  breakers: ExecutionBreakers;
+  provider: JsonRpcProvider;
+  /** Fills or re-broadcasts nonces left open by crashed attempts, for every signer (worker, after each batch). */
+  repairNonceGaps(): Promise<NonceGapRepair[]>;
+  close(): void;
+};
+
 /**
- * The use case's adapters for a configuration loaded with 'ledger' and 'signer'. Shared by the worker and the
- * manual trigger (handlers/trigger.ts): both claim in the same ledger and sign with the same key, so a
- * triggered liquidation and a queued candidate for the same opportunity can never both send.
- * `close` releases the RPC provider (tests, scripts).
+ * The use case's adapters for a configuration loaded with 'ledger', 'nonceLeases' and 'signer'. Shared by the
+ * worker and the manual trigger (handlers/trigger.ts): both claim in the same ledger, lease nonces from the same
+ * table and sign with the same keys, so a triggered liquidation and a queued candidate for the same
+ * opportunity can never both send. `close` releases the RPC providers (tests, scripts).
  */
-export async function executeCandidateDepsFromConfig(config: PipelineConfig, overrides: ExecutionOverrides = {}): Promise<ExecuteCandidateDeps & { close(): void }> {
-  const ledgerTable = config.tables.ledger;
+export async function executeCandidateDepsFromConfig(config: PipelineConfig, overrides: ExecutionOverrides = {}): Promise<ExecutionDeps> {
+  const { ledger: ledgerTable, nonceLeases: nonceTable, keeperState: keeperStateTable } = config.tables;
   const nativePriceAsset = config.worker.nativePriceAsset;
   if (!ledgerTable) throw new Error('executing candidates needs the ledger (LEDGER_TABLE)');
+  if (!nonceTable) throw new Error('executing candidates needs the nonce leases (NONCE_LEASES_TABLE)');
+  if (!keeperStateTable) throw new Error('executing candidates needs the kill switch and breakers (KEEPER_STATE_TABLE)');
   if (!config.worker.signer || !nativePriceAsset) throw new Error('executing candidates needs a signer (SIGNER_MODE, NATIVE_PRICE_ASSET)');
-  const signer = signerFor(config.worker.signer);
-  const provider = await providerFromConfig(config);
+  const [signers, provider, privateProvider] = await Promise.all([signersFor(config), providerFromConfig(config), privateProviderFromConfig(config)]);
   const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet);
+  const documents = createDocumentClient(config);
+  const clock = overrides.clock ?? systemClock;
+  const chain = ethersChainGateway(provider, { privateProvider, onPrivateFallback: overrides.onPrivateFallback });
+  const nonces = new DynamoDbNonceLeases(documents, nonceTable, { leaseMs: config.worker.nonceLeaseMs });
+  const lanes = new Map(signers.map((signer) => [signer.address, createSendLane()]));
+  const chainId = BigInt(config.chainId);
   return {
-    // One lane per process: concurrent records number their transactions one at a time.
-    sendLane: createSendLane(),
+    // One lane per signer and process: concurrent records lease, sign and broadcast one at a time per key.
+    sendLane: (address) => lanes.get(address) ?? createSendLane(),
     positions: aavePositionSource(reader),
     simulator: new AaveV3LiquidationExecutor(provider, config.pool, { gasHeadroomBps: config.worker.gasHeadroomBps }),
     nativePrice: aaveOracleNativePrice(reader, nativePriceAsset),
-    chain: ethersChainGateway(provider),
-    signer,
-    ledger: new DynamoDbLiquidationLedger(createDocumentClient(config), ledgerTable),
-    clock: overrides.clock ?? systemClock,
+    chain,
+    signers,
+    ledger: new DynamoDbLiquidationLedger(documents, ledgerTable),
+    nonces,
+    breakers: new DynamoDbExecutionBreakers(documents, keeperStateTable, { scope: config.marketKey, ...config.worker.breakers }),
+    clock,
     classifyFailure: classifyWorkerFailure,
     settings: {
-      chainId: BigInt(config.chainId),
+      chainId,
       sizing: sizingStrategyFor(config.worker.sizing, config.worker.targetHealthFactorWad),
       swapCostBps: config.worker.swapCostBps,
       minProfitBase: config.worker.minProfitBase,
       assumedGasPerStep: overrides.assumedGasPerStep ?? 400_000n,
+      fees: config.worker.fees,
       dryRun: config.worker.dryRun,
     },
-    close: () => provider.destroy(),
+    faults: overrides.faults,
+    provider,
+    repairNonceGaps: () =>
+      Promise.all(
+        signers.map((signer) =>
+          lanes.get(signer.address)!.run(() =>
+            repairNonceGaps({ chain: gapChain(chain, provider), signer, nonces, clock, settings: { chainId, staleAfterMs: config.worker.fees.replaceAfterMs } }, signer.address),
+          ),
+        ),
+      ),
+    close: () => {
+      provider.destroy();
+      privateProvider?.destroy();
+    },
+  };
+}
+
+/** The gap repair's view of the chain: the worker's gateway plus the node's pending nonce. */
+function gapChain(chain: ChainGateway, provider: JsonRpcProvider): GapChain {
+  return {
+    confirmedNonce: (address) => chain.confirmedNonce(address),
+    pendingNonce: (address) => provider.getTransactionCount(address, 'pending'),
+    broadcast: (raw) => chain.broadcast(raw),
+    feesNow: async () => chain.feesAfter(await chain.latestBlock()),
   };
 }
 
 /** Config → adapters → handler. Reads the environment once; fails with every missing or bad variable named. */
 export async function workerFromEnvironment(env: Record<string, string | undefined>, overrides: WorkerOverrides = {}): Promise<WorkerHandler> {
   // 'signer' makes SIGNER_MODE (and with it NATIVE_PRICE_ASSET) required.
-  const config = loadPipelineConfig(env, ['ledger', 'idempotency', 'candidatesDlq', 'signer']);
+  const config = loadPipelineConfig(env, ['ledger', 'nonceLeases', 'keeperState', 'idempotency', 'candidatesDlq', 'signer']);
   const deadLetterQueueUrl = config.candidatesDlqUrl!;
   const clock = overrides.clock ?? systemClock;
-  const executeDeps = await executeCandidateDepsFromConfig(config, { clock, assumedGasPerStep: overrides.assumedGasPerStep });
   const observability = overrides.logger && overrides.metrics ? undefined : createObservability(WORKER_SERVICE_NAME, config.marketName);
+  const logger = overrides.logger ?? observability!.logger;
+  const metrics = overrides.metrics ?? observability!.metrics;
+  const executeDeps = await executeCandidateDepsFromConfig(config, {
+    clock,
+    assumedGasPerStep: overrides.assumedGasPerStep,
+    faults: overrides.faults,
+    onPrivateFallback: (reason) => {
+      metrics.addMetric('PrivateSubmissionFallbacks', MetricUnit.Count, 1);
+      logger.warn('private submission failed: sent through the public RPC', { reason });
+    },
+  });
   const documents = createDocumentClient(config);
   // Optional: without BORROWERS_TABLE the scanner's enqueue mark simply expires by block.
   const borrowers = overrides.borrowers ?? (config.tables.borrowers ? new DynamoDbBorrowerStore(documents, { borrowers: config.tables.borrowers }) : undefined);
@@ -449,11 +424,26 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
     deadLetter: new SqsDeadLetter(createSqsClient(config), deadLetterQueueUrl),
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: config.tables.idempotency!, awsSdkV3Client: createDynamoDbClient(config) }),
     borrowers,
-    logger: overrides.logger ?? observability!.logger,
-    metrics: overrides.metrics ?? observability!.metrics,
+    logger,
+    metrics,
     clock,
     receiptTimeoutMs: overrides.receiptTimeoutMs,
     onOutcome: overrides.onOutcome,
+    afterBatch: async () => {
+      const repairs = await executeDeps.repairNonceGaps();
+      for (const repair of repairs) {
+        const repaired = repair.rebroadcast.length + repair.filled.length;
+        if (repaired > 0) {
+          metrics.addMetric('NonceGapsRepaired', MetricUnit.Count, repaired);
+          logger.warn('nonce gaps repaired', { rebroadcast: repair.rebroadcast, filled: repair.filled, skipped: repair.skipped });
+        }
+      }
+      for (const signer of executeDeps.signers) {
+        const balanceWei = await executeDeps.provider.getBalance(signer.address);
+        // For the low-balance alarm only (EMF values are numbers); milli-ether precision is plenty.
+        metrics.addMetric('SignerBalanceEth', MetricUnit.NoUnit, Number(balanceWei / 10n ** 15n) / 1000);
+      }
+    },
   });
 }
 

@@ -9,7 +9,7 @@
 import { createScannerHandler, scannerRuntimeFromConfig } from '../../functions/handlers/scanner';
 import { indexerHandlerFromEnvironment } from '../../functions/handlers/indexer';
 import { createObservability } from '../../functions/handlers/observability';
-import { type RecordOutcome, workerFromEnvironment } from '../../functions/handlers/worker';
+import { type RecordOutcome, workerFromEnvironment, type WorkerOverrides } from '../../functions/handlers/worker';
 import { loadPipelineConfig } from '../../functions/config/pipeline-config';
 import { type Clock, systemClock } from '../../functions/ports/clock';
 import type { ScanEvent, ScanSummary } from '../../functions/pipeline/scan-blocks';
@@ -25,6 +25,10 @@ export interface LocalPipelineRunOptions extends LocalPipelineOptions {
   scheduleSec?: number;
   /** Scanner function timeout; its loop stops SCANNER_DEADLINE_MARGIN_MS before it. */
   scannerTimeoutMs?: number;
+  /** Concurrent worker invocations (the event source mapping's maximum concurrency); default 2. */
+  workerConcurrency?: number;
+  /** Fault injection for the worker (chaos tests). */
+  workerFaults?: WorkerOverrides['faults'];
   onScanEvent?: (event: ScanEvent) => void;
   onIndexed?: (summary: IndexBorrowersSummary) => void;
   onScanned?: (summary: ScanSummary) => void;
@@ -59,7 +63,7 @@ export async function startLocalPipeline(world: World, options: LocalPipelineRun
     runtime: () => scannerRuntimeFromConfig(scannerConfig),
     onEvent: options.onScanEvent,
   });
-  const worker = await workerFromEnvironment(env, { onOutcome: options.onOutcome });
+  const worker = await workerFromEnvironment(env, { onOutcome: options.onOutcome, faults: options.workerFaults });
 
   const sqs = localSqsClient(world.info.sqs!.endpoint);
   const eventSource = new LocalSqsEventSource({
@@ -69,6 +73,7 @@ export async function startLocalPipeline(world: World, options: LocalPipelineRun
     functionName: 'worker',
     functionTimeoutMs: 60_000,
     retryDelaySec: 1,
+    concurrency: options.workerConcurrency ?? 2,
     log,
   });
 

@@ -8,8 +8,10 @@ import { LOCAL_LIQUIDATOR_KEYS } from '../world/seed';
 import type { WorldInfo } from '../world/world';
 
 export interface LocalPipelineOptions {
-  /** Which funded liquidator account signs (0 or 1). */
+  /** Which funded liquidator account signs (0 or 1); ignored when `signers` is 2. */
   signerIndex?: 0 | 1;
+  /** How many funded liquidator accounts sign, in turn (1 or 2). */
+  signers?: 1 | 2;
   sizing?: 'max' | 'target-health' | 'two-step';
   dryRun?: boolean;
   /** Extra or overriding variables (e.g. scanner timings for tests). */
@@ -28,7 +30,7 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     SQS_ENDPOINT: info.sqs.endpoint,
     SIGNER_MODE: 'local',
     NATIVE_PRICE_ASSET: info.tokens.WETH,
-    SIGNER_PRIVATE_KEY: LOCAL_LIQUIDATOR_KEYS[options.signerIndex ?? 0],
+    SIGNER_PRIVATE_KEY: options.signers === 2 ? LOCAL_LIQUIDATOR_KEYS.join(',') : LOCAL_LIQUIDATOR_KEYS[options.signerIndex ?? 0],
     SIZING_STRATEGY: options.sizing ?? 'max',
     DRY_RUN: options.dryRun ? 'true' : 'false',
     // Local blocks come every 0-2 s: follow them closely.

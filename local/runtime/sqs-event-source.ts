@@ -32,6 +32,8 @@ export interface SqsEventSourceOptions {
   retryDelaySec?: number;
   /** Long-poll wait per receive. */
   waitTimeSec?: number;
+  /** Concurrent invocations (the mapping's maximum concurrency): each polls and invokes on its own; default 1. */
+  concurrency?: number;
   region?: string;
   log?: (line: string) => void;
 }
@@ -63,7 +65,7 @@ export function localLambdaContext(functionName: string, timeoutMs: number): Con
 
 export class LocalSqsEventSource {
   private running = false;
-  private loop?: Promise<void>;
+  private loops: Promise<void>[] = [];
   private queueArn?: string;
   readonly totals: PollResult = { received: 0, succeeded: 0, failed: 0 };
 
@@ -152,11 +154,14 @@ export class LocalSqsEventSource {
     return result;
   }
 
-  /** Polls until stop(), one batch at a time (a FIFO group is handled by one invocation at a time anyway). */
+  /**
+   * Polls until stop() with `concurrency` invocations at a time. A FIFO group is handled by one invocation at a
+   * time whatever the concurrency: SQS hands out no message of a group while another of it is in flight.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = (async () => {
+    this.loops = Array.from({ length: this.options.concurrency ?? 1 }, async () => {
       while (this.running) {
         try {
           await this.pollOnce();
@@ -165,11 +170,11 @@ export class LocalSqsEventSource {
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
       }
-    })();
+    });
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    await this.loop;
+    await Promise.all(this.loops);
   }
 }

@@ -24,6 +24,7 @@ import { indexerHandlerFromEnvironment } from '../../functions/handlers/indexer'
 import {
   createTriggerHandler,
   type LiquidateTriggerResult,
+  type StatusTriggerResult,
   type ScanTriggerResult,
   TRIGGER_REQUIREMENTS,
   TRIGGER_SERVICE_NAME,
@@ -126,7 +127,8 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     [{ action: 'liquidate', account: '0x70997970c51812dc3A010C7d01b50e0d17dc79C8', dryRun: true }, 'account: checksum does not match (EIP-55)'],
     [{ action: 'liquidate', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' }, 'invalid trigger payload: dryRun: required: true or false'],
     [{ action: 'liquidate', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8', dryRun: 'yes' }, 'dryRun: must be true or false'],
-    [{ action: 'rescue' }, 'invalid trigger payload: action: must be "scan" or "liquidate"'],
+    [{ action: 'rescue' }, 'invalid trigger payload: action: must be "scan", "liquidate", "pause", "resume" or "status"'],
+    [{ action: 'pause' }, 'invalid trigger payload: reason: required: why (recorded with the switch)'],
     [{ action: 'scan', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' }, 'invalid trigger payload: (payload): Unrecognized key: "account"'],
     ['scan', 'invalid trigger payload: (payload): must be a JSON object such as {"action":"scan"}'],
   ])('rejects the payload %j naming the field', async (payload, message) => {
@@ -202,6 +204,24 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     expect(table.stdout).toMatch(/health factor\s+0\.\d{4} → (\d[\d,]*\.\d{4}|∞ \(no debt\))/);
   });
 
+  it('pause: the kill switch stops a liquidation before anything is claimed; status shows it and the signer; resume lifts it', async () => {
+    const account = scan.enqueued[0].borrower;
+    const nonceBefore = await world.provider.getTransactionCount(liquidator);
+
+    expect(await invoke({ action: 'pause', reason: 'incident 42' })).toMatchObject({ action: 'pause', killSwitch: true, reason: 'incident 42', by: expect.stringMatching(/^trigger:/) });
+    const paused = (await invoke({ action: 'liquidate', account, dryRun: false })) as LiquidateTriggerResult;
+    const status = (await invoke({ action: 'status' })) as StatusTriggerResult;
+
+    expect(paused.result).toMatchObject({ kind: 'paused', reason: 'kill-switch', detail: expect.stringContaining('incident 42') });
+    expect(await ledgerItem(paused.result.opportunity)).toBeUndefined();
+    expect(await world.provider.getTransactionCount(liquidator)).toBe(nonceBefore);
+    expect(status.breaker).toMatchObject({ kind: 'open', reason: 'kill-switch' });
+    expect(status.signers).toEqual([{ address: liquidator, balanceWei: (await world.provider.getBalance(liquidator)).toString(), confirmedNonce: nonceBefore }]);
+
+    expect(await invoke({ action: 'resume', reason: 'incident 42 closed' })).toMatchObject({ action: 'resume', killSwitch: false });
+    expect(((await invoke({ action: 'status' })) as StatusTriggerResult).breaker).toEqual({ kind: 'closed' });
+  });
+
   it('liquidate: sends as the worker does, and takes the opportunity from the queued candidate', async () => {
     const account = scan.enqueued[0].borrower;
     const hfBefore = await healthFactorOf(account);
@@ -219,7 +239,8 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     const item = await ledgerItem(out.result.opportunity);
     expect(item).toMatchObject({ state: 'mined', txHash: out.result.txHash, claims: 1, attemptId: expect.stringMatching(/^trigger:/) });
     const workerLedger = new DynamoDbLiquidationLedger(DynamoDBDocumentClient.from(localDynamoDbClient(world.info.dynamodb!.endpoint)), env.LEDGER_TABLE);
-    expect(await workerLedger.claim(out.result.opportunity, 'sqs-message-of-the-scanner-candidate', new Date().toISOString())).toBe(false);
+    const position = `${world.info.chainId}#${world.info.market.pool.toLowerCase()}#${account.toLowerCase()}#${out.result.plan.debtAsset.toLowerCase()}`;
+    expect(await workerLedger.claim(out.result.opportunity, 'sqs-message-of-the-scanner-candidate', position, out.result.block, new Date().toISOString())).toEqual({ kind: 'duplicate' });
     expect(metrics.published.at(-1)).toMatchObject({ TriggerInvocations: 1, LiquidationsSent: 1 });
   });
 

@@ -2,11 +2,12 @@
  * The worker on the local world (anvil + a real Aave v3.6 market, DynamoDB Local, fauxqs), wired from the
  * environment exactly as on Lambda (`workerFromEnvironment`), fed by the local SQS event source emulation:
  *   1. after a price shock, a candidate per liquidatable borrower → each liquidated on chain, `mined` in the ledger;
- *   2. one candidate delivered twice (two dedup ids) → one transaction; the same record handled again → replayed;
+ *   2. one candidate delivered twice (two dedup ids) → one transaction; a transaction still pending at the
+ *      deadline → the record fails, its redelivery resumes it from the ledger; the same record again → replayed;
  *   3. a malformed message among good ones → DLQ with a `rejectReason` naming the field, the others succeed;
  *   4. a candidate that is healthy by the time the worker reads it → `stale`, nothing sent.
- * Also the adapters on their own: the ledger's claim rules, the candidate queue's batching, and a DLQ that
- * cannot be reached failing only the rejected record.
+ * Also the adapters on their own: the ledger's claim and transaction rules, the chain gateway's broadcast
+ * answers, the candidate queue's batching, and a DLQ that cannot be reached failing only the rejected record.
  */
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -17,8 +18,17 @@ import { LocalKeySigner } from '../../functions/adapters/chain/local-signer';
 import { createJsonRpcProvider, latestBlockNumber } from '../../functions/adapters/chain/provider';
 import { SqsCandidateQueue } from '../../functions/adapters/queue/sqs-candidate-queue';
 import { DynamoDbBorrowerStore } from '../../functions/adapters/store/dynamodb-borrower-store';
-import { CLAIM_SORT_KEY, DynamoDbLiquidationLedger, LedgerOwnershipError, type LedgerItem } from '../../functions/adapters/store/dynamodb-liquidation-ledger';
-import { ethersChainGateway, type RecordOutcome, type WorkerHandler, workerFromEnvironment } from '../../functions/handlers/worker';
+import { ethersChainGateway } from '../../functions/adapters/chain/ethers-chain-gateway';
+import {
+  CLAIM_SORT_KEY,
+  DynamoDbLiquidationLedger,
+  LedgerOwnershipError,
+  type LedgerItem,
+  type LedgerTransactionItem,
+  LOCK_SORT_KEY,
+  positionLockKey,
+} from '../../functions/adapters/store/dynamodb-liquidation-ledger';
+import { type RecordOutcome, type WorkerHandler, workerFromEnvironment } from '../../functions/handlers/worker';
 import { type CandidateMessage, deduplicationIdOf, encodeCandidateMessage, marketKeyOf, messageGroupIdOf } from '../../functions/pipeline/candidate-message';
 import { LocalSqsEventSource, localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
@@ -60,6 +70,8 @@ describe('worker on the local world (Aave v3.6)', () => {
       AAVE_POOL_VERSION: world.info.market.version,
       RPC_URL: world.info.rpcUrl,
       LEDGER_TABLE: dynamodb.tables.ledger,
+      NONCE_LEASES_TABLE: dynamodb.tables.nonceLeases,
+      KEEPER_STATE_TABLE: dynamodb.tables.keeperState,
       BORROWERS_TABLE: dynamodb.tables.borrowers,
       IDEMPOTENCY_TABLE: dynamodb.tables.idempotency,
       CANDIDATES_QUEUE_URL: queues.queues.candidates,
@@ -195,36 +207,46 @@ describe('worker on the local world (Aave v3.6)', () => {
     const message = candidate(borrower, block);
     const [duplicatesBefore, sentBefore, minedBefore] = ['DuplicateCandidates', 'LiquidationsSent', 'LiquidationsMined'].map((n) => metrics.total(n));
 
-    // Two dedup ids: SQS delivers both (as after its 5-minute deduplication window, or a manual re-send). Blocks
-    // are held back while the batch runs, so the second copy arrives while the first transaction is in flight —
-    // the account still looks liquidatable and only the ledger's claim stands between it and a second transaction.
-    await send(message, 'twice-a');
-    await send(message, 'twice-b');
+    // Two dedup ids: SQS delivers both (as after its 5-minute deduplication window, or a manual re-send), here in
+    // one batch (two groups: fauxqs hands out one message per FIFO group per receive). Blocks are held back, so
+    // the account still looks liquidatable to both and only the ledger's claim stands between it and a second
+    // transaction; the winner's transaction has no receipt before the worker's deadline.
+    const ids = [await send(message, 'twice-a', 'twice-group-a'), await send(message, 'twice-b', 'twice-group-b')];
     await world.provider.send('evm_setAutomine', [false]);
-    let handled: { outcome: RecordOutcome; record: SQSRecord }[];
+    let batch: Awaited<ReturnType<LocalSqsEventSource['pollOnce']>>;
+    const handledBefore = outcomes.length;
     try {
-      handled = await drain(2);
+      batch = await source.pollOnce();
     } finally {
       await world.provider.send('evm_setAutomine', [true]);
     }
     await world.provider.send('evm_mine', []);
 
-    expect(handled.map(({ outcome }) => outcome.kind)).toEqual(['sent', 'duplicate']);
+    // The pending one failed (left to SQS), the other was a duplicate.
+    expect(batch).toEqual({ received: 2, succeeded: 1, failed: 1 });
+    const [duplicate] = outcomes.slice(handledBefore);
+    expect(duplicate.outcome.kind).toBe('duplicate');
+    const winnerId = ids.find((id) => id !== duplicate.record.messageId)!;
+    expect(await ledgerItem(message)).toMatchObject({ state: 'sent', claims: 1, attemptId: winnerId });
     const events = await liquidationEvents(borrower, block + 1);
     expect(events).toHaveLength(1);
-    expect(events[0].transactionHash).toBe((handled[0].outcome as { txHash: string }).txHash);
-    // No receipt within the worker's wait: the attempt stays `sent` in the ledger (for the reconciler).
-    expect(await ledgerItem(message)).toMatchObject({ state: 'sent', claims: 1, attemptId: handled[0].record.messageId });
+
+    // The redelivery resumes the attempt from the ledger: the receipt is there now, nothing is signed again.
+    const nonceBefore = await world.provider.getTransactionCount(liquidator, 'latest');
+    const [resumed] = await drain(1);
+    expect(resumed.record.messageId).toBe(winnerId);
+    expect(resumed.outcome).toMatchObject({ kind: 'mined', txHash: events[0].transactionHash });
+    expect(await ledgerItem(message)).toMatchObject({ state: 'mined', claims: 1, txHash: events[0].transactionHash });
+    expect(await world.provider.getTransactionCount(liquidator, 'latest')).toBe(nonceBefore);
     expect(metrics.total('DuplicateCandidates') - duplicatesBefore).toBe(1);
     expect(metrics.total('LiquidationsSent') - sentBefore).toBe(1);
-    expect(metrics.total('LiquidationsMined') - minedBefore).toBe(0);
+    expect(metrics.total('LiquidationsMined') - minedBefore).toBe(1);
 
-    // The first record again (a redelivery after a lost acknowledgement): Powertools returns the stored result.
-    const nonceBefore = await world.provider.getTransactionCount(liquidator, 'latest');
-    const response = await worker({ Records: [handled[0].record] }, localLambdaContext('liquidation-worker', 60_000));
+    // The winner's record again (a redelivery after a lost acknowledgement): Powertools returns the stored result.
+    const response = await worker({ Records: [resumed.record] }, localLambdaContext('liquidation-worker', 60_000));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(outcomes.at(-1)!.outcome).toMatchObject({ kind: 'sent', replayed: true, txHash: events[0].transactionHash });
+    expect(outcomes.at(-1)!.outcome).toMatchObject({ kind: 'mined', replayed: true, txHash: events[0].transactionHash });
     expect(await world.provider.getTransactionCount(liquidator, 'latest')).toBe(nonceBefore);
     expect(await liquidationEvents(borrower, block + 1)).toHaveLength(1);
     expect(metrics.total('DuplicateCandidates') - duplicatesBefore).toBe(2);
@@ -268,7 +290,7 @@ describe('worker on the local world (Aave v3.6)', () => {
     for (const message of [first, second]) expect(await ledgerItem(message)).toMatchObject({ state: 'mined' });
   });
 
-  it('lets one of two instances handling the same record at once execute it; the other fails and gets the stored result later', async () => {
+  it('lets one of two instances handling the same record at once execute it; the other finds it in progress, and the redelivery resumes it', async () => {
     await world.setPrice('WBTC', 45_000n * 10n ** 8n);
     const block = await latestBlockNumber(world.provider);
     const [borrower] = await borrowersBy((hf) => hf < WAD, block);
@@ -312,15 +334,15 @@ describe('worker on the local world (Aave v3.6)', () => {
     }
     await world.provider.send('evm_mine', []);
 
-    expect(results[0]).toEqual({ status: 'fulfilled', value: { batchItemFailures: [] } });
-    // A batch whose every record failed is thrown whole (Powertools' default): SQS redelivers it.
-    expect(results[1].status).toBe('rejected');
-    const failure = (results[1] as PromiseRejectedResult).reason as { name: string; recordErrors?: Error[] };
-    expect(failure.name).toBe('FullBatchFailureError');
-    expect(failure.recordErrors?.map((e) => e.name)).toEqual(['IdempotencyAlreadyInProgressError']);
+    // A batch whose every record failed is thrown whole (Powertools' default): SQS redelivers it. The first
+    // instance's transaction had no receipt before its deadline; the second found the record in progress.
+    const failures = results.map((result) => (result as PromiseRejectedResult).reason as { name: string; recordErrors?: Error[] });
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(failures.map((failure) => failure.name)).toEqual(['FullBatchFailureError', 'FullBatchFailureError']);
+    expect(failures.map((failure) => failure.recordErrors?.map((e) => e.name))).toEqual([['PendingTransactionError'], ['IdempotencyAlreadyInProgressError']]);
     expect(await liquidationEvents(borrower, block + 1)).toHaveLength(1);
 
-    // The redelivery gets the first instance's stored result: still one transaction.
+    // The redelivery resumes the first instance's attempt from the ledger: still one transaction.
     const events: { outcome: RecordOutcome }[] = [];
     const retry = await workerFromEnvironment(env, {
       logger: new Logger({ logLevel: 'SILENT' }),
@@ -328,7 +350,8 @@ describe('worker on the local world (Aave v3.6)', () => {
       onOutcome: (outcome) => events.push({ outcome }),
     });
     expect(await retry({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).toEqual({ batchItemFailures: [] });
-    expect(events.map(({ outcome }) => outcome)).toEqual([expect.objectContaining({ kind: 'sent', replayed: true })]);
+    expect(events.map(({ outcome }) => outcome)).toEqual([expect.objectContaining({ kind: 'mined' })]);
+    expect(events[0].outcome).not.toHaveProperty('replayed');
     expect(await liquidationEvents(borrower, block + 1)).toHaveLength(1);
     } finally {
       // Received by hand: delete it, or the market's FIFO group stays locked for the visibility timeout.
@@ -410,44 +433,87 @@ describe('worker on the local world (Aave v3.6)', () => {
     const item = async (opportunity: string) =>
       (await ddb.send(new GetCommand({ TableName: env.LEDGER_TABLE, Key: { opportunity, attempt: CLAIM_SORT_KEY } }))).Item as LedgerItem | undefined;
 
-    it('lets one attempt claim an opportunity; only that attempt may take it again, and only before a broadcast', async () => {
+    const transaction = (index: number, extra: { replaces?: number } = {}) => ({
+      index,
+      txHash: `0xfeed${index}`,
+      rawTransaction: `0x02raw${index}`,
+      from: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+      nonce: 12,
+      gasLimit: 375_000n,
+      maxFeePerGasWei: 21_000_000_000n + BigInt(index) * 3_000_000_000n,
+      maxPriorityFeePerGasWei: 1_000_000_000n,
+      ...extra,
+    });
+    const plan = { debtRepaidUnits: '8500000000' };
+
+    it('lets one attempt claim an opportunity; only that attempt may take it again, and only before signing', async () => {
       const ledger = new DynamoDbLiquidationLedger(ddb, env.LEDGER_TABLE);
       const opportunity = '31337#0xpool#0xborrower#100';
-      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:00.000Z')).toBe(true);
-      expect(await ledger.claim(opportunity, 'message-b', '2026-11-01T00:00:01.000Z')).toBe(false);
+      const position = '31337#0xpool#0xborrower#0xusdc';
+      expect(await ledger.claim(opportunity, 'message-a', position, 100, '2026-11-01T00:00:00.000Z')).toEqual({ kind: 'claimed' });
+      expect(await ledger.claim(opportunity, 'message-b', position, 100, '2026-11-01T00:00:01.000Z')).toEqual({ kind: 'duplicate' });
       // A redelivery of message-a that crashed before recording anything.
-      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:02.000Z')).toBe(true);
+      expect(await ledger.claim(opportunity, 'message-a', position, 100, '2026-11-01T00:00:02.000Z')).toEqual({ kind: 'claimed' });
 
-      await ledger.record(opportunity, 'message-a', { kind: 'failed', reason: 'retryable simulate: timeout', block: 100 }, '2026-11-01T00:00:03.000Z');
-      expect(await ledger.claim(opportunity, 'message-b', '2026-11-01T00:00:04.000Z')).toBe(false);
-      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:05.000Z')).toBe(true);
+      await ledger.finish(opportunity, 'message-a', { kind: 'failed', reason: 'retryable simulate: timeout', block: 100 }, '2026-11-01T00:00:03.000Z');
+      expect(await ledger.claim(opportunity, 'message-b', position, 100, '2026-11-01T00:00:04.000Z')).toEqual({ kind: 'duplicate' });
+      expect(await ledger.claim(opportunity, 'message-a', position, 100, '2026-11-01T00:00:05.000Z')).toEqual({ kind: 'claimed' });
 
-      await ledger.record(opportunity, 'message-a', { kind: 'sent', txHash: '0xfeed', block: 100, plan: { debtRepaidUnits: '8500000000' } }, '2026-11-01T00:00:06.000Z');
-      expect(await ledger.claim(opportunity, 'message-a', '2026-11-01T00:00:07.000Z')).toBe(false);
-      await expect(ledger.record(opportunity, 'message-b', { kind: 'failed', reason: 'x', block: 100 }, '2026-11-01T00:00:08.000Z')).rejects.toThrow(
+      await ledger.recordSigned(opportunity, 'message-a', transaction(0), plan, '2026-11-01T00:00:06.000Z');
+      expect(await ledger.claim(opportunity, 'message-a', position, 100, '2026-11-01T00:00:07.000Z')).toEqual({ kind: 'duplicate' });
+      await expect(ledger.finish(opportunity, 'message-b', { kind: 'failed', reason: 'x', block: 100 }, '2026-11-01T00:00:08.000Z')).rejects.toThrow(
         new LedgerOwnershipError(opportunity, 'message-b'),
       );
+      // Out of order: a second "first" transaction, or a replacement with the wrong index.
+      await expect(ledger.recordSigned(opportunity, 'message-a', transaction(0), plan, '2026-11-01T00:00:08.000Z')).rejects.toThrow(LedgerOwnershipError);
+      await expect(ledger.recordSigned(opportunity, 'message-a', transaction(5, { replaces: 0 }), plan, '2026-11-01T00:00:08.000Z')).rejects.toThrow(LedgerOwnershipError);
 
-      await ledger.record(
-        opportunity,
-        'message-a',
-        { kind: 'mined', txHash: '0xfeed', block: 100, minedBlock: 101, gasUsed: 280_123n, plan: { debtRepaidUnits: '8500000000' } },
-        '2026-11-01T00:00:09.000Z',
-      );
+      await ledger.recordSent(opportunity, 'message-a', 0, '2026-11-01T00:00:09.000Z');
+      await ledger.recordSigned(opportunity, 'message-a', transaction(1, { replaces: 0 }), plan, '2026-11-01T00:00:10.000Z');
+      await ledger.recordSent(opportunity, 'message-a', 1, '2026-11-01T00:00:11.000Z');
+      await ledger.finish(opportunity, 'message-a', { kind: 'mined', txHash: '0xfeed1', minedBlock: 101, gasUsed: 280_123n, plan }, '2026-11-01T00:00:12.000Z');
+
       expect(await item(opportunity)).toEqual({
         opportunity,
         attempt: CLAIM_SORT_KEY,
         attemptId: 'message-a',
+        position,
         state: 'mined',
         claimedAt: '2026-11-01T00:00:00.000Z',
-        updatedAt: '2026-11-01T00:00:09.000Z',
+        updatedAt: '2026-11-01T00:00:12.000Z',
         claims: 3,
         block: 100,
-        txHash: '0xfeed',
+        transactionCount: 2,
+        txHash: '0xfeed1',
         minedBlock: 101,
         gasUsed: '280123',
-        plan: { debtRepaidUnits: '8500000000' },
+        plan,
       });
+      const found = await ledger.find(opportunity);
+      expect(found?.transactions.map((tx) => [tx.index, tx.txHash, tx.nonce, tx.maxFeePerGasWei, tx.state])).toEqual([
+        [0, '0xfeed0', 12, 21_000_000_000n, 'replaced'],
+        [1, '0xfeed1', 12, 24_000_000_000n, 'mined'],
+      ]);
+      const replacement = (await ddb.send(new GetCommand({ TableName: env.LEDGER_TABLE, Key: { opportunity, attempt: 'tx#0001' } }))).Item as LedgerTransactionItem & { replaces: number };
+      expect(replacement).toMatchObject({ rawTransaction: '0x02raw1', replaces: 0, txState: 'mined', gasLimit: '375000' });
+      // The position is free again.
+      expect((await ddb.send(new GetCommand({ TableName: env.LEDGER_TABLE, Key: { opportunity: positionLockKey(position), attempt: LOCK_SORT_KEY } }))).Item).toBeUndefined();
+    });
+
+    it('keeps one attempt in flight per position: another opportunity of the same position waits until it ends', async () => {
+      const ledger = new DynamoDbLiquidationLedger(ddb, env.LEDGER_TABLE);
+      const position = '31337#0xpool#0xother#0xusdc';
+      expect(await ledger.claim('31337#0xpool#0xother#200', 'message-c', position, 100, '2026-11-01T00:01:00.000Z')).toEqual({ kind: 'claimed' });
+      await ledger.recordSigned('31337#0xpool#0xother#200', 'message-c', transaction(0), plan, '2026-11-01T00:01:01.000Z');
+
+      expect(await ledger.claim('31337#0xpool#0xother#201', 'message-d', position, 100, '2026-11-01T00:01:02.000Z')).toEqual({ kind: 'in-flight', heldBy: '31337#0xpool#0xother#200' });
+      // Another debt asset of the same borrower is another position.
+      expect(await ledger.claim('31337#0xpool#0xother#201', 'message-d', '31337#0xpool#0xother#0xweth', 100, '2026-11-01T00:01:03.000Z')).toEqual({ kind: 'claimed' });
+      await ledger.finish('31337#0xpool#0xother#201', 'message-d', { kind: 'skipped', reason: 'unprofitable', block: 201 }, '2026-11-01T00:01:04.000Z');
+
+      await ledger.finish('31337#0xpool#0xother#200', 'message-c', { kind: 'dropped', reason: 'nonce 12 used by another transaction' }, '2026-11-01T00:01:05.000Z');
+      expect(await ledger.claim('31337#0xpool#0xother#202', 'message-e', position, 100, '2026-11-01T00:01:06.000Z')).toEqual({ kind: 'claimed' });
+      expect((await ledger.find('31337#0xpool#0xother#200'))?.transactions.map((tx) => tx.state)).toEqual(['dropped']);
     });
 
       it('tells a refused broadcast (retryable or not) from one that may have gone out, on anvil', async () => {
@@ -465,12 +531,14 @@ describe('worker on the local world (Aave v3.6)', () => {
         maxFeePerGasWei: fees.maxFeePerGasWei,
         maxPriorityFeePerGasWei: fees.maxPriorityFeePerGasWei,
       });
-      const nonce = await gateway.pendingNonce(signer.address);
+      const nonce = await gateway.confirmedNonce(signer.address);
       const first = await signer.signTransaction(transfer(nonce));
       expect(await gateway.broadcast(first.raw)).toEqual({ kind: 'accepted' });
-      expect(await gateway.receipt(first.hash, 10_000)).toMatchObject({ status: 'success', gasUsed: 21_000n });
+      expect(await gateway.receiptOfAny(['0x' + '00'.repeat(32), first.hash], 10_000)).toMatchObject({ txHash: first.hash, status: 'success', gasUsed: 21_000n });
+      // The same bytes again: the node knows them (mined), so the nonce is used.
+      expect(await gateway.broadcast(first.raw)).toMatchObject({ kind: 'rejected', nonceUsed: true });
 
-      expect(await gateway.broadcast((await signer.signTransaction(transfer(nonce))).raw)).toMatchObject({ kind: 'rejected', retryable: true });
+      expect(await gateway.broadcast((await signer.signTransaction(transfer(nonce))).raw)).toMatchObject({ kind: 'rejected', retryable: true, nonceUsed: true });
       expect(await gateway.broadcast((await unfunded.signTransaction(transfer(0))).raw)).toMatchObject({ kind: 'rejected', retryable: false });
       const closed = createJsonRpcProvider('http://127.0.0.1:1', Number(world.info.chainId));
       expect(await ethersChainGateway(closed).broadcast(first.raw)).toMatchObject({ kind: 'unknown', reason: expect.stringContaining('ECONNREFUSED') });

@@ -3,6 +3,7 @@
  * region and credentials itself; locally they point at DynamoDB Local and fauxqs.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PipelineConfig } from '../../config/pipeline-config';
@@ -29,4 +30,10 @@ export function createSqsClient(config: Pick<PipelineConfig, 'endpoints'>): SQSC
       ? { endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false }
       : { useQueueUrlAsEndpoint: false },
   );
+}
+
+/** KMS for the signer; locally the KMS stand-in (local/kms-standin). */
+export function createKmsClient(config: Pick<PipelineConfig, 'endpoints'>): KMSClient {
+  const endpoint = config.endpoints.kms;
+  return new KMSClient(endpoint ? { endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS } : {});
 }

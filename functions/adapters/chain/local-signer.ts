@@ -1,12 +1,12 @@
 /**
- * Signers of the worker's transactions, behind the `Signer` port (functions/pipeline/execute-candidate.ts):
+ * Signers of the worker's transactions, behind the `Signer` port (functions/ports/transactions.ts):
  * - `EthersSignerAdapter` adapts any ethers v6 signer (a `Wallet`, the KMS signer in kms-signer.ts): the address
  *   is resolved once at wiring time, and the hash is keccak256 of the signed bytes, known before sending;
  * - `LocalKeySigner` holds a private key in memory. Only the local chain accepts a raw key in the environment
  *   (pipeline-config.ts refuses SIGNER_MODE=local elsewhere).
  */
 import { keccak256, type TransactionRequest, Wallet } from 'ethers';
-import type { Signer, SignedTransaction, UnsignedTransaction } from '../../pipeline/execute-candidate';
+import type { SignedTransaction, Signer, UnsignedTransaction } from '../../ports/transactions';
 
 /** The one method of an ethers signer the port needs. */
 export interface EthersTransactionSigner {

@@ -1,4 +1,4 @@
-import { JsonRpcProvider, Network, type TransactionReceipt } from 'ethers';
+import { FetchRequest, JsonRpcProvider, Network, type TransactionReceipt } from 'ethers';
 
 /**
  * A JSON-RPC provider tuned for a keeper:
@@ -10,7 +10,42 @@ import { JsonRpcProvider, Network, type TransactionReceipt } from 'ethers';
  */
 export function createJsonRpcProvider(url: string, chainId: bigint | number): JsonRpcProvider {
   const network = Network.from(BigInt(chainId));
-  return new JsonRpcProvider(url, network, { staticNetwork: network, batchMaxCount: 1, pollingInterval: 250, cacheTimeout: -1 });
+  return new JsonRpcProvider(rpcRequest(url), network, { staticNetwork: network, batchMaxCount: 1, pollingInterval: 250, cacheTimeout: -1 });
+}
+
+/** JSON-RPC errors a node returns for its own trouble, not the request's: worth asking again. */
+const TRANSIENT_RPC_ERROR_CODES = new Set([
+  -32603, // internal error
+  -32005, // limit exceeded (EIP-1474): rate limited
+]);
+
+/**
+ * The HTTP request behind the provider, with ethers' own retry (FetchRequest throttling: up to `maxAttempts`,
+ * exponential back-off from `slotInterval`) extended from HTTP 429 to the node's transient failures: HTTP 5xx
+ * and the JSON-RPC errors above. Every JSON-RPC call the pipeline makes is safe to repeat (reads, and
+ * eth_sendRawTransaction of the same bytes). A transport failure (reset, timeout) is not retried here: it
+ * surfaces as a retryable error to the use case, whose SQS redelivery (or next block) asks again.
+ */
+function rpcRequest(url: string): FetchRequest {
+  const request = new FetchRequest(url);
+  request.timeout = 15_000;
+  request.setThrottleParams({ maxAttempts: 4, slotInterval: 100 });
+  request.processFunc = async (_request, response) => {
+    if (response.statusCode >= 500) response.throwThrottleError(`HTTP ${response.statusCode}`);
+    const body = response.hasBody() ? (parseJson(response.bodyText) as { error?: { code?: unknown } } | undefined) : undefined;
+    const code = body?.error?.code;
+    if (typeof code === 'number' && TRANSIENT_RPC_ERROR_CODES.has(code)) response.throwThrottleError(`JSON-RPC error ${code}`);
+    return response;
+  };
+  return request;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export class ReceiptTimeoutError extends Error {

@@ -20,7 +20,17 @@ export class ChainIdMismatchError extends Error {
  * checked once, so a URL pointing at the wrong network is refused at start-up.
  */
 export async function providerFromConfig(config: Pick<PipelineConfig, 'rpc' | 'chainId'>): Promise<JsonRpcProvider> {
-  const url = 'url' in config.rpc ? config.rpc.url : await getSecret(config.rpc.secretName, { maxAge: 300 });
+  return providerForEndpoint(config.rpc, config.chainId);
+}
+
+/** The private submission endpoint's provider, if one is configured; its chain id is checked the same way. */
+export async function privateProviderFromConfig(config: Pick<PipelineConfig, 'privateRpc' | 'chainId'>): Promise<JsonRpcProvider | undefined> {
+  return config.privateRpc ? providerForEndpoint(config.privateRpc, config.chainId) : undefined;
+}
+
+async function providerForEndpoint(endpoint: PipelineConfig['rpc'], chainId: number): Promise<JsonRpcProvider> {
+  const config = { chainId };
+  const url = 'url' in endpoint ? endpoint.url : await getSecret(endpoint.secretName, { maxAge: 300 });
   if (typeof url !== 'string' || url.length === 0) throw new Error('the RPC URL secret is empty or not a string');
   const provider = createJsonRpcProvider(url, config.chainId);
   const actual = BigInt(await provider.send('eth_chainId', []));

@@ -1,7 +1,7 @@
 /**
  * The indexer's checkpoint in the KeeperState table (pk `pk`, sk `sk`; lib/resources.ts), one item per id:
- * `{ pk: id, sk: 'indexer-checkpoint', block, blockHash }`. The id is the market key (`chainId#pool`); other
- * keeper state (breakers, kill switch) lives beside it under other sort keys.
+ * `{ pk: id, sk: 'indexer-checkpoint', block, blockHash }`. The id is the market key (`chainId#pool`); the
+ * execution breakers and kill switch of the market have their own partition (dynamodb-execution-breakers.ts).
  *
  * Every write is a compare-and-set on the value the writer read, so of two overlapping indexers only one moves
  * the checkpoint from a given value, and a slower one can never put an older block back.

@@ -1,37 +1,56 @@
 /**
  * The liquidation ledger on the Ledger table (lib/resources.ts: pk `opportunity`, sk `attempt`, GSI `byState`
- * on `state` / `updatedAt`).
+ * on `state` / `updatedAt`). Three kinds of item:
  *
- * One item per opportunity, at the fixed sort key `claim`; the owning attempt is the `attemptId` attribute.
- * Why a fixed key: a DynamoDB condition sees only the item being written, so "no attempt exists for this
- * opportunity" can only be checked on a key every attempt writes to. A per-attempt sort key would need a
- * transaction with a lock item (two writes per claim) to say the same thing, and the port allows one claimed
- * attempt per opportunity anyway, so the partition would never hold more than one attempt item.
+ *   pk = opportunity            sk = `claim`    the attempt: owner (`attemptId`), `state`, plan, outcome
+ *   pk = opportunity            sk = `tx#0007`  one per signed transaction: raw bytes, hash, nonce, fees, `txState`
+ *   pk = `position#<position>`  sk = `lock`     the position's in-flight lock: which opportunity holds it
  *
- * claim: conditional upsert. It succeeds when the item does not exist, or when the same attempt (a redelivery
- * of the same SQS message) finds its own claim in a state that proves nothing was broadcast (`claimed`: it
- * stopped before deciding; `failed`: it recorded a failure before any broadcast). Any other attempt, and any
- * state from `sent` on, is refused: that is what makes a twice-delivered candidate one transaction.
+ * Why a fixed sort key for the claim: a DynamoDB condition sees only the item being written, so "no attempt
+ * exists for this opportunity" can only be checked on a key every attempt writes to. Transaction items use
+ * `txState`, not `state`, so the `byState` index lists attempts only (a reconciler queries it for `sent`).
  *
- * record: update conditional on `attemptId`, so an attempt that lost the claim can never overwrite the
- * winner. The item reflects the latest outcome; fields of an earlier outcome are removed. bigint values are
- * stored as decimal strings; `updatedAt` is an ISO-8601 string, so the GSI sorts by time.
+ * claim: one TransactWriteItems of (a) the claim item, conditional on not existing or on being this attempt's
+ * own claim in a state that proves nothing was signed (`claimed`, `failed`), and (b) the position lock,
+ * conditional on being free or already held by this opportunity. Which condition failed tells `duplicate`
+ * from `in-flight`.
+ *
+ * finish: one TransactWriteItems of the claim item (conditional on `attemptId`: a loser can never overwrite the
+ * winner), every transaction item's final state, and the deletion of the lock if this opportunity holds it.
+ *
+ * bigint values are stored as decimal strings; times are ISO-8601 strings, so the GSI sorts by time.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AttemptOutcome, LiquidationLedger } from '../../ports/liquidation-ledger';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type {
+  AttemptRecord,
+  AttemptState,
+  AttemptTransaction,
+  ClaimResult,
+  FinalOutcome,
+  LiquidationLedger,
+  TransactionState,
+} from '../../ports/liquidation-ledger';
 
 export const CLAIM_SORT_KEY = 'claim';
+export const LOCK_SORT_KEY = 'lock';
 
-/** Ledger states: `claimed` until the attempt records an outcome, then the outcome's kind. */
-export type LedgerState = 'claimed' | AttemptOutcome['kind'];
+/** Sort key of a transaction item; zero-padded so the items sort by index. */
+export function transactionSortKey(index: number): string {
+  return `tx#${String(index).padStart(4, '0')}`;
+}
 
-/** The stored item, as read back (e.g. by a reconciler querying `byState` for `sent`). */
+export function positionLockKey(position: string): string {
+  return `position#${position}`;
+}
+
+/** The claim item, as stored. */
 export interface LedgerItem {
   opportunity: string;
   attempt: typeof CLAIM_SORT_KEY;
   attemptId: string;
-  state: LedgerState;
+  position: string;
+  state: AttemptState;
   claimedAt: string;
   updatedAt: string;
   /** How many times the opportunity was claimed (1, or more after retakes by a redelivered message). */
@@ -41,32 +60,27 @@ export interface LedgerItem {
   minedBlock?: number;
   /** Decimal string (gas units). */
   gasUsed?: string;
-  /** Decimal string (WAD). */
-  healthFactorWad?: string;
   reason?: string;
   plan?: Record<string, string>;
+  /** How many transactions were signed (the next transaction's index). */
+  transactionCount?: number;
 }
 
-/** Attributes an outcome may set; those an outcome does not set are removed from the item. */
-const OUTCOME_FIELDS = ['txHash', 'minedBlock', 'gasUsed', 'healthFactorWad', 'reason', 'plan'] as const;
-type OutcomeField = (typeof OUTCOME_FIELDS)[number];
-
-function outcomeFields(outcome: AttemptOutcome): Partial<Record<OutcomeField, string | number | Record<string, string>>> {
-  switch (outcome.kind) {
-    case 'stale':
-      return { healthFactorWad: outcome.healthFactorWad.toString() };
-    case 'skipped':
-    case 'failed':
-      return { reason: outcome.reason };
-    case 'dry-run':
-      return { plan: outcome.plan };
-    case 'sent':
-      return { txHash: outcome.txHash, plan: outcome.plan };
-    case 'mined':
-      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed.toString(), plan: outcome.plan };
-    case 'reverted':
-      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: outcome.reason, plan: outcome.plan };
-  }
+/** A transaction item, as stored (bigint fields as decimal strings). */
+export interface LedgerTransactionItem {
+  opportunity: string;
+  attempt: string;
+  index: number;
+  txHash: string;
+  rawTransaction: string;
+  from: string;
+  nonce: number;
+  gasLimit: string;
+  maxFeePerGasWei: string;
+  maxPriorityFeePerGasWei: string;
+  txState: TransactionState;
+  signedAt: string;
+  updatedAt: string;
 }
 
 /** A ledger write failed for a reason other than its condition; `cause` holds the SDK error. */
@@ -77,16 +91,62 @@ export class LedgerWriteError extends Error {
   }
 }
 
-/** `record` by an attempt that does not own the opportunity: a bug (it must have claimed first), never retried. */
+/** A write by an attempt that does not own the opportunity (or out of order): a bug, never retried. */
 export class LedgerOwnershipError extends Error {
   readonly retryable = false;
   constructor(
     readonly opportunity: string,
     readonly attempt: string,
+    detail = 'does not hold the claim',
   ) {
-    super(`attempt ${attempt} does not hold the claim on ${opportunity}`);
+    super(`attempt ${attempt} ${detail} on ${opportunity}`);
     this.name = 'LedgerOwnershipError';
   }
+}
+
+/** A claim item's fields an outcome may set; those it does not set are removed. */
+const OUTCOME_FIELDS = ['txHash', 'minedBlock', 'gasUsed', 'reason', 'plan'] as const;
+type OutcomeField = (typeof OUTCOME_FIELDS)[number];
+
+function outcomeFields(outcome: FinalOutcome): Partial<Record<OutcomeField, string | number | Record<string, string>>> {
+  switch (outcome.kind) {
+    case 'skipped':
+    case 'failed':
+    case 'dropped':
+      return { reason: outcome.reason };
+    case 'dry-run':
+      return { plan: outcome.plan };
+    case 'mined':
+      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed.toString(), plan: outcome.plan };
+    case 'reverted':
+      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: outcome.reason, plan: outcome.plan };
+  }
+}
+
+/** The final state of each transaction when the attempt ends with `outcome`. */
+function settledTransactionState(outcome: FinalOutcome, tx: AttemptTransaction): TransactionState {
+  if (outcome.kind === 'mined' || outcome.kind === 'reverted') return tx.txHash === outcome.txHash ? 'mined' : 'replaced';
+  return 'dropped';
+}
+
+function fromTransactionItem(item: LedgerTransactionItem): AttemptTransaction {
+  return {
+    index: item.index,
+    txHash: item.txHash,
+    rawTransaction: item.rawTransaction,
+    from: item.from,
+    nonce: item.nonce,
+    gasLimit: BigInt(item.gasLimit),
+    maxFeePerGasWei: BigInt(item.maxFeePerGasWei),
+    maxPriorityFeePerGasWei: BigInt(item.maxPriorityFeePerGasWei),
+    state: item.txState,
+    signedAt: item.signedAt,
+  };
+}
+
+/** Reasons of a cancelled TransactWriteItems, in request order ('None' for an item whose condition held). */
+function cancellationCodes(error: TransactionCanceledException): string[] {
+  return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
 }
 
 export class DynamoDbLiquidationLedger implements LiquidationLedger {
@@ -95,32 +155,204 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
     private readonly tableName: string,
   ) {}
 
-  async claim(opportunity: string, attempt: string, nowIso: string): Promise<boolean> {
+  async find(opportunity: string): Promise<AttemptRecord | undefined> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'opportunity = :opportunity',
+            ExpressionAttributeValues: { ':opportunity': opportunity },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    } catch (error) {
+      throw new LedgerWriteError(`reading ${opportunity}`, { cause: error });
+    }
+    const claim = items.find((item) => item.attempt === CLAIM_SORT_KEY) as LedgerItem | undefined;
+    if (!claim) return undefined;
+    const transactions = items
+      .filter((item) => String(item.attempt).startsWith('tx#'))
+      .map((item) => fromTransactionItem(item as unknown as LedgerTransactionItem))
+      .sort((a, b) => a.index - b.index);
+    return {
+      opportunity,
+      attemptId: claim.attemptId,
+      position: claim.position,
+      state: claim.state,
+      block: claim.block,
+      plan: claim.plan,
+      reason: claim.reason,
+      txHash: claim.txHash,
+      minedBlock: claim.minedBlock,
+      transactions,
+    };
+  }
+
+  async claim(opportunity: string, attempt: string, position: string, block: number, nowIso: string): Promise<ClaimResult> {
     try {
       await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { opportunity, attempt: CLAIM_SORT_KEY },
-          UpdateExpression: 'SET attemptId = :attempt, #state = :claimed, updatedAt = :now, claimedAt = if_not_exists(claimedAt, :now) ADD claims :one',
-          ConditionExpression: 'attribute_not_exists(opportunity) OR (attemptId = :attempt AND #state IN (:claimed, :failed))',
-          // STATE is a DynamoDB reserved word.
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':attempt': attempt, ':claimed': 'claimed', ':failed': 'failed', ':now': nowIso, ':one': 1 },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { opportunity, attempt: CLAIM_SORT_KEY },
+                UpdateExpression:
+                  'SET attemptId = :attempt, #state = :claimed, #position = :position, #block = :block, updatedAt = :now, claimedAt = if_not_exists(claimedAt, :now) ADD claims :one',
+                // A retake by the same delivery is safe only while nothing was signed.
+                ConditionExpression: 'attribute_not_exists(opportunity) OR (attemptId = :attempt AND #state IN (:claimed, :failed))',
+                // STATE, POSITION and BLOCK are DynamoDB reserved words.
+                ExpressionAttributeNames: { '#state': 'state', '#position': 'position', '#block': 'block' },
+                ExpressionAttributeValues: { ':attempt': attempt, ':claimed': 'claimed', ':failed': 'failed', ':now': nowIso, ':one': 1, ':position': position, ':block': block },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { opportunity: positionLockKey(position), attempt: LOCK_SORT_KEY },
+                UpdateExpression: 'SET heldBy = :opportunity, since = if_not_exists(since, :now)',
+                // Free, or already ours (a retake). Another opportunity's attempt may have a transaction pending.
+                ConditionExpression: 'attribute_not_exists(heldBy) OR heldBy = :opportunity',
+                ExpressionAttributeValues: { ':opportunity': opportunity, ':now': nowIso },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
         }),
       );
-      return true;
+      return { kind: 'claimed' };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof TransactionCanceledException) {
+        const [claimCode, lockCode] = cancellationCodes(error);
+        if (claimCode === 'ConditionalCheckFailed') return { kind: 'duplicate' };
+        if (lockCode === 'ConditionalCheckFailed') {
+          const held = error.CancellationReasons?.[1]?.Item?.heldBy;
+          return { kind: 'in-flight', heldBy: held && 'S' in held ? String(held.S) : 'another opportunity' };
+        }
+      }
       throw new LedgerWriteError(`claiming ${opportunity}`, { cause: error });
     }
   }
 
-  async record(opportunity: string, attempt: string, outcome: AttemptOutcome, nowIso: string): Promise<void> {
+  async recordSigned(
+    opportunity: string,
+    attempt: string,
+    tx: Omit<AttemptTransaction, 'state' | 'signedAt'> & { replaces?: number },
+    plan: Record<string, string>,
+    nowIso: string,
+  ): Promise<void> {
+    const item: LedgerTransactionItem = {
+      opportunity,
+      attempt: transactionSortKey(tx.index),
+      index: tx.index,
+      txHash: tx.txHash,
+      rawTransaction: tx.rawTransaction,
+      from: tx.from,
+      nonce: tx.nonce,
+      gasLimit: tx.gasLimit.toString(),
+      maxFeePerGasWei: tx.maxFeePerGasWei.toString(),
+      maxPriorityFeePerGasWei: tx.maxPriorityFeePerGasWei.toString(),
+      txState: 'signed',
+      signedAt: nowIso,
+      updatedAt: nowIso,
+      ...(tx.replaces === undefined ? {} : { replaces: tx.replaces }),
+    };
+    // The claim's first transaction moves the attempt claimed → signed; a replacement keeps it `signed`/`sent`
+    // (an earlier transaction may be out). Either way the index must be the next one, so two writers cannot
+    // both add index n (a retaken claim continues after the dropped transactions of its failed round).
+    const first = tx.replaces === undefined;
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { opportunity, attempt: CLAIM_SORT_KEY },
+                UpdateExpression: `SET ${first ? '#state = :signed, ' : ''}#plan = :plan, updatedAt = :now, transactionCount = :next`,
+                ConditionExpression: first
+                  ? 'attemptId = :attempt AND #state = :claimed AND (attribute_not_exists(transactionCount) OR transactionCount = :index)'
+                  : 'attemptId = :attempt AND #state IN (:signed, :sent) AND transactionCount = :index',
+                // STATE and PLAN are DynamoDB reserved words.
+                ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan' },
+                ExpressionAttributeValues: {
+                  ':attempt': attempt,
+                  ':plan': plan,
+                  ':now': nowIso,
+                  ':next': tx.index + 1,
+                  ':index': tx.index,
+                  ...(first ? { ':signed': 'signed', ':claimed': 'claimed' } : { ':signed': 'signed', ':sent': 'sent' }),
+                },
+              },
+            },
+            { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(opportunity)' } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && cancellationCodes(error).includes('ConditionalCheckFailed')) {
+        throw new LedgerOwnershipError(opportunity, attempt, `cannot record transaction ${tx.index}: not the claim's owner or out of order`);
+      }
+      throw new LedgerWriteError(`recording transaction ${tx.index} of ${opportunity}`, { cause: error });
+    }
+  }
+
+  async recordSent(opportunity: string, attempt: string, index: number, nowIso: string): Promise<void> {
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { opportunity, attempt: CLAIM_SORT_KEY },
+                UpdateExpression: 'SET #state = :sent, updatedAt = :now',
+                ConditionExpression: 'attemptId = :attempt AND #state IN (:signed, :sent)',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: { ':attempt': attempt, ':signed': 'signed', ':sent': 'sent', ':now': nowIso },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { opportunity, attempt: transactionSortKey(index) },
+                UpdateExpression: 'SET txState = :sent, updatedAt = :now',
+                ConditionExpression: 'txState IN (:signed, :sent)',
+                ExpressionAttributeValues: { ':signed': 'signed', ':sent': 'sent', ':now': nowIso },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (error instanceof TransactionCanceledException && cancellationCodes(error).includes('ConditionalCheckFailed')) {
+        throw new LedgerOwnershipError(opportunity, attempt, `cannot mark transaction ${index} sent`);
+      }
+      throw new LedgerWriteError(`marking transaction ${index} of ${opportunity} sent`, { cause: error });
+    }
+  }
+
+  async finish(opportunity: string, attempt: string, outcome: FinalOutcome, nowIso: string): Promise<void> {
+    const record = await this.find(opportunity);
+    if (!record || record.attemptId !== attempt) throw new LedgerOwnershipError(opportunity, attempt);
+
     const fields = outcomeFields(outcome);
-    const names: Record<string, string> = { '#state': 'state', '#block': 'block' };
-    const values: Record<string, unknown> = { ':attempt': attempt, ':state': outcome.kind, ':now': nowIso, ':block': outcome.block };
-    const set = ['#state = :state', 'updatedAt = :now', '#block = :block'];
+    const names: Record<string, string> = { '#state': 'state' };
+    const values: Record<string, unknown> = { ':attempt': attempt, ':state': outcome.kind, ':now': nowIso };
+    const set = ['#state = :state', 'updatedAt = :now'];
     const remove: string[] = [];
+    if ('block' in outcome) {
+      names['#block'] = 'block';
+      values[':block'] = outcome.block;
+      set.push('#block = :block');
+    }
     for (const field of OUTCOME_FIELDS) {
       names[`#${field}`] = field;
       const value = fields[field];
@@ -131,20 +363,52 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
         values[`:${field}`] = value;
       }
     }
+    // Outcomes that need no transaction (skipped, dry-run, failed) are valid only while nothing is signed.
+    const needsTransactions = outcome.kind === 'mined' || outcome.kind === 'reverted' || outcome.kind === 'dropped';
+    // `failed` may also end a `signed` attempt whose bytes provably never left (its nonce lease was lost first).
+    const allowed = needsTransactions ? ['signed', 'sent', outcome.kind] : outcome.kind === 'failed' ? ['claimed', 'signed', 'failed'] : ['claimed', 'failed', outcome.kind];
+    allowed.forEach((state, i) => (values[`:allowed${i}`] = state));
+    // Transactions of an earlier failed round are `dropped` already and stay so.
+    const transactions = record.transactions.filter((tx) => tx.state !== 'dropped' && tx.state !== settledTransactionState(outcome, tx));
     try {
       await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { opportunity, attempt: CLAIM_SORT_KEY },
-          UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attemptId = :attempt',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { opportunity, attempt: CLAIM_SORT_KEY },
+                UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+                ConditionExpression: `attemptId = :attempt AND #state IN (${allowed.map((_, i) => `:allowed${i}`).join(', ')})`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+              },
+            },
+            ...transactions.map((tx) => ({
+              Update: {
+                TableName: this.tableName,
+                Key: { opportunity, attempt: transactionSortKey(tx.index) },
+                UpdateExpression: 'SET txState = :txState, updatedAt = :now',
+                ExpressionAttributeValues: { ':txState': settledTransactionState(outcome, tx), ':now': nowIso },
+              },
+            })),
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { opportunity: positionLockKey(record.position), attempt: LOCK_SORT_KEY },
+                // Only our own lock; a lock already gone (or never taken by an old-format claim) is fine.
+                ConditionExpression: 'attribute_not_exists(heldBy) OR heldBy = :opportunity',
+                ExpressionAttributeValues: { ':opportunity': opportunity },
+              },
+            },
+          ],
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new LedgerOwnershipError(opportunity, attempt);
-      throw new LedgerWriteError(`recording ${outcome.kind} for ${opportunity}`, { cause: error });
+      if (error instanceof TransactionCanceledException && cancellationCodes(error).includes('ConditionalCheckFailed')) {
+        throw new LedgerOwnershipError(opportunity, attempt, `cannot finish as ${outcome.kind} from ${record.state}`);
+      }
+      throw new LedgerWriteError(`finishing ${opportunity} as ${outcome.kind}`, { cause: error });
     }
   }
 }

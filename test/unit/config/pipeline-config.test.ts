@@ -44,7 +44,7 @@ describe('pipeline configuration', () => {
   it('reads a production configuration with the RPC URL by secret name and a KMS signer', () => {
     const config = loadPipelineConfig(MAINNET);
     expect(config.rpc).toEqual({ secretName: 'keeper/rpc-url' });
-    expect(config.worker.signer).toEqual({ mode: 'kms', keyId: 'alias/keeper' });
+    expect(config.worker.signer).toEqual({ mode: 'kms', keyIds: ['alias/keeper'] });
     expect(config.ruleSet).toBe('v3.5');
   });
 
@@ -55,7 +55,7 @@ describe('pipeline configuration', () => {
     ['both RPC settings', { ...LOCAL, RPC_URL_SECRET_NAME: 'x' }, /RPC_URL_SECRET_NAME: set exactly one of RPC_URL/],
     ['a raw RPC URL on mainnet', { ...MAINNET, RPC_URL_SECRET_NAME: '', RPC_URL: 'https://eth.example/key' }, /RPC_URL: only for the local chain 31337/],
     ['a local key on mainnet', { ...MAINNET, SIGNER_MODE: 'local', SIGNER_PRIVATE_KEY: `0x${'11'.repeat(32)}` }, /SIGNER_MODE: "local" signs with a key from the environment: only on the local chain/],
-    ['a local signer without a key', { ...LOCAL, SIGNER_PRIVATE_KEY: '' }, /SIGNER_PRIVATE_KEY: must be a 0x-prefixed 32-byte hex key/],
+    ['a local signer without a key', { ...LOCAL, SIGNER_PRIVATE_KEY: '' }, /SIGNER_PRIVATE_KEY: must be 0x-prefixed 32-byte hex keys, separated by commas/],
     ['a KMS signer without a key id', { ...MAINNET, KMS_KEY_ID: '' }, /KMS_KEY_ID: /],
     ['an unknown sizing strategy', { ...LOCAL, SIZING_STRATEGY: 'all-in' }, /SIZING_STRATEGY: must be max, target-health or two-step/],
     ['a target health below 1', { ...LOCAL, TARGET_HEALTH_FACTOR: '0.9' }, /TARGET_HEALTH_FACTOR: must be at least 1/],

@@ -1,7 +1,8 @@
 /**
- * executeCandidate with fakes for every port: which outcome each situation gives, what reaches the ledger (and
- * in which order relative to the broadcast), and what is signed. Positions are built with the domain fixtures;
- * the plan numbers below are checked by hand.
+ * executeCandidate with in-memory fakes for every port: which outcome each situation gives, what reaches the
+ * ledger and the nonce leases (and in which order relative to the broadcast), what is signed, and how an
+ * attempt is resumed, replaced or dropped. The fakes follow the DynamoDB adapters' rules (first claim wins, one
+ * attempt per position, conditional transitions); the adapters themselves are tested against DynamoDB Local.
  *
  * The position: 10 WETH at $2,000 (LT 82.5 %, bonus 5 %, no protocol fee) against 17,000 USDC at $1.
  *   HF = 20,000 × 0.825 / 17,000 = 0.9706 → liquidatable; v3.5, debt ≥ $2,000 and HF > 0.95 → 50 % close factor
@@ -11,32 +12,39 @@
  *   profit = 8,925 − 8,500 − 26.775 − 8.25 = $389.975
  */
 import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { makeError } from 'ethers';
+import { keccak256, makeError, toUtf8Bytes } from 'ethers';
+import { classifyBroadcastError } from '../../../functions/adapters/chain/ethers-chain-gateway';
+import { classifyWorkerFailure } from '../../../functions/adapters/failure-classification';
 import { LedgerOwnershipError, LedgerWriteError } from '../../../functions/adapters/store/dynamodb-liquidation-ledger';
-import { classifyBroadcastError, classifyWorkerFailure } from '../../../functions/handlers/worker';
 import { type CandidateMessage, deduplicationIdOf } from '../../../functions/pipeline/candidate-message';
 import {
-  type BroadcastResult,
-  type ChainGateway,
   type ExecuteCandidateDeps,
   executeCandidate,
   type ExecutionResult,
+  type ExecutionStep,
   type FailureClass,
+  PendingTransactionError,
   type PositionRead,
-  type ReceiptSummary,
   RetryableBroadcastError,
-  type Signer,
-  type SignedTransaction,
   sizingStrategyFor,
-  type UnsignedTransaction,
 } from '../../../functions/pipeline/execute-candidate';
 import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../../functions/ports/lending-protocol';
-import type { AttemptOutcome, LiquidationLedger } from '../../../functions/ports/liquidation-ledger';
+import type {
+  AttemptRecord,
+  AttemptTransaction,
+  ClaimResult,
+  FinalOutcome,
+  LiquidationLedger,
+} from '../../../functions/ports/liquidation-ledger';
+import { type LeaseRecord, type NonceLease, NonceLeaseLostError, type NonceLeases } from '../../../functions/ports/nonce-leases';
+import type { BroadcastResult, ChainGateway, ReceiptSummary, Signer, SignedTransaction, UnsignedTransaction } from '../../../functions/ports/transactions';
 import { ASSETS, LIQUIDATOR, position, reserve, units, usd, USER } from '../domain/fixtures';
 
 const POOL = '0x00000000000000000000000000000000000000f1';
+const SECOND_SIGNER = '0x00000000000000000000000000000000000000a2';
 const BLOCK = 100;
 const GWEI = 10n ** 9n;
+const START_MS = 1_750_000_000_000;
 
 const MESSAGE: CandidateMessage = {
   version: 1,
@@ -49,6 +57,7 @@ const MESSAGE: CandidateMessage = {
   source: 'scanner',
 };
 const OPPORTUNITY = deduplicationIdOf(MESSAGE);
+const POSITION = `31337#${POOL}#${USER}#${ASSETS.USDC.asset}`;
 
 const liquidatable = position('v3.5', [
   reserve('WETH', { priceBase8: usd(2000), collateralBalanceUnits: units('WETH', 10) }),
@@ -62,26 +71,102 @@ const healthy = position('v3.5', [
 /** Everything that happened, in order, across the fakes. */
 type Event = string;
 
-/** In-memory ledger with the DynamoDB adapter's rule: first claim wins; the same attempt may retake `claimed`/`failed`. */
+/** In-memory ledger with the DynamoDB adapter's rules. */
 class FakeLedger implements LiquidationLedger {
-  readonly items = new Map<string, { attempt: string; state: string; outcomes: AttemptOutcome[] }>();
+  readonly attempts = new Map<string, AttemptRecord>();
+  readonly locks = new Map<string, string>();
+  readonly history: string[] = [];
   constructor(private readonly events: Event[]) {}
-  async claim(opportunity: string, attempt: string): Promise<boolean> {
-    const item = this.items.get(opportunity);
-    if (item && !(item.attempt === attempt && (item.state === 'claimed' || item.state === 'failed'))) return false;
-    this.items.set(opportunity, { attempt, state: 'claimed', outcomes: item?.outcomes ?? [] });
-    this.events.push(`claim ${attempt}`);
-    return true;
+  async find(opportunity: string): Promise<AttemptRecord | undefined> {
+    const found = this.attempts.get(opportunity);
+    return found && { ...found, transactions: found.transactions.map((tx) => ({ ...tx })) };
   }
-  async record(opportunity: string, attempt: string, outcome: AttemptOutcome): Promise<void> {
-    const item = this.items.get(opportunity);
-    if (item?.attempt !== attempt) throw new Error(`attempt ${attempt} does not hold the claim`);
+  async claim(opportunity: string, attempt: string, position: string, block: number): Promise<ClaimResult> {
+    const item = this.attempts.get(opportunity);
+    if (item && !(item.attemptId === attempt && (item.state === 'claimed' || item.state === 'failed'))) return { kind: 'duplicate' };
+    const holder = this.locks.get(position);
+    if (holder && holder !== opportunity) return { kind: 'in-flight', heldBy: holder };
+    this.locks.set(position, opportunity);
+    this.attempts.set(opportunity, { opportunity, attemptId: attempt, position, block, state: 'claimed', transactions: item?.transactions ?? [] });
+    this.log(`claim ${attempt}`);
+    return { kind: 'claimed' };
+  }
+  async recordSigned(opportunity: string, attempt: string, tx: Omit<AttemptTransaction, 'state' | 'signedAt'> & { replaces?: number }, plan: Record<string, string>): Promise<void> {
+    const item = this.owned(opportunity, attempt);
+    if (tx.index !== item.transactions.length) throw new LedgerOwnershipError(opportunity, attempt, 'out of order');
+    const first = tx.replaces === undefined;
+    if (first ? item.state !== 'claimed' : !['signed', 'sent'].includes(item.state)) throw new LedgerOwnershipError(opportunity, attempt, `signed from ${item.state}`);
+    const { replaces: _replaces, ...stored } = tx;
+    item.transactions.push({ ...stored, state: 'signed', signedAt: 'now' });
+    item.plan = plan;
+    if (first) item.state = 'signed';
+    this.log(`ledger signed #${tx.index}`);
+  }
+  async recordSent(opportunity: string, attempt: string, index: number): Promise<void> {
+    const item = this.owned(opportunity, attempt);
+    item.state = 'sent';
+    item.transactions[index].state = 'sent';
+    this.log(`ledger sent #${index}`);
+  }
+  async finish(opportunity: string, attempt: string, outcome: FinalOutcome): Promise<void> {
+    const item = this.owned(opportunity, attempt);
+    const allowed = ['mined', 'reverted', 'dropped'].includes(outcome.kind) ? ['signed', 'sent'] : outcome.kind === 'failed' ? ['claimed', 'signed', 'failed'] : ['claimed', 'failed'];
+    if (!allowed.includes(item.state)) throw new LedgerOwnershipError(opportunity, attempt, `cannot finish as ${outcome.kind} from ${item.state}`);
     item.state = outcome.kind;
-    item.outcomes.push(outcome);
-    this.events.push(`record ${outcome.kind}`);
+    if ('reason' in outcome) item.reason = outcome.reason;
+    for (const tx of item.transactions.filter((t) => t.state !== 'dropped')) {
+      tx.state = outcome.kind === 'mined' || outcome.kind === 'reverted' ? (tx.txHash === outcome.txHash ? 'mined' : 'replaced') : 'dropped';
+    }
+    if (this.locks.get(item.position) === opportunity) this.locks.delete(item.position);
+    this.log(`ledger ${outcome.kind}`);
   }
-  states(opportunity = OPPORTUNITY): string[] {
-    return this.items.get(opportunity)?.outcomes.map((o) => o.kind) ?? [];
+  private owned(opportunity: string, attempt: string): AttemptRecord {
+    const item = this.attempts.get(opportunity);
+    if (item?.attemptId !== attempt) throw new LedgerOwnershipError(opportunity, attempt);
+    return item;
+  }
+  private log(line: string): void {
+    this.history.push(line);
+    this.events.push(line);
+  }
+  state(opportunity = OPPORTUNITY): string | undefined {
+    return this.attempts.get(opportunity)?.state;
+  }
+}
+
+/** In-memory nonce leases: the lowest released nonce first, else the next one after the head. */
+class FakeNonceLeases implements NonceLeases {
+  readonly leases = new Map<string, LeaseRecord>();
+  readonly next = new Map<string, number>();
+  loseNextLease = false;
+  constructor(private readonly events: Event[]) {}
+  async allocate(signer: string, owner: string, chainNonce: number, nowMs: number): Promise<NonceLease> {
+    const reusable = [...this.leases.values()].filter((l) => l.signer === signer && l.nonce >= chainNonce && l.state === 'released').sort((a, b) => a.nonce - b.nonce)[0];
+    const nonce = reusable?.nonce ?? Math.max(this.next.get(signer) ?? 0, chainNonce);
+    if (!reusable) this.next.set(signer, nonce + 1);
+    this.leases.set(`${signer}#${nonce}`, { signer, nonce, owner, state: 'leased', expiresAtMs: nowMs + 60_000, updatedAtMs: nowMs });
+    this.events.push(`lease ${nonce}`);
+    return { signer, nonce, owner };
+  }
+  async markSigned(lease: NonceLease, tx: { txHash: string; rawTransaction: string }): Promise<void> {
+    const record = this.leases.get(`${lease.signer}#${lease.nonce}`);
+    if (this.loseNextLease || !record || record.owner !== lease.owner || !['leased', 'signed'].includes(record.state)) {
+      this.loseNextLease = false;
+      throw new NonceLeaseLostError(lease);
+    }
+    Object.assign(record, { state: 'signed', ...tx });
+    this.events.push(`lease signed ${lease.nonce}`);
+  }
+  async confirm(lease: NonceLease): Promise<void> {
+    this.leases.get(`${lease.signer}#${lease.nonce}`)!.state = 'confirmed';
+    this.events.push(`lease confirmed ${lease.nonce}`);
+  }
+  async release(lease: NonceLease): Promise<void> {
+    this.leases.get(`${lease.signer}#${lease.nonce}`)!.state = 'released';
+    this.events.push(`lease released ${lease.nonce}`);
+  }
+  async open(signer: string, chainNonce: number): Promise<LeaseRecord[]> {
+    return [...this.leases.values()].filter((l) => l.signer === signer && l.nonce >= chainNonce && l.state !== 'confirmed');
   }
 }
 
@@ -89,32 +174,50 @@ class RetryableRpcError extends Error {
   readonly retryable = true;
 }
 
+/** A fake signer: the hash is the keccak of a readable "raw" string, so replacements get distinct hashes. */
+function fakeSigner(address: string, signed: UnsignedTransaction[], events: Event[]): Signer {
+  return {
+    address,
+    async signTransaction(tx): Promise<SignedTransaction> {
+      signed.push(tx);
+      events.push(`sign nonce ${tx.nonce} maxFee ${tx.maxFeePerGasWei}`);
+      const raw = `raw:${address}:${tx.nonce}:${tx.maxFeePerGasWei}`;
+      return { raw, hash: keccak256(toUtf8Bytes(raw)) };
+    },
+  };
+}
+
 interface Setup {
   read?: PositionRead | Error;
   simulation?: LiquidationSimulation | Error;
-  broadcast?: BroadcastResult;
-  receipt?: ReceiptSummary | undefined;
+  /** Answers of successive broadcasts (the last repeats); default accepted. */
+  broadcasts?: BroadcastResult[];
+  /** When (ms after the first broadcast of that hash's nonce) which broadcast index gets mined; default: index 0 at once. */
+  mine?: { index: number; afterMs: number; status?: 'success' | 'reverted' } | 'never';
   minProfitBase?: bigint;
   dryRun?: boolean;
+  maxReplacements?: number;
+  gasPriceCapWei?: bigint;
+  signers?: string[];
+  breaker?: { kind: 'closed' } | { kind: 'open'; reason: string; detail: string };
+  /** The chain's confirmed nonce for the signer, as a function of time since the start. */
+  confirmedNonce?: (elapsedMs: number) => number;
+  crashAt?: ExecutionStep;
 }
 
 function world(setup: Setup = {}) {
   const events: Event[] = [];
   const ledger = new FakeLedger(events);
+  const nonces = new FakeNonceLeases(events);
   const signed: UnsignedTransaction[] = [];
+  const broadcasts: string[] = [];
   const simulated: { call: LiquidationCall; from: string; block: number }[] = [];
-  let nowMs = 1_750_000_000_000;
-  const receipt: ReceiptSummary | undefined =
-    'receipt' in setup ? setup.receipt : { status: 'success', blockNumber: BLOCK + 1, gasUsed: 280_123n, effectiveGasPriceWei: 11n * GWEI };
+  const breakerOutcomes: { kind: string; gasCostWei: bigint }[] = [];
+  const clock = { now: START_MS };
+  let firstBroadcastMs: number | undefined;
+  let crash = setup.crashAt;
 
-  const signer: Signer = {
-    address: LIQUIDATOR,
-    async signTransaction(tx): Promise<SignedTransaction> {
-      signed.push(tx);
-      events.push(`sign nonce ${tx.nonce}`);
-      return { raw: '0x02f8raw', hash: '0xabc1' };
-    },
-  };
+  const signers = (setup.signers ?? [LIQUIDATOR]).map((address) => fakeSigner(address, signed, events));
   const simulator: LiquidationSimulator = {
     buildTransaction: () => ({ to: POOL, data: '0xdeadbeef' }),
     async simulate(call, from, block) {
@@ -125,18 +228,36 @@ function world(setup: Setup = {}) {
       return outcome;
     },
   };
+  const minedReceipt = (): ReceiptSummary | undefined => {
+    const mine = setup.mine ?? { index: 0, afterMs: 0 };
+    if (mine === 'never' || firstBroadcastMs === undefined || clock.now - firstBroadcastMs < mine.afterMs) return undefined;
+    const tx = signed[mine.index];
+    if (!tx || !broadcasts.some((raw) => raw.endsWith(`:${tx.nonce}:${tx.maxFeePerGasWei}`))) return undefined;
+    const raw = `raw:${signers[0].address}:${tx.nonce}:${tx.maxFeePerGasWei}`;
+    return { txHash: keccak256(toUtf8Bytes(raw)), status: mine.status ?? 'success', blockNumber: BLOCK + 1, gasUsed: 280_123n, effectiveGasPriceWei: 11n * GWEI };
+  };
+  let broadcastCount = 0;
   const chain: ChainGateway = {
     latestBlock: async () => BLOCK,
     feesAfter: async () => ({ baseFeePerGasWei: 10n * GWEI, maxPriorityFeePerGasWei: 1n * GWEI, maxFeePerGasWei: 21n * GWEI }),
-    pendingNonce: async () => 7,
+    confirmedNonce: async () => setup.confirmedNonce?.(clock.now - START_MS) ?? 7,
     async broadcast(raw) {
       events.push(`broadcast ${raw}`);
-      return setup.broadcast ?? { kind: 'accepted' };
+      const answer = setup.broadcasts?.[Math.min(broadcastCount, setup.broadcasts.length - 1)] ?? { kind: 'accepted' };
+      broadcastCount++;
+      if (answer.kind !== 'rejected') {
+        broadcasts.push(raw);
+        firstBroadcastMs ??= clock.now;
+      }
+      return answer;
     },
-    async receipt(hash, timeoutMs) {
-      events.push(`receipt ${hash} within ${timeoutMs} ms`);
-      nowMs += 1_000;
-      return receipt;
+    async receiptOfAny(hashes, timeoutMs) {
+      events.push(`receipt? ${hashes.length} within ${timeoutMs} ms`);
+      const receipt = minedReceipt();
+      if (receipt && hashes.includes(receipt.txHash)) return receipt;
+      clock.now += timeoutMs;
+      const later = minedReceipt();
+      return later && hashes.includes(later.txHash) ? later : undefined;
     },
   };
   const deps: ExecuteCandidateDeps = {
@@ -151,9 +272,16 @@ function world(setup: Setup = {}) {
     simulator,
     nativePrice: { nativePriceBase8: async () => usd(2000) },
     chain,
-    signer,
+    signers,
     ledger,
-    clock: { nowMs: () => nowMs },
+    nonces,
+    breakers: {
+      check: async () => setup.breaker ?? { kind: 'closed' },
+      recordOutcome: async (outcome) => {
+        breakerOutcomes.push(outcome);
+      },
+    },
+    clock: { nowMs: () => clock.now },
     classifyFailure: (error) => ((error as { retryable?: boolean }).retryable ? 'retryable' : 'permanent'),
     settings: {
       chainId: 31337n,
@@ -161,24 +289,44 @@ function world(setup: Setup = {}) {
       swapCostBps: 30n,
       minProfitBase: setup.minProfitBase ?? 0n,
       assumedGasPerStep: 400_000n,
+      fees: { replaceAfterMs: 10_000, maxReplacements: setup.maxReplacements ?? 2, bumpBps: 1_250n, gasPriceCapWei: setup.gasPriceCapWei },
       dryRun: setup.dryRun ?? false,
     },
+    faults: {
+      reach(step) {
+        if (crash === step) {
+          crash = undefined;
+          throw new Error(`simulated crash at ${step}`);
+        }
+      },
+    },
   };
-  const run = (attempt = 'message-1') => executeCandidate(deps, { message: MESSAGE, attempt, receiptDeadlineMs: nowMs + 20_000 });
-  return { deps, run, events, ledger, signed, simulated };
+  const run = (attempt = 'message-1', deadlineAfterMs = 30_000) =>
+    executeCandidate(deps, { message: MESSAGE, attempt, receiptDeadlineMs: clock.now + deadlineAfterMs });
+  return { deps, run, events, ledger, nonces, signed, broadcasts, simulated, breakerOutcomes, clock };
 }
 
+const SIGNED_FIRST: UnsignedTransaction = {
+  chainId: 31337n,
+  nonce: 7,
+  to: POOL,
+  data: '0xdeadbeef',
+  valueWei: 0n,
+  gasLimit: 375_000n,
+  maxFeePerGasWei: 21n * GWEI,
+  maxPriorityFeePerGasWei: 1n * GWEI,
+};
+
 describe('executeCandidate', () => {
-  it('liquidates a liquidatable account: claim, simulate at the read block, write-ahead sent, broadcast, mined', async () => {
-    const { run, events, ledger, signed, simulated } = world();
+  it('liquidates: claim, simulate, lease a nonce, ledger signed, lease signed, broadcast, ledger sent, mined', async () => {
+    const { run, events, ledger, nonces, signed, simulated, breakerOutcomes } = world();
 
     const result = await run();
 
-    expect(result).toMatchObject({ kind: 'mined', opportunity: OPPORTUNITY, block: BLOCK, txHash: '0xabc1', minedBlock: BLOCK + 1, gasUsed: '280123' });
+    expect(result).toMatchObject({ kind: 'mined', opportunity: OPPORTUNITY, block: BLOCK, minedBlock: BLOCK + 1, gasUsed: '280123' });
     const plan = (result as Extract<ExecutionResult, { kind: 'mined' }>).plan;
     expect(plan).toMatchObject({
       sizing: 'max',
-      steps: '1',
       collateralAsset: ASSETS.WETH.asset,
       debtAsset: ASSETS.USDC.asset,
       debtRepaidUnits: '8500000000',
@@ -190,85 +338,109 @@ describe('executeCandidate', () => {
       gasCostBase: '825000000',
       swapCostBase: '2677500000',
       profitBase: '38997500000',
-      gasEstimate: '300000',
       gasLimit: '375000',
       nonce: '7',
       from: LIQUIDATOR,
+      to: POOL,
+      data: '0xdeadbeef',
       effectiveGasPriceWei: '11000000000',
     });
     expect(Object.values(plan).every((value) => typeof value === 'string')).toBe(true);
     expect(simulated).toEqual([
       { call: { collateralAsset: ASSETS.WETH.asset, debtAsset: ASSETS.USDC.asset, user: USER, debtToCoverUnits: 2n ** 256n - 1n, receiveAToken: false }, from: LIQUIDATOR, block: BLOCK },
     ]);
-    expect(signed).toEqual([
-      { chainId: 31337n, nonce: 7, to: POOL, data: '0xdeadbeef', valueWei: 0n, gasLimit: 375_000n, maxFeePerGasWei: 21n * GWEI, maxPriorityFeePerGasWei: 1n * GWEI },
-    ]);
+    expect(signed).toEqual([SIGNED_FIRST]);
     expect(events).toEqual([
       `read ${USER} at ${BLOCK}`,
       'claim message-1',
       'simulate',
-      'sign nonce 7',
-      'record sent',
-      'broadcast 0x02f8raw',
-      'receipt 0xabc1 within 20000 ms',
-      'record mined',
+      'lease 7',
+      'sign nonce 7 maxFee 21000000000',
+      'ledger signed #0',
+      'lease signed 7',
+      `broadcast raw:${LIQUIDATOR}:7:21000000000`,
+      'ledger sent #0',
+      'receipt? 1 within 10000 ms',
+      'ledger mined',
+      'lease confirmed 7',
     ]);
-    expect(ledger.states()).toEqual(['sent', 'mined']);
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'mined', position: POSITION, transactions: [{ index: 0, nonce: 7, state: 'mined' }] });
+    expect(ledger.locks.size).toBe(0);
+    expect(nonces.leases.get(`31337#${LIQUIDATOR}#7`)?.state).toBe('confirmed');
+    expect(breakerOutcomes).toEqual([{ kind: 'mined', gasCostWei: 280_123n * 11n * GWEI }]);
   });
 
   it('returns stale for an account that is healthy at the latest block, and claims nothing', async () => {
     const { run, events, ledger } = world({ read: { kind: 'position', position: healthy } });
 
-    const result = await run();
-
     // 20,000 × 0.825 / 15,000 = 1.1
-    expect(result).toEqual({ kind: 'stale', opportunity: OPPORTUNITY, block: BLOCK, healthFactorWad: '1100000000000000000' });
+    expect(await run()).toEqual({ kind: 'stale', opportunity: OPPORTUNITY, block: BLOCK, healthFactorWad: '1100000000000000000' });
     expect(events).toEqual([`read ${USER} at ${BLOCK}`]);
-    expect(ledger.items.size).toBe(0);
+    expect(ledger.attempts.size).toBe(0);
   });
 
   it('skips a position the reader cannot express (eMode) without claiming it', async () => {
     const { run, ledger } = world({ read: { kind: 'unsupported', reason: 'emode' } });
 
     expect(await run()).toEqual({ kind: 'skipped', opportunity: OPPORTUNITY, block: BLOCK, reason: 'unsupported-position', detail: 'emode' });
-    expect(ledger.items.size).toBe(0);
+    expect(ledger.attempts.size).toBe(0);
   });
 
   it('skips an unprofitable candidate before claiming, with the best profit in the detail', async () => {
     // Profit with the assumed 400k gas: 892,500,000,000 − 850,000,000,000 − 880,000,000 − 2,677,500,000.
     const { run, ledger, signed } = world({ minProfitBase: usd(1_000) });
 
-    expect(await run()).toEqual({
-      kind: 'skipped',
-      opportunity: OPPORTUNITY,
-      block: BLOCK,
-      reason: 'unprofitable',
-      detail: 'best profit 38942500000 base, must exceed 100000000000',
-    });
-    expect(ledger.items.size).toBe(0);
+    expect(await run()).toEqual({ kind: 'skipped', opportunity: OPPORTUNITY, block: BLOCK, reason: 'unprofitable', detail: 'best profit 38942500000 base, must exceed 100000000000' });
+    expect(ledger.attempts.size).toBe(0);
     expect(signed).toEqual([]);
   });
 
-  it('returns duplicate when another attempt holds the claim, and neither simulates nor signs', async () => {
+  it('returns duplicate when another delivery holds the claim, and neither simulates nor signs', async () => {
     const { run, ledger, simulated, signed } = world();
-    await ledger.claim(OPPORTUNITY, 'message-0');
+    await ledger.claim(OPPORTUNITY, 'message-0', POSITION, 99);
 
     expect(await run('message-1')).toEqual({ kind: 'duplicate', opportunity: OPPORTUNITY, block: BLOCK });
     expect(simulated).toEqual([]);
     expect(signed).toEqual([]);
   });
 
-  it('records a simulation revert as failed with the decoded reason, and sends nothing', async () => {
-    const { run, ledger, signed } = world({ simulation: { kind: 'revert', block: BLOCK, reason: 'HealthFactorNotBelowThreshold' } });
+  it('returns in-flight while another opportunity of the same position holds it, and sends nothing', async () => {
+    const { run, ledger, signed } = world();
+    await ledger.claim('31337#pool#borrower#97', 'message-0', POSITION, 97);
 
-    expect(await run()).toEqual({
-      kind: 'failed',
-      opportunity: OPPORTUNITY,
-      block: BLOCK,
-      stage: 'simulate',
-      reason: 'simulation reverted: HealthFactorNotBelowThreshold',
-    });
-    expect(ledger.items.get(OPPORTUNITY)?.outcomes).toEqual([{ kind: 'failed', reason: 'simulation reverted: HealthFactorNotBelowThreshold', block: BLOCK }]);
+    expect(await run()).toEqual({ kind: 'in-flight', opportunity: OPPORTUNITY, block: BLOCK, heldBy: '31337#pool#borrower#97' });
+    expect(signed).toEqual([]);
+  });
+
+  it('is paused by an open execution breaker before reading the position', async () => {
+    const { run, events, ledger } = world({ breaker: { kind: 'open', reason: 'kill-switch', detail: 'on by ops: incident 42' } });
+
+    expect(await run()).toEqual({ kind: 'paused', opportunity: OPPORTUNITY, block: BLOCK, reason: 'kill-switch', detail: 'on by ops: incident 42' });
+    expect(events).toEqual([]);
+    expect(ledger.attempts.size).toBe(0);
+  });
+
+  it('is paused when the expected gas price (base fee + tip = 11 gwei) is above the cap', async () => {
+    const { run, ledger } = world({ gasPriceCapWei: 10n * GWEI });
+
+    expect(await run()).toEqual({ kind: 'paused', opportunity: OPPORTUNITY, block: BLOCK, reason: 'gas-price-cap', detail: 'gas price 11000000000 wei is above the cap 10000000000 wei' });
+    expect(ledger.attempts.size).toBe(0);
+  });
+
+  it('offers at most the cap as max fee when the expected price is under it', async () => {
+    const { run, signed } = world({ gasPriceCapWei: 15n * GWEI });
+
+    expect(await run()).toMatchObject({ kind: 'mined' });
+    expect(signed[0]).toMatchObject({ maxFeePerGasWei: 15n * GWEI, maxPriorityFeePerGasWei: 1n * GWEI });
+  });
+
+  it('records a simulation revert as failed with the decoded reason, leases no nonce and frees the position', async () => {
+    const { run, ledger, nonces, signed } = world({ simulation: { kind: 'revert', block: BLOCK, reason: 'HealthFactorNotBelowThreshold' } });
+
+    expect(await run()).toEqual({ kind: 'failed', opportunity: OPPORTUNITY, block: BLOCK, stage: 'simulate', reason: 'simulation reverted: HealthFactorNotBelowThreshold' });
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'failed', reason: 'simulation reverted: HealthFactorNotBelowThreshold' });
+    expect(ledger.locks.size).toBe(0);
+    expect(nonces.leases.size).toBe(0);
     expect(signed).toEqual([]);
   });
 
@@ -276,89 +448,171 @@ describe('executeCandidate', () => {
     // 10M gas × 11 gwei = 0.11 ETH = $220 → profit $389.975 + $8.25 − $220 = $178.225, below the $300 minimum.
     const { run, ledger, signed } = world({ simulation: { kind: 'ok', block: BLOCK, gasEstimate: 8_000_000n, gasLimit: 10_000_000n }, minProfitBase: usd(300) });
 
-    const result = await run();
-
-    expect(result).toEqual({
+    expect(await run()).toEqual({
       kind: 'skipped',
       opportunity: OPPORTUNITY,
       block: BLOCK,
       reason: 'unprofitable',
       detail: 'profit 17822500000 base after the simulated gas limit 10000000 (min 30000000000)',
     });
-    expect(ledger.states()).toEqual(['skipped']);
+    expect(ledger.state()).toBe('skipped');
     expect(signed).toEqual([]);
   });
 
-  it('plans, simulates and records a dry run without signing', async () => {
-    const { run, ledger, signed } = world({ dryRun: true });
+  it('plans, simulates and records a dry run without leasing or signing', async () => {
+    const { run, ledger, nonces, signed } = world({ dryRun: true });
+
+    expect(await run()).toMatchObject({ kind: 'dry-run', block: BLOCK, plan: { debtRepaidUnits: '8500000000', gasLimit: '375000', profitBase: '38997500000' } });
+    expect(ledger.state()).toBe('dry-run');
+    expect(nonces.leases.size).toBe(0);
+    expect(signed).toEqual([]);
+  });
+
+  it('records a transaction that reverted on chain as reverted and tells the breakers', async () => {
+    const { run, ledger, breakerOutcomes } = world({ mine: { index: 0, afterMs: 0, status: 'reverted' } });
+
+    expect(await run()).toMatchObject({ kind: 'reverted', minedBlock: BLOCK + 1, gasUsed: '280123' });
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'reverted', reason: `reverted in block ${BLOCK + 1}` });
+    expect(breakerOutcomes).toEqual([{ kind: 'reverted', gasCostWei: 280_123n * 11n * GWEI }]);
+  });
+
+  it('replaces a transaction without a receipt after replaceAfterMs: same nonce, fees +12.5 %, the ledger records both', async () => {
+    // Mined only once the replacement (index 1) is out: 15 s after the first broadcast.
+    const { run, ledger, signed, broadcasts } = world({ mine: { index: 1, afterMs: 15_000 } });
 
     const result = await run();
 
-    expect(result).toMatchObject({ kind: 'dry-run', block: BLOCK, plan: { debtRepaidUnits: '8500000000', gasLimit: '375000', profitBase: '38997500000' } });
-    expect(ledger.states()).toEqual(['dry-run']);
-    expect(signed).toEqual([]);
+    // 21 gwei × 1.125 = 23.625 gwei; tip 1 gwei × 1.125 = 1.125 gwei.
+    expect(signed.map((tx) => [tx.nonce, tx.maxFeePerGasWei, tx.maxPriorityFeePerGasWei])).toEqual([
+      [7, 21n * GWEI, 1n * GWEI],
+      [7, 23_625_000_000n, 1_125_000_000n],
+    ]);
+    expect(broadcasts).toHaveLength(2);
+    expect(result).toMatchObject({ kind: 'mined', plan: { replacements: '1' } });
+    const attempt = ledger.attempts.get(OPPORTUNITY)!;
+    expect(attempt.transactions.map((tx) => [tx.index, tx.nonce, tx.state])).toEqual([
+      [0, 7, 'replaced'],
+      [1, 7, 'mined'],
+    ]);
+    expect((result as Extract<ExecutionResult, { kind: 'mined' }>).txHash).toBe(attempt.transactions[1].txHash);
   });
 
-  it('records a transaction that reverted on chain as reverted', async () => {
-    const { run, ledger } = world({ receipt: { status: 'reverted', blockNumber: BLOCK + 1, gasUsed: 90_000n, effectiveGasPriceWei: 11n * GWEI } });
+  it('never replaces past the expected profit: a bump whose worst-case gas exceeds the gross margin is not signed', async () => {
+    // Gross margin $398.225 (profit + gas at the planned fee). Gas limit 375k × $2,000/ETH: a max fee above
+    // ≈ 531 gwei would cost more. With a 1,000 % bump the first replacement offers 231 gwei, the second 2,541 gwei.
+    const { deps, run, signed } = world({ mine: 'never', maxReplacements: 5 });
+    deps.settings.fees.bumpBps = 100_000n;
 
-    expect(await run()).toMatchObject({ kind: 'reverted', txHash: '0xabc1', minedBlock: BLOCK + 1, gasUsed: '90000' });
-    expect(ledger.items.get(OPPORTUNITY)?.outcomes[1]).toMatchObject({ kind: 'reverted', reason: `reverted in block ${BLOCK + 1}` });
+    await expect(run('message-1', 45_000)).rejects.toThrow(PendingTransactionError);
+    expect(signed.map((tx) => tx.maxFeePerGasWei)).toEqual([21n * GWEI, 231n * GWEI]);
   });
 
-  it('leaves the attempt sent when no receipt arrives before the deadline', async () => {
-    const { run, ledger } = world({ receipt: undefined });
+  it('leaves a transaction without receipt at the deadline to the redelivery, which re-broadcasts the stored bytes and signs nothing new', async () => {
+    const setup: Setup = { mine: 'never', maxReplacements: 0 };
+    const { run, ledger, signed, events } = world(setup);
 
-    expect(await run()).toMatchObject({ kind: 'sent', txHash: '0xabc1', detail: 'no receipt before the deadline' });
-    expect(ledger.states()).toEqual(['sent']);
+    await expect(run('message-1', 5_000)).rejects.toThrow(/still pending: no receipt before the deadline/);
+    expect(ledger.state()).toBe('sent');
+    expect(ledger.locks.get(POSITION)).toBe(OPPORTUNITY);
+
+    setup.mine = { index: 0, afterMs: 0 };
+    events.length = 0;
+    expect(await run('message-1')).toMatchObject({ kind: 'mined' });
+    expect(signed).toHaveLength(1);
+    expect(events).toEqual(['receipt? 1 within 0 ms', 'ledger mined', 'lease confirmed 7']);
+    expect(ledger.locks.size).toBe(0);
   });
 
-  it('still waits for the receipt when the broadcast outcome is unknown (it may have reached the node)', async () => {
-    const { run, ledger } = world({ broadcast: { kind: 'unknown', reason: 'socket hang up' } });
+  it('after a crash between broadcast and the ledger write, the retry finds the signed bytes, re-broadcasts them and ends mined', async () => {
+    const setup: Setup = { crashAt: 'after-broadcast', mine: 'never' };
+    const { run, ledger, signed, events } = world(setup);
 
-    expect(await run()).toMatchObject({ kind: 'mined', txHash: '0xabc1' });
-    expect(ledger.states()).toEqual(['sent', 'mined']);
+    await expect(run()).rejects.toThrow('simulated crash at after-broadcast');
+    expect(ledger.state()).toBe('signed');
+
+    // Not mined yet when the retry comes: only after the re-broadcast.
+    setup.mine = { index: 0, afterMs: 1 };
+    events.length = 0;
+    expect(await run()).toMatchObject({ kind: 'mined' });
+    expect(signed).toHaveLength(1);
+    expect(events).toEqual([
+      'receipt? 1 within 0 ms',
+      'lease signed 7',
+      `broadcast raw:${LIQUIDATOR}:7:21000000000`,
+      'ledger sent #0',
+      'receipt? 1 within 10000 ms',
+      'ledger mined',
+      'lease confirmed 7',
+    ]);
   });
 
-  it('records a permanent broadcast refusal as failed', async () => {
-    const { run, ledger } = world({ broadcast: { kind: 'rejected', reason: 'insufficient funds for gas * price + value', retryable: false } });
+  it('another delivery of the same opportunity during the pending attempt is a duplicate', async () => {
+    const { run, signed } = world({ mine: 'never', maxReplacements: 0 });
+    await expect(run('message-1', 5_000)).rejects.toThrow(PendingTransactionError);
 
-    expect(await run()).toEqual({
-      kind: 'failed',
-      opportunity: OPPORTUNITY,
-      block: BLOCK,
-      stage: 'broadcast',
-      reason: 'broadcast rejected: insufficient funds for gas * price + value',
-    });
-    expect(ledger.states()).toEqual(['sent', 'failed']);
+    expect(await run('message-2')).toEqual({ kind: 'duplicate', opportunity: OPPORTUNITY, block: BLOCK });
+    expect(signed).toHaveLength(1);
   });
 
-  it('throws on a retryable broadcast refusal after recording failed, so the redelivery may retake the claim', async () => {
-    const { run, ledger } = world({ broadcast: { kind: 'rejected', reason: 'nonce too low', retryable: true } });
+  it('ends dropped when the nonce is used by a transaction that is not one of the attempt', async () => {
+    // The chain's confirmed nonce passes 7 after 12 s without any of our hashes mined.
+    const { run, ledger, nonces } = world({ mine: 'never', maxReplacements: 0, confirmedNonce: (elapsed) => (elapsed >= 12_000 ? 8 : 7) });
 
-    await expect(run()).rejects.toThrow(new RetryableBroadcastError('nonce too low'));
-    expect(ledger.states()).toEqual(['sent', 'failed']);
+    expect(await run('message-1', 60_000)).toMatchObject({ kind: 'dropped', detail: expect.stringMatching(/^nonce 7 of .* was used by another transaction/) });
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'dropped', transactions: [{ state: 'dropped' }] });
+    expect(ledger.locks.size).toBe(0);
+    expect(nonces.leases.get(`31337#${LIQUIDATOR}#7`)?.state).toBe('confirmed');
+  });
+
+  it('records a permanent broadcast refusal as failed and releases the nonce', async () => {
+    const { run, ledger, nonces } = world({ broadcasts: [{ kind: 'rejected', reason: 'insufficient funds for gas * price + value', retryable: false }] });
+
+    expect(await run()).toEqual({ kind: 'failed', opportunity: OPPORTUNITY, block: BLOCK, stage: 'broadcast', reason: 'broadcast rejected: insufficient funds for gas * price + value' });
+    expect(ledger.state()).toBe('failed');
+    expect(nonces.leases.get(`31337#${LIQUIDATOR}#7`)?.state).toBe('released');
+  });
+
+  it('throws on a retryable broadcast refusal after recording failed; the redelivery signs again at the released nonce', async () => {
+    const { run, ledger, signed } = world({ broadcasts: [{ kind: 'rejected', reason: 'limit exceeded', retryable: true }, { kind: 'accepted' }] });
+
+    await expect(run()).rejects.toThrow(new RetryableBroadcastError('limit exceeded'));
+    expect(ledger.state()).toBe('failed');
+
+    expect(await run()).toMatchObject({ kind: 'mined' });
+    expect(signed.map((tx) => tx.nonce)).toEqual([7, 7]);
+    expect(ledger.attempts.get(OPPORTUNITY)!.transactions.map((tx) => [tx.index, tx.state])).toEqual([
+      [0, 'dropped'],
+      [1, 'mined'],
+    ]);
+  });
+
+  it('sends nothing when the nonce lease was lost before the broadcast, and fails the attempt for a retry', async () => {
+    const { run, ledger, nonces, events } = world();
+    nonces.loseNextLease = true;
+
+    await expect(run()).rejects.toThrow(NonceLeaseLostError);
+    expect(events.some((e) => e.startsWith('broadcast'))).toBe(false);
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'failed', transactions: [{ state: 'dropped' }] });
   });
 
   it('throws a retryable failure after the claim, records it, and lets the same message retake the claim', async () => {
     const setup: Setup = { simulation: new RetryableRpcError('eth_call timed out') };
-    const { run, ledger, deps } = world(setup);
+    const { run, ledger, deps, clock } = world(setup);
 
     await expect(run('message-1')).rejects.toThrow('simulate: eth_call timed out');
-    expect(ledger.items.get(OPPORTUNITY)?.outcomes).toEqual([{ kind: 'failed', reason: 'retryable simulate: eth_call timed out', block: BLOCK }]);
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'failed', reason: 'retryable simulate: eth_call timed out' });
 
     // Another message for the same opportunity is a duplicate; the redelivery of the same message is not.
     delete setup.simulation;
-    expect(await executeCandidate(deps, { message: MESSAGE, attempt: 'message-2', receiptDeadlineMs: Number.MAX_SAFE_INTEGER })).toMatchObject({ kind: 'duplicate' });
+    expect(await executeCandidate(deps, { message: MESSAGE, attempt: 'message-2', receiptDeadlineMs: clock.now + 30_000 })).toMatchObject({ kind: 'duplicate' });
     expect(await run('message-1')).toMatchObject({ kind: 'mined' });
-    expect(ledger.states()).toEqual(['failed', 'sent', 'mined']);
   });
 
   it('acknowledges a permanent failure after the claim as failed', async () => {
     const { run, ledger } = world({ simulation: new Error('invalid opcode in the node') });
 
     expect(await run()).toEqual({ kind: 'failed', opportunity: OPPORTUNITY, block: BLOCK, stage: 'simulate', reason: 'permanent simulate: invalid opcode in the node' });
-    expect(ledger.states()).toEqual(['failed']);
+    expect(ledger.state()).toBe('failed');
   });
 
   it('throws a retryable failure before the claim (nothing to record) and returns a permanent one as failed', async () => {
@@ -366,7 +620,23 @@ describe('executeCandidate', () => {
 
     const permanent = world({ read: new Error('reserve 0x… is listed twice') });
     expect(await permanent.run()).toEqual({ kind: 'failed', opportunity: OPPORTUNITY, block: BLOCK, stage: 'decide', reason: 'reserve 0x… is listed twice' });
-    expect(permanent.ledger.items.size).toBe(0);
+    expect(permanent.ledger.attempts.size).toBe(0);
+  });
+
+  it('takes the configured signers in turn', async () => {
+    const { deps, signed, clock } = world({ signers: [LIQUIDATOR, SECOND_SIGNER], mine: 'never', maxReplacements: 0 });
+    const messages = [0, 1, 2].map((i) => ({ ...MESSAGE, borrower: `0x00000000000000000000000000000000000000c${i}`, detectedBlock: 90 + i }));
+
+    for (const message of messages) {
+      await expect(executeCandidate(deps, { message, attempt: `m-${message.detectedBlock}`, receiptDeadlineMs: clock.now + 1_000 })).rejects.toThrow(PendingTransactionError);
+    }
+
+    expect(signed.map((tx) => tx.nonce)).toEqual([7, 7, 8]);
+    expect(deps.nonces instanceof FakeNonceLeases && [...deps.nonces.leases.keys()]).toEqual([
+      `31337#${LIQUIDATOR}#7`,
+      `31337#${SECOND_SIGNER}#7`,
+      `31337#${LIQUIDATOR}#8`,
+    ]);
   });
 });
 
@@ -393,7 +663,7 @@ describe('classifyWorkerFailure (the classifier the worker injects)', () => {
 
 describe('classifyBroadcastError (eth_sendRawTransaction failures as ethers reports them)', () => {
   it.each<[string, unknown, BroadcastResult]>([
-    ['nonce too low', makeError('nonce has already been used', 'NONCE_EXPIRED', { transaction: {}, info: { error: { code: -32003, message: 'nonce too low' } } }), { kind: 'rejected', reason: 'nonce too low', retryable: true }],
+    ['nonce too low', makeError('nonce has already been used', 'NONCE_EXPIRED', { transaction: {}, info: { error: { code: -32003, message: 'nonce too low' } } }), { kind: 'rejected', reason: 'nonce too low', retryable: true, nonceUsed: true }],
     ['insufficient funds', makeError('insufficient funds', 'INSUFFICIENT_FUNDS', { transaction: {}, info: { error: { code: -32003, message: 'insufficient funds for gas * price + value' } } }), { kind: 'rejected', reason: 'insufficient funds for gas * price + value', retryable: false }],
     ['rate limited', makeError('could not coalesce error', 'UNKNOWN_ERROR', { error: { code: -32005, message: 'limit exceeded' } }), { kind: 'rejected', reason: 'limit exceeded', retryable: true }],
     ['already known', makeError('could not coalesce error', 'UNKNOWN_ERROR', { error: { code: -32000, message: 'already known' } }), { kind: 'accepted' }],

@@ -1,0 +1,45 @@
+/**
+ * The one place the worker's failures are classified retryable or permanent (ethers, AWS SDK, Node sockets, and
+ * errors that say it themselves).
+ */
+import type { FailureClass } from '../pipeline/execute-candidate';
+
+const RETRYABLE_ETHERS_CODES = new Set(['NETWORK_ERROR', 'TIMEOUT', 'SERVER_ERROR', 'UNKNOWN_ERROR', 'BAD_DATA']);
+const RETRYABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const RETRYABLE_AWS_NAMES = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TransactionConflictException',
+]);
+
+/**
+ * The one place failures are classified. Walks the `cause` chain: an error that states `retryable` (or carries
+ * its adapter's classification) decides; otherwise transport and throttling failures (ethers, AWS SDK, Node
+ * sockets) are retryable and everything else — reverts, validation, bugs — is permanent: recorded and
+ * acknowledged, since a retry would fail again.
+ * (The scanner re-detects a still-liquidatable account as a new opportunity, sooner than a redelivery would.)
+ */
+export function classifyWorkerFailure(error: unknown): FailureClass {
+  for (let current: unknown = error, depth = 0; current && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
+    const e = current as {
+      retryable?: unknown;
+      classification?: { kind?: unknown };
+      code?: unknown;
+      name?: unknown;
+      $retryable?: unknown;
+      $metadata?: { httpStatusCode?: number };
+    };
+    if (typeof e.retryable === 'boolean') return e.retryable ? 'retryable' : 'permanent';
+    // Adapters that classify their own failures (kms-signer.ts: KmsRequestError.classification).
+    if (e.classification?.kind === 'retryable' || e.classification?.kind === 'permanent') return e.classification.kind;
+    if (typeof e.code === 'string' && (RETRYABLE_ETHERS_CODES.has(e.code) || RETRYABLE_SYSTEM_CODES.has(e.code))) return 'retryable';
+    if (e.$metadata) {
+      const status = e.$metadata.httpStatusCode ?? 0;
+      return e.$retryable || status >= 500 || RETRYABLE_AWS_NAMES.has(String(e.name)) ? 'retryable' : 'permanent';
+    }
+  }
+  return 'permanent';
+}
