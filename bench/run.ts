@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { detectionLatency } from './detection-latency';
+import { executionThroughput } from './execution-throughput';
 import { healthScan } from './health-scan';
 import { worldBoot } from './world-boot';
 
@@ -23,6 +24,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'world-boot': worldBoot,
   'health-scan': healthScan,
   'detection-latency': detectionLatency,
+  'execution-throughput': executionThroughput,
 };
 
 async function main(): Promise<void> {
