@@ -76,4 +76,33 @@ describe('pipeline configuration', () => {
   it('names a variable a function requires but is not set', () => {
     expect(problems(LOCAL, ['ledger', 'candidatesQueue'])).toMatch(/LEDGER_TABLE: required by this function[\s\S]*CANDIDATES_QUEUE_URL: required by this function/);
   });
+
+  it('reads the execution settings: several keys, fee policy, breakers, private submission', () => {
+    const keys = `0x${'11'.repeat(32)},0x${'22'.repeat(32)}`;
+    const config = loadPipelineConfig({
+      ...MAINNET,
+      KMS_KEY_ID: 'alias/keeper-1, alias/keeper-2',
+      PRIVATE_RPC_URL_SECRET_NAME: 'keeper/private-rpc-url',
+      REPLACE_AFTER_SEC: '12.5',
+      MAX_REPLACEMENTS: '2',
+      FEE_BUMP_BPS: '1500',
+      GAS_PRICE_CAP_GWEI: '150.5',
+      DAILY_GAS_BUDGET_ETH: '0.25',
+      REVERT_STREAK_LIMIT: '4',
+      REVERT_COOLDOWN_SEC: '600',
+    });
+    expect(config.worker.signer).toEqual({ mode: 'kms', keyIds: ['alias/keeper-1', 'alias/keeper-2'] });
+    expect(config.privateRpc).toEqual({ secretName: 'keeper/private-rpc-url' });
+    // 150.5 gwei = 150,500,000,000 wei; 0.25 ETH = 250,000,000,000,000,000 wei.
+    expect(config.worker.fees).toEqual({ replaceAfterMs: 12_500, maxReplacements: 2, bumpBps: 1_500n, gasPriceCapWei: 150_500_000_000n });
+    expect(config.worker.breakers).toEqual({ revertStreakLimit: 4, revertCooldownMs: 600_000, dailyGasBudgetWei: 250_000_000_000_000_000n });
+    expect(loadPipelineConfig({ ...LOCAL, SIGNER_PRIVATE_KEY: keys }).worker.signer).toEqual({ mode: 'local', privateKeys: [`0x${'11'.repeat(32)}`, `0x${'22'.repeat(32)}`] });
+  });
+
+  it('refuses a fee bump below what nodes accept, and local-only endpoints on a real chain, naming each', () => {
+    const message = problems({ ...MAINNET, FEE_BUMP_BPS: '500', PRIVATE_RPC_URL: 'http://127.0.0.1:9999', KMS_ENDPOINT: 'http://127.0.0.1:4000' });
+    expect(message).toContain('FEE_BUMP_BPS: must be at least 1000');
+    expect(message).toContain('PRIVATE_RPC_URL: only for the local chain 31337; use PRIVATE_RPC_URL_SECRET_NAME');
+    expect(message).toContain('KMS_ENDPOINT: only for the local KMS stand-in on chain 31337');
+  });
 });
