@@ -11,6 +11,7 @@
 import { type AccountData, calculateAccountData, collateralValueBase, debtValueBase, HEALTH_FACTOR_LIQUIDATION_THRESHOLD_WAD } from './health';
 import { mulDivDown, percentMul } from './math';
 import { assetUnit, findReserve, type ReservePosition, sameAddress, type UserPosition } from './position';
+import { withPoolBalances } from './token-balance';
 
 /** LiquidationLogic.CLOSE_FACTOR_HF_THRESHOLD: at or below 0.95 the whole reserve debt is liquidatable. */
 export const CLOSE_FACTOR_HF_THRESHOLD_WAD = 950_000_000_000_000_000n;
@@ -66,8 +67,12 @@ export interface AssessOptions {
   liquidator?: string;
 }
 
-/** ValidationLogic.validateLiquidationCall + the close-factor cap, for one pair of one position. */
-export function assessLiquidation(position: UserPosition, pair: LiquidationPair, options: AssessOptions = {}): LiquidationEligibility {
+/**
+ * ValidationLogic.validateLiquidationCall + the close-factor cap, for one pair of one position. The reserves
+ * returned carry the balances the Pool computes from scaled balances (withPoolBalances).
+ */
+export function assessLiquidation(input: UserPosition, pair: LiquidationPair, options: AssessOptions = {}): LiquidationEligibility {
+  const position = withPoolBalances(input);
   const collateral = findReserve(position, pair.collateralAsset);
   const debt = findReserve(position, pair.debtAsset);
   if (!collateral || !debt) return { kind: 'ineligible', reason: 'unknown-reserve' };

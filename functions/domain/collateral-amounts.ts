@@ -12,6 +12,14 @@
  *   bonusCollateral  = collateral − collateral.percentDiv(bonus)                         (half up)
  *   protocolFee      = bonusCollateral.percentMul(protocolFeeBps)                        (half up)
  *   liquidator gets  = collateral − protocolFee
+ *
+ * The collateral-limited repay never exceeds `debtToCover` (so never the reserve debt, which caps it), in every
+ * rule set. Let r = debtPrice·collUnit / (collPrice·debtUnit), collateral units per debt unit. `maxCollateral >
+ * balance` means ⌊(baseCollateral·bonus + 5000) / 1e4⌋ ≥ balance + 1, so debtToCover·r·bonus ≥ baseCollateral·bonus
+ * ≥ balance·1e4 + 5000 > balance·1e4, i.e. (balance / r)·1e4 / bonus < debtToCover; debtNeeded rounds
+ * ⌊balance / r⌋·1e4 / bonus, which is no larger, up (or half up) to an integer: at most debtToCover. It can
+ * equal it: with r = 1, 10 to cover, 10 units of collateral and a 5 % bonus, maxCollateral = ⌊10.5 + 0.5⌋ = 11
+ * > 10 and debtNeeded = ⌈10 / 1.05⌉ = ⌈9.52⌉ = 10.
  */
 import { checkedMul, checkedSub, PERCENTAGE_FACTOR, percentDiv, percentDivCeil, percentMul } from './math';
 import { assetUnit, type ReservePosition, type RuleSet } from './position';

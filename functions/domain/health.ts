@@ -12,6 +12,7 @@
  */
 import { checkedMul, MAX_UINT256, mulDivDown, mulDivUp, percentMul, wadDiv, WAD } from './math';
 import { assetUnit, type ReservePosition, type RuleSet, type UserPosition } from './position';
+import { withPoolBalances } from './token-balance';
 
 /** ValidationLogic.HEALTH_FACTOR_LIQUIDATION_THRESHOLD: liquidatable strictly below 1.0. */
 export const HEALTH_FACTOR_LIQUIDATION_THRESHOLD_WAD = WAD;
@@ -53,8 +54,12 @@ export function debtValueBase(ruleSet: RuleSet, reserve: ReservePosition, debtUn
     : mulDivDown(debtUnits, reserve.priceBase8, assetUnit(reserve));
 }
 
-/** GenericLogic.calculateUserAccountData for the given rule set (totals, average LT, health factor). */
-export function calculateAccountData(position: UserPosition): AccountData {
+/**
+ * GenericLogic.calculateUserAccountData for the given rule set (totals, average LT, health factor), on the
+ * balances the Pool computes from scaled balances (withPoolBalances).
+ */
+export function calculateAccountData(input: UserPosition): AccountData {
+  const position = withPoolBalances(input);
   const { ruleSet } = position;
   let totalCollateralBase = 0n;
   let totalDebtBase = 0n;

@@ -20,6 +20,7 @@ import { type AccountData, calculateAccountData } from './health';
 import { assertUint256, minUint } from './math';
 import { assertValidPosition, type RuleSet, type UserPosition } from './position';
 import { type BurnedToken, type Deficit, settleLiquidation } from './settlement';
+import { withPoolBalances } from './token-balance';
 
 export interface LiquidationRequest extends LiquidationPair {
   /** The `debtToCover` argument, in debt-asset units; MAX_UINT256 means "as much as allowed". */
@@ -93,9 +94,13 @@ export type LiquidationOutcome =
 
 export type LiquidationSkipReason = Extract<LiquidationOutcome, { kind: 'skip' }>['reason'];
 
-/** Predicts one liquidationCall on `position` (read at one block) to the wei. */
-export function planLiquidation(position: UserPosition, request: LiquidationRequest): LiquidationOutcome {
-  assertValidPosition(position);
+/**
+ * Predicts one liquidationCall on `input` (read at one block) to the wei, from the balances the Pool computes
+ * out of scaled balances and indexes (withPoolBalances), as LiquidationLogic does.
+ */
+export function planLiquidation(input: UserPosition, request: LiquidationRequest): LiquidationOutcome {
+  assertValidPosition(input);
+  const position = withPoolBalances(input);
   assertUint256('debtToCoverUnits', request.debtToCoverUnits);
   const receiveAToken = request.receiveAToken ?? false;
 

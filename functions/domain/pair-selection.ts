@@ -10,6 +10,7 @@ import { assertValidPosition, type UserPosition } from './position';
 import { assessProfit, type CostModel, type ProfitAssessment, type ProfitBreakdown, valueRepaidBase } from './profit';
 import type { SizingContext } from './repay-search';
 import type { SizingSkipReason, SizingStrategy } from './sizing';
+import { withPoolBalances } from './token-balance';
 
 /** `most-profitable`: highest profit after costs. `largest-repay`: most debt repaid (value), among profitable pairs. */
 export type PairPolicy = 'most-profitable' | 'largest-repay';
@@ -34,8 +35,10 @@ export type PairSelection =
     }
   | { kind: 'skip'; reason: 'healthy' | 'no-liquidatable-pair' | 'unprofitable'; candidates: readonly PairCandidate[] };
 
-export function selectPair(position: UserPosition, options: PairSelectionOptions): PairSelection {
-  assertValidPosition(position);
+export function selectPair(input: UserPosition, options: PairSelectionOptions): PairSelection {
+  assertValidPosition(input);
+  // The Pool's own balances (scaled × index) decide which reserves hold collateral or debt.
+  const position = withPoolBalances(input);
   if (calculateAccountData(position).healthFactorWad >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD_WAD) {
     return { kind: 'skip', reason: 'healthy', candidates: [] };
   }

@@ -88,9 +88,11 @@ export function settleLiquidation(input: SettlementInput): SettledLiquidation {
   const debtAfter = burnDebt(position, debt, burnUnits);
   if (debtAfter.zeroScaledBurn) flagZeroBurn('variable-debt');
   update(debt, debtAfter.update);
-  const outstandingUnits = debt.debtBalanceUnits - amounts.debtRepaidUnits;
-  if (ruleSet !== 'v3.0' && hasNoCollateralLeft && outstandingUnits !== 0n) {
-    deficits.push({ asset: debt.asset, amountUnits: outstandingUnits });
+  if (ruleSet !== 'v3.0') {
+    // `outstandingDebt = borrowerReserveDebt - actualDebtToLiquidate`, checked: it would revert (Panic 0x11) if the
+    // repay exceeded the debt, which _calculateAvailableCollateralToLiquidate never returns (collateral-amounts.ts).
+    const outstandingUnits = checkedSub(debt.debtBalanceUnits, amounts.debtRepaidUnits);
+    if (hasNoCollateralLeft && outstandingUnits !== 0n) deficits.push({ asset: debt.asset, amountUnits: outstandingUnits });
   }
 
   // Collateral to the liquidator, then the protocol fee to the treasury.

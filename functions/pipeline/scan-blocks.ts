@@ -8,9 +8,16 @@
  *   1. oracle readings → circuit breaker per asset (previous readings carried from block to block);
  *   2. health of the borrowers due at this block: all of them on the first block of the invocation, then those
  *      whose watch tier is due and every one that uses a reserve whose price just changed;
- *   3. watch tier, episode and snapshot per account; only material changes are written;
- *   4. HF < 1 with debt → candidate message, unless an asset it uses has an open breaker or it was enqueued
- *      less than `reenqueueAfterBlocks` ago.
+ *   3. HF < 1 with debt → candidate message, unless an asset it uses has an open breaker or it holds an enqueue
+ *      mark: its record is written with the mark, then the message published (a worker can only clear a mark
+ *      that is already stored);
+ *   4. accounts whose mark this invocation still holds from an earlier block are checked against the store: a
+ *      mark the worker cleared (it is done: liquidated, partly liquidated, skipped or failed for good) or that
+ *      expired makes the account a candidate again at once;
+ *   5. watch tier, episode and snapshot per account: only material changes are written, behind the block loop
+ *      (one write in flight at a time), so the next block's candidates never wait for this block's writes.
+ * The mark still expires `reenqueueAfterBlocks` after it was set: a message that is dead-lettered, dropped or
+ * otherwise lost never reaches a worker, so nothing else would ever clear its mark.
  * Overlapping invocations are harmless: the FIFO deduplication id (chain#pool#borrower#block) collapses the same
  * borrower seen at the same block by two scanners.
  */
@@ -18,7 +25,7 @@ import type { OracleObservation, OracleReading, BreakerReason, BreakerThresholds
 import { breakerTransitions, evaluateOracleBreakers, openBreakersAffecting, repricedReadings, roundAgeSec, usageMaskOf } from '../domain/oracle-breaker';
 import { WAD } from '../domain/math';
 import { assertWatchTierPolicy, healthChangedMaterially, isDueAt, watchTierOf, type WatchTierPolicy } from '../domain/watch-tier';
-import type { AccountSnapshot, BorrowerStore, TrackedBorrower } from '../ports/borrower-store';
+import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower } from '../ports/borrower-store';
 import type { CandidateQueue } from '../ports/candidate-queue';
 import type { Clock } from '../ports/clock';
 import type { CandidateMessage } from './candidate-message';
@@ -61,7 +68,10 @@ export interface ScanBlocksSettings {
   deadlineMarginMs: number;
   /** How long (ms) to wait between two polls of the head while no new block has appeared. */
   pollIntervalMs: number;
-  /** Blocks before a borrower already enqueued may be enqueued again (its candidate is being worked on). */
+  /**
+   * How long an enqueue mark holds (blocks) when no worker clears it: long enough to cover the queue wait and
+   * redeliveries of a candidate, since it only matters for one that was lost.
+   */
   reenqueueAfterBlocks: number;
   snapshotRetentionSec: number;
   breaker: BreakerThresholds;
@@ -72,7 +82,7 @@ export interface ScanBlocksSettings {
   maxConsecutiveBlockFailures: number;
 }
 
-export type ScanStage = 'load-borrowers' | 'head' | 'oracle' | 'health' | 'queue' | 'store';
+export type ScanStage = 'load-borrowers' | 'head' | 'oracle' | 'breakers' | 'health' | 'queue' | 'store';
 
 export class ScanBlockError extends Error {
   constructor(
@@ -98,13 +108,18 @@ export interface BlockProgress {
   liquidatable: number;
   candidatesEnqueued: number;
   blockedByBreaker: number;
-  /** Liquidatable accounts skipped because they were enqueued less than `reenqueueAfterBlocks` ago. */
+  /** Liquidatable accounts skipped because their candidate is still waiting or being worked on (live mark). */
   alreadyEnqueued: number;
   breakerOpen: string[];
   /** Reserves whose Pool price changed since the previous block: their users were read whatever their tier. */
   repricedAssets: string[];
   /** Oldest feed round among the reserves at this block (seconds); absent when no feed has round data. */
   maxOracleAgeSec?: bigint;
+  /**
+   * Records and snapshots this block sent to the store: the candidates' records before their messages, the rest
+   * with the write that starts after the block (0 when the previous one is still in flight: they go with the
+   * next).
+   */
   recordsWritten: number;
   snapshotsWritten: number;
   /** JSON-RPC requests for this block, head polls since the previous block included. */
@@ -117,6 +132,8 @@ export type ScanEvent =
   | { kind: 'breaker-opened'; block: number; asset: string; reason: BreakerReason; detail: string }
   | { kind: 'breaker-closed'; block: number; asset: string }
   | { kind: 'blocked-by-breaker'; block: number; borrower: string; healthFactorWad: bigint; assets: string[] }
+  /** An execution breaker (kill switch, revert streak, gas budget) is open: the block's candidates were held back. */
+  | { kind: 'execution-paused'; block: number; reason: string; detail: string; heldBack: number }
   | { kind: 'enqueued'; block: number; message: CandidateMessage }
   | { kind: 'unreadable'; block: number; borrower: string; reason: string }
   | { kind: 'publish-failed'; block: number; borrower: string; reason: string }
@@ -132,6 +149,11 @@ export interface ScanBlocksDeps {
   clock: Clock;
   /** Waits `ms` (a timer in production; tests advance a fake clock). */
   sleep(ms: number): Promise<void>;
+  /**
+   * The market's execution breakers: while one is open nothing is enqueued (the worker would send nothing), so
+   * the accounts are enqueued at the first block after it closes. Absent: never paused.
+   */
+  breakers?: { check(nowMs: number): Promise<{ kind: 'closed' } | { kind: 'open'; reason: string; detail: string }> };
   onEvent?(event: ScanEvent): void;
 }
 
@@ -167,17 +189,38 @@ function isLiquidatable(account: ScannedAccount): boolean {
 }
 
 function sameRecord(a: TrackedBorrower, b: TrackedBorrower): boolean {
-  return a.tier === b.tier && a.liquidatableSinceBlock === b.liquidatableSinceBlock && a.enqueuedUntilBlock === b.enqueuedUntilBlock;
+  return (
+    a.tier === b.tier &&
+    a.liquidatableSinceBlock === b.liquidatableSinceBlock &&
+    a.enqueuedUntilBlock === b.enqueuedUntilBlock &&
+    a.enqueuedAtBlock === b.enqueuedAtBlock
+  );
+}
+
+function markOf(record: TrackedBorrower): EnqueueMark | undefined {
+  if (record.enqueuedUntilBlock === undefined) return undefined;
+  return { enqueuedUntilBlock: record.enqueuedUntilBlock, ...(record.enqueuedAtBlock === undefined ? {} : { enqueuedAtBlock: record.enqueuedAtBlock }) };
 }
 
 /** Optional fields are left out rather than set to undefined, so a record compares and serialises cleanly. */
-function withEpisode(record: TrackedBorrower, liquidatableSinceBlock: number | undefined, enqueuedUntilBlock: number | undefined): TrackedBorrower {
-  const { liquidatableSinceBlock: _since, enqueuedUntilBlock: _until, ...rest } = record;
+function withEpisode(record: TrackedBorrower, liquidatableSinceBlock: number | undefined, mark: EnqueueMark | undefined): TrackedBorrower {
+  const { liquidatableSinceBlock: _since, enqueuedUntilBlock: _until, enqueuedAtBlock: _at, ...rest } = record;
   return {
     ...rest,
     ...(liquidatableSinceBlock === undefined ? {} : { liquidatableSinceBlock }),
-    ...(enqueuedUntilBlock === undefined ? {} : { enqueuedUntilBlock }),
+    ...(mark === undefined ? {} : { enqueuedUntilBlock: mark.enqueuedUntilBlock }),
+    ...(mark?.enqueuedAtBlock === undefined ? {} : { enqueuedAtBlock: mark.enqueuedAtBlock }),
   };
+}
+
+function withMark(record: TrackedBorrower, mark: EnqueueMark | undefined): TrackedBorrower {
+  return withEpisode(record, record.liquidatableSinceBlock, mark);
+}
+
+/** A liquidatable account about to be enqueued: its record (episode, tier) and its message. */
+interface Candidate {
+  record: TrackedBorrower;
+  message: CandidateMessage;
 }
 
 async function stage<T>(name: ScanStage, block: number | undefined, run: () => Promise<T>): Promise<T> {
@@ -222,9 +265,17 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   const states = new Map<string, BorrowerState>(tracked.map((b) => [key(b.borrower), { current: b, stored: b }]));
   /** Borrowers whose `current` differs from `stored` and still needs writing (a failed write is retried). */
   const dirty = new Set<string>();
+  /** Snapshots not written yet (a failed write puts them back). */
+  const pendingSnapshots: AccountSnapshot[] = [];
+  /** The write running behind the block loop, if any; at most one at a time, so records land in block order. */
+  let flushing: Promise<void> | undefined;
+  /** A failed write, reported (and counted) by the block loop at its next turn. */
+  let writeFailure: ScanBlockError | undefined;
+  let consecutiveWriteFailures = 0;
   let previousObservation: OracleObservation | undefined;
   /** Breaker states already reported (opened / closed events), so a retried block does not report them twice. */
   let announcedVerdicts: BreakerVerdict[] = [];
+  const readEnqueueMarks = deps.store.readEnqueueMarks?.bind(deps.store);
 
   /** Head polls since the last block was reported: part of that block's RPC cost. */
   let pollsSinceLastBlock = 0;
@@ -232,6 +283,61 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     summary.rpcCalls++;
     pollsSinceLastBlock++;
     return deps.blocks.latestBlockNumber();
+  };
+
+  /** Compares what this invocation believes with what the store holds, and queues a write if they differ. */
+  const noteChange = (k: string): void => {
+    const state = states.get(k)!;
+    const { current, stored } = state;
+    const material = current.lastHealthFactorWad !== undefined && healthChangedMaterially(stored.lastHealthFactorWad, current.lastHealthFactorWad, settings.materialChangeBps);
+    if (material || !sameRecord(current, stored)) dirty.add(k);
+  };
+
+  /** The store now holds `written`: it becomes the baseline, unless a newer record was written meanwhile. */
+  const settleWritten = (written: readonly TrackedBorrower[]): void => {
+    for (const record of written) {
+      const state = states.get(key(record.borrower))!;
+      if ((state.stored.lastScannedBlock ?? -1) <= (record.lastScannedBlock ?? -1)) state.stored = record;
+      if (state.current === record) dirty.delete(key(record.borrower));
+    }
+  };
+
+  /** Starts writing every dirty record and pending snapshot behind the block loop, unless a write is running. */
+  const startWrite = (block: number): { records: number; snapshots: number } => {
+    if (flushing !== undefined) return { records: 0, snapshots: 0 };
+    const records = [...dirty].map((k) => states.get(k)!.current);
+    const snapshots = pendingSnapshots.splice(0, pendingSnapshots.length);
+    if (records.length === 0 && snapshots.length === 0) return { records: 0, snapshots: 0 };
+    const nowSec = Math.floor(clock.nowMs() / 1000);
+    const write = async (): Promise<void> => {
+      const [recordsWrite, snapshotsWrite] = await Promise.allSettled([
+        records.length > 0 ? deps.store.recordScan(settings.marketKey, records) : Promise.resolve(),
+        snapshots.length > 0 ? deps.store.putSnapshots(settings.marketKey, snapshots, settings.snapshotRetentionSec, nowSec) : Promise.resolve(),
+      ]);
+      if (recordsWrite.status === 'fulfilled') settleWritten(records);
+      if (snapshotsWrite.status === 'rejected') pendingSnapshots.unshift(...snapshots);
+      const failed = recordsWrite.status === 'rejected' ? recordsWrite : snapshotsWrite.status === 'rejected' ? snapshotsWrite : undefined;
+      if (failed) writeFailure = new ScanBlockError('store', block, { cause: failed.reason });
+      else consecutiveWriteFailures = 0;
+    };
+    flushing = write().finally(() => {
+      flushing = undefined;
+    });
+    return { records: records.length, snapshots: snapshots.length };
+  };
+
+  /** Reports a failed background write as a failed store stage; gives up after too many in a row. */
+  const reportWriteFailure = async (): Promise<void> => {
+    if (writeFailure === undefined) return;
+    const error = writeFailure;
+    writeFailure = undefined;
+    consecutiveWriteFailures++;
+    summary.failedBlocks++;
+    emit({ kind: 'block-failed', error, consecutiveFailures: consecutiveWriteFailures });
+    if (consecutiveWriteFailures >= settings.maxConsecutiveBlockFailures) {
+      await flushing;
+      throw error;
+    }
   };
 
   /** Handles one block; returns its progress (lag filled in by the caller). */
@@ -260,22 +366,28 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       (s.userConfiguration & repricedMask) !== 0n ||
       isDueAt(s.current.tier, block, s.current.lastScannedBlock, settings.tiers);
     const due = [...states.values()].filter(isDue).map((s) => s.current.borrower);
-    const scanned = due.length === 0 ? { accounts: [], rpcCalls: 0 } : await stage('health', block, () => deps.accounts.scan(due, block));
+    const [scanned, execution] = await Promise.all([
+      due.length === 0 ? { accounts: [], rpcCalls: 0 } : stage('health', block, () => deps.accounts.scan(due, block)),
+      deps.breakers ? stage('breakers', block, () => deps.breakers!.check(clock.nowMs())) : ({ kind: 'closed' } as const),
+    ]);
     rpcCalls += scanned.rpcCalls;
     summary.rpcCalls += scanned.rpcCalls;
     for (const { user, reason } of 'unreadable' in scanned ? (scanned.unreadable ?? []) : []) {
       deps.onEvent?.({ kind: 'unreadable', block, borrower: user, reason });
     }
 
-    // 3. Tier and episode per account; 4. candidates.
-    const next = new Map<string, TrackedBorrower>();
-    const snapshots: AccountSnapshot[] = [];
-    const candidates: CandidateMessage[] = [];
+    // Tier, episode and snapshot per account; what this invocation believes moves on now (the store follows
+    // behind), so a failure later in the block never causes a second enqueue.
+    const candidates: Candidate[] = [];
+    let heldBack = 0;
+    /** Liquidatable accounts holding a mark from an earlier block (or the store's list), maybe cleared since. */
+    const toRecheck: Candidate[] = [];
     let liquidatable = 0;
     let blockedByBreaker = 0;
     let alreadyEnqueued = 0;
     for (const account of scanned.accounts) {
-      const state = states.get(key(account.user));
+      const k = key(account.user);
+      const state = states.get(k);
       if (!state) continue;
       const { current, stored } = state;
       state.userConfiguration = account.userConfiguration;
@@ -285,11 +397,12 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       const record = withEpisode(
         { ...current, tier, lastHealthFactorWad: account.healthFactorWad, lastScannedBlock: block },
         isLiq ? (current.liquidatableSinceBlock ?? block) : undefined,
-        isLiq ? current.enqueuedUntilBlock : undefined,
+        isLiq ? markOf(current) : undefined,
       );
-      next.set(key(account.user), record);
+      state.current = record;
+      noteChange(k);
       if (tier === 'hot' || healthChangedMaterially(stored.lastHealthFactorWad, account.healthFactorWad, settings.materialChangeBps)) {
-        snapshots.push({
+        pendingSnapshots.push({
           borrower: current.borrower,
           block,
           healthFactorWad: account.healthFactorWad,
@@ -300,13 +413,9 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       if (!isLiq) continue;
       liquidatable++;
       const blocking = openBreakersAffecting(account.userConfiguration, observation.readings, verdicts);
-      if (blocking.length > 0) {
-        blockedByBreaker++;
-        emit({ kind: 'blocked-by-breaker', block, borrower: current.borrower, healthFactorWad: account.healthFactorWad, assets: blocking });
-      } else if (record.enqueuedUntilBlock !== undefined && block < record.enqueuedUntilBlock) {
-        alreadyEnqueued++;
-      } else {
-        candidates.push({
+      const candidate: Candidate = {
+        record,
+        message: {
           version: 1,
           chainId: settings.chainId.toString(),
           pool: settings.pool,
@@ -315,44 +424,73 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
           healthFactorWad: account.healthFactorWad.toString(),
           firstLiquidatableBlock: record.liquidatableSinceBlock ?? block,
           source: 'scanner',
-        });
+        },
+      };
+      if (blocking.length > 0) {
+        blockedByBreaker++;
+        emit({ kind: 'blocked-by-breaker', block, borrower: current.borrower, healthFactorWad: account.healthFactorWad, assets: blocking });
+      } else if (execution.kind === 'open') {
+        heldBack++;
+      } else if (record.enqueuedUntilBlock === undefined || block >= record.enqueuedUntilBlock) {
+        candidates.push(candidate);
+      } else if (readEnqueueMarks !== undefined && !firstOfInvocation) {
+        // On the first block the marks are as fresh as the list just loaded from the store.
+        toRecheck.push(candidate);
+      } else {
+        alreadyEnqueued++;
       }
     }
 
+    let recordsWritten = 0;
     let candidatesEnqueued = 0;
-    if (candidates.length > 0) {
-      const result = await stage('queue', block, () => deps.queue.publish(candidates));
+    /** 3. Writes the candidates' records with a new mark, then publishes their messages. */
+    const enqueue = async (batch: readonly Candidate[]): Promise<void> => {
+      if (batch.length === 0) return;
+      const mark: EnqueueMark = { enqueuedUntilBlock: block + settings.reenqueueAfterBlocks, enqueuedAtBlock: block };
+      const marked = batch.map((c) => withMark(c.record, mark));
+      await stage('store', block, () => deps.store.recordScan(settings.marketKey, marked));
+      recordsWritten += marked.length;
+      // The store holds the marks now; until a message is accepted this invocation does not, so a refused (or
+      // unsent) one is enqueued again at the next block, or its mark removed by the next write.
+      for (const record of marked) {
+        states.get(key(record.borrower))!.stored = record;
+        noteChange(key(record.borrower));
+      }
+      const result = await stage('queue', block, () => deps.queue.publish(batch.map((c) => c.message)));
       const failed = new Set(result.failed.map((f) => key(f.message.borrower)));
       for (const f of result.failed) emit({ kind: 'publish-failed', block, borrower: f.message.borrower, reason: f.reason });
-      for (const message of candidates) {
-        if (failed.has(key(message.borrower))) continue;
+      batch.forEach((c, i) => {
+        const k = key(c.message.borrower);
+        if (failed.has(k)) return;
+        states.get(k)!.current = marked[i];
+        dirty.delete(k);
         candidatesEnqueued++;
-        const record = next.get(key(message.borrower))!;
-        next.set(key(message.borrower), { ...record, enqueuedUntilBlock: block + settings.reenqueueAfterBlocks });
-        emit({ kind: 'enqueued', block, message });
+        emit({ kind: 'enqueued', block, message: c.message });
+      });
+    };
+    if (execution.kind === 'open' && heldBack > 0) emit({ kind: 'execution-paused', block, reason: execution.reason, detail: execution.detail, heldBack });
+    await enqueue(candidates);
+
+    // 4. Marks set at an earlier block: cleared by a worker, or expired in the store → enqueued again now.
+    if (toRecheck.length > 0 && readEnqueueMarks !== undefined) {
+      const marks = await stage('store', block, () => readEnqueueMarks(settings.marketKey, toRecheck.map((c) => c.record.borrower)));
+      const again: Candidate[] = [];
+      for (const c of toRecheck) {
+        const k = key(c.record.borrower);
+        const state = states.get(k)!;
+        const mark = marks.get(k);
+        // Both copies follow the store, so no write is needed (and none puts a cleared mark back).
+        state.current = withMark(state.current, mark);
+        state.stored = withMark(state.stored, mark);
+        noteChange(k);
+        if (mark === undefined || block >= mark.enqueuedUntilBlock) again.push({ ...c, record: state.current });
+        else alreadyEnqueued++;
       }
+      await enqueue(again);
     }
 
-    // What this invocation believes moves on now (so a failed write below never causes a second enqueue);
-    // what the store holds moves on only once written.
-    for (const [k, record] of next) {
-      const state = states.get(k)!;
-      state.current = record;
-      const material = healthChangedMaterially(state.stored.lastHealthFactorWad, record.lastHealthFactorWad!, settings.materialChangeBps);
-      if (material || !sameRecord(record, state.stored)) dirty.add(k);
-    }
-    const toWrite = [...dirty].map((k) => states.get(k)!.current);
-    const nowSec = Math.floor(clock.nowMs() / 1000);
-    await stage('store', block, () =>
-      Promise.all([
-        toWrite.length > 0 ? deps.store.recordScan(settings.marketKey, toWrite) : undefined,
-        snapshots.length > 0 ? deps.store.putSnapshots(settings.marketKey, snapshots, settings.snapshotRetentionSec, nowSec) : undefined,
-      ]),
-    );
-    for (const record of toWrite) {
-      states.get(key(record.borrower))!.stored = record;
-      dirty.delete(key(record.borrower));
-    }
+    // 5. Everything else is written behind the block loop.
+    const started = startWrite(block);
     // The baseline for the next block's deviation and repricing checks moves only once a block succeeded: after
     // a failure, the retry compares with the last good block and still sees a price move of the failed one.
     previousObservation = observation;
@@ -368,8 +506,8 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       breakerOpen,
       repricedAssets: repriced.map((r) => r.asset),
       ...(maxOracleAgeSec === undefined ? {} : { maxOracleAgeSec }),
-      recordsWritten: toWrite.length,
-      snapshotsWritten: snapshots.length,
+      recordsWritten: recordsWritten + started.records,
+      snapshotsWritten: started.snapshots,
       rpcCalls,
     };
   };
@@ -379,49 +517,64 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   let head: number | undefined;
   let consecutiveFailures = 0;
   const waitOnePoll = () => deps.sleep(Math.min(settings.pollIntervalMs, Math.max(0, stopAtMs - clock.nowMs())));
-  while (clock.nowMs() < stopAtMs && summary.blocks < maxBlocks) {
-    let block: number;
-    let progress: Omit<BlockProgress, 'lagBlocks' | 'durationMs'>;
-    const startedMs = clock.nowMs();
-    try {
-      head ??= await stage('head', lastBlock, pollHead);
-      if (lastBlock !== undefined && head <= lastBlock) {
-        // No new block yet: wait one poll interval (never past the stop time), then ask again.
+  try {
+    while (clock.nowMs() < stopAtMs && summary.blocks < maxBlocks) {
+      await reportWriteFailure();
+      let block: number;
+      let progress: Omit<BlockProgress, 'lagBlocks' | 'durationMs'>;
+      const startedMs = clock.nowMs();
+      try {
+        head ??= await stage('head', lastBlock, pollHead);
+        if (lastBlock !== undefined && head <= lastBlock) {
+          // No new block yet: wait one poll interval (never past the stop time), then ask again.
+          await waitOnePoll();
+          head = undefined;
+          continue;
+        }
+        block = head;
+        progress = await handleBlock(block, lastBlock === undefined);
+        consecutiveFailures = 0;
+      } catch (err) {
+        // Only the stages' own failures (RPC, store, queue) are retried at the next block; anything else is a bug.
+        if (!(err instanceof ScanBlockError)) throw err;
+        consecutiveFailures++;
+        summary.failedBlocks++;
+        emit({ kind: 'block-failed', error: err, consecutiveFailures });
+        if (consecutiveFailures >= settings.maxConsecutiveBlockFailures) throw err;
         await waitOnePoll();
         head = undefined;
         continue;
       }
-      block = head;
-      progress = await handleBlock(block, lastBlock === undefined);
-      consecutiveFailures = 0;
-    } catch (err) {
-      // Only the stages' own failures (RPC, store, queue) are retried at the next block; anything else is a bug.
-      if (!(err instanceof ScanBlockError)) throw err;
-      consecutiveFailures++;
-      summary.failedBlocks++;
-      emit({ kind: 'block-failed', error: err, consecutiveFailures });
-      if (consecutiveFailures >= settings.maxConsecutiveBlockFailures) throw err;
-      await waitOnePoll();
-      head = undefined;
-      continue;
-    }
-    const durationMs = clock.nowMs() - startedMs;
-    // The head right after the block was handled: blocks that appeared meanwhile are the scanner's lag. Best
-    // effort: if this poll fails, the next iteration asks again (and reports a failure if it persists).
-    head = await pollHead().catch(() => undefined);
-    const lagBlocks = head === undefined ? 0 : Math.max(0, head - block);
+      const durationMs = clock.nowMs() - startedMs;
+      // The head right after the block was handled: blocks that appeared meanwhile are the scanner's lag. Best
+      // effort: if this poll fails, the next iteration asks again (and reports a failure if it persists).
+      head = await pollHead().catch(() => undefined);
+      const lagBlocks = head === undefined ? 0 : Math.max(0, head - block);
 
-    summary.blocks++;
-    summary.firstBlock ??= block;
-    summary.lastBlock = block;
-    summary.accountsScanned += progress.accountsScanned;
-    summary.candidatesEnqueued += progress.candidatesEnqueued;
-    summary.blockedByBreaker += progress.blockedByBreaker;
-    summary.breakerOpen = progress.breakerOpen;
-    summary.maxBlockLagBlocks = Math.max(summary.maxBlockLagBlocks, lagBlocks);
-    lastBlock = block;
-    emit({ kind: 'block', progress: { ...progress, rpcCalls: progress.rpcCalls + pollsSinceLastBlock, lagBlocks, durationMs } });
-    pollsSinceLastBlock = 0;
+      summary.blocks++;
+      summary.firstBlock ??= block;
+      summary.lastBlock = block;
+      summary.accountsScanned += progress.accountsScanned;
+      summary.candidatesEnqueued += progress.candidatesEnqueued;
+      summary.blockedByBreaker += progress.blockedByBreaker;
+      summary.breakerOpen = progress.breakerOpen;
+      summary.maxBlockLagBlocks = Math.max(summary.maxBlockLagBlocks, lagBlocks);
+      lastBlock = block;
+      emit({ kind: 'block', progress: { ...progress, rpcCalls: progress.rpcCalls + pollsSinceLastBlock, lagBlocks, durationMs } });
+      pollsSinceLastBlock = 0;
+    }
+  } catch (err) {
+    // Giving up: the write in flight is left to finish, not abandoned.
+    await flushing;
+    throw err;
+  }
+  // What the last blocks left unwritten goes out before the invocation ends.
+  await flushing;
+  await reportWriteFailure();
+  if (lastBlock !== undefined) {
+    startWrite(lastBlock);
+    await flushing;
+    await reportWriteFailure();
   }
   return summary;
 }

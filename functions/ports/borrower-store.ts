@@ -16,8 +16,19 @@ export interface TrackedBorrower {
   lastScannedBlock?: number;
   /** The block at which the current liquidatable episode began; cleared when the account is healthy again. */
   liquidatableSinceBlock?: number;
-  /** Set when a candidate was enqueued; the scanner does not enqueue again before `enqueuedUntilBlock`. */
+  /**
+   * The enqueue mark: set when a candidate was enqueued, cleared by the worker once it is done with it. While it
+   * is set the scanner does not enqueue the borrower again, until `enqueuedUntilBlock` at the latest.
+   */
   enqueuedUntilBlock?: number;
+  /** The block the marked candidate was enqueued at (absent on marks written without it). */
+  enqueuedAtBlock?: number;
+}
+
+/** An enqueue mark as the store holds it now. */
+export interface EnqueueMark {
+  enqueuedUntilBlock: number;
+  enqueuedAtBlock?: number;
 }
 
 export interface IndexerCheckpoint {
@@ -39,10 +50,22 @@ export interface BorrowerStore {
   /** Adds borrowers seen in events (idempotent; keeps firstSeenBlock, raises lastEventBlock). */
   upsertSeen(market: string, seen: readonly { borrower: string; block: number }[]): Promise<void>;
   listTracked(market: string): Promise<TrackedBorrower[]>;
-  /** Writes the scan results of one block (tier, health, episode, enqueue marks) in batches. */
+  /**
+   * Writes the scan results of one block (tier, health, episode, enqueue marks) in batches. The enqueue mark is
+   * written only when it is new, i.e. `enqueuedAtBlock` is this update's `lastScannedBlock` (or absent); an
+   * older mark is left as stored, so a scanner never puts back a mark the worker cleared meanwhile. An update
+   * without a mark removes it (the episode ended).
+   */
   recordScan(market: string, updates: readonly TrackedBorrower[]): Promise<void>;
   /** Clears the enqueue mark once a worker finished with the borrower (whatever the outcome). */
   clearEnqueued(market: string, borrower: string): Promise<void>;
+  /**
+   * The enqueue marks held now for `borrowers`, by lowercase address, read consistently; a borrower missing
+   * from the result has none (a worker cleared it). This is how a scanner learns within one invocation that a
+   * worker is done with a borrower. A store that leaves it out (no worker ever clears its marks) keeps every
+   * mark until it expires.
+   */
+  readEnqueueMarks?(market: string, borrowers: readonly string[]): Promise<ReadonlyMap<string, EnqueueMark>>;
   putSnapshots(market: string, snapshots: readonly AccountSnapshot[], retentionSec: number, nowSec: number): Promise<void>;
 }
 

@@ -7,9 +7,14 @@
  *
  * Block timestamps are frozen (anvil_setBlockTimestampInterval 0), so the transaction in block N+1 runs at the
  * timestamp of block N: no interest accrues between the read and the call, which is what "at that block" means.
+ *
+ * The Pool works from scaled balances × indexes, never from balanceOf (withPoolBalances). Every position read
+ * here must already hold those figures, and a copy whose balanceOf fields are one wei off (what reads answered
+ * from two states look like) must be planned exactly as the position itself.
  */
 import { Contract, JsonRpcSigner } from 'ethers';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import {
   aTokenBalanceUnits,
   aTokenScaledOutflow,
@@ -26,6 +31,8 @@ import {
   targetHealthSizing,
   twoStepSizing,
   sameAddress,
+  type UserPosition,
+  withPoolBalances,
 } from '../../functions/domain';
 import { AaveV3LiquidationExecutor } from '../../functions/adapters/chain/aave-v3-liquidation-executor';
 import { AaveV3PositionReader } from '../../functions/adapters/chain/aave-v3-position-reader';
@@ -47,6 +54,19 @@ const ERC20 = [
   'event Transfer(address indexed from, address indexed to, uint256 value)',
 ];
 const WAD = 10n ** 18n;
+
+/** Every non-zero balanceOf one wei high; V3.0 debt only on the collateral side (its debt has a stable part). */
+function offByOne(position: UserPosition): UserPosition {
+  const bump = (units: bigint) => (units === 0n ? units : units + 1n);
+  return {
+    ...position,
+    reserves: position.reserves.map((r) => ({
+      ...r,
+      collateralBalanceUnits: bump(r.collateralBalanceUnits),
+      debtBalanceUnits: position.ruleSet === 'v3.0' ? r.debtBalanceUnits : bump(r.debtBalanceUnits),
+    })),
+  };
+}
 
 /** Costs are zero here: the test is about exactness, not whether a liquidation pays. */
 const FREE: CostModel = {
@@ -107,9 +127,14 @@ describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) =>
     for (const [index, borrower] of world.info.borrowers.entries()) {
       const block = await latestBlockNumber(provider);
       const position = await reader.readPosition(borrower.address, block);
+      if (withPoolBalances(position) !== position) tally.mismatches.push(`${wave} ${borrower.label}: balanceOf differs from scaled × index`);
       if (calculateAccountData(position).healthFactorWad >= WAD) continue;
       const sizing = STRATEGIES[index % STRATEGIES.length];
-      const selection = selectPair(position, { sizing, costs: FREE, liquidator, receiveAToken: false });
+      const options = { sizing, costs: FREE, liquidator, receiveAToken: false };
+      const selection = selectPair(position, options);
+      if (!isDeepStrictEqual(selectPair(offByOne(position), options), selection)) {
+        tally.mismatches.push(`${wave} ${borrower.label}: balanceOf one wei off changed the plan`);
+      }
       if (selection.kind !== 'liquidate') {
         tally.skipped[selection.reason] = (tally.skipped[selection.reason] ?? 0) + 1;
         continue;

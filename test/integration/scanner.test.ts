@@ -243,6 +243,35 @@ describe('scanner on the local world (Aave v3.6)', () => {
     expect(events.filter((e) => e.kind === 'block')).toHaveLength(summary.blocks);
   });
 
+  it('enqueues a borrower again within the invocation once a worker cleared its mark, and only that one', async () => {
+    // Arrange: the crash's accounts are still liquidatable and marked for 1,000 blocks; a worker is done with one
+    // of them (say, a partial liquidation) once the invocation has handled its first block.
+    const marked = (await store.listTracked(config.marketKey)).filter((b) => b.enqueuedUntilBlock !== undefined);
+    expect(marked.length).toBeGreaterThan(1);
+    const done = marked[0].borrower;
+    const handled = () => events.flatMap((e) => (e.kind === 'block' ? [e.progress.block] : []));
+    let handledBeforeClear: number[] = [];
+    const workerFinishes = async () => {
+      while (handled().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      handledBeforeClear = handled();
+      await store.clearEnqueued(config.marketKey, done);
+    };
+
+    // Act
+    const { summary } = await invoke(3_500, workerFinishes);
+    const messages = await drainCandidates(sqs, config.candidatesQueueUrl!);
+
+    // Assert: one message, for that borrower, at one of the first two blocks handled after the clear (the clear
+    // may land while a block is being handled); the others still wait for their workers.
+    expect(summary.failedBlocks).toBe(0);
+    expect(messages.map((m) => m.borrower.toLowerCase())).toEqual([done]);
+    const after = handled().filter((b) => b > Math.max(...handledBeforeClear));
+    expect(after.slice(0, 2)).toContain(messages[0].detectedBlock);
+    expect(messages[0].firstLiquidatableBlock).toBeLessThan(messages[0].detectedBlock);
+    const tracked = (await store.listTracked(config.marketKey)).find((b) => b.borrower === done);
+    expect(tracked).toMatchObject({ enqueuedAtBlock: messages[0].detectedBlock, enqueuedUntilBlock: messages[0].detectedBlock + 1_000 });
+  });
+
   it('holds back accounts that use a stale feed (WBTC) while enqueuing the others', async () => {
     // Arrange: the crash's accounts are still liquidatable; their enqueue marks are cleared (as the worker
     // does when it is done), and the WBTC feed's last round is back-dated past the maximum age.
@@ -326,5 +355,31 @@ describe('scanner on the local world (Aave v3.6)', () => {
     // One getSourceOfAsset and one latestRoundData more than a plain read.
     expect(after.rpcCalls).toBe(3 + 1 + reserves + 2);
     await expectMatchesChain(after);
+  });
+  it('borrower store: a write carrying an older mark never puts back a mark the worker cleared', async () => {
+    const market = config.marketKey;
+    const borrower = `0x${'ab'.repeat(20)}`;
+    const others = Array.from({ length: 250 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, '0')}`);
+    await store.upsertSeen(market, [{ borrower, block: 1 }]);
+    const base = { borrower, firstSeenBlock: 1, lastEventBlock: 1, tier: 'hot' as const, liquidatableSinceBlock: 10 };
+    const marks = () => store.readEnqueueMarks(market, [...others, borrower.toUpperCase().replace('0X', '0x')]);
+
+    // A new mark is written, and read back among 251 keys (three BatchGetItem requests).
+    await store.recordScan(market, [{ ...base, lastScannedBlock: 10, enqueuedUntilBlock: 160, enqueuedAtBlock: 10 }]);
+    expect(await marks()).toEqual(new Map([[borrower, { enqueuedUntilBlock: 160, enqueuedAtBlock: 10 }]]));
+
+    // The worker clears it; the scanner's next write still carries the mark of block 10: it stays cleared.
+    await store.clearEnqueued(market, borrower);
+    await store.recordScan(market, [{ ...base, lastScannedBlock: 11, enqueuedUntilBlock: 160, enqueuedAtBlock: 10 }]);
+    expect(await marks()).toEqual(new Map());
+    const item = (await store.listTracked(market)).find((b) => b.borrower === borrower);
+    expect(item).toMatchObject({ lastScannedBlock: 11, liquidatableSinceBlock: 10 });
+    expect(item).not.toHaveProperty('enqueuedAtBlock');
+
+    // A mark set at the block written is new; a record without a mark (the episode ended) removes it.
+    await store.recordScan(market, [{ ...base, lastScannedBlock: 12, enqueuedUntilBlock: 162, enqueuedAtBlock: 12 }]);
+    expect(await marks()).toEqual(new Map([[borrower, { enqueuedUntilBlock: 162, enqueuedAtBlock: 12 }]]));
+    await store.recordScan(market, [{ borrower, firstSeenBlock: 1, lastEventBlock: 1, tier: 'cold', lastScannedBlock: 13 }]);
+    expect(await marks()).toEqual(new Map());
   });
 });

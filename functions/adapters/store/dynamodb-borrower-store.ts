@@ -5,7 +5,8 @@
  * indexer, the scanner and the worker always name the same item. bigint values are decimal strings.
  *
  * Three writers share a borrower item: the indexer (firstSeenBlock, lastEventBlock), the scanner (tier, health,
- * episode, enqueue mark) and the worker (clears the mark). Each writes its own attributes with a conditional
+ * episode, enqueue mark) and the worker (clears the mark); the scanner reads the marks back with a consistent
+ * BatchGetItem (100 keys per request) to learn that a worker is done. Each writes its own attributes with a conditional
  * UpdateItem, so a scanner holding an older copy of the item never lowers the indexer's lastEventBlock. Batches
  * would not do: BatchWriteItem only replaces whole items (no conditions), and TransactWriteItems cancels all of
  * its 100 items when one conflicts (overlapping scanners, by design) and costs two write units per item.
@@ -14,12 +15,16 @@
  */
 import { mapWithConcurrency } from '../concurrency';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { AccountSnapshot, BorrowerStore, TrackedBorrower, WatchTier } from '../../ports/borrower-store';
+import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower, WatchTier } from '../../ports/borrower-store';
 
 /** BatchWriteItem accepts at most 25 put/delete requests. */
 const BATCH_WRITE_LIMIT = 25;
+/** BatchGetItem accepts at most 100 keys. */
+const BATCH_GET_LIMIT = 100;
+/** BatchGetItem calls in flight per store call (a consistent read of 100 small items costs 100 read units). */
+const BATCH_GET_CONCURRENCY = 4;
 /** UpdateItem calls in flight per store call: well under the SDK's 50 sockets, enough to hide ~10 ms latency. */
 const UPDATE_CONCURRENCY = 16;
 /** Rounds of re-sending UnprocessedItems (the SDK retries throttled requests, not partial batch results). */
@@ -45,8 +50,9 @@ export class UnprocessedItemsError extends Error {
   constructor(
     readonly table: string,
     readonly unprocessed: number,
+    readonly operation: 'BatchWriteItem' | 'BatchGetItem' = 'BatchWriteItem',
   ) {
-    super(`${unprocessed} items were still unprocessed by ${table} after ${MAX_BATCH_ROUNDS} rounds of BatchWriteItem`);
+    super(`${unprocessed} items were still unprocessed by ${table} after ${MAX_BATCH_ROUNDS} rounds of ${operation}`);
     this.name = 'UnprocessedItemsError';
   }
 }
@@ -72,7 +78,9 @@ const itemSchema = z.object({
   lastScannedBlock: block.optional(),
   liquidatableSinceBlock: block.optional(),
   enqueuedUntilBlock: block.optional(),
+  enqueuedAtBlock: block.optional(),
 });
+const markSchema = z.object({ borrower: z.string(), enqueuedUntilBlock: block.optional(), enqueuedAtBlock: block.optional() });
 
 export const marketTierOf = (market: string, tier: WatchTier): string => `${market}#${tier}`;
 export const snapshotKeyOf = (market: string, borrower: string): string => `${market}#${borrower.toLowerCase()}`;
@@ -155,6 +163,8 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
   /**
    * Writes the scanner's attributes only (never the indexer's, except to complete an item that does not exist).
    * - `liquidatableSinceBlock` / `enqueuedUntilBlock` undefined removes them: the episode, and its mark, ended.
+   * - A mark is written only when new (`enqueuedAtBlock` absent or not before `lastScannedBlock`); a mark from an
+   *   earlier block is left as the item holds it, so this write never puts back a mark the worker cleared.
    * - An update older than the stored `lastScannedBlock` (an overlapping, slower scanner) is dropped, so it cannot
    *   put back an episode or a mark that a newer scan ended.
    */
@@ -189,11 +199,18 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
       } else {
         remove.push('liquidatableSinceBlock');
       }
-      if (u.enqueuedUntilBlock !== undefined) {
+      const newMark = u.enqueuedAtBlock === undefined || u.lastScannedBlock === undefined || u.enqueuedAtBlock >= u.lastScannedBlock;
+      if (u.enqueuedUntilBlock === undefined) {
+        remove.push('enqueuedUntilBlock', 'enqueuedAtBlock');
+      } else if (newMark) {
         set.push('enqueuedUntilBlock = :until');
         values[':until'] = u.enqueuedUntilBlock;
-      } else {
-        remove.push('enqueuedUntilBlock');
+        if (u.enqueuedAtBlock !== undefined) {
+          set.push('enqueuedAtBlock = :at');
+          values[':at'] = u.enqueuedAtBlock;
+        } else {
+          remove.push('enqueuedAtBlock');
+        }
       }
       return unlessConditionFails(
         this.client.send(
@@ -216,11 +233,54 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
         new UpdateCommand({
           TableName: this.borrowersTable,
           Key: { market, borrower: borrower.toLowerCase() },
-          UpdateExpression: 'REMOVE enqueuedUntilBlock',
+          UpdateExpression: 'REMOVE enqueuedUntilBlock, enqueuedAtBlock',
           ConditionExpression: 'attribute_exists(borrower)',
         }),
       ),
     );
+  }
+
+  /**
+   * The marks held now, by consistent BatchGetItem: an eventually consistent read could miss a mark written a
+   * moment ago and have the scanner enqueue the borrower a second time. Unprocessed keys are asked again like
+   * unprocessed writes.
+   */
+  async readEnqueueMarks(market: string, borrowers: readonly string[]): Promise<ReadonlyMap<string, EnqueueMark>> {
+    const keys = [...new Set(borrowers.map((b) => b.toLowerCase()))];
+    const chunks: string[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_LIMIT) chunks.push(keys.slice(i, i + BATCH_GET_LIMIT));
+    const marks = new Map<string, EnqueueMark>();
+    await mapWithConcurrency(chunks, BATCH_GET_CONCURRENCY, async (chunk) => {
+      for (const item of await this.batchGet(market, chunk)) {
+        const parsed = markSchema.safeParse(item);
+        if (!parsed.success) {
+          const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; ');
+          throw new MalformedBorrowerItemError(market, `${String(item.borrower)}: ${problems}`);
+        }
+        const { borrower, enqueuedUntilBlock, enqueuedAtBlock } = parsed.data;
+        if (enqueuedUntilBlock === undefined) continue;
+        marks.set(borrower, { enqueuedUntilBlock, ...(enqueuedAtBlock === undefined ? {} : { enqueuedAtBlock }) });
+      }
+    });
+    return marks;
+  }
+
+  private async batchGet(market: string, borrowers: readonly string[]): Promise<Record<string, unknown>[]> {
+    const table = this.borrowersTable;
+    const items: Record<string, unknown>[] = [];
+    let keys: Record<string, unknown>[] = borrowers.map((borrower) => ({ market, borrower }));
+    for (let round = 0; round < MAX_BATCH_ROUNDS; round++) {
+      if (round > 0) await sleep(BATCH_BACKOFF_BASE_MS * 2 ** (round - 1));
+      const result = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [table]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'borrower, enqueuedUntilBlock, enqueuedAtBlock' } },
+        }),
+      );
+      items.push(...(result.Responses?.[table] ?? []));
+      keys = result.UnprocessedKeys?.[table]?.Keys ?? [];
+      if (keys.length === 0) return items;
+    }
+    throw new UnprocessedItemsError(table, keys.length, 'BatchGetItem');
   }
 
   /** One item per (borrower, block); expires `retentionSec` after `nowSec` (TTL, epoch seconds). */

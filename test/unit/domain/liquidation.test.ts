@@ -1,4 +1,5 @@
 import {
+  calculateCollateralAmounts,
   findReserve,
   type LiquidationOutcome,
   type LiquidationPlan,
@@ -129,6 +130,103 @@ describe('planLiquidation: collateral, bonus and protocol fee (LiquidationLogic.
     expect(plan.collateralSeizedUnits).toBe(units('WETH', '0.945'));
     expect(reserveAfter(plan, 'WETH')).toMatchObject({ collateralBalanceUnits: units('WETH', '0.055'), debtBalanceUnits: 0n });
     expect(plan.healthFactorAfterWad).toBe(MAX_UINT256);
+  });
+});
+
+describe('planLiquidation: the collateral-limited repay reaches the reserve debt, never more', () => {
+  // DAI supplied and borrowed (one reserve, $1, 18 decimals, so r = 1 unit per unit): 1_050000000000000010 supplied,
+  // 1_000000000000000010 owed. HF ≈ 0.866 (v3.5: 105e6·8250 / 100_000_001 base) and both sides under $2,000 → 100 %.
+  // maxCollateral = ⌊(1000000000000000010·10500 + 5000) / 1e4⌋ = 1_050_000_000_000_000_011 > balance → all of it;
+  // debtNeeded = 1050000000000000010·1e4 / 10500 = 1000000000000000009.52 → ⌈ ⌉ (v3.5) and half up (v3.0/3.3) both give
+  // 1_000_000_000_000_000_010: exactly the debt (see the bound in collateral-amounts.ts). No deficit is left.
+  it.each<RuleSet>(['v3.0', 'v3.3', 'v3.5'])('%s: repay rounds up to exactly the whole debt', (ruleSet) => {
+    const pos = position(ruleSet, [
+      reserve('DAI', { priceBase8: usd(1), collateralBalanceUnits: 1_050_000_000_000_000_010n, debtBalanceUnits: 1_000_000_000_000_000_010n }),
+    ]);
+    const plan = expectPlan(planLiquidation(pos, { ...pairOf('DAI', 'DAI'), debtToCoverUnits: MAX_UINT256 }));
+    expect(plan).toMatchObject({
+      closeFactor: 'all-of-reserve-debt',
+      limitedBy: 'collateral-balance',
+      debtRepaidUnits: 1_000_000_000_000_000_010n,
+      collateralSeizedUnits: 1_050_000_000_000_000_010n,
+      deficits: [],
+    });
+    expect(reserveAfter(plan, 'DAI')).toMatchObject({ collateralBalanceUnits: 0n, debtBalanceUnits: 0n });
+  });
+
+  // Every (debtToCover, balance) on a grid, at a price ratio of 1 and of 7/3, bonus 5 % and 10 %: whenever the
+  // balance limits the liquidation, the debt it covers is at most what was asked.
+  it.each<RuleSet>(['v3.0', 'v3.3', 'v3.5'])('%s: never above debtToCover over a grid', (ruleSet) => {
+    const overshoots: string[] = [];
+    let limited = 0;
+    for (const [collateralUsd, debtUsd] of [[1, 1], [3, 7]]) {
+      for (const bonusBps of [10_500n, 11_000n]) {
+        const debt = reserve('DAI', { priceBase8: usd(debtUsd) });
+        for (let balance = 1n; balance <= 170n; balance++) {
+          const collateral = reserve('WETH', { priceBase8: usd(collateralUsd), collateralBalanceUnits: balance, liquidationBonusBps: bonusBps });
+          for (let debtToCover = 1n; debtToCover <= 150n; debtToCover++) {
+            const amounts = calculateCollateralAmounts(ruleSet, collateral, debt, debtToCover);
+            if (!amounts.limitedByCollateralBalance) continue;
+            limited++;
+            if (amounts.debtRepaidUnits > debtToCover) overshoots.push(`$${collateralUsd}/$${debtUsd} ${bonusBps} bps, balance ${balance}, cover ${debtToCover} → ${amounts.debtRepaidUnits}`);
+          }
+        }
+      }
+    }
+    expect(limited).toBeGreaterThan(10_000);
+    expect(overshoots).toEqual([]);
+  });
+});
+
+describe('planLiquidation: the Pool\'s own balances, scaled × index (withPoolBalances)', () => {
+  // 0.2 WETH at $2,000 (liquidity index 1.0, no fee) against USDC scaled 485_120_562 at borrow index 1.000000001:
+  //   v3.5 getVTokenBalance = ⌈485120562.485120562⌉ = 485_120_563; v3.3 rayMul half up = 485_120_562.
+  // HF ≈ 0.68 → 100 %. 485,120,563 USDC needs ⌊485120563e18 / 2000e6⌋·1.05 = 254_688_295_575_000_000 wei > 0.2e18 → all the
+  // collateral; debt covered ⌊2000e8·0.2e18·1e6 / (1e8·1e18)⌋ = 400e6 → ⌈4e12 / 10500⌉ = ⌈380952380.95⌉ = 380_952_381 (half up:
+  // the same). Seized value 400e8 = all collateral → the whole debt is burned and the rest becomes deficit:
+  //   v3.5: 485120563 − 380952381 = 104_168_182 (scaled burn ⌊485120563 / 1.000000001⌋ = 485_120_562: all of it);
+  //   v3.3: 485120562 − 380952381 = 104_168_181.
+  // A balanceOf one wei above the Pool's figure (read from another state than the index) used to become the burn:
+  // ⌊485120564 / 1.000000001⌋ = 485_120_563 scaled out of 485_120_562 → "uint256 underflow in 485120562 - 485120563".
+  // The Pool never reads balanceOf there (LiquidationLogic: scaledBalanceOf(borrower).getVTokenBalance(index)), so
+  // off-by-one balances, either way, give the plan of the consistent position.
+  const BORROW_INDEX = RAY + 10n ** 18n;
+  const read = (ruleSet: RuleSet, debtOffset: bigint, collateralOffset: bigint): UserPosition =>
+    position(ruleSet, [
+      reserve('WETH', {
+        priceBase8: usd(2000),
+        collateralBalanceUnits: units('WETH', '0.2') + collateralOffset,
+        scaled: { scaledATokenBalance: units('WETH', '0.2'), liquidityIndexRay: RAY, scaledVariableDebt: 0n, variableBorrowIndexRay: RAY },
+      }),
+      reserve('USDC', {
+        priceBase8: usd(1),
+        debtBalanceUnits: (ruleSet === 'v3.5' ? 485_120_563n : 485_120_562n) + debtOffset,
+        scaled: { scaledATokenBalance: 0n, liquidityIndexRay: RAY, scaledVariableDebt: 485_120_562n, variableBorrowIndexRay: BORROW_INDEX },
+      }),
+    ]);
+
+  it.each<[RuleSet, string, bigint, bigint, bigint]>([
+    ['v3.5', 'consistent', 0n, 0n, 104_168_182n],
+    ['v3.5', 'debt balanceOf one wei high', 1n, 0n, 104_168_182n],
+    ['v3.5', 'debt balanceOf one wei low', -1n, 0n, 104_168_182n],
+    ['v3.5', 'collateral balanceOf one wei high', 0n, 1n, 104_168_182n],
+    ['v3.3', 'consistent', 0n, 0n, 104_168_181n],
+    ['v3.3', 'debt balanceOf one wei high', 1n, 0n, 104_168_181n],
+  ])('%s, %s: all collateral for 380,952,381 USDC, the rest becomes deficit', (ruleSet, _name, debtOffset, collateralOffset, deficit) => {
+    const request = { ...pairOf('WETH', 'USDC'), debtToCoverUnits: MAX_UINT256 };
+    const plan = expectPlan(planLiquidation(read(ruleSet, debtOffset, collateralOffset), request));
+    expect(plan).toMatchObject({
+      closeFactor: 'all-of-reserve-debt',
+      limitedBy: 'collateral-balance',
+      debtRepaidUnits: 380_952_381n,
+      collateralSeizedUnits: units('WETH', '0.2'),
+      hasNoCollateralLeft: true,
+      deficits: [{ asset: ASSETS.USDC.asset, amountUnits: deficit }],
+      healthFactorAfterWad: MAX_UINT256,
+    });
+    expect(reserveAfter(plan, 'USDC')).toMatchObject({ debtBalanceUnits: 0n, scaled: { scaledVariableDebt: 0n } });
+    expect(reserveAfter(plan, 'WETH')).toMatchObject({ collateralBalanceUnits: 0n, scaled: { scaledATokenBalance: 0n } });
+    expect(plan).toEqual(expectPlan(planLiquidation(read(ruleSet, 0n, 0n), request)));
   });
 });
 

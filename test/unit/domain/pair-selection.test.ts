@@ -1,4 +1,4 @@
-import { type CostModel, maxSizing, type PairPolicy, selectPair, type UserPosition } from '../../../functions/domain';
+import { type CostModel, maxSizing, type PairPolicy, selectPair, twoStepSizing, type UserPosition } from '../../../functions/domain';
 import { ASSETS, pairOf, position, reserve, units, usd } from './fixtures';
 
 const GWEI = 1_000_000_000n;
@@ -32,6 +32,28 @@ describe('selectPair', () => {
     if (selection.kind !== 'liquidate') throw new Error(selection.reason);
     expect(selection.steps.map((plan) => plan.debtRepaidUnits)).toEqual([repaid]);
     expect(selection.candidates).toHaveLength(2);
+  });
+
+  // The worker's failing read (liquidation.test.ts, "the Pool's own balances"): USDC scaled 485_120_562 at borrow index
+  // 1.000000001 is 485_120_563 to the Pool; balanceOf said 485_120_564. Every strategy sizes from the Pool's figure.
+  it.each([maxSizing, twoStepSizing()])('$name sizing plans from scaled × index, whatever balanceOf said', (sizing) => {
+    const RAY = 10n ** 27n;
+    const read = (usdcBalanceOf: bigint) =>
+      position('v3.5', [
+        reserve('WETH', {
+          priceBase8: usd(2000),
+          collateralBalanceUnits: units('WETH', '0.2'),
+          scaled: { scaledATokenBalance: units('WETH', '0.2'), liquidityIndexRay: RAY, scaledVariableDebt: 0n, variableBorrowIndexRay: RAY },
+        }),
+        reserve('USDC', {
+          priceBase8: usd(1),
+          debtBalanceUnits: usdcBalanceOf,
+          scaled: { scaledATokenBalance: 0n, liquidityIndexRay: RAY, scaledVariableDebt: 485_120_562n, variableBorrowIndexRay: RAY + 10n ** 18n },
+        }),
+      ]);
+    const selection = selectPair(read(485_120_564n), { sizing, costs: cheap });
+    expect(selection).toMatchObject({ kind: 'liquidate', steps: [{ debtRepaidUnits: 380_952_381n, deficits: [{ amountUnits: 104_168_182n }] }] });
+    expect(selection).toEqual(selectPair(read(485_120_563n), { sizing, costs: cheap }));
   });
 
   it('skips a healthy position without sizing anything', () => {

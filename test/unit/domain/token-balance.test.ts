@@ -7,6 +7,7 @@ import {
   type RuleSet,
   variableDebtBalanceUnits,
   variableDebtScaledBurn,
+  withPoolBalances,
 } from '../../../functions/domain';
 import { ASSETS, position, reserve, usd } from './fixtures';
 
@@ -40,6 +41,36 @@ describe('token-balance: scaled ↔ amount rounding per rule set (AToken / Varia
   it('index 1 (RAY) is the identity', () => {
     expect(aTokenBalanceUnits('v3.5', 123n, RAY)).toBe(123n);
     expect(variableDebtScaledBurn('v3.0', 123n, RAY)).toBe(123n);
+  });
+});
+
+describe('withPoolBalances: the balances LiquidationLogic and GenericLogic compute from scaled balances', () => {
+  // WETH 10 scaled at liquidity index 1.05, USDC 10 scaled at borrow index 1.05: v3.5 aToken 10 (floor), debt 11 (ceil);
+  // v3.0/3.3 both 11 (half up). The balances given below (12 and 9) stand for reads from another state.
+  const read = (ruleSet: RuleSet, wethUnits: bigint, usdcUnits: bigint) =>
+    position(ruleSet, [
+      reserve('WETH', { priceBase8: usd(1000), collateralBalanceUnits: wethUnits, scaled: { scaledATokenBalance: 10n, liquidityIndexRay: INDEX, scaledVariableDebt: 0n, variableBorrowIndexRay: INDEX } }),
+      reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: usdcUnits, scaled: { scaledATokenBalance: 0n, liquidityIndexRay: INDEX, scaledVariableDebt: 10n, variableBorrowIndexRay: INDEX } }),
+      reserve('DAI', { priceBase8: usd(1), debtBalanceUnits: 5n }),
+    ]);
+  const balances = (pos: ReturnType<typeof read>) => pos.reserves.map((r) => [r.collateralBalanceUnits, r.debtBalanceUnits]);
+
+  it.each<[RuleSet, bigint, bigint]>([
+    ['v3.5', 10n, 11n],
+    ['v3.3', 11n, 11n],
+    ['v3.0', 11n, 11n],
+  ])('%s: a consistent position comes back as the same object', (ruleSet, weth, usdc) => {
+    const pos = read(ruleSet, weth, usdc);
+    expect(withPoolBalances(pos)).toBe(pos);
+  });
+
+  it.each<[RuleSet, bigint[][]]>([
+    ['v3.5', [[10n, 0n], [0n, 11n], [0n, 5n]]],
+    ['v3.3', [[11n, 0n], [0n, 11n], [0n, 5n]]],
+    // V3.0 debt includes stable debt, which has no scaled form: kept as given.
+    ['v3.0', [[11n, 0n], [0n, 9n], [0n, 5n]]],
+  ])('%s: balances read from another state are replaced by scaled × index', (ruleSet, expected) => {
+    expect(balances(withPoolBalances(read(ruleSet, 12n, 9n)))).toEqual(expected);
   });
 });
 

@@ -6,7 +6,7 @@
 import type { FeedRound, OracleObservation, OracleReading } from '../../../functions/domain/oracle-breaker';
 import { deduplicationIdOf, type CandidateMessage } from '../../../functions/pipeline/candidate-message';
 import type { AccountScanner, BlockSource, OracleSource, ScannedAccount } from '../../../functions/pipeline/scan-blocks';
-import type { AccountSnapshot, BorrowerStore, TrackedBorrower } from '../../../functions/ports/borrower-store';
+import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower } from '../../../functions/ports/borrower-store';
 import type { CandidateQueue } from '../../../functions/ports/candidate-queue';
 import type { Clock } from '../../../functions/ports/clock';
 
@@ -173,12 +173,25 @@ export class FakeAccountScanner implements AccountScanner {
   }
 }
 
-/** BorrowerStore in memory, counting what is written. */
+/**
+ * BorrowerStore in memory, counting what is written, with DynamoDbBorrowerStore's write rules: an update older
+ * than the stored `lastScannedBlock` is dropped, and an enqueue mark from an earlier block is left as stored.
+ * `writeMsPerItem` makes writes take virtual time (a slow table); `log` records every call in order.
+ */
 export class InMemoryBorrowerStore implements BorrowerStore {
   readonly borrowers = new Map<string, Map<string, TrackedBorrower>>();
   readonly snapshots: (AccountSnapshot & { market: string; expiresAtSec: number })[] = [];
   readonly recordScanCalls: TrackedBorrower[][] = [];
+  readonly log: string[] = [];
   failRecordScan = 0;
+  /** Fails the next recordScan calls whose updates match. */
+  failRecordScanIf?: (updates: readonly TrackedBorrower[]) => boolean;
+  failPutSnapshots = 0;
+
+  constructor(
+    private readonly time?: VirtualTime,
+    private readonly writeMsPerItem = 0,
+  ) {}
 
   seed(market: string, records: TrackedBorrower[]): void {
     const table = this.table(market);
@@ -195,6 +208,10 @@ export class InMemoryBorrowerStore implements BorrowerStore {
     return table;
   }
 
+  private async takeTime(items: number): Promise<void> {
+    if (this.time && this.writeMsPerItem > 0 && items > 0) await this.time.sleep(this.writeMsPerItem * items);
+  }
+
   async upsertSeen(market: string, seen: readonly { borrower: string; block: number }[]): Promise<void> {
     const table = this.table(market);
     for (const { borrower, block } of seen) {
@@ -208,21 +225,58 @@ export class InMemoryBorrowerStore implements BorrowerStore {
   }
 
   async recordScan(market: string, updates: readonly TrackedBorrower[]): Promise<void> {
-    if (this.failRecordScan > 0) {
-      this.failRecordScan--;
+    this.log.push(`recordScan ${updates.map((u) => u.borrower).join(',')}`);
+    await this.takeTime(updates.length);
+    if (this.failRecordScan > 0 || this.failRecordScanIf?.(updates)) {
+      if (this.failRecordScan > 0) this.failRecordScan--;
+      else this.failRecordScanIf = undefined;
       throw new Error('ProvisionedThroughputExceededException');
     }
     this.recordScanCalls.push(updates.map((u) => ({ ...u })));
     const table = this.table(market);
-    for (const u of updates) table.set(u.borrower.toLowerCase(), { ...u });
+    for (const u of updates) {
+      const existing = table.get(u.borrower.toLowerCase());
+      if (existing?.lastScannedBlock !== undefined && u.lastScannedBlock !== undefined && u.lastScannedBlock < existing.lastScannedBlock) continue;
+      const { enqueuedUntilBlock, enqueuedAtBlock, ...rest } = u;
+      const oldMark = enqueuedUntilBlock !== undefined && enqueuedAtBlock !== undefined && u.lastScannedBlock !== undefined && enqueuedAtBlock < u.lastScannedBlock;
+      const mark = oldMark
+        ? { enqueuedUntilBlock: existing?.enqueuedUntilBlock, enqueuedAtBlock: existing?.enqueuedAtBlock }
+        : { enqueuedUntilBlock, enqueuedAtBlock };
+      table.set(u.borrower.toLowerCase(), {
+        ...rest,
+        ...(mark.enqueuedUntilBlock === undefined ? {} : { enqueuedUntilBlock: mark.enqueuedUntilBlock }),
+        ...(mark.enqueuedUntilBlock === undefined || mark.enqueuedAtBlock === undefined ? {} : { enqueuedAtBlock: mark.enqueuedAtBlock }),
+      });
+    }
   }
 
   async clearEnqueued(market: string, borrower: string): Promise<void> {
+    this.log.push(`clearEnqueued ${borrower}`);
     const record = this.table(market).get(borrower.toLowerCase());
-    if (record) delete record.enqueuedUntilBlock;
+    if (record) {
+      delete record.enqueuedUntilBlock;
+      delete record.enqueuedAtBlock;
+    }
+  }
+
+  async readEnqueueMarks(market: string, borrowers: readonly string[]): Promise<ReadonlyMap<string, EnqueueMark>> {
+    this.log.push(`readEnqueueMarks ${borrowers.join(',')}`);
+    const marks = new Map<string, EnqueueMark>();
+    for (const borrower of borrowers) {
+      const record = this.table(market).get(borrower.toLowerCase());
+      if (record?.enqueuedUntilBlock === undefined) continue;
+      marks.set(borrower.toLowerCase(), { enqueuedUntilBlock: record.enqueuedUntilBlock, ...(record.enqueuedAtBlock === undefined ? {} : { enqueuedAtBlock: record.enqueuedAtBlock }) });
+    }
+    return marks;
   }
 
   async putSnapshots(market: string, snapshots: readonly AccountSnapshot[], retentionSec: number, nowSec: number): Promise<void> {
+    this.log.push(`putSnapshots ${snapshots.length}`);
+    await this.takeTime(snapshots.length);
+    if (this.failPutSnapshots > 0) {
+      this.failPutSnapshots--;
+      throw new Error('InternalServerError');
+    }
     for (const s of snapshots) this.snapshots.push({ ...s, market, expiresAtSec: nowSec + retentionSec });
   }
 }
