@@ -54,8 +54,12 @@ const envSchema = z
     SCANNER_DEADLINE_MARGIN_MS: int(1_000).default(10_000),
     SCANNER_POLL_INTERVAL_MS: int(50).default(500),
     SCANNER_CHUNK_SIZE: int(1).default(500),
-    /** Blocks to wait before enqueuing a borrower again while its candidate is being handled. */
-    SCANNER_REENQUEUE_AFTER_BLOCKS: int(1).default(10),
+    /**
+     * Blocks an enqueue mark holds when no worker clears it. The worker clears it when done with the candidate and
+     * the scanner then enqueues again at the next block; only a message dead-lettered or lost never clears it.
+     * Covers a backlog's queue wait (150 blocks: 5 min at 2 s, 30 min at 12 s).
+     */
+    SCANNER_REENQUEUE_AFTER_BLOCKS: int(1).default(150),
     SNAPSHOT_RETENTION_SEC: int(60).default(7 * 24 * 3600),
     /** A price older than this is stale (heartbeat + margin). */
     ORACLE_MAX_AGE_SEC: int(1).default(3_900),

@@ -22,6 +22,7 @@ import { latestBlockNumber } from '../adapters/chain/provider';
 import { providerFromConfig } from '../adapters/chain/rpc';
 import { createDocumentClient, createSqsClient } from '../adapters/aws/clients';
 import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
+import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-breakers';
 import { SqsCandidateQueue } from '../adapters/queue/sqs-candidate-queue';
 import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { DEFAULT_WATCH_TIER_POLICY, type WatchTierPolicy } from '../domain/watch-tier';
@@ -29,6 +30,7 @@ import {
   type AccountScanner,
   type BlockSource,
   type OracleSource,
+  type ScanBlocksDeps,
   type ScanBlocksSettings,
   type ScanEvent,
   scanBlocks,
@@ -46,6 +48,8 @@ export interface ScannerRuntime {
   accounts: AccountScanner;
   oracle: OracleSource;
   blocks: BlockSource;
+  /** The market's execution breakers (kill switch …); absent without KEEPER_STATE_TABLE. */
+  breakers?: ScanBlocksDeps['breakers'];
 }
 
 export interface ScannerHandlerDeps {
@@ -165,6 +169,11 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
         case 'publish-failed':
           logger.error('candidate not accepted by the queue', { block: event.block, borrower: event.borrower, reason: event.reason });
           break;
+        case 'execution-paused':
+          // Counted per block; the alarm on CircuitBreakerOpen comes from here and from the worker.
+          metrics.addMetric('CircuitBreakerOpen', MetricUnit.Count, 1);
+          logger.warn('execution breaker open: liquidatable borrowers not enqueued', { block: event.block, reason: event.reason, detail: event.detail, heldBack: event.heldBack });
+          break;
         case 'block-failed':
           logger.error('block failed', { stage: event.error.stage, block: event.error.block, consecutiveFailures: event.consecutiveFailures, error: event.error });
           break;
@@ -180,6 +189,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
         accounts: adapters.accounts,
         oracle: adapters.oracle,
         blocks: adapters.blocks,
+        breakers: adapters.breakers,
         clock,
         sleep: deps.sleep ?? defaultSleep,
         onEvent,
@@ -221,6 +231,9 @@ export async function scannerRuntimeFromConfig(config: PipelineConfig): Promise<
     accounts: new AaveV3HealthScanner(provider, config.pool, { chunkSize: config.scanner.chunkSize }),
     oracle: new AaveV3OracleReader(provider, config.pool),
     blocks: { latestBlockNumber: () => latestBlockNumber(provider) },
+    breakers: config.tables.keeperState
+      ? new DynamoDbExecutionBreakers(createDocumentClient(config), config.tables.keeperState, { scope: config.marketKey, ...config.worker.breakers })
+      : undefined,
     close: () => provider.destroy(),
   };
 }

@@ -250,6 +250,7 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
         accounts: scanner.accounts,
         oracle: scanner.oracle,
         blocks: scanner.blocks,
+        breakers: scanner.breakers,
         clock,
         sleep: deps.sleep ?? defaultSleep,
         onEvent,

@@ -221,8 +221,10 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       const outcome: RecordOutcome = await executeOnce(record, message, receiptDeadlineMs);
       report(outcome, message);
       deps.onOutcome?.(outcome, record);
-      // An in-flight position is cleared by the attempt that holds it, when it ends.
-      if (deps.borrowers && outcome.kind !== 'in-flight') {
+      // The scanner enqueues a borrower again once its mark is cleared. Kept: an in-flight position (the attempt
+      // that holds it clears the mark when it ends) and a skip (unprofitable or not liquidatable as the protocol
+      // stands: offered again when the mark expires, not every block).
+      if (deps.borrowers && outcome.kind !== 'in-flight' && outcome.kind !== 'skipped') {
         // Best effort: the mark also expires after SCANNER_REENQUEUE_AFTER_BLOCKS, so failing here only delays
         // the next candidate for this borrower; it must not turn a finished liquidation into a retry.
         await deps.borrowers.clearEnqueued(deps.marketKey, message.borrower).catch((error: unknown) => {

@@ -58,18 +58,28 @@ interface HarnessOptions {
   healthAt: (user: string, block: number) => FakeAccount;
   settings?: Partial<ScanBlocksSettings>;
   msPerAccount?: number;
+  /** Virtual time each record or snapshot write takes (a slow table). */
+  writeMsPerItem?: number;
 }
 
 function harness(options: HarnessOptions) {
   const time = new VirtualTime();
   const chain = new FakeChain(time, FIRST_BLOCK, BLOCK_MS);
-  const store = new InMemoryBorrowerStore();
+  const store = new InMemoryBorrowerStore(time, options.writeMsPerItem ?? 0);
   store.seed(MARKET, options.borrowers);
   const queue = new FifoQueueFake();
   const oracle = new FakeOracle(new Map([[WETH.asset, 3_000_00000000n], [WBTC.asset, 60_000_00000000n], [USDC.asset, 1_00000000n]]));
   const accounts = new FakeAccountScanner(options.healthAt, time, options.msPerAccount ?? 0);
   const events: ScanEvent[] = [];
   const settings = defaultSettings(options.settings);
+  /** The execution breaker's answer per block (kill switch …); closed unless a test sets it. */
+  const execution: { openUntilBlock?: number } = {};
+  const breakers = {
+    check: async () =>
+      execution.openUntilBlock !== undefined && chain.blockAt(time.nowMs()) < execution.openUntilBlock
+        ? ({ kind: 'open', reason: 'kill-switch', detail: 'on by ops: drill' } as const)
+        : ({ kind: 'closed' } as const),
+  };
   const run = (invocationMs = INVOCATION_MS, deps: { store?: InMemoryBorrowerStore; queue?: CandidateQueue; onEvent?: (e: ScanEvent) => void } = {}) =>
     scanBlocks(
       {
@@ -79,6 +89,7 @@ function harness(options: HarnessOptions) {
         accounts,
         oracle,
         blocks: chain,
+        breakers,
         clock: time,
         sleep: time.sleep,
         onEvent: deps.onEvent ?? ((e) => events.push(e)),
@@ -86,7 +97,7 @@ function harness(options: HarnessOptions) {
       { deadlineAtMs: time.nowMs() + invocationMs },
     );
   const progress = () => events.flatMap((e) => (e.kind === 'block' ? [e.progress] : []));
-  return { time, chain, store, queue, oracle, accounts, events, run, progress };
+  return { time, chain, store, queue, oracle, accounts, events, run, progress, execution };
 }
 
 const liquidatableFrom =
@@ -279,6 +290,148 @@ describe('scanBlocks: candidates', () => {
   });
 });
 
+describe('scanBlocks: enqueue marks and the worker', () => {
+  it('enqueues a borrower still liquidatable once the worker cleared its mark (partial liquidation) at the next block', async () => {
+    // Arrange: A stays liquidatable; the worker finishes with its candidate between blocks 103 and 104.
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('0.9') }), settings: { reenqueueAfterBlocks: 150 } });
+    const onEvent = (e: ScanEvent) => {
+      h.events.push(e);
+      if (e.kind === 'block' && e.progress.block === 103) void h.store.clearEnqueued(MARKET, A);
+    };
+
+    // Act: blocks 100…107.
+    await h.run(26_000, { onEvent });
+
+    // Assert: enqueued at 100, held while the candidate waits, enqueued again at 104 (same episode), then held.
+    expect(h.queue.published.map((m) => [m.detectedBlock, m.firstLiquidatableBlock])).toEqual([
+      [100, 100],
+      [104, 100],
+    ]);
+    expect(h.progress().map((p) => [p.block, p.candidatesEnqueued, p.alreadyEnqueued])).toEqual([
+      [100, 1, 0],
+      [101, 0, 1],
+      [102, 0, 1],
+      [103, 0, 1],
+      [104, 1, 0],
+      [105, 0, 1],
+      [106, 0, 1],
+      [107, 0, 1],
+    ]);
+    expect(h.store.get(MARKET, A)).toMatchObject({ enqueuedUntilBlock: 254, enqueuedAtBlock: 104 });
+    // The store is asked about marks from the second block on (the first block's are as fresh as the load).
+    expect(h.store.log.filter((l) => l.startsWith('readEnqueueMarks'))).toHaveLength(7);
+  });
+
+  it('holds a mark no worker clears (a lost or dead-lettered message) until it expires', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('0.9') }), settings: { reenqueueAfterBlocks: 12 } });
+
+    await h.run();
+
+    expect(messagesFor(h.queue.published, A)).toEqual([100, 112, 124]);
+  });
+
+  it('never puts back a mark the worker cleared while the record was being written', async () => {
+    // A's health falls 1 % a block, so its record (with the mark of block 100) is written again every block.
+    // Writes take 100 ms; the worker clears the mark while block 102's write is in flight.
+    const h = harness({
+      borrowers: [tracked(A)],
+      healthAt: (_u, block) => ({ healthFactorWad: hf('0.95') - BigInt(block - 100) * 10n ** 16n }),
+      settings: { reenqueueAfterBlocks: 150 },
+      writeMsPerItem: 100,
+    });
+    const onEvent = (e: ScanEvent) => {
+      h.events.push(e);
+      if (e.kind === 'block' && e.progress.block === 102) void h.store.clearEnqueued(MARKET, A);
+    };
+
+    await h.run(18_000, { onEvent });
+
+    expect(h.store.log.indexOf(`clearEnqueued ${A}`)).toBeLessThan(h.store.log.lastIndexOf(`recordScan ${A}`));
+    // Had block 102's write restored the mark, the borrower would wait for it to expire (block 250).
+    expect(messagesFor(h.queue.published, A)).toEqual([100, 103]);
+  });
+
+  it('writes the mark before publishing, and removes it when the queue refused the message and the account recovered', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: (_u, block) => ({ healthFactorWad: block === 100 ? hf('0.9') : hf('1.2') }) });
+    const queue: CandidateQueue = {
+      publish: async (messages) => {
+        h.store.log.push(`publish ${messages.map((m) => m.borrower).join(',')}`);
+        return { sent: 0, failed: messages.map((message) => ({ message, reason: 'InternalError' })) };
+      },
+    };
+
+    await h.run(15_000, { queue });
+
+    expect(h.store.log.slice(0, 2)).toEqual([`recordScan ${A}`, `publish ${A}`]);
+    expect(h.store.get(MARKET, A)).not.toHaveProperty('enqueuedUntilBlock');
+  });
+});
+
+describe('scanBlocks: writes behind the block loop', () => {
+  it('first block: enqueues the candidates before the other records and snapshots are written', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: (user) => ({ healthFactorWad: user === A ? hf('0.9') : hf('1.5') }) });
+    const queue: CandidateQueue = {
+      publish: async (messages) => {
+        h.store.log.push(`publish ${messages.map((m) => m.borrower).join(',')}`);
+        return h.queue.publish(messages);
+      },
+    };
+
+    await h.run(12_500, { queue });
+
+    expect(h.store.log.slice(0, 4)).toEqual([`recordScan ${A}`, `publish ${A}`, `recordScan ${B}`, 'putSnapshots 2']);
+  });
+
+  it("does not let a slow store delay the next block's candidates", async () => {
+    // 1,000 healthy accounts and B (hot), which falls at block 101. Each write takes 20 ms per item: block 100's
+    // 1,001 records and snapshots take 20 s, ten blocks.
+    const others = Array.from({ length: 1_000 }, (_, i) => tracked(address(0x1000 + i)));
+    const h = harness({
+      borrowers: [...others, tracked(B)],
+      healthAt: (user, block) => ({ healthFactorWad: user !== B ? hf('1.5') : block >= 101 ? hf('0.9') : hf('1.01') }),
+      writeMsPerItem: 20,
+    });
+
+    const summary = await h.run(30_000);
+
+    // B is enqueued at block 101, while block 100's writes are still running, and every block is followed.
+    const enqueued = h.events.find((e): e is Extract<ScanEvent, { kind: 'enqueued' }> => e.kind === 'enqueued')!;
+    expect(enqueued.message).toMatchObject({ borrower: B, detectedBlock: 101 });
+    expect(h.progress().map((p) => p.block)).toEqual(Array.from({ length: 10 }, (_, i) => 100 + i));
+    expect(summary.maxBlockLagBlocks).toBe(0);
+    // Everything is written by the end of the invocation.
+    expect(others.every(({ borrower }) => h.store.get(MARKET, borrower)?.lastScannedBlock === 100)).toBe(true);
+    expect(h.store.get(MARKET, B)).toMatchObject({ liquidatableSinceBlock: 101, enqueuedUntilBlock: 111 });
+    expect(h.store.snapshots.filter((snap) => snap.block === 100)).toHaveLength(1_001);
+  });
+
+  it('reports a failed write as a failed store stage and writes it again, without a second enqueue', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: (user) => ({ healthFactorWad: user === A ? hf('0.9') : hf('1.5') }) });
+    h.store.failPutSnapshots = 1;
+    h.store.failRecordScanIf = (updates) => updates.some((u) => u.borrower === B);
+
+    const summary = await h.run(15_000);
+
+    expect(h.events.filter((e) => e.kind === 'block-failed').map((e) => [(e as { error: ScanBlockError }).error.stage, (e as { error: ScanBlockError }).error.block])).toEqual([
+      ['store', 100],
+    ]);
+    expect(summary.failedBlocks).toBe(1);
+    expect(messagesFor(h.queue.published, A)).toEqual([100]);
+    expect(h.store.get(MARKET, B)).toMatchObject({ lastScannedBlock: 100, tier: 'cold' });
+    expect(h.store.snapshots.filter((snap) => snap.block === 100).map((snap) => snap.borrower).sort()).toEqual([A, B]);
+  });
+
+  it('gives up after maxConsecutiveBlockFailures failed writes in a row', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.01') }) });
+    h.store.failPutSnapshots = 99;
+
+    const outcome = h.run();
+
+    await expect(outcome).rejects.toMatchObject({ stage: 'store', cause: { message: 'InternalServerError' } });
+    expect(h.events.filter((e) => e.kind === 'block-failed')).toHaveLength(3);
+  });
+});
+
 describe('scanBlocks: oracle breakers', () => {
   // A: WETH collateral, USDC debt. B: WBTC collateral. C: WETH collateral, WBTC debt. D: WBTC collateral, healthy.
   const configs: Record<string, bigint> = {
@@ -326,6 +479,26 @@ describe('scanBlocks: oracle breakers', () => {
     ]);
     expect(h.events.filter((e) => e.kind === 'breaker-closed')).toEqual([{ kind: 'breaker-closed', block: 103, asset: WBTC.asset }]);
     expect(summary.breakerOpen).toEqual([]);
+  });
+
+  it('enqueues nothing while an execution breaker is open, and everything liquidatable at the block it closes', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: (user, block) => (user === A ? liquidatableFrom(100)(block) : liquidatableFrom(102)(block)) });
+    h.execution.openUntilBlock = 105;
+
+    await h.run(30_000);
+
+    expect(h.queue.published.map((m) => [m.borrower, m.detectedBlock])).toEqual([
+      [A, 105],
+      [B, 105],
+    ]);
+    const paused = h.events.flatMap((e) => (e.kind === 'execution-paused' ? [[e.block, e.heldBack]] : []));
+    expect(paused).toEqual([
+      [100, 1],
+      [101, 1],
+      [102, 2],
+      [103, 2],
+      [104, 2],
+    ]);
   });
 
   it('holds a price jump beyond maxDeviationBps for the block it happens, compared with the previous block', async () => {
