@@ -27,11 +27,30 @@ const address = z
   .string(expected('a string'))
   .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
 
+/** `min`–`max` whole number (JSON number). */
+const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .number(expected('a number'))
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const positiveNumber = z.number(expected('a number')).positive('must be above 0');
+
 const aaveV3Market = z
   .object({
     protocol: z.literal('aave-v3', expected('"aave-v3"')),
     /** The market's Pool (proxy) contract, where liquidationCall is sent. */
     pool: address,
+    /**
+     * The deployed Pool's version (3.0.2, 3.3, 3.6…): selects the liquidation rules (close factor, dust rule).
+     * Required rather than defaulted: a wrong rule set sizes liquidations that revert.
+     */
+    poolVersion: z.string(expected('a string')).regex(/^v?3\.\d+(\.\d+)?$/, 'must be an Aave V3 version such as 3.0.2 or 3.6'),
+    /** The wrapped native token reserve (WETH on Ethereum): its oracle price converts gas into USD. */
+    nativePriceAsset: address,
+    /** First block the indexer reads: the Pool's deployment block (earlier blocks hold no events of it). */
+    indexerStartBlock: wholeNumber(0).default(0),
   }, expected('an object'))
   .strict();
 
@@ -40,13 +59,75 @@ const secretName = z
   .string(expected('a string'))
   .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name (1-512 of A-Z a-z 0-9 / _ + = . @ -)');
 
+/** EventBridge Scheduler rates. The scanner runs a little longer than its rate, so invocations overlap. */
+const schedule = z
+  .object({
+    indexerEveryMinutes: wholeNumber(1, 60).default(1),
+    /** At most 14: the scanner's timeout (rate + 30 s) must stay within Lambda's 15 minutes. */
+    scannerEveryMinutes: wholeNumber(1, 14).default(1),
+  }, expected('an object'))
+  .strict();
+
+/** The worker's SQS event source. */
+const worker = z
+  .object({
+    /** Records per invocation; SQS FIFO event sources take at most 10. */
+    batchSize: wholeNumber(1, 10).default(10),
+    /** Concurrent worker invocations; SQS event sources allow 2 to 1000. */
+    maxConcurrency: wholeNumber(2, 1000).default(2),
+  }, expected('an object'))
+  .strict();
+
+/**
+ * How the worker and the trigger execute liquidations. Defaults equal those of functions/config/pipeline-config.ts
+ * (a test keeps them equal); every value is set explicitly on the functions, so a deployment shows what it runs with.
+ */
+const execution = z
+  .object({
+    sizingStrategy: z.enum(['max', 'target-health', 'two-step'], { error: 'must be "max", "target-health" or "two-step"' }).default('max'),
+    /** Profit after gas and swap cost below which a candidate is skipped (USD). */
+    minProfitUsd: z.number(expected('a number')).min(0, 'must be at least 0').default(0),
+    /** Never offer more gas price than this (gwei); above it execution pauses. Absent: no cap. */
+    gasPriceCapGwei: positiveNumber.optional(),
+    /** Gas the signer may spend per UTC day (native token, e.g. 0.5 ETH); reaching it pauses execution. Absent: no budget. */
+    dailyGasBudgetEth: positiveNumber.optional(),
+    /** This many consecutive reverted liquidations pause execution for `revertCooldownSec`. */
+    revertStreakLimit: wholeNumber(1).default(3),
+    revertCooldownSec: wholeNumber(1).default(900),
+    /** No receipt this long after a broadcast: the transaction is replaced by nonce with a fee bump. */
+    replaceAfterSec: positiveNumber.default(24),
+    maxReplacements: wholeNumber(0).default(3),
+    /** Fee bump per replacement (bps); nodes refuse less than +10 %. */
+    feeBumpBps: wholeNumber(1_000).default(1_250),
+    /** Plan and simulate, never send (a first deployment can watch before it acts). */
+    dryRun: z.boolean(expected('true or false')).default(false),
+  }, expected('an object'))
+  .strict();
+
+/** Thresholds of the alarms that depend on the market. */
+const alarms = z
+  .object({
+    /** The signer's balance (native token) below which the low-balance alarm fires. */
+    signerBalanceMinEth: positiveNumber.default(0.05),
+    /** More reverted liquidations than this within one hour raise the revert-rate alarm. */
+    maxRevertsPerHour: wholeNumber(0).default(2),
+  }, expected('an object'))
+  .strict();
+
 export const deploymentConfigSchema = z
   .object({
     name,
     chainId: z.number(expected('a number')).int('must be an integer').positive('must be positive'),
     market: aaveV3Market,
     rpcUrlSecretName: secretName,
+    /** A private submission endpoint (Flashbots-Protect style) for the functions that send transactions. */
+    privateRpcUrlSecretName: secretName.optional(),
     alertEmail: z.email({ error: 'must be an email address' }).optional(),
+    // `prefault` parses the empty object, so an absent section gets every default of its fields.
+    schedule: schedule.prefault({}),
+    worker: worker.prefault({}),
+    execution: execution.prefault({}),
+    alarms: alarms.prefault({}),
   }, expected('an object'))
   .strict();
 

@@ -1,26 +1,46 @@
 import { Aws, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { DeploymentConfig } from './config';
-import { deadLetterOf, physicalQueueName, QUEUES, type QueueDefinition, type QueueName, queuesInCreationOrder } from './resources';
+import { PipelineAlarms } from './constructs/pipeline-alarms';
+import { PipelineDashboard } from './constructs/pipeline-dashboard';
+import { PipelineFunctions } from './constructs/pipeline-functions';
+import type { PipelineFunctionName } from './pipeline-functions';
+import {
+  deadLetterOf,
+  physicalQueueName,
+  QUEUES,
+  type QueueDefinition,
+  type QueueName,
+  queuesInCreationOrder,
+  type TableName,
+} from './resources';
 
 export interface PipelineStackProps extends StackProps {
   config: DeploymentConfig;
+  /** The stateful stack's tables, one per entry of TABLES. */
+  tables: Record<TableName, dynamodb.ITableV2>;
 }
 
 /**
- * The stateless pipeline: the queues of QUEUES with their redrive, and the alarm topic. Nothing here holds data
- * worth keeping, so the stack can be destroyed and redeployed at will.
+ * The pipeline: the queues of QUEUES with their redrive, the four functions with their schedules and event
+ * source, the signing key, the alarms with their topic, and the dashboard. Apart from the signing key (retained,
+ * see `createSignerKey`) nothing here holds data worth keeping, so the stack can be destroyed and redeployed.
  */
 export class PipelineStack extends Stack {
   readonly queues: Record<QueueName, sqs.IQueue>;
   readonly alarmTopic: sns.ITopic;
+  readonly signerKey: kms.IKey;
+  readonly functions: Record<PipelineFunctionName, lambda.IFunction>;
+  readonly alarms: cloudwatch.IAlarm[];
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -48,6 +68,7 @@ export class PipelineStack extends Stack {
     const alarmTopic = this.createAlarmTopic(config);
     this.alarmTopic = alarmTopic;
 
+    const alarms: cloudwatch.IAlarm[] = [];
     const deadLetterQueues = new Set(keys.flatMap((key) => deadLetterOf(key)?.queue ?? []));
     for (const key of deadLetterQueues) {
       const def: QueueDefinition = QUEUES[key];
@@ -63,7 +84,31 @@ export class PipelineStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       notEmpty.addAlarmAction(new cloudwatchActions.SnsAction(alarmTopic));
+      alarms.push(notEmpty);
     }
+
+    this.signerKey = this.createSignerKey(config);
+    const { functions } = new PipelineFunctions(this, 'Functions', { config, tables: props.tables, queues, signerKey: this.signerKey });
+    this.functions = functions;
+    alarms.push(...new PipelineAlarms(this, 'Alarms', { config, functions, topic: alarmTopic }).alarms);
+    this.alarms = alarms;
+    new PipelineDashboard(this, 'Dashboard', { config, functions, queues, alarms });
+  }
+
+  /**
+   * The keeper's signer: a secp256k1 key that never leaves KMS (Ethereum's curve; the address derives from its
+   * public key). Retained when the stack is destroyed: the address may still hold funds, and a deleted key
+   * cannot sign them away. Only the functions that send transactions may use it (PipelineFunctions grants
+   * kms:Sign and kms:GetPublicKey to exactly those); the default key policy leaves administration to the account.
+   */
+  private createSignerKey(config: DeploymentConfig): kms.Key {
+    return new kms.Key(this, 'SignerKey', {
+      description: `Signs the transactions of the ${config.name} liquidation keeper (secp256k1)`,
+      keySpec: kms.KeySpec.ECC_SECG_P256K1,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy: RemovalPolicy.RETAIN,
+      alias: `alias/${config.name}-signer`,
+    });
   }
 
   /**

@@ -6,7 +6,7 @@
  * The CDK pipeline stack and the local runtime set these variables; table and queue names come from
  * lib/resources.ts (`envVar` of each definition).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RuleSet } from '../domain';
 import { ruleSetForPoolVersion } from '../domain';
 

@@ -34,7 +34,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getAddress, isAddress } from 'ethers';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ConfigRequirement, loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import type { WatchTierPolicy } from '../domain/watch-tier';
 import type { CandidateMessage } from '../pipeline/candidate-message';

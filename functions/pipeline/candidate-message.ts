@@ -3,7 +3,7 @@
  * bigint values travel as decimal strings. A body that does not decode is rejected with a reason that names the
  * field, and goes to the dead-letter queue without failing its batch-mates.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
 const decimal = z.string().regex(/^\d+$/, 'must be a non-negative integer as a decimal string');

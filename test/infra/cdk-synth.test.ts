@@ -1,6 +1,7 @@
 /**
  * `npx cdk synth` of bin/app.ts through the real CLI and cdk.json, offline (TOOLCHAIN.md, gotcha 13): the app
- * command works, the default config loads, and the CLI-side validation (cdk-nag) passes.
+ * command works, the default config loads, the four handlers are bundled by the local esbuild (no Docker), and
+ * the CLI-side validation (cdk-nag) passes.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,6 +33,15 @@ it(
     }
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports).toEqual([]);
+
+    const pipeline = JSON.parse(readFileSync(join(outdir, `${name}-pipeline.template.json`), 'utf8'));
+    const functions = Object.values(pipeline.Resources as Record<string, { Type: string; Properties: { Code: { S3Key: string } } }>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(4);
+    for (const fn of functions) {
+      expect(existsSync(join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js'))).toBe(true);
+    }
   },
   SYNTH_TIMEOUT_MS + 10_000,
 );

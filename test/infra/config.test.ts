@@ -2,18 +2,51 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDeploymentConfig, parseDeploymentConfig } from '../../lib/config';
+import { loadDeploymentConfigs } from '../../lib/keeper-app';
 
 const VALID = {
   name: 'aave-v3-mainnet',
   chainId: 1,
-  market: { protocol: 'aave-v3', pool: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2' },
+  market: {
+    protocol: 'aave-v3',
+    pool: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2',
+    poolVersion: '3.6',
+    nativePriceAsset: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2',
+  },
   rpcUrlSecretName: 'liquidation-keeper/aave-v3-mainnet/rpc-url',
 };
 
 describe('parseDeploymentConfig', () => {
   it('accepts a valid config, with and without an alert email', () => {
-    expect(parseDeploymentConfig(VALID)).toEqual(VALID);
+    expect(parseDeploymentConfig(VALID)).toMatchObject(VALID);
     expect(parseDeploymentConfig({ ...VALID, alertEmail: 'oncall@example.com' }).alertEmail).toBe('oncall@example.com');
+  });
+
+  it('fills every optional section with its defaults', () => {
+    const config = parseDeploymentConfig(VALID);
+
+    expect(config.market.indexerStartBlock).toBe(0);
+    expect(config.schedule).toEqual({ indexerEveryMinutes: 1, scannerEveryMinutes: 1 });
+    expect(config.worker).toEqual({ batchSize: 10, maxConcurrency: 2 });
+    expect(config.execution).toEqual({
+      sizingStrategy: 'max',
+      minProfitUsd: 0,
+      revertStreakLimit: 3,
+      revertCooldownSec: 900,
+      replaceAfterSec: 24,
+      maxReplacements: 3,
+      feeBumpBps: 1250,
+      dryRun: false,
+    });
+    expect(config.alarms).toEqual({ signerBalanceMinEth: 0.05, maxRevertsPerHour: 2 });
+    expect(config.privateRpcUrlSecretName).toBeUndefined();
+  });
+
+  it('keeps the values of a partly filled section and defaults the rest', () => {
+    const config = parseDeploymentConfig({ ...VALID, worker: { batchSize: 5 }, execution: { gasPriceCapGwei: 40, dryRun: true } });
+
+    expect(config.worker).toEqual({ batchSize: 5, maxConcurrency: 2 });
+    expect(config.execution).toMatchObject({ gasPriceCapGwei: 40, dryRun: true, feeBumpBps: 1250 });
   });
 
   it.each([
@@ -31,6 +64,23 @@ describe('parseDeploymentConfig', () => {
     ['bad email', { ...VALID, alertEmail: 'oncall' }, /alertEmail: must be an email address/],
     ['unknown top-level field', { ...VALID, rpcUrl: 'https://example.com' }, /rpcUrl: unknown field/],
     ['unknown market field', { ...VALID, market: { ...VALID.market, oracle: '0x' } }, /market\.oracle: unknown field/],
+    ['missing pool version', { ...VALID, market: { ...VALID.market, poolVersion: undefined } }, /market\.poolVersion: is required/],
+    ['Aave V2 pool version', { ...VALID, market: { ...VALID.market, poolVersion: '2.0' } }, /market\.poolVersion: must be an Aave V3 version such as 3\.0\.2 or 3\.6/],
+    ['missing native price asset', { ...VALID, market: { ...VALID.market, nativePriceAsset: undefined } }, /market\.nativePriceAsset: is required/],
+    ['negative start block', { ...VALID, market: { ...VALID.market, indexerStartBlock: -1 } }, /market\.indexerStartBlock: must be at least 0/],
+    ['private RPC secret name with a space', { ...VALID, privateRpcUrlSecretName: 'private rpc' }, /privateRpcUrlSecretName: must be a Secrets Manager secret name/],
+    ['scanner rate beyond a Lambda timeout', { ...VALID, schedule: { scannerEveryMinutes: 15 } }, /schedule\.scannerEveryMinutes: must be at most 14/],
+    ['fractional indexer rate', { ...VALID, schedule: { indexerEveryMinutes: 0.5 } }, /schedule\.indexerEveryMinutes: must be a whole number/],
+    ['FIFO batch above 10', { ...VALID, worker: { batchSize: 11 } }, /worker\.batchSize: must be at most 10/],
+    ['event source concurrency below 2', { ...VALID, worker: { maxConcurrency: 1 } }, /worker\.maxConcurrency: must be at least 2/],
+    ['unknown sizing strategy', { ...VALID, execution: { sizingStrategy: 'all' } }, /execution\.sizingStrategy: must be "max", "target-health" or "two-step"/],
+    ['negative minimum profit', { ...VALID, execution: { minProfitUsd: -1 } }, /execution\.minProfitUsd: must be at least 0/],
+    ['zero gas price cap', { ...VALID, execution: { gasPriceCapGwei: 0 } }, /execution\.gasPriceCapGwei: must be above 0/],
+    ['gas budget as a string', { ...VALID, execution: { dailyGasBudgetEth: '0.5' } }, /execution\.dailyGasBudgetEth: must be a number/],
+    ['fee bump nodes refuse', { ...VALID, execution: { feeBumpBps: 500 } }, /execution\.feeBumpBps: must be at least 1000/],
+    ['dry run as a string', { ...VALID, execution: { dryRun: 'yes' } }, /execution\.dryRun: must be true or false/],
+    ['zero balance threshold', { ...VALID, alarms: { signerBalanceMinEth: 0 } }, /alarms\.signerBalanceMinEth: must be above 0/],
+    ['unknown execution field', { ...VALID, execution: { privateKey: '0x' } }, /execution\.privateKey: unknown field/],
   ])('rejects %s, naming the field', (_case, input, message) => {
     expect(() => parseDeploymentConfig(input, 'test.json')).toThrow(message);
   });
@@ -49,7 +99,7 @@ describe('loadDeploymentConfig', () => {
   it('loads the example config shipped in deploy/', () => {
     const config = loadDeploymentConfig(join(__dirname, '..', '..', 'deploy', 'config.example.json'));
 
-    expect(config).toMatchObject({ chainId: 1, market: { protocol: 'aave-v3', pool: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2' } });
+    expect(config).toMatchObject({ chainId: 1, market: { protocol: 'aave-v3', pool: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2', poolVersion: '3.6' } });
   });
 
   it('reports a missing file and invalid JSON with the path', () => {
@@ -59,5 +109,33 @@ describe('loadDeploymentConfig', () => {
 
     expect(() => loadDeploymentConfig(missing)).toThrow(`invalid deployment config ${missing}:\n  - (file): ENOENT`);
     expect(() => loadDeploymentConfig(broken)).toThrow(new RegExp(`invalid deployment config ${broken}:\\n {2}- \\(file\\): .*JSON`));
+  });
+});
+
+describe('loadDeploymentConfigs (the `config` context value)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keeper-configs-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (file: string, config: object) => {
+    const path = join(dir, file);
+    writeFileSync(path, JSON.stringify(config));
+    return path;
+  };
+
+  it('loads one instance per comma-separated file', () => {
+    const mainnet = write('mainnet.json', VALID);
+    const base = write('base.json', { ...VALID, name: 'aave-v3-base', chainId: 8453 });
+
+    expect(loadDeploymentConfigs(`${mainnet}, ${base}`).map((c) => [c.name, c.chainId])).toEqual([
+      ['aave-v3-mainnet', 1],
+      ['aave-v3-base', 8453],
+    ]);
+  });
+
+  it('refuses two instances with the same name, and a value that is not a path', () => {
+    const a = write('a.json', VALID);
+    const b = write('b.json', { ...VALID, chainId: 10 });
+
+    expect(() => loadDeploymentConfigs(`${a},${b}`)).toThrow('two deployment configs are named "aave-v3-mainnet": each keeper instance needs its own name');
+    expect(() => loadDeploymentConfigs(42)).toThrow('context "config" must be a file path or comma-separated file paths, got 42');
   });
 });

@@ -6,7 +6,7 @@
  * the signatures against both IPool.sol sources in node_modules.
  */
 import { id, type JsonRpcProvider, toQuantity } from 'ethers';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AccountEvent, AccountEventKind, AccountEventRead, AccountEventSource } from '../../pipeline/index-borrowers';
 
 interface PoolEvent {

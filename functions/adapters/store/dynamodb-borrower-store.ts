@@ -16,7 +16,7 @@
 import { mapWithConcurrency } from '../concurrency';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower, WatchTier } from '../../ports/borrower-store';
 
 /** BatchWriteItem accepts at most 25 put/delete requests. */

@@ -8,7 +8,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CheckpointStore, IndexerCheckpoint } from '../../ports/borrower-store';
 
 export const CHECKPOINT_SORT_KEY = 'indexer-checkpoint';

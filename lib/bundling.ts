@@ -1,0 +1,48 @@
+/**
+ * How every handler is bundled, in one place: the CDK functions (NodejsFunction runs the local esbuild with
+ * these options) and bench/bundles.ts plus the bundle-budget test (esbuild's JS API) read the same values, so
+ * the measured bundle is the deployed one.
+ *
+ * The AWS SDK v3 (`@aws-sdk/*`, with its `@smithy/*` core) is left to the Lambda runtime rather than bundled.
+ * Bundled, it would pin the SDK version, but the worker grows from about 0.97 MB to 1.65 MB and past the 1 MB
+ * budget (BENCHMARKS.md, "Function bundles"), and every cold start pays for parsing it. The runtime's SDK
+ * serves what the functions use: the DynamoDB, SQS, KMS and Secrets Manager clients and lib-dynamodb, with
+ * Powertools (which is bundled) calling them. Powertools and the SDK clients are used only through APIs that
+ * are stable across SDK v3 minor versions; `useQueueUrlAsEndpoint`, which a runtime SDK older than the option
+ * ignores, only matters for local emulators. Every other dependency (ethers, zod, Powertools, middy) is
+ * bundled, at the version in package-lock.json.
+ */
+
+/** Node.js version the bundles target; the functions run on the matching Lambda runtime (nodejs22.x). */
+export const NODE_MAJOR_VERSION = 22;
+
+export const HANDLER_BUNDLING = {
+  target: `node${NODE_MAJOR_VERSION}`,
+  platform: 'node',
+  format: 'cjs',
+  minify: true,
+  sourcemap: true,
+  // Source maps name files and lines; the sources themselves stay out of the asset.
+  sourcesContent: false,
+  /** Provided by the Lambda Node.js runtime (see above). */
+  external: ['@aws-sdk/*', '@smithy/*'],
+} as const;
+
+/** The worker's bundle (minified JavaScript, source map excluded) must stay within 1 MB = 1,000,000 bytes. */
+export const WORKER_BUNDLE_BUDGET_BYTES = 1_000_000;
+
+/** Options for esbuild's JS API (`build({ ...esbuildOptionsFor(entry), write: false })`). */
+export function esbuildOptionsFor(entryPoint: string) {
+  return {
+    entryPoints: [entryPoint],
+    bundle: true,
+    target: HANDLER_BUNDLING.target,
+    platform: HANDLER_BUNDLING.platform,
+    format: HANDLER_BUNDLING.format,
+    minify: HANDLER_BUNDLING.minify,
+    sourcemap: HANDLER_BUNDLING.sourcemap,
+    sourcesContent: HANDLER_BUNDLING.sourcesContent,
+    external: [...HANDLER_BUNDLING.external],
+    outfile: 'index.js',
+  };
+}

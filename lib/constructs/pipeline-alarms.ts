@@ -1,0 +1,104 @@
+/**
+ * The alarms of one keeper instance, all notifying the alarm topic. Custom metrics come from the functions'
+ * EMF output (lib/constructs/pipeline-metrics.ts explains their dimensions).
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { DeploymentConfig } from '../config';
+import type { PipelineFunctionName } from '../pipeline-functions';
+import { PipelineMetrics } from './pipeline-metrics';
+
+export interface PipelineAlarmsProps {
+  config: DeploymentConfig;
+  functions: Record<PipelineFunctionName, lambda.IFunction>;
+  topic: sns.ITopic;
+}
+
+export class PipelineAlarms extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
+    super(scope, id);
+    const { config, functions, topic } = props;
+    const metrics = new PipelineMetrics(config);
+    const action = new cloudwatchActions.SnsAction(topic);
+    const add = (alarmId: string, suffix: string, alarmProps: Omit<cloudwatch.AlarmProps, 'alarmName'>) => {
+      const alarm = new cloudwatch.Alarm(this, alarmId, { alarmName: `${config.name}-${suffix}`, ...alarmProps });
+      alarm.addAlarmAction(action);
+      this.alarms.push(alarm);
+    };
+    const fiveMinutes = Duration.minutes(5);
+
+    add('WorkerErrors', 'worker-errors', {
+      alarmDescription: 'The worker function failed (not a record it reported as a batch item failure): check its logs.',
+      metric: functions.worker.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    add('IndexerErrors', 'indexer-errors', {
+      alarmDescription: 'The indexer failed in three consecutive 5-minute periods: new borrowers are not being tracked.',
+      metric: functions.indexer.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // Every finished scanner invocation emits ScannerHeartbeat = 1. The window spans at least one schedule
+    // period plus one invocation, so a healthy scanner always has a heartbeat in it.
+    const heartbeatPeriod = Duration.minutes(Math.max(5, config.schedule.scannerEveryMinutes + 2));
+    add('ScannerHeartbeatMissing', 'scanner-heartbeat-missing', {
+      alarmDescription: `No scanner invocation finished in ${heartbeatPeriod.toMinutes()} minutes: nothing is being scanned.`,
+      metric: metrics.custom('scanner', 'ScannerHeartbeat', { statistic: 'Sum', period: heartbeatPeriod }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // No heartbeat at all is exactly the failure this alarm is for.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+
+    add('OracleBreakerOpen', 'oracle-breaker-open', {
+      alarmDescription: 'An oracle circuit breaker is open (stale or jumping price): accounts using that asset are not enqueued.',
+      metric: metrics.breakerOpen(fiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    add('WorkerBreakerOpen', 'worker-breaker-open', {
+      alarmDescription: 'Execution is paused by a circuit breaker (kill switch, revert streak, daily gas budget or gas price cap).',
+      metric: metrics.custom('worker', 'CircuitBreakerOpen', { statistic: 'Sum', period: fiveMinutes }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    add('SignerBalanceLow', 'signer-balance-low', {
+      alarmDescription: `The signer holds less than ${config.alarms.signerBalanceMinEth} of the native token: fund it before transactions fail.`,
+      metric: metrics.custom('worker', 'SignerBalanceEth', { statistic: 'Minimum', period: Duration.minutes(15) }),
+      threshold: config.alarms.signerBalanceMinEth,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // The balance is reported after each worker batch only: no batch, no news, keep the last state.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+    });
+
+    add('RevertRate', 'revert-rate', {
+      alarmDescription: `More than ${config.alarms.maxRevertsPerHour} liquidations reverted within an hour: sizing, gas or competition needs a look.`,
+      metric: metrics.custom('worker', 'LiquidationsReverted', { statistic: 'Sum', period: Duration.hours(1) }),
+      threshold: config.alarms.maxRevertsPerHour,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

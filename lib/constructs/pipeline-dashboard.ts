@@ -1,0 +1,115 @@
+/**
+ * One CloudWatch dashboard per keeper instance: detection (scanner), execution (worker), the queues and the
+ * functions, plus the state of every alarm.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { DeploymentConfig } from '../config';
+import type { PipelineFunctionName } from '../pipeline-functions';
+import type { QueueName } from '../resources';
+import { PipelineMetrics } from './pipeline-metrics';
+
+export interface PipelineDashboardProps {
+  config: DeploymentConfig;
+  functions: Record<PipelineFunctionName, lambda.IFunction>;
+  queues: Record<QueueName, sqs.IQueue>;
+  alarms: cloudwatch.IAlarm[];
+}
+
+const WIDTH = 8;
+const HEIGHT = 6;
+
+export class PipelineDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: PipelineDashboardProps) {
+    super(scope, id);
+    const { config, functions, queues, alarms } = props;
+    const m = new PipelineMetrics(config);
+    const minute = Duration.minutes(1);
+    const fiveMinutes = Duration.minutes(5);
+    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+      new cloudwatch.GraphWidget({ title, left, right, width: WIDTH, height: HEIGHT });
+    const perFunction = (metric: (fn: lambda.IFunction) => cloudwatch.IMetric) =>
+      (Object.keys(functions) as PipelineFunctionName[]).map((name) => metric(functions[name]));
+
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${config.name}-keeper`,
+      defaultInterval: Duration.hours(3),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 3 * WIDTH, height: 3 }),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Scanner: accounts per minute',
+        [m.custom('scanner', 'AccountsScanned', { statistic: 'Sum', period: minute, label: 'scanned' })],
+        [
+          m.custom('scanner', 'AtRiskAccounts', { statistic: 'Maximum', period: minute, label: 'at risk (HF < 1)' }),
+          m.custom('scanner', 'CandidatesEnqueued', { statistic: 'Sum', period: minute, label: 'enqueued' }),
+          m.custom('scanner', 'CandidatesBlockedByBreaker', { statistic: 'Sum', period: minute, label: 'blocked by a breaker' }),
+        ],
+      ),
+      graph(
+        'Scanner: lag and oracles',
+        [m.custom('scanner', 'ScanLagBlocks', { statistic: 'Maximum', period: minute, label: 'scan lag (blocks)' })],
+        [
+          m.custom('scanner', 'OracleAgeSeconds', { statistic: 'Maximum', period: minute, label: 'oldest oracle round (s)' }),
+          m.breakerOpen(minute),
+        ],
+      ),
+      graph(
+        'Scanner: heartbeats, blocks and RPC calls',
+        [
+          m.custom('scanner', 'ScannerHeartbeat', { statistic: 'Sum', period: fiveMinutes, label: 'heartbeats / 5 min' }),
+          m.custom('scanner', 'BlocksFollowed', { statistic: 'Sum', period: fiveMinutes, label: 'blocks / 5 min' }),
+        ],
+        [m.custom('scanner', 'RpcCalls', { statistic: 'Sum', period: fiveMinutes, label: 'RPC calls / 5 min' })],
+      ),
+    );
+    dashboard.addWidgets(
+      graph('Worker: outcomes per 5 minutes', [
+        m.custom('worker', 'LiquidationsSent', { statistic: 'Sum', period: fiveMinutes, label: 'sent' }),
+        m.custom('worker', 'LiquidationsMined', { statistic: 'Sum', period: fiveMinutes, label: 'mined' }),
+        m.custom('worker', 'LiquidationsReverted', { statistic: 'Sum', period: fiveMinutes, label: 'reverted' }),
+        m.custom('worker', 'FailedCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'failed' }),
+        m.custom('worker', 'StaleCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'stale' }),
+        m.custom('worker', 'SkippedUnprofitable', { statistic: 'Sum', period: fiveMinutes, label: 'unprofitable' }),
+        m.custom('worker', 'DuplicateCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'duplicates' }),
+        m.custom('worker', 'CircuitBreakerOpen', { statistic: 'Sum', period: fiveMinutes, label: 'paused by a breaker' }),
+      ]),
+      graph(
+        'Worker: profit and detection latency',
+        [m.custom('worker', 'ProfitUsd', { statistic: 'Sum', period: Duration.hours(1), label: 'profit (USD / hour)' })],
+        [
+          m.custom('worker', 'DetectionLatencyBlocks', { statistic: 'p50', period: fiveMinutes, label: 'latency p50 (blocks)' }),
+          m.custom('worker', 'DetectionLatencyBlocks', { statistic: 'p95', period: fiveMinutes, label: 'latency p95 (blocks)' }),
+          m.custom('worker', 'DetectionLatencyBlocks', { statistic: 'Maximum', period: fiveMinutes, label: 'latency max (blocks)' }),
+        ],
+      ),
+      graph('Signer balance (native token)', [
+        m.custom('worker', 'SignerBalanceEth', { statistic: 'Minimum', period: fiveMinutes, label: 'balance' }),
+      ]),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Queues',
+        [queues.candidates.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum', label: 'candidates waiting' })],
+        [
+          queues.candidates.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum', label: 'oldest candidate (s)' }),
+          queues.candidatesDlq.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum', label: 'dead letters' }),
+        ],
+      ),
+      graph('Lambda errors', perFunction((fn) => fn.metricErrors({ period: fiveMinutes, statistic: 'Sum', label: `${fn.node.id} errors` }))),
+      graph(
+        'Lambda duration (p95)',
+        perFunction((fn) => fn.metricDuration({ period: fiveMinutes, statistic: 'p95', label: `${fn.node.id} p95` })),
+        perFunction((fn) => fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum', label: `${fn.node.id} throttles` })),
+      ),
+    );
+    this.dashboard = dashboard;
+  }
+}

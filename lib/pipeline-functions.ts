@@ -1,0 +1,156 @@
+/**
+ * The pipeline's Lambda functions as plain data: handler, size, timeout, the tables and queues each one uses
+ * and how, and the environment each one gets from the deployment config. The pipeline stack builds the
+ * functions and their least-privilege grants from these definitions; the cost estimate reads their memory and
+ * timeouts. No CDK import here, so tests and scripts load it without aws-cdk-lib.
+ *
+ * lib/ never imports functions/: the names the functions share with the infrastructure (metrics namespace,
+ * service names, environment variables) are repeated here, and test/infra checks that both sides agree.
+ */
+import type { DeploymentConfig } from './config';
+import type { QueueName, TableName } from './resources';
+
+/** Powertools Metrics namespace of every function (functions/handlers/observability.ts, METRICS_NAMESPACE). */
+export const METRICS_NAMESPACE = 'LiquidationPipeline';
+
+export type PipelineFunctionName = 'indexer' | 'scanner' | 'worker' | 'trigger';
+
+/** `read`: Get/Query/Scan; `write`: Put/Update/Delete/BatchWrite; conditional writes need no read grant. */
+export type TableAccess = 'read' | 'write' | 'readWrite';
+/** `send`: SendMessage(Batch); `consume`: the SQS event source (Receive/Delete/ChangeVisibility). */
+export type QueueAccess = 'send' | 'consume';
+
+export interface PipelineFunctionDefinition {
+  /** Construct id and suffix of the function name (`<config name>-<name>`). */
+  id: string;
+  /** Handler module, relative to the project root; it exports `handler`. */
+  entry: string;
+  /**
+   * The service name the handler gives Powertools (`createObservability(serviceName, …)`): the `service`
+   * dimension of its metrics, which the alarms must name exactly.
+   */
+  serviceName: string;
+  memoryMb: number;
+  /** Fixed timeout; the scanner's follows its schedule (`timeoutSecOf`). */
+  timeoutSec: number;
+  tables: Partial<Record<TableName, TableAccess>>;
+  queues: Partial<Record<QueueName, QueueAccess>>;
+  /** Signs and sends transactions: the KMS signing key, the private RPC endpoint and the execution settings. */
+  sends: boolean;
+  description: string;
+}
+
+/**
+ * Memory: the scanner decodes every tracked account at every block and the worker simulates and signs; 1 GB
+ * gives them about 0.6 vCPU on arm64. The indexer mostly waits on eth_getLogs.
+ */
+export const PIPELINE_FUNCTIONS: Record<PipelineFunctionName, PipelineFunctionDefinition> = {
+  indexer: {
+    id: 'indexer',
+    entry: 'functions/handlers/indexer.ts',
+    serviceName: 'indexer',
+    memoryMb: 512,
+    // A run stops starting log windows shortly before its deadline; overlapping runs are harmless.
+    timeoutSec: 300,
+    tables: { borrowers: 'readWrite', keeperState: 'readWrite' },
+    queues: {},
+    sends: false,
+    description: 'Indexes the market\'s borrowers from Pool events (scheduled)',
+  },
+  scanner: {
+    id: 'scanner',
+    entry: 'functions/handlers/scanner.ts',
+    serviceName: 'scanner',
+    memoryMb: 1024,
+    timeoutSec: 90,
+    // keeperState, read-only: the market's kill switch and execution breakers.
+    tables: { borrowers: 'readWrite', snapshots: 'write', keeperState: 'read' },
+    queues: { candidates: 'send' },
+    sends: false,
+    description: 'Follows blocks, reads every tracked account\'s health and enqueues liquidatable ones (scheduled)',
+  },
+  worker: {
+    id: 'worker',
+    entry: 'functions/handlers/worker.ts',
+    serviceName: 'liquidation-worker',
+    memoryMb: 1024,
+    // At most a sixth of the candidates queue's visibility timeout (checked by the stack).
+    timeoutSec: 60,
+    // borrowers: only the conditional UpdateItem that clears the scanner's enqueue mark.
+    tables: { ledger: 'readWrite', nonceLeases: 'readWrite', keeperState: 'readWrite', idempotency: 'readWrite', borrowers: 'write' },
+    queues: { candidates: 'consume', candidatesDlq: 'send' },
+    sends: true,
+    description: 'Executes liquidation candidates from the FIFO queue (SQS event source)',
+  },
+  trigger: {
+    id: 'trigger',
+    entry: 'functions/handlers/trigger.ts',
+    serviceName: 'liquidation-trigger',
+    memoryMb: 1024,
+    // One scanner pass or one liquidation with its receipt wait (30 s) fits; `aws lambda invoke` waits for it.
+    timeoutSec: 120,
+    // The scanner's use case (scan) and the worker's (liquidate, pause, resume, status): not the worker's
+    // idempotency table or dead-letter queue, which belong to its SQS records.
+    tables: { borrowers: 'readWrite', snapshots: 'write', ledger: 'readWrite', nonceLeases: 'readWrite', keeperState: 'readWrite' },
+    queues: { candidates: 'send' },
+    sends: true,
+    description: 'Manual trigger for operators: scan, liquidate, pause, resume, status (aws lambda invoke)',
+  },
+};
+
+/** How long a scanner invocation outlives its schedule period: consecutive invocations overlap by this much. */
+export const SCANNER_OVERLAP_SEC = 30;
+
+export function timeoutSecOf(name: PipelineFunctionName, config: Pick<DeploymentConfig, 'schedule'>): number {
+  if (name === 'scanner') return config.schedule.scannerEveryMinutes * 60 + SCANNER_OVERLAP_SEC;
+  return PIPELINE_FUNCTIONS[name].timeoutSec;
+}
+
+/** The `market` dimension of the functions' metrics (MARKET_NAME): the instance's name. */
+export function marketNameOf(config: Pick<DeploymentConfig, 'name'>): string {
+  return config.name;
+}
+
+/** A decimal for the environment, without exponent notation (functions parse it with Number()). */
+function decimal(value: number): string {
+  return Number.isInteger(value) ? value.toString() : value.toFixed(12).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/**
+ * The variables a function reads from the deployment config (functions/config/pipeline-config.ts names them).
+ * Tables, queues and the KMS key are added by the stack, which knows their physical names.
+ */
+export function configEnvironment(name: PipelineFunctionName, config: DeploymentConfig): Record<string, string> {
+  const fn = PIPELINE_FUNCTIONS[name];
+  const env: Record<string, string> = {
+    CHAIN_ID: config.chainId.toString(),
+    MARKET_NAME: marketNameOf(config),
+    POOL_ADDRESS: config.market.pool,
+    AAVE_POOL_VERSION: config.market.poolVersion,
+    RPC_URL_SECRET_NAME: config.rpcUrlSecretName,
+    POWERTOOLS_SERVICE_NAME: fn.serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    // Stack traces point into the TypeScript sources (the bundles ship with source maps).
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+  if (name === 'indexer') env.INDEXER_START_BLOCK = config.market.indexerStartBlock.toString();
+  if (fn.sends) {
+    const x = config.execution;
+    Object.assign(env, {
+      NATIVE_PRICE_ASSET: config.market.nativePriceAsset,
+      SIZING_STRATEGY: x.sizingStrategy,
+      MIN_PROFIT_USD: decimal(x.minProfitUsd),
+      REVERT_STREAK_LIMIT: x.revertStreakLimit.toString(),
+      REVERT_COOLDOWN_SEC: x.revertCooldownSec.toString(),
+      REPLACE_AFTER_SEC: decimal(x.replaceAfterSec),
+      MAX_REPLACEMENTS: x.maxReplacements.toString(),
+      FEE_BUMP_BPS: x.feeBumpBps.toString(),
+      DRY_RUN: x.dryRun ? 'true' : 'false',
+    });
+    if (x.gasPriceCapGwei !== undefined) env.GAS_PRICE_CAP_GWEI = decimal(x.gasPriceCapGwei);
+    if (x.dailyGasBudgetEth !== undefined) env.DAILY_GAS_BUDGET_ETH = decimal(x.dailyGasBudgetEth);
+    if (config.privateRpcUrlSecretName) env.PRIVATE_RPC_URL_SECRET_NAME = config.privateRpcUrlSecretName;
+  }
+  return env;
+}

@@ -1,0 +1,195 @@
+/**
+ * Alarms and dashboard, checked against what the functions really emit: metric names are looked up in the
+ * handlers' source, and dimensions are taken from the EMF that Powertools writes when configured as the
+ * handlers configure it (functions/handlers/observability.ts). lib/ cannot import functions/, so this is where
+ * the two sides meet.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createObservability, METRICS_NAMESPACE as FUNCTIONS_METRICS_NAMESPACE } from '../../functions/handlers/observability';
+import { CUSTOM_METRICS, type MetricSource } from '../../lib/constructs/pipeline-metrics';
+import { METRICS_NAMESPACE, PIPELINE_FUNCTIONS, type PipelineFunctionName } from '../../lib/pipeline-functions';
+import { CONFIG, functionResource, PROJECT_ROOT, synthesizeKeeper } from './keeper-synth';
+
+const keeper = synthesizeKeeper(CONFIG);
+const { pipelineTemplate: template } = keeper;
+const names = Object.keys(PIPELINE_FUNCTIONS) as PipelineFunctionName[];
+const handlerSource = (name: PipelineFunctionName) => readFileSync(join(PROJECT_ROOT, PIPELINE_FUNCTIONS[name].entry), 'utf8');
+
+/** `createObservability(<service>, config.<field>)` in a handler, the service resolved if it is a constant. */
+function observabilityCall(name: PipelineFunctionName): { service: string; marketField: string } {
+  const source = handlerSource(name);
+  const call = /createObservability\(\s*(?:'([^']+)'|([A-Z_][A-Z0-9_]*))\s*,\s*config\.(\w+)\s*\)/.exec(source);
+  if (!call) throw new Error(`${PIPELINE_FUNCTIONS[name].entry} does not call createObservability(<service>, config.<field>)`);
+  const [, literal, constant, marketField] = call;
+  const service = literal ?? new RegExp(`export const ${constant} = '([^']+)'`).exec(source)?.[1];
+  if (!service) throw new Error(`cannot resolve ${constant} in ${PIPELINE_FUNCTIONS[name].entry}`);
+  return { service, marketField };
+}
+
+/** The EMF documents Powertools prints while `emit` runs. */
+function captureEmf(emit: () => void): { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] }; [key: string]: unknown }[] {
+  const lines: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    emit();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+}
+
+function alarmsByName() {
+  return new Map(Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => [a.Properties.AlarmName as string, a.Properties]));
+}
+
+describe('what the functions emit', () => {
+  it('lib/ repeats the metrics namespace of functions/handlers/observability.ts', () => {
+    expect(METRICS_NAMESPACE).toBe(FUNCTIONS_METRICS_NAMESPACE);
+  });
+
+  it.each(names)('%s: the handler names the service of its definition (POWERTOOLS_SERVICE_NAME)', (name) => {
+    expect(observabilityCall(name).service).toBe(PIPELINE_FUNCTIONS[name].serviceName);
+  });
+
+  it.each(Object.keys(CUSTOM_METRICS) as MetricSource[])('%s: its market dimension is MARKET_NAME, which the stack sets to the config name', (source) => {
+    expect(observabilityCall(source).marketField).toBe('marketName');
+    expect(functionResource(keeper, source).properties.Environment.Variables.MARKET_NAME).toBe(CONFIG.name);
+  });
+
+  it.each(
+    (Object.keys(CUSTOM_METRICS) as MetricSource[]).flatMap((source) => CUSTOM_METRICS[source].map((metric) => [source, metric] as const)),
+  )('%s emits %s', (source, metric) => {
+    expect(handlerSource(source)).toContain(`'${metric}'`);
+  });
+
+  it('Powertools emits { service, market } for the handlers\' metrics, and adds asset for BreakerOpen', () => {
+    const { metrics } = createObservability(PIPELINE_FUNCTIONS.scanner.serviceName, CONFIG.name);
+
+    const [plain] = captureEmf(() => {
+      metrics.addMetric('ScannerHeartbeat', MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    });
+    const [perAsset] = captureEmf(() => {
+      const single = metrics.singleMetric();
+      single.addDimension('asset', '0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2');
+      single.addMetric('BreakerOpen', MetricUnit.Count, 1);
+    });
+
+    expect(plain._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'market']] });
+    expect(plain).toMatchObject({ service: 'scanner', market: CONFIG.name });
+    expect(perAsset._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'market', 'asset']]);
+  });
+});
+
+describe('alarms', () => {
+  it('every alarm notifies the alarm topic', () => {
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+
+    expect(alarms.length).toBe(8);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+
+  it('custom-metric alarms name exactly the dimensions the emitting function writes', () => {
+    const custom = [...alarmsByName().values()].filter((a) => a.Namespace === METRICS_NAMESPACE);
+
+    expect(custom.length).toBe(4);
+    for (const alarm of custom) {
+      const source = (Object.keys(CUSTOM_METRICS) as MetricSource[]).find((s) => (CUSTOM_METRICS[s] as readonly string[]).includes(alarm.MetricName))!;
+      // CloudWatch matches the set of dimensions; their order is irrelevant.
+      expect([...alarm.Dimensions].sort((a: { Name: string }, b: { Name: string }) => a.Name.localeCompare(b.Name))).toEqual([
+        { Name: 'market', Value: CONFIG.name },
+        { Name: 'service', Value: PIPELINE_FUNCTIONS[source].serviceName },
+      ]);
+    }
+  });
+
+  it.each([
+    ['scanner-heartbeat-missing', { MetricName: 'ScannerHeartbeat', Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' }],
+    ['worker-breaker-open', { MetricName: 'CircuitBreakerOpen', Statistic: 'Sum', Period: 300, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }],
+    ['signer-balance-low', { MetricName: 'SignerBalanceEth', Statistic: 'Minimum', Threshold: 0.05, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'ignore' }],
+    ['revert-rate', { MetricName: 'LiquidationsReverted', Statistic: 'Sum', Period: 3600, Threshold: 2, ComparisonOperator: 'GreaterThanThreshold' }],
+  ])('%s', (suffix, expected) => {
+    expect(alarmsByName().get(`${CONFIG.name}-${suffix}`)).toMatchObject({ Namespace: METRICS_NAMESPACE, EvaluationPeriods: 1, ...expected });
+  });
+
+  it('oracle-breaker-open: the highest BreakerOpen of any asset, through a Metrics Insights query', () => {
+    const alarm = alarmsByName().get(`${CONFIG.name}-oracle-breaker-open`)!;
+
+    expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    expect(alarm.Metrics).toEqual([
+      {
+        Id: expect.any(String),
+        Expression: `SELECT MAX(BreakerOpen) FROM SCHEMA("LiquidationPipeline", asset, market, service) WHERE market = '${CONFIG.name}' AND service = 'scanner'`,
+        Label: expect.any(String),
+        Period: 300,
+        ReturnData: true,
+      },
+    ]);
+  });
+
+  it.each([
+    ['worker-errors', 'worker', 1],
+    ['indexer-errors', 'indexer', 3],
+  ] as const)('%s: Lambda Errors of the %s', (suffix, name, periods) => {
+    expect(alarmsByName().get(`${CONFIG.name}-${suffix}`)).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionResource(keeper, name).logicalId } }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      EvaluationPeriods: periods,
+    });
+  });
+
+  it('thresholds follow the config', () => {
+    const custom = synthesizeKeeper({ ...CONFIG, name: 'alarm-keeper', alarms: { signerBalanceMinEth: 0.5, maxRevertsPerHour: 7 } });
+    const alarms = Object.values(custom.pipelineTemplate.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+
+    expect(alarms).toEqual(expect.arrayContaining([
+      expect.objectContaining({ AlarmName: 'alarm-keeper-signer-balance-low', Threshold: 0.5 }),
+      expect.objectContaining({ AlarmName: 'alarm-keeper-revert-rate', Threshold: 7 }),
+    ]));
+  });
+});
+
+describe('dashboard', () => {
+  const body = (): string => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard.Properties.DashboardName).toBe(`${CONFIG.name}-keeper`);
+    // The body is an Fn::Join of JSON fragments and references; the fragments carry the metric names.
+    return JSON.stringify(dashboard.Properties.DashboardBody);
+  };
+
+  it.each([
+    'AccountsScanned',
+    'AtRiskAccounts',
+    'CandidatesEnqueued',
+    'StaleCandidates',
+    'LiquidationsSent',
+    'LiquidationsMined',
+    'LiquidationsReverted',
+    'FailedCandidates',
+    'ProfitUsd',
+    'DetectionLatencyBlocks',
+    'OracleAgeSeconds',
+    'ScanLagBlocks',
+    'SignerBalanceEth',
+    'ApproximateNumberOfMessagesVisible',
+    'Errors',
+    'Duration',
+  ])('graphs %s', (metric) => {
+    expect(body()).toContain(`\\"${metric}\\"`);
+  });
+
+  it('shows every alarm', () => {
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+
+    for (const id of alarmIds) expect(body()).toContain(`"Fn::GetAtt":["${id}","Arn"]`);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * The AWS deployment and the local runtime give the functions the same configuration contract: the variables
+ * naming tables and queues are the same (lib/resources.ts), every function's deployed environment passes its own
+ * start-up validation (functions/config/pipeline-config.ts, with the requirements its handler declares), and the
+ * deployment config's defaults are the functions' defaults.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ConfigRequirement, loadPipelineConfig } from '../../functions/config/pipeline-config';
+import { PIPELINE_FUNCTIONS, type PipelineFunctionName } from '../../lib/pipeline-functions';
+import { QUEUES, type QueueName, TABLES, type TableName } from '../../lib/resources';
+import { localPipelineEnv } from '../../local/runtime/pipeline-env';
+import type { WorldInfo } from '../../local/world/world';
+import { CONFIG, deployedEnvironment, PROJECT_ROOT, synthesizeKeeper } from './keeper-synth';
+
+const keeper = synthesizeKeeper(CONFIG);
+const names = Object.keys(PIPELINE_FUNCTIONS) as PipelineFunctionName[];
+const RESOURCE_VARIABLES = new Set<string>([...Object.values(TABLES).map((t) => t.envVar), ...Object.values(QUEUES).map((q) => q.envVar)]);
+const resourceVariables = (env: Record<string, string>) => Object.keys(env).filter((v) => RESOURCE_VARIABLES.has(v)).sort();
+
+/** A world as `npm run world` describes it: only what localPipelineEnv reads. */
+const LOCAL_WORLD = {
+  chainId: '31337',
+  rpcUrl: 'http://127.0.0.1:8545',
+  market: { pool: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2', version: 'v3.6' },
+  tokens: { WETH: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2' },
+  dynamodb: {
+    endpoint: 'http://127.0.0.1:8000',
+    tables: Object.fromEntries(Object.entries(TABLES).map(([key, def]) => [key, `local-${def.id}`])) as Record<TableName, string>,
+  },
+  sqs: {
+    endpoint: 'http://127.0.0.1:9324',
+    queues: Object.fromEntries(Object.keys(QUEUES).map((key) => [key, `http://sqs.us-east-1.localhost:9324/000000000000/${key}`])) as Record<QueueName, string>,
+  },
+} as unknown as WorldInfo;
+
+/**
+ * The requirements a handler passes to loadPipelineConfig: an array literal, or a constant declared in the same
+ * file (`TRIGGER_REQUIREMENTS`).
+ */
+function requirementsOf(name: PipelineFunctionName): ConfigRequirement[] {
+  const source = readFileSync(join(PROJECT_ROOT, PIPELINE_FUNCTIONS[name].entry), 'utf8');
+  const call = /loadPipelineConfig\(\s*env\s*,\s*(\[[^\]]*\]|[A-Z_][A-Z0-9_]*)\s*\)/.exec(source);
+  if (!call) throw new Error(`${PIPELINE_FUNCTIONS[name].entry} does not call loadPipelineConfig(env, requirements)`);
+  const list = call[1].startsWith('[') ? call[1] : new RegExp(`const ${call[1]}\\b[^=]*=\\s*(\\[[^\\]]*\\])`).exec(source)?.[1];
+  if (!list) throw new Error(`cannot resolve ${call[1]} in ${PIPELINE_FUNCTIONS[name].entry}`);
+  return [...list.matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1] as ConfigRequirement);
+}
+
+describe('table and queue variables: AWS and the local runtime', () => {
+  const local = localPipelineEnv(LOCAL_WORLD);
+
+  it('the local runtime gives every function every table and queue; on AWS their union is the same set', () => {
+    const deployedUnion = new Set(names.flatMap((name) => resourceVariables(deployedEnvironment(keeper, name))));
+
+    expect(resourceVariables(local)).toEqual([...RESOURCE_VARIABLES].sort());
+    expect([...deployedUnion].sort()).toEqual(resourceVariables(local));
+  });
+
+  it.each(names)('%s: on AWS a subset of the local set, holding everything its handler requires', (name) => {
+    const deployed = resourceVariables(deployedEnvironment(keeper, name));
+    const required = requirementsOf(name).flatMap((r) => {
+      const table = TABLES[r as TableName];
+      if (table) return [table.envVar];
+      if (r === 'candidatesQueue') return [QUEUES.candidates.envVar];
+      if (r === 'candidatesDlq') return [QUEUES.candidatesDlq.envVar];
+      return [];
+    });
+
+    expect(resourceVariables(local)).toEqual(expect.arrayContaining(deployed));
+    expect(deployed).toEqual(expect.arrayContaining(required));
+  });
+});
+
+describe('the deployed environment passes the functions\' own validation', () => {
+  it.each(names)('%s', (name) => {
+    const requirements = requirementsOf(name);
+
+    const config = loadPipelineConfig(deployedEnvironment(keeper, name), requirements);
+
+    expect(config).toMatchObject({ chainId: 1, marketName: CONFIG.name, pool: CONFIG.market.pool, rpc: { secretName: CONFIG.rpcUrlSecretName } });
+    if (PIPELINE_FUNCTIONS[name].sends) expect(config.worker.signer).toEqual({ mode: 'kms', keyIds: [expect.stringMatching(/^arn:aws:kms:/)] });
+  });
+
+  it('carries the execution-safety settings to the worker as the functions read them', () => {
+    const strict = synthesizeKeeper({
+      ...CONFIG,
+      name: 'strict-keeper',
+      execution: { ...CONFIG.execution, gasPriceCapGwei: 42.5, dailyGasBudgetEth: 0.25, revertStreakLimit: 2, minProfitUsd: 12.5, dryRun: true },
+    });
+
+    const { worker } = loadPipelineConfig(deployedEnvironment(strict, 'worker'), requirementsOf('worker'));
+
+    expect(worker.fees.gasPriceCapWei).toBe(42_500_000_000n);
+    expect(worker.breakers).toMatchObject({ revertStreakLimit: 2, dailyGasBudgetWei: 250_000_000_000_000_000n });
+    expect(worker.minProfitBase).toBe(1_250_000_000n);
+    expect(worker.dryRun).toBe(true);
+  });
+
+  it('the deployment config\'s defaults are the functions\' defaults', () => {
+    const deployed = deployedEnvironment(keeper, 'worker');
+    const withoutSettings = Object.fromEntries(
+      Object.entries(deployed).filter(
+        ([v]) => !['SIZING_STRATEGY', 'MIN_PROFIT_USD', 'REVERT_STREAK_LIMIT', 'REVERT_COOLDOWN_SEC', 'REPLACE_AFTER_SEC', 'MAX_REPLACEMENTS', 'FEE_BUMP_BPS', 'DRY_RUN'].includes(v),
+      ),
+    );
+
+    expect(loadPipelineConfig(deployed).worker).toEqual(loadPipelineConfig(withoutSettings).worker);
+  });
+});
