@@ -2,16 +2,17 @@
  * The worker Lambda: SQS FIFO event source (ReportBatchItemFailures) → one liquidation per candidate, at most.
  *
  * The records of a batch are processed concurrently (`processInParallel: true`; FIFO groups are per borrower, so
- * no order between them matters). They share one signer: numbering, signing and broadcasting go through one send
- * lane (execute-candidate.ts), so reads, simulations and receipt waits overlap while nonces stay in sequence.
- * One worker instance per signer (reserved concurrency 1) keeps that sequence across invocations. Per record:
+ * no order between them matters). Nonces come from DynamoDB leases per signer, so any number of instances share
+ * the configured keys; within an instance each key's leasing, signing and broadcasting go through one send lane
+ * (execute-candidate.ts) while reads, simulations and receipt waits overlap. Per record:
  *   - decode; a malformed body or a candidate for another market goes to the DLQ with `rejectReason` and is
  *     acknowledged (its batch-mates are unaffected); if the DLQ send fails, the record fails and SQS retries it;
  *   - Powertools idempotency on the SQS deduplication id (a re-delivered record returns the stored result);
  *   - executeCandidate (functions/pipeline/execute-candidate.ts): the ledger claim makes two different messages
  *     for the same opportunity one transaction;
  *   - a thrown error is retryable by construction (the use case returns permanent failures): batch item failure.
- * Then metrics, and the scanner's enqueue mark is cleared (best effort: it also expires by block).
+ * Then metrics, and the scanner's enqueue mark is cleared (best effort: it also expires by block). After the
+ * batch: nonce gap repair for every signer and the signers' balances as a metric (SignerBalanceEth).
  *
  * `createWorkerHandler(deps)` takes everything as dependencies (tests pass fakes or local adapters);
  * `workerFromEnvironment` wires config → adapters; `handler` is the Lambda entry.
