@@ -8,7 +8,7 @@
  * service names, environment variables) are repeated here, and test/infra checks that both sides agree.
  */
 import type { DeploymentConfig } from './config';
-import type { QueueName, TableName } from './resources';
+import { deadLetterOf, type QueueName, type TableName } from './resources';
 
 /** Powertools Metrics namespace of every function (functions/handlers/observability.ts, METRICS_NAMESPACE). */
 export const METRICS_NAMESPACE = 'LiquidationPipeline';
@@ -148,6 +148,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
       FEE_BUMP_BPS: x.feeBumpBps.toString(),
       DRY_RUN: x.dryRun ? 'true' : 'false',
     });
+    if (name === 'worker') env.CANDIDATES_MAX_RECEIVE_COUNT = String(deadLetterOf('candidates')!.maxReceiveCount);
     if (x.gasPriceCapGwei !== undefined) env.GAS_PRICE_CAP_GWEI = decimal(x.gasPriceCapGwei);
     if (x.dailyGasBudgetEth !== undefined) env.DAILY_GAS_BUDGET_ETH = decimal(x.dailyGasBudgetEth);
     if (config.privateRpcUrlSecretName) env.PRIVATE_RPC_URL_SECRET_NAME = config.privateRpcUrlSecretName;

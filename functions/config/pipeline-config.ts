@@ -60,6 +60,11 @@ const envSchema = z
      * Covers a backlog's queue wait (150 blocks: 5 min at 2 s, 30 min at 12 s).
      */
     SCANNER_REENQUEUE_AFTER_BLOCKS: int(1).default(150),
+    /**
+     * The candidates queue's maxReceiveCount (lib/resources.ts, set by the stack): a record failing on its last
+     * delivery goes to the DLQ, so the worker clears its enqueue mark and the scanner offers the borrower again.
+     */
+    CANDIDATES_MAX_RECEIVE_COUNT: int(1).default(5),
     SNAPSHOT_RETENTION_SEC: int(60).default(7 * 24 * 3600),
     /** A price older than this is stale (heartbeat + margin). */
     ORACLE_MAX_AGE_SEC: int(1).default(3_900),
@@ -177,6 +182,8 @@ export interface PipelineConfig {
     fees: { replaceAfterMs: number; maxReplacements: number; bumpBps: bigint; gasPriceCapWei?: bigint };
     breakers: { revertStreakLimit: number; revertCooldownMs: number; dailyGasBudgetWei?: bigint };
     nonceLeaseMs: number;
+    /** Deliveries of one candidate before SQS dead-letters it. */
+    maxReceiveCount: number;
     dryRun: boolean;
   };
 }
@@ -275,6 +282,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
         dailyGasBudgetWei: e.DAILY_GAS_BUDGET_ETH === undefined ? undefined : decimalToWei(e.DAILY_GAS_BUDGET_ETH, 18),
       },
       nonceLeaseMs: e.NONCE_LEASE_SEC * 1000,
+      maxReceiveCount: e.CANDIDATES_MAX_RECEIVE_COUNT,
       dryRun: e.DRY_RUN === 'true',
     },
   };

@@ -36,6 +36,7 @@ import { KmsSigner } from '../adapters/chain/kms-signer';
 import { EthersSignerAdapter, LocalKeySigner } from '../adapters/chain/local-signer';
 import { privateProviderFromConfig, providerFromConfig } from '../adapters/chain/rpc';
 import { type DeadLetterQueue, SqsDeadLetter } from '../adapters/queue/sqs-dead-letter';
+import { type Redelivery, redeliveryDelaySec, SqsRedelivery } from '../adapters/queue/sqs-redelivery';
 import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
 import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-breakers';
 import { DynamoDbLiquidationLedger } from '../adapters/store/dynamodb-liquidation-ledger';
@@ -84,6 +85,10 @@ export interface WorkerDependencies {
   idempotencyStore: BasePersistenceLayer;
   /** Clears the scanner's enqueue mark; optional until the DynamoDB borrower store is wired. */
   borrowers?: Pick<BorrowerStore, 'clearEnqueued'>;
+  /** The queue's maxReceiveCount: a record failing on this delivery is dead-lettered by SQS; default 5. */
+  maxReceiveCount?: number;
+  /** Brings a failed record back after a short back-off instead of the queue's visibility timeout. */
+  redelivery?: Redelivery;
   logger: Logger;
   metrics: Metrics;
   clock?: Clock;
@@ -135,6 +140,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
   const { logger, metrics } = deps;
   const clock = deps.clock ?? systemClock;
   const receiptTimeoutMs = deps.receiptTimeoutMs ?? 30_000;
+  const maxReceiveCount = deps.maxReceiveCount ?? 5;
 
   const idempotency = new IdempotencyConfig({
     // The FIFO deduplication id (chain#pool#borrower#block as the scanner sets it, or whatever the sender set).
@@ -234,7 +240,27 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       }
       return outcome;
     } catch (error) {
-      logger.warn('candidate failed, left to SQS for redelivery', { error: error as Error });
+      const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+      if (receiveCount < maxReceiveCount) {
+        const retryAfterSec = redeliveryDelaySec(receiveCount);
+        logger.warn('candidate failed, left to SQS for redelivery', { error: error as Error, receiveCount, retryAfterSec });
+        // Best effort: without it the record comes back when the visibility timeout ends.
+        await deps.redelivery?.retryAfter(record.receiptHandle, retryAfterSec).catch((visibilityError: unknown) => {
+          logger.warn('could not shorten the redelivery delay', { error: visibilityError as Error });
+        });
+        throw error;
+      }
+      // The last delivery: SQS dead-letters this record. The borrower may still be liquidatable, so the enqueue
+      // mark is cleared and the scanner offers a fresh candidate at its next block instead of after the mark's
+      // expiry. Only here, not on every failure: that would add a message per failed delivery while a fault lasts.
+      logger.error('candidate failed on its last delivery: dead-lettered, the scanner will offer the borrower again', {
+        error: error as Error,
+        receiveCount,
+      });
+      metrics.addMetric('DeadLetteredCandidates', MetricUnit.Count, 1);
+      await deps.borrowers?.clearEnqueued(deps.marketKey, message.borrower).catch((clearError: unknown) => {
+        logger.warn('could not clear the enqueue mark', { error: clearError as Error });
+      });
       throw error;
     } finally {
       logger.removeKeys(['borrower', 'opportunity']);
@@ -403,7 +429,7 @@ function gapChain(chain: ChainGateway, provider: JsonRpcProvider): GapChain {
 /** Config → adapters → handler. Reads the environment once; fails with every missing or bad variable named. */
 export async function workerFromEnvironment(env: Record<string, string | undefined>, overrides: WorkerOverrides = {}): Promise<WorkerHandler> {
   // 'signer' makes SIGNER_MODE (and with it NATIVE_PRICE_ASSET) required.
-  const config = loadPipelineConfig(env, ['ledger', 'nonceLeases', 'keeperState', 'idempotency', 'candidatesDlq', 'signer']);
+  const config = loadPipelineConfig(env, ['ledger', 'nonceLeases', 'keeperState', 'idempotency', 'candidatesQueue', 'candidatesDlq', 'signer']);
   const deadLetterQueueUrl = config.candidatesDlqUrl!;
   const clock = overrides.clock ?? systemClock;
   const observability = overrides.logger && overrides.metrics ? undefined : createObservability(WORKER_SERVICE_NAME, config.marketName);
@@ -419,14 +445,17 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
     },
   });
   const documents = createDocumentClient(config);
+  const sqs = createSqsClient(config);
   // Optional: without BORROWERS_TABLE the scanner's enqueue mark simply expires by block.
   const borrowers = overrides.borrowers ?? (config.tables.borrowers ? new DynamoDbBorrowerStore(documents, { borrowers: config.tables.borrowers }) : undefined);
   return createWorkerHandler({
     marketKey: config.marketKey,
     execute: (input) => executeCandidate(executeDeps, input),
-    deadLetter: new SqsDeadLetter(createSqsClient(config), deadLetterQueueUrl),
+    deadLetter: new SqsDeadLetter(sqs, deadLetterQueueUrl),
+    redelivery: new SqsRedelivery(sqs, config.candidatesQueueUrl!),
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: config.tables.idempotency!, awsSdkV3Client: createDynamoDbClient(config) }),
     borrowers,
+    maxReceiveCount: config.worker.maxReceiveCount,
     logger,
     metrics,
     clock,

@@ -3,7 +3,7 @@
  * CDK pipeline stack sets on AWS (lib/resources.ts names the table and queue variables), with local endpoints,
  * the local chain's RPC URL and a local signing key (accepted only on chain 31337).
  */
-import { QUEUES, TABLES } from '../../lib/resources';
+import { deadLetterOf, QUEUES, TABLES } from '../../lib/resources';
 import { LOCAL_LIQUIDATOR_KEYS } from '../world/seed';
 import type { WorldInfo } from '../world/world';
 
@@ -42,5 +42,6 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
   };
   for (const [key, def] of Object.entries(TABLES)) env[def.envVar] = info.dynamodb.tables[key as keyof typeof TABLES];
   for (const [key, def] of Object.entries(QUEUES)) env[def.envVar] = info.sqs.queues[key as keyof typeof QUEUES];
+  env.CANDIDATES_MAX_RECEIVE_COUNT = String(deadLetterOf('candidates')!.maxReceiveCount);
   return { ...env, ...options.overrides };
 }

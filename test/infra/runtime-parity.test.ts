@@ -97,6 +97,19 @@ describe('the deployed environment passes the functions\' own validation', () =>
     expect(worker.dryRun).toBe(true);
   });
 
+  it('the worker\'s maxReceiveCount is the candidates queue\'s redrive maxReceiveCount, on AWS and locally', () => {
+    const redrives = Object.values(keeper.pipelineTemplate.findResources('AWS::SQS::Queue'))
+      .map((queue) => (queue as { Properties: { RedrivePolicy?: { maxReceiveCount: number } } }).Properties.RedrivePolicy)
+      .filter((policy) => policy !== undefined);
+    expect(redrives).toHaveLength(1);
+
+    const deployed = loadPipelineConfig(deployedEnvironment(keeper, 'worker'), requirementsOf('worker'));
+    const local = loadPipelineConfig(localPipelineEnv(LOCAL_WORLD));
+
+    expect(deployed.worker.maxReceiveCount).toBe(redrives[0]!.maxReceiveCount);
+    expect(local.worker.maxReceiveCount).toBe(redrives[0]!.maxReceiveCount);
+  });
+
   it('the deployment config\'s defaults are the functions\' defaults', () => {
     const deployed = deployedEnvironment(keeper, 'worker');
     const withoutSettings = Object.fromEntries(

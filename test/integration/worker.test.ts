@@ -28,7 +28,10 @@ import {
   LOCK_SORT_KEY,
   positionLockKey,
 } from '../../functions/adapters/store/dynamodb-liquidation-ledger';
-import { type RecordOutcome, type WorkerHandler, workerFromEnvironment } from '../../functions/handlers/worker';
+import { createWorkerHandler, type RecordOutcome, type WorkerHandler, workerFromEnvironment } from '../../functions/handlers/worker';
+import { SqsDeadLetter } from '../../functions/adapters/queue/sqs-dead-letter';
+import { SqsRedelivery } from '../../functions/adapters/queue/sqs-redelivery';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { type CandidateMessage, deduplicationIdOf, encodeCandidateMessage, marketKeyOf, messageGroupIdOf } from '../../functions/pipeline/candidate-message';
 import { LocalSqsEventSource, localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
@@ -384,12 +387,13 @@ describe('worker on the local world (Aave v3.6)', () => {
     expect((await borrowers.listTracked(marketKey)).find((b) => b.borrower === borrower.toLowerCase())?.enqueuedUntilBlock).toBeUndefined();
   });
 
-  it('refuses to start without the DLQ URL or the native price asset, naming both', async () => {
-    const { CANDIDATES_DLQ_URL: _unset, ...withoutDeadLetterQueue } = env;
+  it('refuses to start without the queue URLs or the native price asset, naming each', async () => {
+    const { CANDIDATES_DLQ_URL: _dlq, CANDIDATES_QUEUE_URL: _queue, ...withoutQueues } = env;
 
-    await expect(workerFromEnvironment({ ...withoutDeadLetterQueue, NATIVE_PRICE_ASSET: 'WETH' })).rejects.toThrow(
+    await expect(workerFromEnvironment({ ...withoutQueues, NATIVE_PRICE_ASSET: 'WETH' })).rejects.toThrow(
       'invalid configuration:\n' +
         '  - NATIVE_PRICE_ASSET: must be a 0x-prefixed 20-byte hex address\n' +
+        '  - CANDIDATES_QUEUE_URL: required by this function\n' +
         '  - CANDIDATES_DLQ_URL: required by this function',
     );
   });
@@ -426,6 +430,83 @@ describe('worker on the local world (Aave v3.6)', () => {
     );
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad-1' }] });
+  });
+
+  describe('a record that keeps failing', () => {
+    const cleared: string[] = [];
+    let failing: WorkerHandler;
+    let retryQueueUrl: string;
+    let message: CandidateMessage;
+
+    beforeAll(async () => {
+      const block = await latestBlockNumber(world.provider);
+      const [borrower] = await borrowersBy(() => true, block);
+      message = candidate(borrower, block);
+      // Visibility as long as the candidates queue's: a record comes back sooner only if the worker says so.
+      const created = await sqs.send(
+        new CreateQueueCommand({ QueueName: 'it-worker-retry.fifo', Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false', VisibilityTimeout: '360' } }),
+      );
+      retryQueueUrl = created.QueueUrl!;
+      failing = createWorkerHandler({
+        marketKey: marketKeyOf(message),
+        execute: () => Promise.reject(new Error('rpc down')),
+        deadLetter: new SqsDeadLetter(sqs, env.CANDIDATES_DLQ_URL),
+        idempotencyStore: new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE, awsSdkV3Client: localDynamoDbClient(world.info.dynamodb!.endpoint) }),
+        borrowers: { clearEnqueued: async (_market, who) => void cleared.push(who) },
+        redelivery: new SqsRedelivery(sqs, retryQueueUrl),
+        maxReceiveCount: 5,
+        logger: new Logger({ logLevel: 'SILENT' }),
+        metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }),
+      });
+    });
+
+    /** Sends the candidate to the retry queue and receives it: the record as the event source would build it. */
+    async function delivered(receiveCount: number): Promise<SQSRecord> {
+      const id = `retry-${receiveCount}-${Date.now()}`;
+      await sqs.send(new SendMessageCommand({ QueueUrl: retryQueueUrl, MessageBody: encodeCandidateMessage(message), MessageGroupId: messageGroupIdOf(message), MessageDeduplicationId: id }));
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: retryQueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 2 }));
+      const received = Messages![0]!;
+      return {
+        messageId: received.MessageId!,
+        receiptHandle: received.ReceiptHandle!,
+        body: received.Body!,
+        attributes: {
+          ApproximateReceiveCount: String(receiveCount),
+          SentTimestamp: String(Date.now()),
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+          MessageGroupId: messageGroupIdOf(message),
+          MessageDeduplicationId: id,
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:it-worker-retry.fifo',
+        awsRegion: 'us-east-1',
+      };
+    }
+
+    it('comes back after a short back-off (2 s after the first failure), not after the visibility timeout', async () => {
+      const record = await delivered(1);
+
+      // A batch whose every record failed fails the invocation (Powertools' FullBatchFailureError).
+      await expect(failing({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).rejects.toThrow('All records failed processing');
+
+      const started = Date.now();
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: retryQueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 10 }));
+      expect(Messages?.map((m) => m.MessageId)).toEqual([record.messageId]);
+      expect(Date.now() - started).toBeLessThan(9_000);
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: retryQueueUrl, ReceiptHandle: Messages![0]!.ReceiptHandle! }));
+      expect(cleared).toEqual([]);
+    });
+
+    it('clears the enqueue mark on its last delivery (dead-lettered), so the scanner offers the borrower again', async () => {
+      const record = await delivered(5);
+
+      // Still a failure: SQS moves it to the DLQ.
+      await expect(failing({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).rejects.toThrow('All records failed processing');
+      expect(cleared).toEqual([message.borrower]);
+    });
   });
 
   // The adapters on their own, after the worker tests (the first one counts every `mined` item of the table).
