@@ -269,6 +269,9 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   const pendingSnapshots: AccountSnapshot[] = [];
   /** The write running behind the block loop, if any; at most one at a time, so records land in block order. */
   let flushing: Promise<void> | undefined;
+  /** How long the last background write and the last block took: a block is only started if both fit before the stop time. */
+  let lastWriteMs = 0;
+  let lastBlockMs = 0;
   /** A failed write, reported (and counted) by the block loop at its next turn. */
   let writeFailure: ScanBlockError | undefined;
   let consecutiveWriteFailures = 0;
@@ -310,6 +313,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     if (records.length === 0 && snapshots.length === 0) return { records: 0, snapshots: 0 };
     const nowSec = Math.floor(clock.nowMs() / 1000);
     const write = async (): Promise<void> => {
+      const writeStartedMs = clock.nowMs();
       const [recordsWrite, snapshotsWrite] = await Promise.allSettled([
         records.length > 0 ? deps.store.recordScan(settings.marketKey, records) : Promise.resolve(),
         snapshots.length > 0 ? deps.store.putSnapshots(settings.marketKey, snapshots, settings.snapshotRetentionSec, nowSec) : Promise.resolve(),
@@ -319,6 +323,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       const failed = recordsWrite.status === 'rejected' ? recordsWrite : snapshotsWrite.status === 'rejected' ? snapshotsWrite : undefined;
       if (failed) writeFailure = new ScanBlockError('store', block, { cause: failed.reason });
       else consecutiveWriteFailures = 0;
+      lastWriteMs = clock.nowMs() - writeStartedMs;
     };
     flushing = write().finally(() => {
       flushing = undefined;
@@ -518,7 +523,9 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   let consecutiveFailures = 0;
   const waitOnePoll = () => deps.sleep(Math.min(settings.pollIntervalMs, Math.max(0, stopAtMs - clock.nowMs())));
   try {
-    while (clock.nowMs() < stopAtMs && summary.blocks < maxBlocks) {
+    // A block is started only if one more like the last, and the final write, still end before the stop time:
+    // with thousands of accounts a block and its write take seconds, more than a fixed margin allows for.
+    while (clock.nowMs() + lastBlockMs + lastWriteMs < stopAtMs && summary.blocks < maxBlocks) {
       await reportWriteFailure();
       let block: number;
       let progress: Omit<BlockProgress, 'lagBlocks' | 'durationMs'>;
@@ -546,6 +553,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
         continue;
       }
       const durationMs = clock.nowMs() - startedMs;
+      lastBlockMs = durationMs;
       // The head right after the block was handled: blocks that appeared meanwhile are the scanner's lag. Best
       // effort: if this poll fails, the next iteration asks again (and reports a failure if it persists).
       head = await pollHead().catch(() => undefined);
