@@ -199,13 +199,14 @@ describe('scanner on the local world (Aave v3.6)', () => {
     const { summary, remainingMs } = await invoke(7_000, crashEth);
     const messages = await drainCandidates(sqs, config.candidatesQueueUrl!);
 
-    // Assert: several blocks in one invocation, stopped within the margin of the deadline.
+    // Assert: several blocks in one invocation, stopped before the deadline and within the margin and about one
+    // block (a block is started only if one like the last, and its write, end before the margin).
     expect(summary.blocks).toBeGreaterThanOrEqual(5);
     expect(summary.lastBlock! - summary.firstBlock!).toBeGreaterThanOrEqual(summary.blocks - 1);
     expect(summary.firstBlock).toBeLessThan(shockBlock);
     expect(summary.lastBlock).toBeGreaterThanOrEqual(shockBlock);
     expect(remainingMs).toBeGreaterThan(0);
-    expect(remainingMs).toBeLessThanOrEqual(MARGIN_MS);
+    expect(remainingMs).toBeLessThanOrEqual(MARGIN_MS + 1_500);
     expect(summary.breakerOpen).toEqual([]);
     expect(summary.failedBlocks).toBe(0);
 
