@@ -99,6 +99,8 @@ const execution = z
     maxReplacements: wholeNumber(0).default(3),
     /** Fee bump per replacement (bps); nodes refuse less than +10 %. */
     feeBumpBps: wholeNumber(1_000).default(1_250),
+    /** At most this many pending transactions per signer (nodes and relays cap them per sender). Absent: no limit. */
+    maxPendingPerSigner: wholeNumber(1).optional(),
     /** Plan and simulate, never send (a first deployment can watch before it acts). */
     dryRun: z.boolean(expected('true or false')).default(false),
   }, expected('an object'))

@@ -151,6 +151,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     if (name === 'worker') env.CANDIDATES_MAX_RECEIVE_COUNT = String(deadLetterOf('candidates')!.maxReceiveCount);
     if (x.gasPriceCapGwei !== undefined) env.GAS_PRICE_CAP_GWEI = decimal(x.gasPriceCapGwei);
     if (x.dailyGasBudgetEth !== undefined) env.DAILY_GAS_BUDGET_ETH = decimal(x.dailyGasBudgetEth);
+    if (x.maxPendingPerSigner !== undefined) env.MAX_PENDING_PER_SIGNER = x.maxPendingPerSigner.toString();
     if (config.privateRpcUrlSecretName) env.PRIVATE_RPC_URL_SECRET_NAME = config.privateRpcUrlSecretName;
   }
   return env;

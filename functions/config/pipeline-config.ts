@@ -100,6 +100,8 @@ const envSchema = z
     REVERT_COOLDOWN_SEC: int(1).default(900),
     /** A leased nonce not signed within this time is taken over by the next allocation. */
     NONCE_LEASE_SEC: int(5).default(60),
+    /** Transactions one signer may have pending at once; unset = no limit (functions/pipeline/execute-candidate.ts). */
+    MAX_PENDING_PER_SIGNER: int(1).optional(),
     /** Plan and simulate, never send. */
     DRY_RUN: z.enum(['true', 'false']).default('false'),
   })
@@ -182,6 +184,7 @@ export interface PipelineConfig {
     fees: { replaceAfterMs: number; maxReplacements: number; bumpBps: bigint; gasPriceCapWei?: bigint };
     breakers: { revertStreakLimit: number; revertCooldownMs: number; dailyGasBudgetWei?: bigint };
     nonceLeaseMs: number;
+    maxPendingPerSigner?: number;
     /** Deliveries of one candidate before SQS dead-letters it. */
     maxReceiveCount: number;
     dryRun: boolean;
@@ -282,6 +285,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
         dailyGasBudgetWei: e.DAILY_GAS_BUDGET_ETH === undefined ? undefined : decimalToWei(e.DAILY_GAS_BUDGET_ETH, 18),
       },
       nonceLeaseMs: e.NONCE_LEASE_SEC * 1000,
+      maxPendingPerSigner: e.MAX_PENDING_PER_SIGNER,
       maxReceiveCount: e.CANDIDATES_MAX_RECEIVE_COUNT,
       dryRun: e.DRY_RUN === 'true',
     },

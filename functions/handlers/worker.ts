@@ -397,6 +397,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
       minProfitBase: config.worker.minProfitBase,
       assumedGasPerStep: overrides.assumedGasPerStep ?? 400_000n,
       fees: config.worker.fees,
+      maxPendingPerSigner: config.worker.maxPendingPerSigner,
       dryRun: config.worker.dryRun,
     },
     faults: overrides.faults,

@@ -106,7 +106,23 @@ export interface ExecutionSettings {
    */
   assumedGasPerStep: bigint;
   fees: FeePolicy;
+  /**
+   * At most this many transactions of one signer pending at once (leases at or above its confirmed nonce, not
+   * confirmed); undefined = no limit. Nodes and relays cap pending transactions per sender (geth keeps 16
+   * executable ones per account by default), so past the cap a new attempt takes another key or waits for a
+   * slot. A soft cap: workers that count at the same moment may each take the last slot.
+   */
+  maxPendingPerSigner?: number;
   dryRun: boolean;
+}
+
+/** Every signer is at its pending cap until the record's time ran out: retryable (the redelivery tries again). */
+export class SignersBusyError extends Error {
+  readonly retryable = true;
+  constructor(cap: number, signers: number) {
+    super(`all ${signers} signer(s) have ${cap} transactions pending (MAX_PENDING_PER_SIGNER): left for redelivery`);
+    this.name = 'SignersBusyError';
+  }
 }
 
 /**
@@ -148,6 +164,8 @@ export interface ExecuteCandidateDeps {
   /** The lane of each signer (by address); absent = sections run as they come. */
   sendLane?: (signerAddress: string) => SendLane;
   faults?: ExecutionFaults;
+  /** Waits between looks for a free signer slot (tests inject a fake); default setTimeout. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ExecuteCandidateInput {
@@ -324,7 +342,7 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
   const opportunity = deduplicationIdOf(message);
   const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
 
-  const signer = nextSigner(deps);
+  let signer: Signer;
   let readBlock: number | null = null;
   let existing: AttemptRecord | undefined;
   let decision: Decision;
@@ -341,6 +359,7 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     }
     const breaker = await deps.breakers?.check(deps.clock.nowMs());
     if (breaker?.kind === 'open') return { kind: 'paused', opportunity, block: readBlock, reason: breaker.reason, detail: breaker.detail };
+    signer = await chooseSigner(deps, input.receiptDeadlineMs - SIGNER_WAIT_RESERVE_MS);
     decision = await decide(deps, message, opportunity, readBlock, signer);
   } catch (error) {
     // Nothing is claimed yet (a resume throws only retryable errors): retrying is always safe.
@@ -393,6 +412,35 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     return { kind: 'failed', opportunity, block, stage: error.stage, reason };
   }
   return afterBroadcast(deps, { opportunity, attempt, block, nowIso, deadlineMs: input.receiptDeadlineMs, signer: sent.signer, lease: sent.lease, transactions: [sent.tx], plan: sent.plan }, sent.broadcast);
+}
+
+/** Time kept for deciding, signing and the receipt after waiting for a signer slot. */
+const SIGNER_WAIT_RESERVE_MS = 10_000;
+/** How often a record waiting for a signer slot looks again: about the time a block frees slots. */
+const SIGNER_SLOT_POLL_MS = 500;
+
+/** Transactions of `signer` pending now: leases at or above its confirmed nonce that are not confirmed. */
+async function pendingOf(deps: ExecuteCandidateDeps, signer: Signer): Promise<number> {
+  const chainNonce = await deps.chain.confirmedNonce(signer.address);
+  return (await deps.nonces.open(signerKeyOf(deps.settings.chainId, signer.address), chainNonce)).length;
+}
+
+/**
+ * The key for a new attempt: the next in turn, or with a pending cap the first from there with a free slot;
+ * while every key is full, waits (until `waitUntilMs`) for a block to free one.
+ */
+async function chooseSigner(deps: ExecuteCandidateDeps, waitUntilMs: number): Promise<Signer> {
+  const first = nextSigner(deps);
+  const cap = deps.settings.maxPendingPerSigner;
+  if (cap === undefined) return first;
+  const start = deps.signers.indexOf(first);
+  const order = deps.signers.map((_, i) => deps.signers[(start + i) % deps.signers.length]);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (;;) {
+    for (const signer of order) if ((await pendingOf(deps, signer)) < cap) return signer;
+    if (deps.clock.nowMs() + SIGNER_SLOT_POLL_MS > waitUntilMs) throw new SignersBusyError(cap, order.length);
+    await sleep(SIGNER_SLOT_POLL_MS);
+  }
 }
 
 /** Whose turn it is, per configured signer list. */

@@ -86,7 +86,7 @@ describe('the deployed environment passes the functions\' own validation', () =>
     const strict = synthesizeKeeper({
       ...CONFIG,
       name: 'strict-keeper',
-      execution: { ...CONFIG.execution, gasPriceCapGwei: 42.5, dailyGasBudgetEth: 0.25, revertStreakLimit: 2, minProfitUsd: 12.5, dryRun: true },
+      execution: { ...CONFIG.execution, gasPriceCapGwei: 42.5, dailyGasBudgetEth: 0.25, revertStreakLimit: 2, minProfitUsd: 12.5, maxPendingPerSigner: 8, dryRun: true },
     });
 
     const { worker } = loadPipelineConfig(deployedEnvironment(strict, 'worker'), requirementsOf('worker'));
@@ -94,6 +94,7 @@ describe('the deployed environment passes the functions\' own validation', () =>
     expect(worker.fees.gasPriceCapWei).toBe(42_500_000_000n);
     expect(worker.breakers).toMatchObject({ revertStreakLimit: 2, dailyGasBudgetWei: 250_000_000_000_000_000n });
     expect(worker.minProfitBase).toBe(1_250_000_000n);
+    expect(worker.maxPendingPerSigner).toBe(8);
     expect(worker.dryRun).toBe(true);
   });
 

@@ -26,6 +26,7 @@ import {
   PendingTransactionError,
   type PositionRead,
   RetryableBroadcastError,
+  SignersBusyError,
   sizingStrategyFor,
 } from '../../../functions/pipeline/execute-candidate';
 import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../../functions/ports/lending-protocol';
@@ -203,6 +204,7 @@ interface Setup {
   /** The chain's confirmed nonce for the signer, as a function of time since the start. */
   confirmedNonce?: (elapsedMs: number) => number;
   crashAt?: ExecutionStep;
+  maxPendingPerSigner?: number;
 }
 
 function world(setup: Setup = {}) {
@@ -290,7 +292,12 @@ function world(setup: Setup = {}) {
       minProfitBase: setup.minProfitBase ?? 0n,
       assumedGasPerStep: 400_000n,
       fees: { replaceAfterMs: 10_000, maxReplacements: setup.maxReplacements ?? 2, bumpBps: 1_250n, gasPriceCapWei: setup.gasPriceCapWei },
+      maxPendingPerSigner: setup.maxPendingPerSigner,
       dryRun: setup.dryRun ?? false,
+    },
+    // Waiting for a signer slot moves the fake clock.
+    sleep: async (ms) => {
+      clock.now += ms;
     },
     faults: {
       reach(step) {
@@ -637,6 +644,60 @@ describe('executeCandidate', () => {
       `31337#${SECOND_SIGNER}#7`,
       `31337#${LIQUIDATOR}#8`,
     ]);
+  });
+});
+
+describe('executeCandidate: pending transactions per signer (MAX_PENDING_PER_SIGNER)', () => {
+  const messageFor = (i: number): CandidateMessage => ({ ...MESSAGE, borrower: `0x00000000000000000000000000000000000000d${i}`, detectedBlock: 80 + i });
+
+  it('skips a key whose pending transactions reach the cap and signs with the next one', async () => {
+    const { deps, signed, nonces, clock } = world({ signers: [LIQUIDATOR, SECOND_SIGNER], mine: 'never', maxReplacements: 0, maxPendingPerSigner: 1 });
+    await nonces.allocate(`31337#${LIQUIDATOR}`, 'someone else', 7, clock.now);
+
+    await expect(executeCandidate(deps, { message: messageFor(0), attempt: 'm-0', receiptDeadlineMs: clock.now + 20_000 })).rejects.toThrow(PendingTransactionError);
+
+    expect(signed).toHaveLength(1);
+    expect(nonces.leases.get(`31337#${SECOND_SIGNER}#7`)?.state).toBe('signed');
+  });
+
+  it('with every key full, waits for a slot, and signs once a block confirms one', async () => {
+    // The first transaction is pending until 6 s, when the chain's nonce moves past it.
+    const { deps, signed, clock } = world({ mine: 'never', maxReplacements: 0, maxPendingPerSigner: 1, confirmedNonce: (elapsed) => (elapsed >= 6_000 ? 8 : 7) });
+    const signedAt: number[] = [];
+    const signer = deps.signers[0];
+    const sign = signer.signTransaction.bind(signer);
+    signer.signTransaction = (tx) => {
+      signedAt.push(clock.now - START_MS);
+      return sign(tx);
+    };
+    await expect(executeCandidate(deps, { message: messageFor(0), attempt: 'm-0', receiptDeadlineMs: clock.now + 1_000 })).rejects.toThrow(PendingTransactionError);
+
+    await expect(executeCandidate(deps, { message: messageFor(1), attempt: 'm-1', receiptDeadlineMs: clock.now + 30_000 })).rejects.toThrow(PendingTransactionError);
+
+    expect(signed.map((tx) => tx.nonce)).toEqual([7, 8]);
+    expect(signedAt[0]).toBeLessThan(1_000);
+    expect(signedAt[1]).toBeGreaterThanOrEqual(6_000);
+  });
+
+  it('gives up with a retryable error, nothing claimed, when no slot frees before the record\'s time is up', async () => {
+    const { deps, signed, ledger, clock } = world({ signers: [LIQUIDATOR, SECOND_SIGNER], mine: 'never', maxReplacements: 0, maxPendingPerSigner: 1 });
+    for (const i of [0, 1]) {
+      await expect(executeCandidate(deps, { message: messageFor(i), attempt: `m-${i}`, receiptDeadlineMs: clock.now + 1_000 })).rejects.toThrow(PendingTransactionError);
+    }
+
+    await expect(executeCandidate(deps, { message: messageFor(2), attempt: 'm-2', receiptDeadlineMs: clock.now + 15_000 })).rejects.toThrow(SignersBusyError);
+
+    expect(signed).toHaveLength(2);
+    expect(ledger.attempts.has(deduplicationIdOf(messageFor(2)))).toBe(false);
+  });
+
+  it('without a cap, never asks how many are pending', async () => {
+    const { deps, clock } = world({ mine: 'never', maxReplacements: 0 });
+    const open = jest.spyOn(deps.nonces, 'open');
+
+    await expect(executeCandidate(deps, { message: messageFor(0), attempt: 'm-0', receiptDeadlineMs: clock.now + 1_000 })).rejects.toThrow(PendingTransactionError);
+
+    expect(open).not.toHaveBeenCalled();
   });
 });
 
