@@ -110,17 +110,18 @@ export interface ExecutionSettings {
    * At most this many transactions of one signer pending at once (leases at or above its confirmed nonce, not
    * confirmed); undefined = no limit. Nodes and relays cap pending transactions per sender (geth keeps 16
    * executable ones per account by default), so past the cap a new attempt takes another key or waits for a
-   * slot. A soft cap: workers that count at the same moment may each take the last slot.
+   * slot. Exact within one worker process (counted in the signer's send lane, right before the lease); across
+   * concurrent Lambda instances a soft cap: two that count at the same moment may each take the last slot.
    */
   maxPendingPerSigner?: number;
   dryRun: boolean;
 }
 
-/** Every signer is at its pending cap until the record's time ran out: retryable (the redelivery tries again). */
+/** The signer stayed at its pending cap until the record's time ran out: retryable (the redelivery tries again). */
 export class SignersBusyError extends Error {
   readonly retryable = true;
-  constructor(cap: number, signers: number) {
-    super(`all ${signers} signer(s) have ${cap} transactions pending (MAX_PENDING_PER_SIGNER): left for redelivery`);
+  constructor(cap: number, signer: string) {
+    super(`signer ${signer} still has ${cap} transactions pending (MAX_PENDING_PER_SIGNER): left for redelivery`);
     this.name = 'SignersBusyError';
   }
 }
@@ -359,7 +360,7 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     }
     const breaker = await deps.breakers?.check(deps.clock.nowMs());
     if (breaker?.kind === 'open') return { kind: 'paused', opportunity, block: readBlock, reason: breaker.reason, detail: breaker.detail };
-    signer = await chooseSigner(deps, input.receiptDeadlineMs - SIGNER_WAIT_RESERVE_MS);
+    signer = await chooseSigner(deps);
     decision = await decide(deps, message, opportunity, readBlock, signer);
   } catch (error) {
     // Nothing is claimed yet (a resume throws only retryable errors): retrying is always safe.
@@ -395,7 +396,18 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
   };
   // A retaken claim (this delivery's earlier round failed) numbers its transactions after the earlier ones.
   const firstIndex = existing?.transactions.length ?? 0;
-  const context: PrepareContext = { opportunity, attempt, block, call, plan: planSummary(decision, deps.settings.sizing.name), decision, signer, firstIndex, nowIso };
+  const context: PrepareContext = {
+    opportunity,
+    attempt,
+    block,
+    call,
+    plan: planSummary(decision, deps.settings.sizing.name),
+    decision,
+    signer,
+    firstIndex,
+    nowIso,
+    slotWaitUntilMs: input.receiptDeadlineMs - SIGNER_WAIT_RESERVE_MS,
+  };
   let sent: Sent;
   try {
     const ready = await prepare(deps, context);
@@ -426,19 +438,32 @@ async function pendingOf(deps: ExecuteCandidateDeps, signer: Signer): Promise<nu
 }
 
 /**
- * The key for a new attempt: the next in turn, or with a pending cap the first from there with a free slot;
- * while every key is full, waits (until `waitUntilMs`) for a block to free one.
+ * The key for a new attempt: the next in turn, or with a pending cap the first from there with a free slot (the
+ * turn's key if none is free: signAndBroadcast waits for its slot).
  */
-async function chooseSigner(deps: ExecuteCandidateDeps, waitUntilMs: number): Promise<Signer> {
+async function chooseSigner(deps: ExecuteCandidateDeps): Promise<Signer> {
   const first = nextSigner(deps);
   const cap = deps.settings.maxPendingPerSigner;
-  if (cap === undefined) return first;
+  if (cap === undefined || deps.signers.length === 1) return first;
   const start = deps.signers.indexOf(first);
-  const order = deps.signers.map((_, i) => deps.signers[(start + i) % deps.signers.length]);
+  for (let i = 0; i < deps.signers.length; i++) {
+    const signer = deps.signers[(start + i) % deps.signers.length];
+    if ((await pendingOf(deps, signer)) < cap) return signer;
+  }
+  return first;
+}
+
+/**
+ * With a pending cap, waits until `signer` has a free slot (a block confirms one of its transactions), checking
+ * right before the nonce is leased and inside the signer's send lane, so the records of one process never
+ * overshoot the cap; throws SignersBusyError at `waitUntilMs`.
+ */
+async function waitForSlot(deps: ExecuteCandidateDeps, signer: Signer, waitUntilMs: number): Promise<void> {
+  const cap = deps.settings.maxPendingPerSigner;
+  if (cap === undefined) return;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (;;) {
-    for (const signer of order) if ((await pendingOf(deps, signer)) < cap) return signer;
-    if (deps.clock.nowMs() + SIGNER_SLOT_POLL_MS > waitUntilMs) throw new SignersBusyError(cap, order.length);
+  while ((await pendingOf(deps, signer)) >= cap) {
+    if (deps.clock.nowMs() + SIGNER_SLOT_POLL_MS > waitUntilMs) throw new SignersBusyError(cap, signer.address);
     await sleep(SIGNER_SLOT_POLL_MS);
   }
 }
@@ -466,6 +491,8 @@ interface PrepareContext {
   signer: Signer;
   firstIndex: number;
   nowIso: () => string;
+  /** With a pending cap: how long this attempt may wait for a free slot of its signer. */
+  slotWaitUntilMs: number;
 }
 
 /** Simulation, profit after the simulated gas, dry run: everything before a nonce is leased. */
@@ -526,6 +553,7 @@ async function signAndBroadcast(deps: ExecuteCandidateDeps, ctx: PrepareContext 
   let tx: AttemptTransaction;
   const plan: PlanSummary = { ...ctx.ready.plan, from: signer.address };
   try {
+    await waitForSlot(deps, signer, ctx.slotWaitUntilMs);
     const chainNonce = await deps.chain.confirmedNonce(signer.address);
     lease = await deps.nonces.allocate(signerKeyOf(settings.chainId, signer.address), ctx.opportunity, chainNonce, now());
   } catch (error) {

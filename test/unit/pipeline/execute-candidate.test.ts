@@ -26,7 +26,6 @@ import {
   PendingTransactionError,
   type PositionRead,
   RetryableBroadcastError,
-  SignersBusyError,
   sizingStrategyFor,
 } from '../../../functions/pipeline/execute-candidate';
 import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../../functions/ports/lending-protocol';
@@ -679,16 +678,20 @@ describe('executeCandidate: pending transactions per signer (MAX_PENDING_PER_SIG
     expect(signedAt[1]).toBeGreaterThanOrEqual(6_000);
   });
 
-  it('gives up with a retryable error, nothing claimed, when no slot frees before the record\'s time is up', async () => {
-    const { deps, signed, ledger, clock } = world({ signers: [LIQUIDATOR, SECOND_SIGNER], mine: 'never', maxReplacements: 0, maxPendingPerSigner: 1 });
+  it('gives up with a retryable error when no slot frees before the record\'s time is up, leaving the claim retakable', async () => {
+    const { deps, signed, ledger, nonces, clock } = world({ signers: [LIQUIDATOR, SECOND_SIGNER], mine: 'never', maxReplacements: 0, maxPendingPerSigner: 1 });
     for (const i of [0, 1]) {
       await expect(executeCandidate(deps, { message: messageFor(i), attempt: `m-${i}`, receiptDeadlineMs: clock.now + 1_000 })).rejects.toThrow(PendingTransactionError);
     }
 
-    await expect(executeCandidate(deps, { message: messageFor(2), attempt: 'm-2', receiptDeadlineMs: clock.now + 15_000 })).rejects.toThrow(SignersBusyError);
+    await expect(executeCandidate(deps, { message: messageFor(2), attempt: 'm-2', receiptDeadlineMs: clock.now + 15_000 })).rejects.toThrow(
+      /still has 1 transactions pending \(MAX_PENDING_PER_SIGNER\)/,
+    );
 
     expect(signed).toHaveLength(2);
-    expect(ledger.attempts.has(deduplicationIdOf(messageFor(2)))).toBe(false);
+    // Nothing leased or signed for it; its claim ends `failed`, which its redelivery may take again.
+    expect([...nonces.leases.values()].filter((l) => l.owner === deduplicationIdOf(messageFor(2)))).toEqual([]);
+    expect(ledger.state(deduplicationIdOf(messageFor(2)))).toBe('failed');
   });
 
   it('without a cap, never asks how many are pending', async () => {
