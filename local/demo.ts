@@ -182,12 +182,10 @@ async function main(): Promise<void> {
         const mined = outcomes.filter((o) => o.outcome.kind === 'mined').length;
         say(`block ${observed}: ${liquidatableNow().length} liquidatable of ${accounts.size}, ${mined} liquidations mined`);
       }
+      const settled = () => lastShockBlock !== undefined && observed >= lastShockBlock + SETTLE_BLOCKS && liquidatableNow().length === 0;
       // Settled only on a read of every account.
-      if (lastShockBlock !== undefined && observed >= lastShockBlock + SETTLE_BLOCKS && liquidatableNow().length === 0 && lastFullRead !== observed) {
-        await read(observed, true);
-      }
-      const settled = lastShockBlock !== undefined && observed >= lastShockBlock + SETTLE_BLOCKS && liquidatableNow().length === 0;
-      if (settled) break;
+      if (settled() && lastFullRead !== observed) await read(observed, true);
+      if (settled()) break;
       if (Date.now() - started > timeoutMs) {
         timedOut = true;
         say(`demo: timeout after ${values.timeout} s`);

@@ -85,8 +85,8 @@ export interface WorkerDependencies {
   idempotencyStore: BasePersistenceLayer;
   /** Clears the scanner's enqueue mark; optional until the DynamoDB borrower store is wired. */
   borrowers?: Pick<BorrowerStore, 'clearEnqueued'>;
-  /** The queue's maxReceiveCount: a record failing on this delivery is dead-lettered by SQS; default 5. */
-  maxReceiveCount?: number;
+  /** The queue's maxReceiveCount: a record failing on this delivery is dead-lettered by SQS. */
+  maxReceiveCount: number;
   /** Brings a failed record back after a short back-off instead of the queue's visibility timeout. */
   redelivery?: Redelivery;
   logger: Logger;
@@ -140,7 +140,15 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
   const { logger, metrics } = deps;
   const clock = deps.clock ?? systemClock;
   const receiptTimeoutMs = deps.receiptTimeoutMs ?? 30_000;
-  const maxReceiveCount = deps.maxReceiveCount ?? 5;
+  const { maxReceiveCount } = deps;
+  /**
+   * Best effort: the mark also expires after SCANNER_REENQUEUE_AFTER_BLOCKS, so failing here only delays the next
+   * candidate for this borrower; it must not turn a finished liquidation into a retry.
+   */
+  const clearEnqueueMark = (borrower: string): Promise<void> | undefined =>
+    deps.borrowers?.clearEnqueued(deps.marketKey, borrower).catch((error: unknown) => {
+      logger.warn('could not clear the enqueue mark', { error: error as Error });
+    });
 
   const idempotency = new IdempotencyConfig({
     // The FIFO deduplication id (chain#pool#borrower#block as the scanner sets it, or whatever the sender set).
@@ -231,13 +239,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       // The scanner enqueues a borrower again once its mark is cleared. Kept: an in-flight position (the attempt
       // that holds it clears the mark when it ends) and a skip (unprofitable or not liquidatable as the protocol
       // stands: offered again when the mark expires, not every block).
-      if (deps.borrowers && outcome.kind !== 'in-flight' && outcome.kind !== 'skipped') {
-        // Best effort: the mark also expires after SCANNER_REENQUEUE_AFTER_BLOCKS, so failing here only delays
-        // the next candidate for this borrower; it must not turn a finished liquidation into a retry.
-        await deps.borrowers.clearEnqueued(deps.marketKey, message.borrower).catch((error: unknown) => {
-          logger.warn('could not clear the enqueue mark', { error: error as Error });
-        });
-      }
+      if (outcome.kind !== 'in-flight' && outcome.kind !== 'skipped') await clearEnqueueMark(message.borrower);
       return outcome;
     } catch (error) {
       const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
@@ -258,9 +260,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
         receiveCount,
       });
       metrics.addMetric('DeadLetteredCandidates', MetricUnit.Count, 1);
-      await deps.borrowers?.clearEnqueued(deps.marketKey, message.borrower).catch((clearError: unknown) => {
-        logger.warn('could not clear the enqueue mark', { error: clearError as Error });
-      });
+      await clearEnqueueMark(message.borrower);
       throw error;
     } finally {
       logger.removeKeys(['borrower', 'opportunity']);

@@ -24,6 +24,7 @@
  *
  * Result fields are decimal strings (JSON-safe: the result is stored by Powertools idempotency).
  */
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import {
   assessProfit,
   calculateAccountData,
@@ -165,7 +166,7 @@ export interface ExecuteCandidateDeps {
   /** The lane of each signer (by address); absent = sections run as they come. */
   sendLane?: (signerAddress: string) => SendLane;
   faults?: ExecutionFaults;
-  /** Waits between looks for a free signer slot (tests inject a fake); default setTimeout. */
+  /** Waits between looks for a free signer slot (tests inject a fake); default node:timers/promises setTimeout. */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -431,10 +432,10 @@ const SIGNER_WAIT_RESERVE_MS = 10_000;
 /** How often a record waiting for a signer slot looks again: about the time a block frees slots. */
 const SIGNER_SLOT_POLL_MS = 500;
 
-/** Transactions of `signer` pending now: leases at or above its confirmed nonce that are not confirmed. */
-async function pendingOf(deps: ExecuteCandidateDeps, signer: Signer): Promise<number> {
+/** `signer`'s confirmed nonce and its transactions pending now: leases at or above that nonce, not confirmed. */
+async function pendingOf(deps: ExecuteCandidateDeps, signer: Signer): Promise<{ chainNonce: number; pending: number }> {
   const chainNonce = await deps.chain.confirmedNonce(signer.address);
-  return (await deps.nonces.open(signerKeyOf(deps.settings.chainId, signer.address), chainNonce)).length;
+  return { chainNonce, pending: (await deps.nonces.open(signerKeyOf(deps.settings.chainId, signer.address), chainNonce)).length };
 }
 
 /**
@@ -448,21 +449,23 @@ async function chooseSigner(deps: ExecuteCandidateDeps): Promise<Signer> {
   const start = deps.signers.indexOf(first);
   for (let i = 0; i < deps.signers.length; i++) {
     const signer = deps.signers[(start + i) % deps.signers.length];
-    if ((await pendingOf(deps, signer)) < cap) return signer;
+    if ((await pendingOf(deps, signer)).pending < cap) return signer;
   }
   return first;
 }
 
 /**
- * With a pending cap, waits until `signer` has a free slot (a block confirms one of its transactions), checking
- * right before the nonce is leased and inside the signer's send lane, so the records of one process never
- * overshoot the cap; throws SignersBusyError at `waitUntilMs`.
+ * The confirmed nonce to lease from. With a pending cap, first waits until `signer` has a free slot (a block
+ * confirms one of its transactions), checking right before the nonce is leased and inside the signer's send lane,
+ * so the records of one process never overshoot the cap; throws SignersBusyError at `waitUntilMs`.
  */
-async function waitForSlot(deps: ExecuteCandidateDeps, signer: Signer, waitUntilMs: number): Promise<void> {
+async function confirmedNonceWithSlot(deps: ExecuteCandidateDeps, signer: Signer, waitUntilMs: number): Promise<number> {
   const cap = deps.settings.maxPendingPerSigner;
-  if (cap === undefined) return;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  while ((await pendingOf(deps, signer)) >= cap) {
+  if (cap === undefined) return deps.chain.confirmedNonce(signer.address);
+  const sleep = deps.sleep ?? setTimeoutPromise;
+  for (;;) {
+    const { chainNonce, pending } = await pendingOf(deps, signer);
+    if (pending < cap) return chainNonce;
     if (deps.clock.nowMs() + SIGNER_SLOT_POLL_MS > waitUntilMs) throw new SignersBusyError(cap, signer.address);
     await sleep(SIGNER_SLOT_POLL_MS);
   }
@@ -553,8 +556,7 @@ async function signAndBroadcast(deps: ExecuteCandidateDeps, ctx: PrepareContext 
   let tx: AttemptTransaction;
   const plan: PlanSummary = { ...ctx.ready.plan, from: signer.address };
   try {
-    await waitForSlot(deps, signer, ctx.slotWaitUntilMs);
-    const chainNonce = await deps.chain.confirmedNonce(signer.address);
+    const chainNonce = await confirmedNonceWithSlot(deps, signer, ctx.slotWaitUntilMs);
     lease = await deps.nonces.allocate(signerKeyOf(settings.chainId, signer.address), ctx.opportunity, chainNonce, now());
   } catch (error) {
     throw new ClaimedFailure('prepare', error);
