@@ -283,7 +283,9 @@ describe('DynamoDB stores of borrowers and checkpoints', () => {
       totalDebtBase: 98_765_432_109n,
     }));
 
-    await store.putSnapshots(MARKET, snapshots, 3_600, 1_700_000_000);
+    // Now, not a fixed past time: DynamoDB Local's TTL sweeper deletes items whose expiresAt has passed.
+    const nowSec = Math.floor(Date.now() / 1000);
+    await store.putSnapshots(MARKET, snapshots, 3_600, nowSec);
 
     const stored = await raw.send(
       new QueryCommand({
@@ -298,7 +300,7 @@ describe('DynamoDB stores of borrowers and checkpoints', () => {
       healthFactorWad: { S: '1000000000000000059' },
       totalCollateralBase: { S: '123456789012' },
       totalDebtBase: { S: '98765432109' },
-      expiresAt: { N: '1700003600' },
+      expiresAt: { N: String(nowSec + 3_600) },
     });
   });
 
