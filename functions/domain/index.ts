@@ -17,3 +17,4 @@ export * from './target-health-sizing';
 export * from './two-step-sizing';
 export * from './profit';
 export * from './pair-selection';
+export * from './funded-liquidation';
