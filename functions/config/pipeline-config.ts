@@ -17,6 +17,18 @@ const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 2
 const int = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
 const optionalUrl = z.string().url('must be a URL').optional();
 
+const swapRoutesSchema = z
+  .array(
+    z
+      .object({
+        tokens: z.array(address).min(2, 'a route needs at least two tokens'),
+        fees: z.array(z.number().int('must be a whole number').min(1).max(1_000_000)),
+      }, { error: 'must be {"tokens": [...], "fees": [...]}' })
+      .strict()
+      .refine((r) => r.fees.length === r.tokens.length - 1, 'needs one fee fewer than tokens'),
+    { error: 'must be a JSON array of routes' },
+  );
+
 const envSchema = z
   .object({
     CHAIN_ID: int(1),
@@ -84,7 +96,32 @@ const envSchema = z
     SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step'], { error: 'must be max, target-health or two-step' }).default('max'),
     TARGET_HEALTH_FACTOR: z.coerce.number().min(1, 'must be at least 1').max(2, 'must be at most 2').default(1.05),
     MIN_PROFIT_USD: z.coerce.number().min(0, 'must be at least 0').default(0),
+    /**
+     * Swap cost allowance (bps of the collateral's oracle value) used to rank pairs before they are quoted; the
+     * plan that is sent is priced with a real quote (SWAP_QUOTER_ADDRESS).
+     */
     SWAP_COST_BPS: int(0).default(30),
+    /** How liquidations are paid for: a flash loan from the market's Pool, or the liquidator contract's own stock. */
+    FUNDING: z.enum(['flash-loan', 'inventory'], { error: 'must be "flash-loan" or "inventory"' }).default('flash-loan'),
+    /** Our liquidator contract (contracts/src/Liquidator.sol), when its address is known at deployment. */
+    LIQUIDATOR_ADDRESS: address.optional(),
+    /** SSM parameter holding the liquidator contract's address (written by the trigger's deploy-liquidator). */
+    LIQUIDATOR_ADDRESS_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_./-]{1,1010}$/, 'must be an SSM parameter name starting with /').optional(),
+    /** Uniswap V3 QuoterV2 (quotes the sale of the seized collateral, pinned to the plan's block). */
+    SWAP_QUOTER_ADDRESS: address.optional(),
+    /** Uniswap SwapRouter02 (the liquidator contract swaps through it; needed to deploy the contract). */
+    SWAP_ROUTER_ADDRESS: address.optional(),
+    /** Direct pools tried for a pair without a route in SWAP_ROUTES (Uniswap fee units). */
+    SWAP_FEE_TIERS: z
+      .string()
+      .regex(/^(100|500|3000|10000)(,(100|500|3000|10000))*$/, 'must be Uniswap V3 fee tiers (100, 500, 3000, 10000) separated by commas')
+      .default('100,500,3000,10000'),
+    /** Explicit routes, JSON: [{"tokens":["0xcollateral",…,"0xdebt"],"fees":[500,…]}]. */
+    SWAP_ROUTES: z.string().optional(),
+    /** amountOutMinimum = quoted output × (1 − this), bps. */
+    MAX_SLIPPAGE_BPS: int(0).max(5_000, 'must be at most 5000').default(50),
+    /** Where the trigger's `withdraw` sends the contract's profit. */
+    TREASURY_ADDRESS: address.optional(),
     GAS_HEADROOM_BPS: int(10_000).default(12_500),
     /** No receipt this long after a broadcast → replace the transaction by nonce with a fee bump. */
     REPLACE_AFTER_SEC: z.coerce.number().positive('must be above 0').default(24),
@@ -132,6 +169,13 @@ const envSchema = z
     if (env.SIGNER_MODE === 'kms' && !env.KMS_KEY_ID) {
       ctx.addIssue({ code: 'custom', path: ['KMS_KEY_ID'], message: 'required when SIGNER_MODE is "kms"' });
     }
+    if (env.SWAP_ROUTES !== undefined && !swapRoutesSchema.safeParse(parseJsonOrUndefined(env.SWAP_ROUTES)).success) {
+      const issue = swapRoutesSchema.safeParse(parseJsonOrUndefined(env.SWAP_ROUTES)).error!.issues[0];
+      ctx.addIssue({ code: 'custom', path: ['SWAP_ROUTES', ...issue.path.map(String)], message: issue.message });
+    }
+    if (env.LIQUIDATOR_ADDRESS && env.LIQUIDATOR_ADDRESS_PARAMETER) {
+      ctx.addIssue({ code: 'custom', path: ['LIQUIDATOR_ADDRESS_PARAMETER'], message: 'set at most one of LIQUIDATOR_ADDRESS and LIQUIDATOR_ADDRESS_PARAMETER' });
+    }
     if (env.NATIVE_PRICE_ASSET === undefined && env.SIGNER_MODE !== undefined) {
       // Checked with the signer: only a function that sends transactions prices their gas.
       ctx.addIssue({ code: 'custom', path: ['NATIVE_PRICE_ASSET'], message: 'required with a signer: the reserve whose oracle price converts gas to USD (WETH on Ethereum)' });
@@ -139,6 +183,14 @@ const envSchema = z
   });
 
 export type PipelineEnv = z.output<typeof envSchema>;
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface PipelineConfig {
   chainId: number;
@@ -181,6 +233,12 @@ export interface PipelineConfig {
     minProfitBase: bigint;
     swapCostBps: bigint;
     gasHeadroomBps: bigint;
+    funding: 'flash-loan' | 'inventory';
+    /** Where the liquidator contract's address comes from; undefined until one is deployed. */
+    liquidator?: { address: string } | { parameterName: string };
+    swap: { quoter?: string; router?: string; feeTiers: number[]; routes: { tokens: string[]; fees: number[] }[] };
+    maxSlippageBps: bigint;
+    treasury?: string;
     fees: { replaceAfterMs: number; maxReplacements: number; bumpBps: bigint; gasPriceCapWei?: bigint };
     breakers: { revertStreakLimit: number; revertCooldownMs: number; dailyGasBudgetWei?: bigint };
     nonceLeaseMs: number;
@@ -273,6 +331,20 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       minProfitBase: BigInt(Math.round(e.MIN_PROFIT_USD * 1e8)),
       swapCostBps: BigInt(e.SWAP_COST_BPS),
       gasHeadroomBps: BigInt(e.GAS_HEADROOM_BPS),
+      funding: e.FUNDING,
+      liquidator: e.LIQUIDATOR_ADDRESS
+        ? { address: e.LIQUIDATOR_ADDRESS }
+        : e.LIQUIDATOR_ADDRESS_PARAMETER
+          ? { parameterName: e.LIQUIDATOR_ADDRESS_PARAMETER }
+          : undefined,
+      swap: {
+        quoter: e.SWAP_QUOTER_ADDRESS,
+        router: e.SWAP_ROUTER_ADDRESS,
+        feeTiers: splitList(e.SWAP_FEE_TIERS).map(Number),
+        routes: e.SWAP_ROUTES === undefined ? [] : swapRoutesSchema.parse(JSON.parse(e.SWAP_ROUTES)),
+      },
+      maxSlippageBps: BigInt(e.MAX_SLIPPAGE_BPS),
+      treasury: e.TREASURY_ADDRESS,
       fees: {
         replaceAfterMs: Math.round(e.REPLACE_AFTER_SEC * 1000),
         maxReplacements: e.MAX_REPLACEMENTS,

@@ -1,0 +1,155 @@
+/**
+ * Our liquidator contract (contracts/src/Liquidator.sol) over JSON-RPC: builds `liquidate` calls, simulates them
+ * pinned to a block (the call's return value is the profit the contract keeps), reads `Liquidated` events from
+ * receipts and names reverts, classifying them as ours (`model`) or the market's (`market-moved`).
+ */
+import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
+import type { LiquidatedEvent, LiquidatorCall, LiquidatorContract, LiquidatorSimulation, RevertClass } from '../../ports/liquidator-contract';
+import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
+
+/** The contract's ABI as the keeper uses it (Liquidator.sol; test/unit/chain/liquidator-abi.test.ts checks it against the compiled one). */
+export const LIQUIDATOR_ABI = [
+  'function liquidate((address collateralAsset, address debtAsset, address user, uint256 debtToCover, bytes swapPath, uint256 amountOutMinimum, uint256 minProfit) p, bool flashLoan) returns (uint256 profit)',
+  'function setCaller(address caller, bool allowed)',
+  'function withdraw(address token, address to, uint256 amount)',
+  'function owner() view returns (address)',
+  'function pool() view returns (address)',
+  'function swapRouter() view returns (address)',
+  'function isCaller(address) view returns (bool)',
+  'event Liquidated(address indexed user, address indexed collateralAsset, address indexed debtAsset, uint256 debtRepaid, uint256 collateralSeized, uint256 swapAmountOut, uint256 flashPremium, uint256 profit)',
+  'event CallerSet(address indexed caller, bool allowed)',
+  'event Withdrawn(address indexed token, address indexed to, uint256 amount)',
+  'error Unauthorized(address caller)',
+  'error InvalidCallback(address caller, address initiator)',
+  'error ProfitBelowMinimum(int256 profit, uint256 minProfit)',
+  'error InvalidSwapPath()',
+  'error Reentrancy()',
+  'error ZeroAddress()',
+] as const;
+
+const LIQUIDATOR = new Interface([...LIQUIDATOR_ABI, ...AAVE_CUSTOM_ERRORS]);
+
+/**
+ * Reverts that mean the market changed between the plan and the block the transaction ran in, not that the
+ * plan was wrong: the swap's bound (SwapRouter02 `Too little received`), our profit guard, and the Pool's
+ * refusals when someone else liquidated or the account recovered first.
+ */
+const MARKET_MOVED = [
+  /^ProfitBelowMinimum/,
+  /Too little received/,
+  /^HealthFactorNotBelowThreshold/,
+  /HEALTH_FACTOR_NOT_BELOW_THRESHOLD/,
+  /^SpecifiedCurrencyNotBorrowedByUser/,
+  /SPECIFIED_CURRENCY_NOT_BORROWED_BY_USER/,
+  /^CollateralCannotBeLiquidated/,
+  /COLLATERAL_CANNOT_BE_LIQUIDATED/,
+];
+
+export function classifyRevert(reason: string): RevertClass {
+  return MARKET_MOVED.some((pattern) => pattern.test(reason)) ? 'market-moved' : 'model';
+}
+
+/** Names a revert of our contract, of the Pool inside it (custom error or V3.0 code), or of the router. */
+export function decodeLiquidatorRevert(data: string | undefined, fallbackMessage: string): string {
+  if (!data || data.length < 10) return fallbackMessage;
+  if (data.startsWith('0x08c379a0')) {
+    const [message] = AbiCoder.defaultAbiCoder().decode(['string'], `0x${data.slice(10)}`) as unknown as [string];
+    const name = AAVE_V30_ERROR_CODES[message];
+    return name ? `${name} (${message})` : message;
+  }
+  try {
+    const parsed = LIQUIDATOR.parseError(data);
+    if (parsed) return parsed.args.length > 0 ? `${parsed.name}(${parsed.args.map(String).join(', ')})` : parsed.name;
+  } catch {
+    // not an error we know: the raw data below
+  }
+  return `${fallbackMessage} (revert data ${data.slice(0, 74)})`;
+}
+
+function revertDataOf(err: unknown): string | undefined {
+  const e = err as { data?: unknown; error?: { data?: unknown }; info?: { error?: { data?: unknown } } };
+  return [e.data, e.error?.data, e.info?.error?.data].find((c): c is string => typeof c === 'string' && c.startsWith('0x'));
+}
+
+/** A node error that is a revert (carries revert data or says so), as opposed to transport or node trouble. */
+function isRevert(err: unknown): boolean {
+  return revertDataOf(err) !== undefined || /revert/i.test((err as Error).message ?? '');
+}
+
+export interface LiquidatorContractOptions {
+  /** Gas limit = estimate × headroom / 10,000 (flash-loan liquidations estimated bare revert now and then; 12,500 = +25 %). */
+  gasHeadroomBps?: bigint;
+}
+
+export class EthersLiquidatorContract implements LiquidatorContract {
+  private readonly headroomBps: bigint;
+
+  constructor(
+    private readonly provider: JsonRpcProvider,
+    readonly address: string,
+    options: LiquidatorContractOptions = {},
+  ) {
+    this.headroomBps = options.gasHeadroomBps ?? 12_500n;
+    if (this.headroomBps < 10_000n) throw new Error(`gasHeadroomBps must be at least 10000, got ${this.headroomBps}`);
+  }
+
+  buildTransaction(call: LiquidatorCall): { to: string; data: string } {
+    const params = [call.collateralAsset, call.debtAsset, call.user, call.debtToCoverUnits, call.swapPath, call.amountOutMinimumUnits, call.minProfitUnits];
+    return { to: this.address, data: LIQUIDATOR.encodeFunctionData('liquidate', [params, call.flashLoan]) };
+  }
+
+  async simulate(call: LiquidatorCall, from: string, block: number): Promise<LiquidatorSimulation> {
+    const tx = { ...this.buildTransaction(call), from };
+    const blockTag = `0x${block.toString(16)}`;
+    try {
+      const returned = (await this.provider.send('eth_call', [tx, blockTag])) as string;
+      const [profit] = LIQUIDATOR.decodeFunctionResult('liquidate', returned) as unknown as [bigint];
+      const estimate = BigInt((await this.provider.send('eth_estimateGas', [tx, blockTag])) as string);
+      return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n, profitUnits: profit };
+    } catch (err) {
+      // Only a revert is an outcome; transport errors, timeouts and rate limits are the caller's to retry.
+      if (!isRevert(err)) throw err;
+      const data = revertDataOf(err);
+      const reason = decodeLiquidatorRevert(data, (err as Error).message ?? String(err));
+      return { kind: 'revert', block, reason, revertClass: classifyRevert(reason), data };
+    }
+  }
+
+  async liquidationsIn(txHash: string): Promise<LiquidatedEvent[]> {
+    const receipt = await this.provider.getTransactionReceipt(txHash);
+    if (!receipt) throw new Error(`no receipt for ${txHash}`);
+    return receipt.logs.flatMap((log) => {
+      if (log.address.toLowerCase() !== this.address.toLowerCase()) return [];
+      const parsed = LIQUIDATOR.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed?.name !== 'Liquidated') return [];
+      const a = parsed.args;
+      return [
+        {
+          user: a.user as string,
+          collateralAsset: a.collateralAsset as string,
+          debtAsset: a.debtAsset as string,
+          debtRepaidUnits: a.debtRepaid as bigint,
+          collateralSeizedUnits: a.collateralSeized as bigint,
+          swapAmountOutUnits: a.swapAmountOut as bigint,
+          flashPremiumUnits: a.flashPremium as bigint,
+          profitUnits: a.profit as bigint,
+        },
+      ];
+    });
+  }
+
+  async revertOf(txHash: string): Promise<{ reason: string; revertClass: RevertClass }> {
+    const tx = await this.provider.getTransaction(txHash);
+    if (!tx || tx.blockNumber === null) throw new Error(`transaction ${txHash} is not mined`);
+    const call = { from: tx.from, to: tx.to, data: tx.data, gas: `0x${tx.gasLimit.toString(16)}` };
+    try {
+      await this.provider.send('eth_call', [call, `0x${tx.blockNumber.toString(16)}`]);
+      // Passes on the state after its block: it failed for a reason of that block's order (e.g. an update before it).
+      return { reason: 'reverted in its block; passes on the state after it', revertClass: 'market-moved' };
+    } catch (err) {
+      if (!isRevert(err)) throw err;
+      const reason = decodeLiquidatorRevert(revertDataOf(err), (err as Error).message ?? String(err));
+      return { reason, revertClass: classifyRevert(reason) };
+    }
+  }
+}

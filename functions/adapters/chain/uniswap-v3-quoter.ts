@@ -1,0 +1,74 @@
+/**
+ * Swap quotes from Uniswap V3's QuoterV2 (`quoteExactInput(path, amountIn)`), pinned to the plan's block. QuoterV2
+ * is not a view function (it runs the swap and reverts with the result), so it is called with eth_call, as every
+ * other read. Routes: the ones configured for the pair, else the direct pool at each configured fee tier; the
+ * best output wins. A route without a pool or liquidity reverts inside the quoter: no quote from it.
+ */
+import { Interface, type JsonRpcProvider } from 'ethers';
+import { encodeSwapPath, sameAddress, type SwapRoute } from '../../domain';
+import type { SwapQuote, SwapQuoter } from '../../ports/liquidator-contract';
+
+const QUOTER_V2 = new Interface([
+  'function quoteExactInput(bytes path, uint256 amountIn) returns (uint256 amountOut, uint160[] sqrtPriceX96AfterList, uint32[] initializedTicksCrossedList, uint256 gasEstimate)',
+]);
+
+/** Uniswap V3's fee tiers (hundredths of a bp). */
+export const UNISWAP_V3_FEE_TIERS = [100, 500, 3_000, 10_000] as const;
+
+export interface UniswapV3QuoterOptions {
+  /** Direct pools tried for a pair without a configured route. */
+  feeTiers?: readonly number[];
+  /** Explicit routes (multi-hop or a single chosen pool), tried instead of the direct pools for their pair. */
+  routes?: readonly SwapRoute[];
+  /** eth_call gas for one quote (a quote crossing many ticks is expensive; nodes cap eth_call gas). */
+  quoteGas?: bigint;
+}
+
+function isRevert(err: unknown): boolean {
+  const e = err as { data?: unknown; error?: { data?: unknown }; info?: { error?: { data?: unknown } }; message?: string };
+  const data = [e.data, e.error?.data, e.info?.error?.data].find((c) => typeof c === 'string');
+  return data !== undefined || /revert/i.test(e.message ?? '');
+}
+
+export class UniswapV3Quoter implements SwapQuoter {
+  private readonly feeTiers: readonly number[];
+  private readonly routes: readonly SwapRoute[];
+  private readonly quoteGas: bigint;
+
+  constructor(
+    private readonly provider: JsonRpcProvider,
+    readonly quoter: string,
+    options: UniswapV3QuoterOptions = {},
+  ) {
+    this.feeTiers = options.feeTiers ?? UNISWAP_V3_FEE_TIERS;
+    this.routes = options.routes ?? [];
+    this.quoteGas = options.quoteGas ?? 5_000_000n;
+    for (const route of this.routes) encodeSwapPath(route); // fails at start-up on a malformed route
+  }
+
+  /** The routes tried from `tokenIn` to `tokenOut`. */
+  routesFor(tokenIn: string, tokenOut: string): SwapRoute[] {
+    const configured = this.routes.filter((r) => sameAddress(r.tokens[0], tokenIn) && sameAddress(r.tokens[r.tokens.length - 1], tokenOut));
+    if (configured.length > 0) return configured;
+    return this.feeTiers.map((fee) => ({ tokens: [tokenIn, tokenOut], fees: [fee] }));
+  }
+
+  async bestQuote(tokenIn: string, tokenOut: string, amountInUnits: bigint, block: number): Promise<SwapQuote | undefined> {
+    if (amountInUnits === 0n) return undefined;
+    const blockTag = `0x${block.toString(16)}`;
+    const quotes = await Promise.all(
+      this.routesFor(tokenIn, tokenOut).map(async (route): Promise<SwapQuote | undefined> => {
+        const data = QUOTER_V2.encodeFunctionData('quoteExactInput', [encodeSwapPath(route), amountInUnits]);
+        try {
+          const result = (await this.provider.send('eth_call', [{ to: this.quoter, data, gas: `0x${this.quoteGas.toString(16)}` }, blockTag])) as string;
+          const [amountOut, , , gasEstimate] = QUOTER_V2.decodeFunctionResult('quoteExactInput', result) as unknown as [bigint, unknown, unknown, bigint];
+          return { route, amountInUnits, amountOutUnits: amountOut, swapGasEstimate: gasEstimate };
+        } catch (err) {
+          if (isRevert(err)) return undefined; // no pool, or not enough liquidity on this route
+          throw err;
+        }
+      }),
+    );
+    return quotes.reduce<SwapQuote | undefined>((best, q) => (q && (!best || q.amountOutUnits > best.amountOutUnits) ? q : best), undefined);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * What the worker needs to liquidate without capital through our own contract (contracts/src/Liquidator.sol):
+ * swap quotes for the seized collateral, the market's flash-loan terms, and the contract call itself. Every
+ * read is pinned to the block the plan was made at.
+ */
+import type { SwapRoute } from '../domain';
+
+export interface SwapQuote {
+  route: SwapRoute;
+  amountInUnits: bigint;
+  amountOutUnits: bigint;
+  /** QuoterV2's own gas estimate of the swap. */
+  swapGasEstimate: bigint;
+}
+
+export interface SwapQuoter {
+  /** The best output over the configured routes for selling `amountInUnits` of `tokenIn`; `undefined`: no route has liquidity. */
+  bestQuote(tokenIn: string, tokenOut: string, amountInUnits: bigint, block: number): Promise<SwapQuote | undefined>;
+}
+
+export interface FlashLoanTermsSource {
+  /** Pool.FLASHLOAN_PREMIUM_TOTAL at `block` (bps). */
+  premiumBps(block: number): Promise<bigint>;
+}
+
+/** Arguments of `Liquidator.liquidate(LiquidationParams, bool flashLoan)`. Amounts in token units. */
+export interface LiquidatorCall {
+  collateralAsset: string;
+  debtAsset: string;
+  user: string;
+  debtToCoverUnits: bigint;
+  /** Uniswap V3 path bytes, `0x` for a same-asset pair. */
+  swapPath: string;
+  amountOutMinimumUnits: bigint;
+  minProfitUnits: bigint;
+  flashLoan: boolean;
+}
+
+/**
+ * Why a call reverted, for the ledger and the breakers: `market-moved` is someone else's doing between the plan
+ * and the block the transaction landed in (the pool moved past the slippage bound or the profit guard, the
+ * account was liquidated or recovered); `model` is ours (a plan the chain does not agree with) and counts
+ * towards the revert-streak breaker.
+ */
+export type RevertClass = 'market-moved' | 'model';
+
+export type LiquidatorSimulation =
+  | {
+      kind: 'ok';
+      block: number;
+      gasEstimate: bigint;
+      gasLimit: bigint;
+      /** What `liquidate` returned: the profit left in the contract, debt-asset units. */
+      profitUnits: bigint;
+    }
+  | { kind: 'revert'; block: number; reason: string; revertClass: RevertClass; data?: string };
+
+/** A `Liquidated` event of our contract: what one liquidation actually did. */
+export interface LiquidatedEvent {
+  user: string;
+  collateralAsset: string;
+  debtAsset: string;
+  debtRepaidUnits: bigint;
+  collateralSeizedUnits: bigint;
+  swapAmountOutUnits: bigint;
+  flashPremiumUnits: bigint;
+  profitUnits: bigint;
+}
+
+export interface LiquidatorContract {
+  readonly address: string;
+  buildTransaction(call: LiquidatorCall): { to: string; data: string };
+  /** Would the call succeed from `from` on the state of `block`; with what gas and what profit? */
+  simulate(call: LiquidatorCall, from: string, block: number): Promise<LiquidatorSimulation>;
+  /** The `Liquidated` events of a mined transaction. */
+  liquidationsIn(txHash: string): Promise<LiquidatedEvent[]>;
+  /** Why a mined transaction reverted: replayed with eth_call on the state after its block (best available without tracing). */
+  revertOf(txHash: string): Promise<{ reason: string; revertClass: RevertClass }>;
+}
