@@ -23,8 +23,8 @@
  */
 import type { LiquidationPlan } from './liquidation';
 import { mulDivDown, mulDivUp, PERCENTAGE_FACTOR, percentMul, percentMulCeil } from './math';
-import type { RuleSet } from './position';
-import { sameAddress } from './position';
+import { findReserve, type RuleSet, sameAddress, type UserPosition } from './position';
+import { largestRepayWhere, predictAt, type SizingContext } from './repay-search';
 import { effectiveGasPriceWei, type Eip1559GasPrice } from './profit';
 
 export type FundingMode = 'flash-loan' | 'inventory';
@@ -204,4 +204,61 @@ export function encodeSwapPath(route: SwapRoute): string {
     }
   });
   return hex;
+}
+
+/**
+ * What the reserves can pay out constrains a funded liquidation (v3.1+ virtual accounting; V3.0 the aToken's
+ * balance): the collateral reserve pays the liquidator's collateral in the underlying, and a flash loan takes X
+ * of the debt reserve first. With the same asset on both sides both come out of one reserve, before the repaid
+ * debt comes back in (LiquidationLogic.executeLiquidationCall transfers the repayment in last):
+ *
+ *   cross-asset:  collateral received ≤ available(collateral)     and   X ≤ available(debt)   (flash loan)
+ *   same asset:   collateral received + X ≤ available(asset)                                    (flash loan)
+ */
+export function fitsAvailableLiquidity(position: UserPosition, plan: LiquidationPlan, funding: FundingMode): boolean {
+  const collateral = findReserve(position, plan.collateralAsset);
+  const debt = findReserve(position, plan.debtAsset);
+  const flashUnits = funding === 'flash-loan' ? exactDebtToCoverUnits(plan) : 0n;
+  const collateralAvailable = collateral?.availableLiquidityUnits;
+  if (sameAddress(plan.collateralAsset, plan.debtAsset)) {
+    return collateralAvailable === undefined || plan.liquidatorCollateralUnits + flashUnits <= collateralAvailable;
+  }
+  if (collateralAvailable !== undefined && plan.liquidatorCollateralUnits > collateralAvailable) return false;
+  return debt?.availableLiquidityUnits === undefined || flashUnits <= debt.availableLiquidityUnits;
+}
+
+export type LiquidityFit =
+  | { kind: 'fits'; plan: LiquidationPlan }
+  /** Reduced to the largest repay the reserves can pay for (and the dust rule allows). */
+  | { kind: 'reduced'; plan: LiquidationPlan; plannedRepayUnits: bigint }
+  | { kind: 'none' };
+
+/**
+ * `plan` if the reserves can pay it, else the same pair's largest liquidation that they can: collateral
+ * received and flash amount grow with the repay, so the sizes that fit are [1, largest]; the dust rule is
+ * checked on the way (a reduced size may not leave under MIN_LEFTOVER_BASE on v3.3+).
+ */
+export function fitToAvailableLiquidity(position: UserPosition, plan: LiquidationPlan, funding: FundingMode, context: SizingContext = {}): LiquidityFit {
+  if (fitsAvailableLiquidity(position, plan, funding)) return { kind: 'fits', plan };
+  const pair = { collateralAsset: plan.collateralAsset, debtAsset: plan.debtAsset };
+  const allowed = (repayUnits: bigint): LiquidationPlan | undefined => {
+    const predicted = predictAt(position, pair, repayUnits, context);
+    return predicted.kind === 'predicted' && predicted.verdict === 'allowed' && fitsAvailableLiquidity(position, predicted.plan, funding)
+      ? predicted.plan
+      : undefined;
+  };
+  // Largest repay whose collateral and flash amount fit (monotone); the dust rule is not, so check it after.
+  const largest = largestRepayWhere(1n, plan.debtRepaidUnits, (repayUnits) => {
+    const predicted = predictAt(position, pair, repayUnits, context);
+    return predicted.kind === 'predicted' && fitsAvailableLiquidity(position, predicted.plan, funding);
+  });
+  if (largest.kind === 'none') return { kind: 'none' };
+  let reduced = allowed(largest.repayUnits);
+  if (!reduced) {
+    // Short of a full close, the leftovers shrink as the repay grows: the sizes the dust rule allows are [1, x].
+    const dustFree = largestRepayWhere(1n, largest.repayUnits, (repayUnits) => allowed(repayUnits) !== undefined);
+    if (dustFree.kind === 'none') return { kind: 'none' };
+    reduced = allowed(dustFree.repayUnits)!;
+  }
+  return { kind: 'reduced', plan: reduced, plannedRepayUnits: plan.debtRepaidUnits };
 }

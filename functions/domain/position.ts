@@ -77,6 +77,12 @@ export interface ReservePosition {
   /** ReserveData.liquidationGracePeriodUntil (unix seconds, v3.1+); 0n when none. */
   liquidationGracePeriodUntil: bigint;
   scaled?: ScaledReserveBalances;
+  /**
+   * Underlying the reserve can pay out at this block: min(virtual underlying balance (v3.1+), the aToken's
+   * balance of the underlying). A liquidation paying collateral out in the underlying, or a flash loan, cannot
+   * take more (ReserveLogic's checked subtraction, then the ERC-20 transfer). Undefined: not read.
+   */
+  availableLiquidityUnits?: bigint;
 }
 
 /** What the Pool's PriceOracleSentinel (L2 sequencer guard) says; `none` when the market has no sentinel. */

@@ -9,6 +9,7 @@
 import {
   assessFundedLiquidation,
   encodeSwapPath,
+  fitToAvailableLiquidity,
   type FundedLiquidation,
   type FundingMode,
   type GasCosts,
@@ -17,6 +18,8 @@ import {
   type Proceeds,
   type RuleSet,
   sameAddress,
+  type UserPosition,
+  withPoolBalances,
 } from '../domain';
 import type { FlashLoanTermsSource, LiquidatorCall, SwapQuoter } from '../ports/liquidator-contract';
 
@@ -37,18 +40,20 @@ export interface FundedChoice {
   steps: readonly [LiquidationPlan, ...LiquidationPlan[]];
   liquidation: FundedLiquidation;
   call: LiquidatorCall;
+  /** The sized plan repaid more than the reserves could pay out: this is the largest that fits. */
+  reducedForLiquidity?: { plannedRepayUnits: bigint };
 }
 
 /** Why a pair was not chosen, for the skip's detail. */
 export interface PairVerdict {
   pair: string;
-  verdict: 'no-route' | 'swap-below-repayment' | 'unprofitable' | 'profitable';
+  verdict: 'no-route' | 'no-available-liquidity' | 'swap-below-repayment' | 'unprofitable' | 'profitable';
   profitBase?: bigint;
 }
 
 export type FundedPlanning =
   | { kind: 'liquidate'; choice: FundedChoice; verdicts: PairVerdict[] }
-  | { kind: 'skip'; reason: 'no-route' | 'unprofitable'; detail: string; verdicts: PairVerdict[] };
+  | { kind: 'skip'; reason: 'no-route' | 'no-available-liquidity' | 'unprofitable'; detail: string; verdicts: PairVerdict[] };
 
 /** The contract call that executes `liquidation`. */
 export function liquidatorCallOf(liquidation: FundedLiquidation): LiquidatorCall {
@@ -71,22 +76,31 @@ async function proceedsOf(deps: FundedPlanningDeps, plan: LiquidationPlan, block
   return { kind: 'swap', route: quote.route, amountInUnits: quote.amountInUnits, amountOutUnits: quote.amountOutUnits };
 }
 
-/** The most profitable funded liquidation among `candidates` at `block`, or why there is none. */
+/**
+ * The most profitable funded liquidation among `candidates` (sized on `position`) at `block`, or why there is
+ * none. A plan the reserves cannot pay out (available liquidity) is first reduced to the largest that fits.
+ */
 export async function planFunded(
   deps: FundedPlanningDeps,
+  position: UserPosition,
   candidates: readonly PairCandidate[],
   block: number,
   gas: GasCosts,
   settings: FundedPlanningSettings,
 ): Promise<FundedPlanning> {
+  const poolPosition = withPoolBalances(position);
   const sized = candidates.filter((c): c is Extract<PairCandidate, { kind: 'sized' }> => c.kind === 'sized');
   const premiumBps = settings.funding === 'flash-loan' ? await deps.flashTerms.premiumBps(block) : 0n;
   const terms = { mode: settings.funding, ruleSet: settings.ruleSet, flashLoanPremiumBps: premiumBps, maxSlippageBps: settings.maxSlippageBps };
 
   const assessed = await Promise.all(
     sized.map(async (candidate) => {
-      const plan = candidate.steps[0];
-      const pair = `${plan.collateralAsset}/${plan.debtAsset}`;
+      const sizedPlan = candidate.steps[0];
+      const pair = `${sizedPlan.collateralAsset}/${sizedPlan.debtAsset}`;
+      const fit = fitToAvailableLiquidity(poolPosition, sizedPlan, settings.funding, { receiveAToken: false });
+      if (fit.kind === 'none') return { candidate, verdict: { pair, verdict: 'no-available-liquidity' } as PairVerdict };
+      const plan = fit.plan;
+      const reduced = fit.kind === 'reduced' ? { plannedRepayUnits: fit.plannedRepayUnits } : undefined;
       const proceeds = await proceedsOf(deps, plan, block);
       if (!proceeds) return { candidate, verdict: { pair, verdict: 'no-route' } as PairVerdict };
       const assessment = assessFundedLiquidation(plan, proceeds, terms, gas);
@@ -95,7 +109,7 @@ export async function planFunded(
         verdict: assessment.kind === 'profitable' ? 'profitable' : assessment.reason,
         profitBase: assessment.liquidation.profitBase,
       };
-      return { candidate, verdict, assessment };
+      return { candidate, verdict, assessment, plan, reduced };
     }),
   );
   const verdicts = assessed.map((a) => a.verdict);
@@ -109,11 +123,18 @@ export async function planFunded(
     const liquidation = best.assessment.liquidation;
     return {
       kind: 'liquidate',
-      choice: { plan: best.candidate.steps[0], steps: best.candidate.steps, liquidation, call: liquidatorCallOf(liquidation) },
+      choice: {
+        plan: best.plan!,
+        // A reduced plan is a single step: the rest is left to the next detection of the account.
+        steps: best.reduced ? [best.plan!] : best.candidate.steps,
+        liquidation,
+        call: liquidatorCallOf(liquidation),
+        ...(best.reduced ? { reducedForLiquidity: best.reduced } : {}),
+      },
       verdicts,
     };
   }
   const detail = verdicts.map((v) => `${v.pair}: ${v.verdict}${v.profitBase === undefined ? '' : ` (${v.profitBase} base after gas)`}`).join('; ');
-  const reason = verdicts.length > 0 && verdicts.every((v) => v.verdict === 'no-route') ? 'no-route' : 'unprofitable';
+  const reason = verdicts.length > 0 && verdicts.every((v) => v.verdict === 'no-route') ? 'no-route' : verdicts.length > 0 && verdicts.every((v) => v.verdict === 'no-available-liquidity') ? 'no-available-liquidity' : 'unprofitable';
   return { kind: 'skip', reason, detail: detail || 'no sized pair', verdicts };
 }

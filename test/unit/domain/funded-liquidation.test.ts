@@ -2,6 +2,8 @@ import {
   assessFundedLiquidation,
   encodeSwapPath,
   exactDebtToCoverUnits,
+  fitsAvailableLiquidity,
+  fitToAvailableLiquidity,
   flashLoanPremiumUnits,
   type FundingTerms,
   type GasCosts,
@@ -155,5 +157,59 @@ describe('encodeSwapPath', () => {
   it('refuses a route whose fees do not fit its tokens', () => {
     expect(() => encodeSwapPath({ tokens: [ASSETS.WETH.asset], fees: [] })).toThrow('a swap route needs n ≥ 2 tokens');
     expect(() => encodeSwapPath({ tokens: [ASSETS.WETH.asset, ASSETS.USDC.asset], fees: [2 ** 24] })).toThrow('is not a uint24');
+  });
+});
+
+describe('fitToAvailableLiquidity', () => {
+  const withAvailable = (wethAvailable: bigint | undefined, usdcAvailable: bigint | undefined) =>
+    position('v3.0', [
+      reserve('WETH', { priceBase8: usd(1800), collateralBalanceUnits: units('WETH', 1), liquidationProtocolFeeBps: 1_000n, availableLiquidityUnits: wethAvailable }),
+      reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: units('USDC', 1500), availableLiquidityUnits: usdcAvailable }),
+    ]);
+  const planOn = (pos: ReturnType<typeof withAvailable>, debtToCoverUnits = MAX_UINT256) => {
+    const outcome = planLiquidation(pos, { ...pairOf('WETH', 'USDC'), debtToCoverUnits });
+    if (outcome.kind !== 'liquidate') throw new Error(`expected a plan, got ${outcome.reason}`);
+    return outcome.plan;
+  };
+
+  it('keeps a plan the reserves can pay', () => {
+    // 435_416_666_666_666_666 wei received ≤ available, 750 USDC flash-borrowed ≤ available: exactly enough.
+    const pos = withAvailable(435_416_666_666_666_666n, 750_000_000n);
+    expect(fitToAvailableLiquidity(pos, planOn(pos), 'flash-loan')).toEqual({ kind: 'fits', plan: planOn(pos) });
+    expect(fitsAvailableLiquidity(withAvailable(435_416_666_666_666_666n, 750_000_000n), planOn(pos), 'flash-loan')).toBe(true);
+    expect(fitsAvailableLiquidity(withAvailable(435_416_666_666_666_665n, 750_000_000n), planOn(pos), 'flash-loan')).toBe(false);
+    expect(fitsAvailableLiquidity(withAvailable(435_416_666_666_666_666n, 749_999_999n), planOn(pos), 'flash-loan')).toBe(false);
+    // Inventory mode borrows nothing from the debt reserve.
+    expect(fitsAvailableLiquidity(withAvailable(435_416_666_666_666_666n, 0n), planOn(pos), 'inventory')).toBe(true);
+  });
+
+  it('reduces a plan to the largest repay whose collateral the reserve can pay out', () => {
+    const pos = withAvailable(units('WETH', 0.2), undefined);
+    const fit = fitToAvailableLiquidity(pos, planOn(pos), 'flash-loan');
+    if (fit.kind !== 'reduced') throw new Error(`expected a reduced plan, got ${fit.kind}`);
+    expect(fit.plannedRepayUnits).toBe(750_000_000n);
+    expect(fit.plan.liquidatorCollateralUnits).toBeLessThanOrEqual(units('WETH', 0.2));
+    // One unit more of repay would not fit: the largest such size.
+    expect(planOn(pos, fit.plan.debtRepaidUnits + 1n).liquidatorCollateralUnits).toBeGreaterThan(units('WETH', 0.2));
+    // ≈ 0.2 WETH × $1,800 / 1.05 of collateral value net of the 10 % fee on the bonus: about 343 USDC.
+    expect(fit.plan.debtRepaidUnits).toBeGreaterThan(340_000_000n);
+    expect(fit.plan.debtRepaidUnits).toBeLessThan(346_000_000n);
+  });
+
+  it('counts the flash loan against the same reserve on a same-asset pair', () => {
+    const pos = position('v3.5', [
+      reserve('WETH', { priceBase8: usd(2000), collateralBalanceUnits: units('WETH', 10), debtBalanceUnits: units('WETH', 8.5), availableLiquidityUnits: units('WETH', 5) }),
+    ]);
+    const outcome = planLiquidation(pos, { ...pairOf('WETH', 'WETH'), debtToCoverUnits: MAX_UINT256 });
+    if (outcome.kind !== 'liquidate') throw new Error(`expected a plan, got ${outcome.reason}`);
+    expect(fitsAvailableLiquidity(pos, outcome.plan, 'inventory')).toBe(outcome.plan.liquidatorCollateralUnits <= units('WETH', 5));
+    const fit = fitToAvailableLiquidity(pos, outcome.plan, 'flash-loan');
+    if (fit.kind === 'none') throw new Error('expected a plan that fits');
+    expect(fit.plan.liquidatorCollateralUnits + exactDebtToCoverUnits(fit.plan)).toBeLessThanOrEqual(units('WETH', 5));
+  });
+
+  it('gives up when nothing fits', () => {
+    const pos = withAvailable(0n, undefined);
+    expect(fitToAvailableLiquidity(pos, planOn(pos), 'flash-loan')).toEqual({ kind: 'none' });
   });
 });

@@ -50,7 +50,7 @@ describe('planFunded', () => {
       tokenIn === ASSETS.WETH.asset ? (amountIn * 1700n * 99n) / 100n / 10n ** 12n : (amountIn * 10n ** 12n) / 1700n / 2n,
     );
     const terms = premium(9n);
-    const result = await planFunded({ quoter, flashTerms: terms }, candidates(), 42, NO_GAS, SETTINGS);
+    const result = await planFunded({ quoter, flashTerms: terms }, POSITION, candidates(), 42, NO_GAS, SETTINGS);
 
     expect(terms.blocks).toEqual([42]);
     expect(quoter.calls.every((c) => c.block === 42)).toBe(true);
@@ -76,14 +76,14 @@ describe('planFunded', () => {
       reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: units('USDC', 900) }),
     ]);
     const selection = selectPair(crossOnly, { sizing: maxSizing, costs: RANKING, liquidator: LIQUIDATOR, receiveAToken: false });
-    const result = await planFunded({ quoter: new RecordingQuoter(() => undefined), flashTerms: premium(9n) }, selection.candidates, 7, NO_GAS, SETTINGS);
+    const result = await planFunded({ quoter: new RecordingQuoter(() => undefined), flashTerms: premium(9n) }, crossOnly, selection.candidates, 7, NO_GAS, SETTINGS);
     expect(result).toMatchObject({ kind: 'skip', reason: 'no-route' });
   });
 
   it('does not read the premium in inventory mode', async () => {
     const terms = premium(9n);
     const quoter = new RecordingQuoter((_t, amountIn) => amountIn);
-    await planFunded({ quoter, flashTerms: terms }, candidates(), 42, NO_GAS, { ...SETTINGS, funding: 'inventory' });
+    await planFunded({ quoter, flashTerms: terms }, POSITION, candidates(), 42, NO_GAS, { ...SETTINGS, funding: 'inventory' });
     expect(terms.blocks).toEqual([]);
   });
 });
