@@ -2,11 +2,24 @@
  * Scenario files describe a local market: the Aave flavour, reserves and their risk parameters, borrowers
  * (listed and/or generated from a seed) and price shocks. They are JSON, validated with a schema, and every
  * error names the field it is about (`assets.DOGE: unknown asset …`, `generate.healthFactor: …`).
+ *
+ * The optional `dex` field shapes the world's Uniswap V3 pools (one per pair of listed assets):
+ *
+ *   "dex": {
+ *     "defaultDepthUsd": 50000000,          // whole USD per side of every pool not listed below
+ *     "defaultFeeTier": 500,                // Uniswap fee units: 100, 500, 3000 or 10000 (500 = 0.05 %)
+ *     "pools": { "WBTC/USDC": { "depthUsd": 20000, "feeTier": 3000 } }   // either order; 0 = no pool
+ *   }
+ *
+ * Depth is the USD value of EACH side of a pool at its opening price (local/world/dex/pools.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseUnits } from 'ethers';
 import { z } from 'zod';
+import { FEE_TIERS, type FeeTier } from './dex/fee-tiers';
+import { pairName, parsePair, allPairs } from './dex/pairs';
+import type { PoolListing } from './dex/pools';
 
 export const SCENARIO_DIR = join(__dirname, '..', 'scenarios');
 
@@ -113,6 +126,35 @@ const shockSpec = z
   })
   .strict();
 
+/**
+ * Depth (USD per side) of every pool a scenario does not list. The largest shipped position is $200k of
+ * collateral: selling all of it into a $50M full-range pool costs 200k / 50.2M = 0.4 % of price impact (plus
+ * the fee), under the 1 % a liquidation can bear.
+ */
+export const DEFAULT_DEX_DEPTH_USD = 50_000_000;
+/** 5 bps: the tier of the deepest WETH/USDC, WBTC/USDC and WBTC/WETH pools on Ethereum. */
+export const DEFAULT_DEX_FEE_TIER: FeeTier = 500;
+
+const feeTier = z.literal(FEE_TIERS, {
+  error: `must be a Uniswap V3 fee tier: ${FEE_TIERS.join(', ')} (hundredths of a bp: 500 = 0.05 %)`,
+});
+
+const depthUsd = z
+  .number({ error: 'must be a whole number of USD' })
+  .int('must be a whole number of USD')
+  .min(0, 'must not be negative')
+  .max(1_000_000_000_000, 'must be at most 1000000000000 USD')
+  .transform((usd) => BigInt(usd));
+
+const dexSpec = z
+  .object({
+    defaultDepthUsd: depthUsd.refine((usd) => usd > 0n, 'must be greater than zero').default(BigInt(DEFAULT_DEX_DEPTH_USD)),
+    defaultFeeTier: feeTier.default(DEFAULT_DEX_FEE_TIER),
+    /** Keyed `A/B` in either order; a pool not listed gets the defaults. */
+    pools: z.record(z.string(), z.object({ depthUsd: depthUsd.optional(), feeTier: feeTier.optional() }).strict()).default({}),
+  })
+  .strict();
+
 export const scenarioSchema = z
   .object({
     name: z.string().optional(),
@@ -127,6 +169,7 @@ export const scenarioSchema = z
     borrowers: z.array(borrowerSpec).default([]),
     generate: generateSpec.optional(),
     shocks: z.array(shockSpec).default([]),
+    dex: dexSpec.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -145,6 +188,19 @@ export const scenarioSchema = z
       if (!pairs) ctx.addIssue({ code: 'custom', path: ['generate'], message: 'collateral and debt lists leave no pair of different assets' });
     }
     s.shocks.forEach((shock, i) => requireListed(shock.asset, ['shocks', i, 'asset']));
+    const pairsSeen = new Map<string, string>();
+    for (const key of Object.keys(s.dex?.pools ?? {})) {
+      const parsed = parsePair(key, ASSET_SYMBOLS);
+      if (parsed.kind === 'invalid') {
+        ctx.addIssue({ code: 'custom', path: ['dex', 'pools', key], message: parsed.reason });
+        continue;
+      }
+      parsed.assets.forEach((asset) => requireListed(asset, ['dex', 'pools', key]));
+      const name = pairName(...parsed.assets);
+      const earlier = pairsSeen.get(name);
+      if (earlier) ctx.addIssue({ code: 'custom', path: ['dex', 'pools', key], message: `the same pair as ${earlier}` });
+      pairsSeen.set(name, key);
+    }
     if (s.borrowers.length === 0 && !s.generate) {
       ctx.addIssue({ code: 'custom', path: ['borrowers'], message: 'a scenario needs "borrowers", "generate" or both' });
     }
@@ -170,6 +226,15 @@ export interface Scenario {
   assets: Partial<Record<AssetSymbol, AssetParams>>;
   positions: PositionSpec[];
   shocks: { afterBlocks: number; asset: AssetSymbol; priceBase8: bigint }[];
+  dex: DexSpec;
+}
+
+/** The scenario's DEX settings, defaults applied; `pools` is keyed by canonical pair name (`WETH/USDC`). */
+export interface DexSpec {
+  /** Whole USD per side of a pool not listed in `pools`. */
+  defaultDepthUsd: bigint;
+  defaultFeeTier: FeeTier;
+  pools: Record<string, { depthUsd: bigint; feeTier: FeeTier }>;
 }
 
 export class ScenarioError extends Error {
@@ -245,7 +310,34 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     assets: parsed.assets,
     positions,
     shocks: parsed.shocks.map((s) => ({ afterBlocks: s.afterBlocks, asset: s.asset, priceBase8: s.priceUsd })),
+    dex: resolveDexSpec(parsed.dex),
   };
+}
+
+function resolveDexSpec(spec: z.output<typeof dexSpec> | undefined): DexSpec {
+  const defaultDepthUsd = spec?.defaultDepthUsd ?? BigInt(DEFAULT_DEX_DEPTH_USD);
+  const defaultFeeTier = spec?.defaultFeeTier ?? DEFAULT_DEX_FEE_TIER;
+  const pools: DexSpec['pools'] = {};
+  for (const [key, pool] of Object.entries(spec?.pools ?? {})) {
+    const parsed = parsePair(key, ASSET_SYMBOLS);
+    if (parsed.kind === 'invalid') throw new Error(`dex.pools.${key}: ${parsed.reason}`); // rejected by the schema already
+    pools[pairName(...parsed.assets)] = { depthUsd: pool.depthUsd ?? defaultDepthUsd, feeTier: pool.feeTier ?? defaultFeeTier };
+  }
+  return { defaultDepthUsd, defaultFeeTier, pools };
+}
+
+/**
+ * The pools the world creates: one per unordered pair of listed assets, with the scenario's depth and fee tier
+ * for that pair or the defaults. Pairs whose depth is 0 are left out.
+ */
+export function dexPoolListings(scenario: Pick<Scenario, 'assets' | 'dex'>): PoolListing[] {
+  const listed = ASSET_SYMBOLS.filter((symbol) => scenario.assets[symbol] !== undefined);
+  return allPairs(listed)
+    .map(([a, b]): PoolListing => {
+      const spec = scenario.dex.pools[pairName(a, b)];
+      return { assets: [a, b], depthUsd: spec?.depthUsd ?? scenario.dex.defaultDepthUsd, feeTier: spec?.feeTier ?? scenario.dex.defaultFeeTier };
+    })
+    .filter((l) => l.depthUsd > 0n);
 }
 
 /** Loads a scenario by name (from local/scenarios) or by file path. */

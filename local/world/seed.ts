@@ -1,6 +1,6 @@
 /**
- * Builds a scenario's market on an automining anvil: tokens, price feeds, the Aave market (v3.6 or v3.0),
- * liquidity, the borrowers' positions and funded liquidator accounts. The result is dumped with
+ * Builds a scenario's market on an automining anvil: tokens, price feeds, the Aave market (v3.6 or v3.0), the
+ * Uniswap V3 DEX with a pool per pair, liquidity, the borrowers' positions and funded liquidator accounts. The result is dumped with
  * `anvil_dumpState` and cached, so later boots load it in well under a second instead of deploying again.
  */
 import { createHash } from 'node:crypto';
@@ -11,7 +11,9 @@ import { anvilVersion } from './anvil';
 import { loadArtifact } from './artifacts';
 import { Deployer } from './deployer';
 import type { AaveMarket, DeployAaveMarket } from './aave/market';
-import { ASSET_DECIMALS, type AssetSymbol, PRICE_DECIMALS, type Scenario } from './scenario';
+import { createPools, type DexDeployment, deployUniswapV3 } from './dex';
+import { UNISWAP_PACKAGES } from './dex/deploy-uniswap';
+import { ASSET_DECIMALS, type AssetSymbol, dexPoolListings, PRICE_DECIMALS, type Scenario } from './scenario';
 
 export const CACHE_DIR = join(__dirname, '..', '..', '.cache', 'world');
 
@@ -20,6 +22,10 @@ export const ACCOUNTS = {
   deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
   liquidityProvider: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
   liquidators: ['0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', '0x90F79bf6EB2c4f870365E785982E1f101E93b906'],
+  /** Dev account 4: owns the DEX pools' full-range positions. */
+  dexLiquidityProvider: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
+  /** Dev account 5: swaps pools back to the oracle price after a shock (local/world/dex/arbitrage.ts). */
+  arbitrageur: '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc',
 } as const;
 
 /**
@@ -43,6 +49,8 @@ export interface SeedResult {
   tokens: Record<string, string>;
   feeds: Record<string, string>;
   borrowers: SeededBorrower[];
+  /** Uniswap V3 contracts and the pools, one per pair of listed assets (local/world/dex). */
+  dex: DexDeployment;
   /** Block and timestamp of the last seeding block: the world resumes time from here. */
   seededBlock: number;
   seededTimestamp: number;
@@ -84,11 +92,13 @@ function compiledKey(set: string): string {
 export function seedCacheKey(scenario: Scenario): string {
   const hash = createHash('sha256');
   const replacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
-  hash.update(JSON.stringify({ aave: scenario.aave, assets: scenario.assets, positions: scenario.positions }, replacer));
+  hash.update(JSON.stringify({ aave: scenario.aave, assets: scenario.assets, positions: scenario.positions, dex: scenario.dex }, replacer));
   hash.update(compiledKey('own'));
   if (scenario.aave === 'v3.6') hash.update(compiledKey('aave-v3.6'));
   hash.update(hashSources(__dirname));
   hash.update(hashSources(join(__dirname, 'aave')));
+  hash.update(hashSources(join(__dirname, 'dex')));
+  for (const pkg of UNISWAP_PACKAGES) hash.update(`${pkg}@${(JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version}`);
   hash.update(anvilVersion());
   return hash.digest('hex').slice(0, 24);
 }
@@ -175,6 +185,20 @@ export async function seedMarket(
       }),
     ),
   );
+
+  log('world: deploying Uniswap V3 and its pools');
+  const uniswap = await deployUniswapV3(admin, scenario.assets.WETH ? await tokens.WETH.getAddress() : undefined);
+  const dexLp = new Deployer(provider, new JsonRpcSigner(provider, ACCOUNTS.dexLiquidityProvider));
+  const listedTokens = Object.fromEntries(
+    await Promise.all(
+      symbols.map(async (symbol) => [
+        symbol,
+        { address: await tokens[symbol].getAddress(), decimals: ASSET_DECIMALS[symbol], priceBase8: scenario.assets[symbol]!.priceUsd },
+      ]),
+    ),
+  ) as Record<AssetSymbol, { address: string; decimals: number; priceBase8: bigint }>;
+  const dex: DexDeployment = { ...uniswap, pools: await createPools(dexLp, uniswap, listedTokens, dexPoolListings(scenario)) };
+  log(`world: DEX pools ${dex.pools.map((p) => `${p.pair} (${p.fee / 100} bp)`).join(', ')}`);
 
   // Liquidity: twice the total debt of each asset, so utilisation stays near 50% and every borrow fits.
   const debtTotals = new Map<AssetSymbol, bigint>();
@@ -266,6 +290,7 @@ export async function seedMarket(
     tokens: Object.fromEntries(await Promise.all(symbols.map(async (s) => [s, await tokens[s].getAddress()] as const))),
     feeds: Object.fromEntries(await Promise.all(symbols.map(async (s) => [s, await feeds[s].getAddress()] as const))),
     borrowers,
+    dex,
     seededBlock: block.number,
     seededTimestamp: block.timestamp,
   };

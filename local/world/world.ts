@@ -9,14 +9,17 @@
  * Every process it starts is stopped by `stop()`, and also when the owning Node process exits (processes.ts).
  */
 import { rmSync } from 'node:fs';
-import { JsonRpcSigner, type JsonRpcProvider, Contract } from 'ethers';
-import { createJsonRpcProvider, latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
+import { type JsonRpcProvider, Contract } from 'ethers';
+import { createJsonRpcProvider, latestBlockNumber } from '../../functions/adapters/chain/provider';
 import type { AaveMarket } from './aave/market';
 import { LOCAL_CHAIN_ID, startAnvil, type Anvil } from './anvil';
+import { type DexDeployment, findPool, movePoolsToTargets, oracleTarget, readPoolState } from './dex';
+import { parsePair } from './dex/pairs';
+import { miningModeOf } from './dex/same-block';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type Fauxqs, startFauxqs } from './fauxqs';
 import { createQueues, createTables, localDynamoDbClient, localSqsClient, type QueueUrls, type TableNames } from './resources';
-import type { AssetSymbol, Scenario } from './scenario';
+import { ASSET_SYMBOLS, type AssetSymbol, type Scenario } from './scenario';
 import { ACCOUNTS, commitSeedCache, pendingStatePath, readSeedCache, seedCacheKey, type SeededBorrower, seedMarket } from './seed';
 
 export interface WorldOptions {
@@ -41,8 +44,14 @@ export interface WorldInfo {
   market: AaveMarket;
   tokens: Record<string, string>;
   feeds: Record<string, string>;
-  accounts: { deployer: string; liquidityProvider: string; liquidators: string[] };
+  accounts: { deployer: string; liquidityProvider: string; liquidators: string[]; dexLiquidityProvider: string; arbitrageur: string };
   borrowers: SeededBorrower[];
+  /**
+   * Uniswap V3: factory, SwapRouter02 (`swapRouter`), QuoterV2 (`quoter`), NonfungiblePositionManager and one pool
+   * per pair of listed assets (`{ pair, token0, token1, symbol0, symbol1, fee, address }`), opened at the oracle
+   * prices with the scenario's depth (local/world/dex).
+   */
+  dex: DexDeployment;
   /** The first block of the running world (after the seeded state was loaded). */
   startBlock: number;
   dynamodb?: { endpoint: string; tables: TableNames };
@@ -59,8 +68,20 @@ export interface ShockRunner {
 export interface World {
   info: WorldInfo;
   provider: JsonRpcProvider;
-  /** Sets an asset's oracle price (USD, 8 decimals) through its feed; resolves once mined. */
-  setPrice(asset: AssetSymbol, priceBase8: bigint): Promise<void>;
+  /**
+   * Sets an asset's oracle price (USD, 8 decimals) through its feed and, in the SAME block, swaps every DEX pool
+   * holding that asset to the price the oracles now imply (the arbitrage step: a swap after a crash pays the
+   * crashed price). Resolves once mined, with that block's number. Only if a pool missed its target (another
+   * swap landed first) does it take one more block per retry.
+   */
+  setPrice(asset: AssetSymbol, priceBase8: bigint): Promise<number>;
+  /**
+   * Moves one DEX pool alone — someone else's swap — to the price implied by the given USD prices (8 decimals) of
+   * its two assets, leaving the oracle where it is: `movePool('WETH/USDC', { WETH: 2_900_00000000n, USDC:
+   * 1_00000000n })`. The pair may be written in either order. Resolves once mined, with the block and the pool's
+   * new sqrtPriceX96.
+   */
+  movePool(pair: string, pricesBase8: Partial<Record<AssetSymbol, bigint>>): Promise<{ blockNumber: number; sqrtPriceX96: bigint }>;
   /**
    * Applies the scenario's shocks as blocks pass: `afterBlocks` counts from the world's start block, so a shock
    * lands at the same block however long the caller took to start. Resolves `done` with the last shock's block.
@@ -69,7 +90,9 @@ export interface World {
   stop(): Promise<void>;
 }
 
-const FEED_ABI = ['function setPrice(int256 answer)'];
+const FEED_ABI = ['function setPrice(int256 answer)', 'function latestAnswer() view returns (int256)'];
+/** Gas limit of a feed update sent in a batch (SettablePriceFeed.setPrice uses ~35k). */
+const SET_PRICE_GAS = 100_000n;
 
 async function seedOrLoad(scenario: Scenario, reseed: boolean, log: (line: string) => void) {
   const key = seedCacheKey(scenario);
@@ -148,8 +171,15 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       market: seed.result.market,
       tokens: seed.result.tokens,
       feeds: seed.result.feeds,
-      accounts: { deployer: ACCOUNTS.deployer, liquidityProvider: ACCOUNTS.liquidityProvider, liquidators: [...ACCOUNTS.liquidators] },
+      accounts: {
+        deployer: ACCOUNTS.deployer,
+        liquidityProvider: ACCOUNTS.liquidityProvider,
+        liquidators: [...ACCOUNTS.liquidators],
+        dexLiquidityProvider: ACCOUNTS.dexLiquidityProvider,
+        arbitrageur: ACCOUNTS.arbitrageur,
+      },
       borrowers: seed.result.borrowers,
+      dex: seed.result.dex,
       startBlock,
       dynamodb,
       sqs,
@@ -157,14 +187,58 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     };
     log(`world: ready in ${info.timings.bootSeconds.toFixed(1)} s at block ${startBlock} (${anvil.rpcUrl})`);
 
-    const admin = new JsonRpcSigner(provider, ACCOUNTS.deployer);
-    const setPrice = async (asset: AssetSymbol, priceBase8: bigint): Promise<void> => {
+    // Price moves pause mining for a moment (dex/same-block.ts): one at a time.
+    let moving: Promise<unknown> = Promise.resolve();
+    const oneAtATime = <T>(move: () => Promise<T>): Promise<T> => {
+      const next = moving.then(move, move);
+      moving = next.catch(() => undefined); // the caller gets the failure; the queue goes on
+      return next;
+    };
+    const moveOptions = { swapRouter: info.dex.swapRouter, arbitrageur: ACCOUNTS.arbitrageur, mining: miningModeOf(blockTimeSec) };
+    const feedOf = (asset: AssetSymbol) => {
       const feed = info.feeds[asset];
       if (!feed) throw new Error(`asset ${asset} is not listed in this world`);
-      const tx = await new Contract(feed, FEED_ABI, admin).getFunction('setPrice').send(priceBase8);
-      const receipt = await pollReceipt(provider, tx.hash);
-      if (receipt.status !== 1) throw new Error(`setting the ${asset} price reverted (tx ${tx.hash})`);
+      return new Contract(feed, FEED_ABI, provider);
     };
+
+    const setPrice = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
+      oneAtATime(async () => {
+        const feed = feedOf(asset);
+        const prices: Partial<Record<AssetSymbol, bigint>> = { [asset]: priceBase8 };
+        const pools = info.dex.pools.filter((p) => p.symbol0 === asset || p.symbol1 === asset);
+        for (const p of pools) {
+          const other = p.symbol0 === asset ? p.symbol1 : p.symbol0;
+          prices[other] ??= (await feedOf(other).getFunction('latestAnswer').staticCall()) as bigint;
+        }
+        const { firstBlock } = await movePoolsToTargets(
+          provider,
+          pools.map((p) => oracleTarget(p, prices)),
+          {
+            ...moveOptions,
+            leading: [
+              {
+                label: `setting the ${asset} price`,
+                from: ACCOUNTS.deployer,
+                to: await feed.getAddress(),
+                data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
+                gas: SET_PRICE_GAS,
+              },
+            ],
+          },
+        );
+        return firstBlock;
+      });
+
+    const movePool = (pair: string, pricesBase8: Partial<Record<AssetSymbol, bigint>>) =>
+      oneAtATime(async () => {
+        const parsed = parsePair(pair, ASSET_SYMBOLS);
+        if (parsed.kind === 'invalid') throw new Error(`movePool(${pair}): ${parsed.reason}`);
+        const pool = findPool(info.dex.pools, ...parsed.assets);
+        if (!pool) throw new Error(`movePool(${pair}): this world has no ${pair} pool`);
+        const { settledBlock } = await movePoolsToTargets(provider, [oracleTarget(pool, pricesBase8)], moveOptions);
+        const { sqrtPriceX96 } = await readPoolState(provider, pool.address, settledBlock);
+        return { blockNumber: settledBlock, sqrtPriceX96 };
+      });
 
     const runShocks = (onShock?: (line: string) => void): ShockRunner => {
       let stopped = false;
@@ -187,7 +261,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       return { done, stop: () => void (stopped = true) };
     };
 
-    return { info, provider, setPrice, runShocks, stop: stopAll };
+    return { info, provider, setPrice, movePool, runShocks, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

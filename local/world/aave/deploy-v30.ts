@@ -35,6 +35,14 @@ const ARTIFACTS_ROOT = join(dirname(require.resolve('@aave/core-v3/package.json'
 /** Aave's rates are rays (1e27 = 100%); our curve is in bps (1e4 = 100%), so 1 bps = 1e23 ray. */
 const RAY_PER_BPS = 10n ** 23n;
 
+/**
+ * Flash-loan premium in bps, the V3.0 launch value (Aave V3 Ethereum started at 9 bps). V3.0 charges it as
+ * `amount.percentMul(premium)` (FlashLoanLogic.executeFlashLoanSimple: rounded half UP, not ceiling) and sends
+ * `premium.percentMul(FLASHLOAN_PREMIUM_TO_PROTOCOL)` of it to the treasury; that share stays at its default 0,
+ * so the whole premium goes to suppliers.
+ */
+export const V30_FLASHLOAN_PREMIUM_BPS = 9;
+
 /** Short prefix used in aToken / debt-token names and symbols (mainnet uses "Eth": aEthWETH). */
 const TOKEN_PREFIX = 'Loc';
 
@@ -204,7 +212,7 @@ export const deployAaveV30: DeployAaveMarket = async (deployer, reserves) => {
 
   // 10. Risk parameters. Stable-rate borrowing needs no call: initReserve wrote it as disabled, and it is never
   //     enabled here. Flash loans are enabled as on mainnet reserves, so a keeper can fund liquidations with
-  //     `flashLoanSimple` (premium stays at the pool default of 0).
+  //     `flashLoanSimple`, at V30_FLASHLOAN_PREMIUM_BPS.
   for (const r of reserves) {
     const bonus = r.liquidationThresholdBps === 0 ? 0 : r.liquidationBonusBps; // LT 0 requires bonus 0
     await deployer.send(configurator, 'configureReserveAsCollateral', [
@@ -218,6 +226,8 @@ export const deployAaveV30: DeployAaveMarket = async (deployer, reserves) => {
     await deployer.send(configurator, 'setReserveFactor', [r.underlying, r.reserveFactorBps]);
     await deployer.send(configurator, 'setReserveFlashLoaning', [r.underlying, true]);
   }
+  // PoolConfigurator.updateFlashloanPremiumTotal(uint128 bps) → Pool.updateFlashloanPremiums(total, toProtocol).
+  await deployer.send(configurator, 'updateFlashloanPremiumTotal', [V30_FLASHLOAN_PREMIUM_BPS]);
 
   // 11. Token proxy addresses, as the pool records them.
   const pool = deployer.at(ARTIFACTS.Pool(), poolAddress);

@@ -3,8 +3,9 @@
  * from npm @aave-dao/aave-v3-origin 3.6.x by contracts/build.ts).
  *
  * The order follows upstream's deployment procedures (src/deployments/contracts/procedures/AaveV3SetupProcedure.sol
- * and friends), reduced to what supply / borrow / liquidationCall need: no rewards controller, no registry, no
- * price-oracle sentinel, no flash-loan premium, no eMode categories. Everything is done by the deployer's account,
+ * and friends), reduced to what supply / borrow / liquidationCall / flashLoanSimple need: no rewards controller, no
+ * registry, no price-oracle sentinel, no eMode categories. Flash loans are enabled on every reserve with a 5 bps
+ * premium, as on Aave Ethereum Core. Everything is done by the deployer's account,
  * which ends as PoolAddressesProvider owner, ACL admin, pool admin, risk admin and emergency admin.
  *
  * v3.6 specifics that shape the order (all cited from the Solidity):
@@ -44,6 +45,12 @@ const SRC = 'node_modules/@aave-dao/aave-v3-origin/src/contracts';
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
+/**
+ * Flash-loan premium in bps, as on Aave v3 Ethereum Core today. v3.6 charges it as
+ * `amount.percentMulCeil(premium)` (FlashLoanLogic.executeFlashLoanSimple: rounded UP) and sends all of it to
+ * the treasury (Pool.FLASHLOAN_PREMIUM_TO_PROTOCOL() is the constant 100_00 since v3.4).
+ */
+export const V36_FLASHLOAN_PREMIUM_BPS = 5;
 
 /**
  * Aave's custom errors (`Errors` library, 90+ errors) are only partly present in each contract's ABI. Adding them
@@ -173,7 +180,8 @@ export const deployAaveV36: DeployAaveMarket = async (deployer: Deployer, reserv
     })),
   ]);
 
-  // 11. Risk parameters. Caps stay 0 (= unlimited), debt ceiling 0 (not isolated), no eMode, flash loans off.
+  // 11. Risk parameters. Caps stay 0 (= unlimited), debt ceiling 0 (not isolated), no eMode. Flash loans are on
+  //     (initReserves leaves them off), so a keeper can fund liquidations with flashLoanSimple.
   for (const r of reserves) {
     // A zero threshold is initReserves' state already; configureReserveAsCollateral(…, 0, 0, 0) would only add
     // a `_checkNoSuppliers` call.
@@ -188,7 +196,10 @@ export const deployAaveV36: DeployAaveMarket = async (deployer: Deployer, reserv
     if (r.borrowingEnabled) await deployer.send(configurator, 'setReserveBorrowing', [r.underlying, true]);
     if (r.reserveFactorBps !== 0) await deployer.send(configurator, 'setReserveFactor', [r.underlying, r.reserveFactorBps]);
     if (r.protocolFeeBps !== 0) await deployer.send(configurator, 'setLiquidationProtocolFee', [r.underlying, r.protocolFeeBps]);
+    await deployer.send(configurator, 'setReserveFlashLoaning', [r.underlying, true]);
   }
+  // PoolConfigurator.updateFlashloanPremium(uint128 bps) → Pool.updateFlashloanPremium; one premium per market.
+  await deployer.send(configurator, 'updateFlashloanPremium', [V36_FLASHLOAN_PREMIUM_BPS]);
 
   // 12. Token proxies created by initReserves.
   const pool = deployer.at(a.pool, poolAddress);
