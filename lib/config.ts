@@ -37,6 +37,35 @@ const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 const positiveNumber = z.number(expected('a number')).positive('must be above 0');
 
+/** Uniswap fee units of the four V3 fee tiers. */
+const feeTier = z.union([z.literal(100), z.literal(500), z.literal(3_000), z.literal(10_000)], {
+  error: 'must be a Uniswap V3 fee tier: 100, 500, 3000 or 10000',
+});
+
+/** A Uniswap V3 route from a collateral asset to a debt asset (multi-hop through intermediate tokens). */
+const swapRoute = z
+  .object({
+    tokens: z.array(address, expected('an array of addresses')).min(2, 'needs at least two tokens'),
+    fees: z.array(feeTier, expected('an array of fee tiers')),
+  }, expected('an object'))
+  .strict()
+  .refine((r) => r.fees.length === r.tokens.length - 1, { message: 'needs one fee fewer than tokens', path: ['fees'] });
+
+/**
+ * Where the liquidator contract sells seized collateral: Uniswap V3's SwapRouter02 (the contract swaps through
+ * it) and QuoterV2 (the worker prices every plan with it at the read block). Addresses are per chain; see
+ * Uniswap's deployment list.
+ */
+const dex = z
+  .object({
+    swapRouter02: address,
+    quoterV2: address,
+    /** Direct pools tried for a pair without a configured route. */
+    feeTiers: z.array(feeTier, expected('an array of fee tiers')).min(1, 'needs at least one fee tier').default([100, 500, 3_000, 10_000]),
+    routes: z.array(swapRoute, expected('an array of routes')).default([]),
+  }, expected('an object'))
+  .strict();
+
 const aaveV3Market = z
   .object({
     protocol: z.literal('aave-v3', expected('"aave-v3"')),
@@ -51,6 +80,7 @@ const aaveV3Market = z
     nativePriceAsset: address,
     /** First block the indexer reads: the Pool's deployment block (earlier blocks hold no events of it). */
     indexerStartBlock: wholeNumber(0).default(0),
+    dex,
   }, expected('an object'))
   .strict();
 
@@ -101,6 +131,15 @@ const execution = z
     feeBumpBps: wholeNumber(1_000).default(1_250),
     /** At most this many pending transactions per signer (nodes and relays cap them per sender). Absent: no limit. */
     maxPendingPerSigner: wholeNumber(1).optional(),
+    /**
+     * `flash-loan`: the liquidator contract borrows the debt asset from the market's Pool and repays it from the
+     * sale of the seized collateral (no capital but gas). `inventory`: the contract's own balance pays.
+     */
+    funding: z.enum(['flash-loan', 'inventory'], { error: 'must be "flash-loan" or "inventory"' }).default('flash-loan'),
+    /** amountOutMinimum of each swap = quoted output less this (bps). */
+    maxSlippageBps: wholeNumber(0, 5_000).default(50),
+    /** Where `withdraw` (manual trigger) sends the profit the liquidator contract holds. Absent: withdraw refuses. */
+    treasury: address.optional(),
     /** Plan and simulate, never send (a first deployment can watch before it acts). */
     dryRun: z.boolean(expected('true or false')).default(false),
   }, expected('an object'))

@@ -111,6 +111,14 @@ export function marketNameOf(config: Pick<DeploymentConfig, 'name'>): string {
   return config.name;
 }
 
+/**
+ * SSM parameter holding the address of the instance's liquidator contract: the trigger's `deploy-liquidator`
+ * writes it, the worker and the trigger read it (LIQUIDATOR_ADDRESS_PARAMETER).
+ */
+export function liquidatorParameterNameOf(config: Pick<DeploymentConfig, 'name'>): string {
+  return `/${config.name}/liquidator-address`;
+}
+
 /** A decimal for the environment, without exponent notation (functions parse it with Number()). */
 function decimal(value: number): string {
   return Number.isInteger(value) ? value.toString() : value.toFixed(12).replace(/0+$/, '').replace(/\.$/, '');
@@ -146,6 +154,12 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
       REPLACE_AFTER_SEC: decimal(x.replaceAfterSec),
       MAX_REPLACEMENTS: x.maxReplacements.toString(),
       FEE_BUMP_BPS: x.feeBumpBps.toString(),
+      FUNDING: x.funding,
+      MAX_SLIPPAGE_BPS: x.maxSlippageBps.toString(),
+      LIQUIDATOR_ADDRESS_PARAMETER: liquidatorParameterNameOf(config),
+      SWAP_QUOTER_ADDRESS: config.market.dex.quoterV2,
+      SWAP_ROUTER_ADDRESS: config.market.dex.swapRouter02,
+      SWAP_FEE_TIERS: config.market.dex.feeTiers.join(','),
       DRY_RUN: x.dryRun ? 'true' : 'false',
     });
     if (name === 'worker') env.CANDIDATES_MAX_RECEIVE_COUNT = String(deadLetterOf('candidates')!.maxReceiveCount);
@@ -153,6 +167,8 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     if (x.dailyGasBudgetEth !== undefined) env.DAILY_GAS_BUDGET_ETH = decimal(x.dailyGasBudgetEth);
     if (x.maxPendingPerSigner !== undefined) env.MAX_PENDING_PER_SIGNER = x.maxPendingPerSigner.toString();
     if (config.privateRpcUrlSecretName) env.PRIVATE_RPC_URL_SECRET_NAME = config.privateRpcUrlSecretName;
+    if (config.market.dex.routes.length > 0) env.SWAP_ROUTES = JSON.stringify(config.market.dex.routes);
+    if (x.treasury !== undefined) env.TREASURY_ADDRESS = x.treasury;
   }
   return env;
 }

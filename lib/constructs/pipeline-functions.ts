@@ -22,6 +22,7 @@ import { HANDLER_BUNDLING, NODE_MAJOR_VERSION } from '../bundling';
 import type { DeploymentConfig } from '../config';
 import {
   configEnvironment,
+  liquidatorParameterNameOf,
   PIPELINE_FUNCTIONS,
   type PipelineFunctionName,
   type QueueAccess,
@@ -139,6 +140,15 @@ export class PipelineFunctions extends Construct {
         // Exactly what the KMS signer calls: the address once per key (GetPublicKey), then one Sign per transaction.
         signerKey.grant(fn, 'kms:Sign', 'kms:GetPublicKey');
         privateRpcUrlSecret?.grantRead(fn);
+        // The liquidator contract's address: read by both, written by the trigger's deploy-liquidator.
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: name === 'trigger' ? ['ssm:GetParameter', 'ssm:PutParameter'] : ['ssm:GetParameter'],
+            resources: [
+              Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: liquidatorParameterNameOf(config).slice(1) }),
+            ],
+          }),
+        );
       }
       this.acknowledgeFunctionFindings(fn);
     }

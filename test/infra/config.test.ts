@@ -12,6 +12,7 @@ const VALID = {
     pool: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2',
     poolVersion: '3.6',
     nativePriceAsset: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2',
+    dex: { swapRouter02: '0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45', quoterV2: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e' },
   },
   rpcUrlSecretName: 'liquidation-keeper/aave-v3-mainnet/rpc-url',
 };
@@ -36,8 +37,11 @@ describe('parseDeploymentConfig', () => {
       replaceAfterSec: 24,
       maxReplacements: 3,
       feeBumpBps: 1250,
+      funding: 'flash-loan',
+      maxSlippageBps: 50,
       dryRun: false,
     });
+    expect(config.market.dex).toMatchObject({ feeTiers: [100, 500, 3000, 10000], routes: [] });
     expect(config.alarms).toEqual({ signerBalanceMinEth: 0.05, maxRevertsPerHour: 2 });
     expect(config.privateRpcUrlSecretName).toBeUndefined();
   });
@@ -80,6 +84,17 @@ describe('parseDeploymentConfig', () => {
     ['fee bump nodes refuse', { ...VALID, execution: { feeBumpBps: 500 } }, /execution\.feeBumpBps: must be at least 1000/],
     ['dry run as a string', { ...VALID, execution: { dryRun: 'yes' } }, /execution\.dryRun: must be true or false/],
     ['zero balance threshold', { ...VALID, alarms: { signerBalanceMinEth: 0 } }, /alarms\.signerBalanceMinEth: must be above 0/],
+    ['missing DEX', { ...VALID, market: { ...VALID.market, dex: undefined } }, /market\.dex: is required/],
+    ['DEX without a quoter', { ...VALID, market: { ...VALID.market, dex: { swapRouter02: VALID.market.dex.swapRouter02 } } }, /market\.dex\.quoterV2: is required/],
+    ['a fee tier Uniswap V3 does not have', { ...VALID, market: { ...VALID.market, dex: { ...VALID.market.dex, feeTiers: [250] } } }, /market\.dex\.feeTiers\[0\]: must be a Uniswap V3 fee tier/],
+    [
+      'a route with as many fees as tokens',
+      { ...VALID, market: { ...VALID.market, dex: { ...VALID.market.dex, routes: [{ tokens: [VALID.market.pool, VALID.market.nativePriceAsset], fees: [500, 3000] }] } } },
+      /market\.dex\.routes\[0\]\.fees: needs one fee fewer than tokens/,
+    ],
+    ['unknown funding mode', { ...VALID, execution: { funding: 'wallet' } }, /execution\.funding: must be "flash-loan" or "inventory"/],
+    ['slippage above half', { ...VALID, execution: { maxSlippageBps: 6000 } }, /execution\.maxSlippageBps: must be at most 5000/],
+    ['treasury that is not an address', { ...VALID, execution: { treasury: 'me' } }, /execution\.treasury: must be a 0x-prefixed 20-byte hex address/],
     ['unknown execution field', { ...VALID, execution: { privateKey: '0x' } }, /execution\.privateKey: unknown field/],
   ])('rejects %s, naming the field', (_case, input, message) => {
     expect(() => parseDeploymentConfig(input, 'test.json')).toThrow(message);

@@ -331,6 +331,21 @@ describe('signing key', () => {
     }
   });
 
+  it('the liquidator address parameter: read by the worker and the trigger, written by the trigger alone', () => {
+    const ssmActions = (name: PipelineFunctionName) =>
+      statementsOfRole(keeper, roleOf(keeper, name))
+        .filter((s) => asArray(s.Action).some((a) => a.startsWith('ssm:')))
+        .map((s) => ({ actions: asArray(s.Action).sort(), resources: asArray(s.Resource).map((r) => JSON.stringify(r)) }));
+
+    expect(ssmActions('indexer')).toEqual([]);
+    expect(ssmActions('scanner')).toEqual([]);
+    expect(ssmActions('worker')).toEqual([{ actions: ['ssm:GetParameter'], resources: [expect.stringContaining(':parameter/test-keeper/liquidator-address')] }]);
+    expect(ssmActions('trigger')).toEqual([
+      { actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [expect.stringContaining(':parameter/test-keeper/liquidator-address')] },
+    ]);
+    expect(functionResource(keeper, 'worker').properties.Environment.Variables.LIQUIDATOR_ADDRESS_PARAMETER).toBe('/test-keeper/liquidator-address');
+  });
+
   it.each(names)('%s: signer mode kms with the key ARN only where the function sends transactions', (name) => {
     const env = functionResource(keeper, name).properties.Environment.Variables;
 

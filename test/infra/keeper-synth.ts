@@ -27,6 +27,7 @@ export const CONFIG: DeploymentConfig = parseDeploymentConfig({
     poolVersion: '3.6',
     nativePriceAsset: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2',
     indexerStartBlock: 16291127,
+    dex: { swapRouter02: '0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45', quoterV2: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e' },
   },
   rpcUrlSecretName: 'test-keeper/rpc-url',
   alertEmail: 'oncall@example.com',

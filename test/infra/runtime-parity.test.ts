@@ -96,6 +96,9 @@ describe('the deployed environment passes the functions\' own validation', () =>
     expect(worker.minProfitBase).toBe(1_250_000_000n);
     expect(worker.maxPendingPerSigner).toBe(8);
     expect(worker.dryRun).toBe(true);
+    expect(worker.funding).toBe('flash-loan');
+    expect(worker.liquidator).toEqual({ parameterName: '/strict-keeper/liquidator-address' });
+    expect(worker.swap).toMatchObject({ quoter: CONFIG.market.dex.quoterV2, router: CONFIG.market.dex.swapRouter02 });
   });
 
   it('the worker\'s maxReceiveCount is the candidates queue\'s redrive maxReceiveCount, on AWS and locally', () => {
@@ -115,7 +118,20 @@ describe('the deployed environment passes the functions\' own validation', () =>
     const deployed = deployedEnvironment(keeper, 'worker');
     const withoutSettings = Object.fromEntries(
       Object.entries(deployed).filter(
-        ([v]) => !['SIZING_STRATEGY', 'MIN_PROFIT_USD', 'REVERT_STREAK_LIMIT', 'REVERT_COOLDOWN_SEC', 'REPLACE_AFTER_SEC', 'MAX_REPLACEMENTS', 'FEE_BUMP_BPS', 'DRY_RUN'].includes(v),
+        ([v]) =>
+          ![
+            'SIZING_STRATEGY',
+            'MIN_PROFIT_USD',
+            'REVERT_STREAK_LIMIT',
+            'REVERT_COOLDOWN_SEC',
+            'REPLACE_AFTER_SEC',
+            'MAX_REPLACEMENTS',
+            'FEE_BUMP_BPS',
+            'DRY_RUN',
+            'FUNDING',
+            'MAX_SLIPPAGE_BPS',
+            'SWAP_FEE_TIERS',
+          ].includes(v),
       ),
     );
 

@@ -17,6 +17,7 @@ const POOL_ABI = [
   'function getUserEMode(address user) view returns (uint256)',
   'function getLiquidationGracePeriod(address asset) view returns (uint40)',
   'function ADDRESSES_PROVIDER() view returns (address)',
+  'function getVirtualUnderlyingBalance(address asset) view returns (uint128)',
 ];
 const PROVIDER_ABI = ['function getPriceOracle() view returns (address)', 'function getPriceOracleSentinel() view returns (address)'];
 const ORACLE_ABI = ['function getAssetsPrices(address[] assets) view returns (uint256[])'];
@@ -45,6 +46,8 @@ export interface ReserveSnapshot {
   liquidityIndexRay: bigint;
   variableBorrowIndexRay: bigint;
   liquidationGracePeriodUntil: bigint;
+  /** min(virtual underlying balance (v3.3+ rule sets), underlying held by the aToken): what the reserve can pay out. */
+  availableLiquidityUnits: bigint;
 }
 
 export interface MarketSnapshot {
@@ -119,6 +122,11 @@ export class AaveV3PositionReader {
           this.ruleSet === 'v3.0' ? Promise.resolve(0n) : (this.pool.getLiquidationGracePeriod(asset, { blockTag }) as Promise<bigint>),
         ]);
         const config = data.configuration as bigint;
+        // Virtual accounting exists from 3.1 on; the V3.0 rule set (3.0–3.2) reads the aToken's holdings only.
+        const [held, virtual] = await Promise.all([
+          new Contract(asset, TOKEN_ABI, this.provider).balanceOf(data.aTokenAddress as string, { blockTag }) as Promise<bigint>,
+          this.ruleSet === 'v3.0' ? Promise.resolve(undefined) : (this.pool.getVirtualUnderlyingBalance(asset, { blockTag }) as Promise<bigint>),
+        ]);
         return {
           asset,
           id: Number(data.id),
@@ -137,6 +145,7 @@ export class AaveV3PositionReader {
           liquidityIndexRay: income,
           variableBorrowIndexRay: debtIndex,
           liquidationGracePeriodUntil: BigInt(gracePeriod),
+          availableLiquidityUnits: virtual === undefined || held < virtual ? held : virtual,
         };
       }),
     );
@@ -193,6 +202,7 @@ export class AaveV3PositionReader {
           isPaused: reserve.isPaused,
           isFrozen: reserve.isFrozen,
           liquidationGracePeriodUntil: reserve.liquidationGracePeriodUntil,
+          availableLiquidityUnits: reserve.availableLiquidityUnits,
           scaled: {
             scaledATokenBalance: scaledCollateral,
             liquidityIndexRay: reserve.liquidityIndexRay,
