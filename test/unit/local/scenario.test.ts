@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario, openingHealthFactor, parseScenario, ScenarioError } from '../../../local/world/scenario';
+import { dexPoolListings, loadScenario, openingHealthFactor, parseScenario, ScenarioError } from '../../../local/world/scenario';
 
 const ASSETS = {
   WETH: { priceUsd: 3000, ltvBps: 8000, liquidationThresholdBps: 8250, liquidationBonusBps: 10500, protocolFeeBps: 1000 },
@@ -114,7 +114,7 @@ describe('scenario expansion', () => {
     expect(other).not.toEqual(a);
   });
 
-  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large'])('ships a valid %s scenario', (name) => {
+  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large', 'thin-pool'])('ships a valid %s scenario', (name) => {
     const scenario = loadScenario(name);
     expect(scenario.positions.length).toBeGreaterThan(0);
     for (const p of scenario.positions) expect(openingHealthFactor(p, scenario.assets)).toBeGreaterThanOrEqual(1);
@@ -128,5 +128,72 @@ describe('scenario expansion', () => {
       expect(usd).toBeLessThan(2000);
     }
     expect(loadScenario('large').positions).toHaveLength(10_000);
+  });
+});
+
+describe('scenario dex field', () => {
+  const withDex = (dex: unknown) => (s: Record<string, unknown>) => (s.dex = dex);
+
+  it.each([
+    ['a fee tier that is not a Uniswap tier', withDex({ defaultFeeTier: 30 }), /dex\.defaultFeeTier: must be a Uniswap V3 fee tier: 100, 500, 3000, 10000/],
+    ['a fee tier in bps', withDex({ pools: { 'WETH/USDC': { feeTier: 5 } } }), /dex\.pools\.WETH\/USDC\.feeTier: must be a Uniswap V3 fee tier/],
+    ['a negative depth', withDex({ pools: { 'WETH/USDC': { depthUsd: -1 } } }), /dex\.pools\.WETH\/USDC\.depthUsd: must not be negative/],
+    ['a fractional depth', withDex({ pools: { 'WETH/USDC': { depthUsd: 1000.5 } } }), /dex\.pools\.WETH\/USDC\.depthUsd: must be a whole number of USD/],
+    ['a depth given as a string', withDex({ defaultDepthUsd: '5000000' }), /dex\.defaultDepthUsd: must be a whole number of USD/],
+    ['a zero default depth', withDex({ defaultDepthUsd: 0 }), /dex\.defaultDepthUsd: must be greater than zero/],
+    ['a pair with an unknown asset', withDex({ pools: { 'DOGE/USDC': { depthUsd: 1 } } }), /dex\.pools\.DOGE\/USDC: unknown asset DOGE \(expected one of WETH, USDC, WBTC\)/],
+    ['a pair with an unlisted asset', withDex({ pools: { 'WBTC/USDC': { depthUsd: 1 } } }), /dex\.pools\.WBTC\/USDC: asset WBTC is not listed under "assets"/],
+    ['a pair not written A/B', withDex({ pools: { 'WETH-USDC': { depthUsd: 1 } } }), /dex\.pools\.WETH-USDC: a pair is written "A\/B"/],
+    ['a pair of one asset', withDex({ pools: { 'WETH/WETH': { depthUsd: 1 } } }), /dex\.pools\.WETH\/WETH: a pair needs two different assets/],
+    ['the same pair twice', withDex({ pools: { 'WETH/USDC': { depthUsd: 1 }, 'USDC/WETH': { depthUsd: 2 } } }), /dex\.pools\.USDC\/WETH: the same pair as WETH\/USDC/],
+    ['an unknown pool field', withDex({ pools: { 'WETH/USDC': { feeBps: 5 } } }), /dex\.pools\.WETH\/USDC\.feeBps: unknown field/],
+    ['an unknown dex field', withDex({ depth: 5 }), /dex\.depth: unknown field/],
+  ])('rejects %s, naming the field', (_name, mutate, expected) => {
+    expect(problemsOf(mutate)).toMatch(expected);
+  });
+
+  it('gives every pair of listed assets a pool: $50M a side in the 0.05 % tier unless listed', () => {
+    const three = { ...VALID, assets: { ...ASSETS, WBTC: { ...ASSETS.WETH, priceUsd: 60000 } } };
+    expect(dexPoolListings(parseScenario(three))).toEqual([
+      { assets: ['WETH', 'USDC'], depthUsd: 50_000_000n, feeTier: 500 },
+      { assets: ['WETH', 'WBTC'], depthUsd: 50_000_000n, feeTier: 500 },
+      { assets: ['USDC', 'WBTC'], depthUsd: 50_000_000n, feeTier: 500 },
+    ]);
+  });
+
+  it('applies listed pools in either order, falls back to the defaults per field, and leaves out depth 0', () => {
+    const three = { ...VALID, assets: { ...ASSETS, WBTC: { ...ASSETS.WETH, priceUsd: 60000 } } };
+    const scenario = parseScenario({
+      ...three,
+      dex: { defaultDepthUsd: 1_000_000, defaultFeeTier: 3000, pools: { 'USDC/WBTC': { depthUsd: 20_000 }, 'WBTC/WETH': { depthUsd: 0 } } },
+    });
+    expect(dexPoolListings(scenario)).toEqual([
+      { assets: ['WETH', 'USDC'], depthUsd: 1_000_000n, feeTier: 3000 },
+      { assets: ['USDC', 'WBTC'], depthUsd: 20_000n, feeTier: 3000 },
+    ]);
+  });
+
+  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large'])(
+    'keeps the largest %s position under 1 %% price impact at the default depth',
+    (name) => {
+      const scenario = loadScenario(name);
+      const decimals = { WETH: 18, USDC: 6, WBTC: 8 } as const;
+      const usd = (asset: string, amount: bigint) =>
+        (Number(amount) / 10 ** decimals[asset as keyof typeof decimals]) * (Number(scenario.assets[asset as keyof typeof decimals]!.priceUsd) / 1e8);
+      const largestUsd = Math.max(...scenario.positions.map((p) => Object.entries(p.collateral).reduce((sum, [a, x]) => sum + usd(a, x!), 0)));
+      for (const pool of dexPoolListings(scenario)) {
+        // Selling X USD into a constant-product pool with D USD a side pays D / (D + X) of the price.
+        const depth = Number(pool.depthUsd);
+        expect(largestUsd / (depth + largestUsd)).toBeLessThan(0.01);
+      }
+    },
+  );
+
+  it('ships thin-pool with a WBTC/USDC pool shallower than its largest position', () => {
+    const scenario = loadScenario('thin-pool');
+    const thin = dexPoolListings(scenario).find((l) => l.assets.includes('WBTC') && l.assets.includes('USDC'))!;
+    expect(thin).toMatchObject({ depthUsd: 20_000n, feeTier: 3000 });
+    // 5 WBTC at $60,000 against USDC: fifteen times the pool's side.
+    expect(scenario.positions.some((p) => p.collateral.WBTC === 5n * 10n ** 8n && p.debt.USDC !== undefined)).toBe(true);
   });
 });
