@@ -1,0 +1,186 @@
+/**
+ * The execution plan: what the worker decided to send (pair, amounts, health factors, fees, profit after the
+ * simulated gas) and, once signed, the transaction that carries it. Typed end to end (bigint amounts whose names
+ * carry unit and scale); JSON-safe only at the edges, through the codec below:
+ *
+ * - the ledger adapter (functions/adapters/store/dynamodb-liquidation-ledger.ts) stores `encodePlan(plan)` and
+ *   decodes what it reads, so a stored plan missing a field fails with MalformedPlanError naming the field
+ *   instead of reading as 0;
+ * - ExecutionResult (execute-candidate.ts) carries the encoded form: Powertools idempotency stores the result as
+ *   JSON and replays it as such, so the encoded form is the type a replayed result really has.
+ *
+ * The encoded plan is flat, every value a string (bigint and counts as decimal strings), with the transaction's
+ * fields (`from`, `nonce`, `to`, `data`, `replacements`, `effectiveGasPriceWei`) beside the decision's: the shape
+ * ledger items and results have always had.
+ *
+ * Adding a field: add it to ExecutionPlan (or PlanSubmission) and to its schema below; the `satisfies` clauses
+ * do not compile until both agree. A field that plans stored before it lack must be `.optional()` (or carry a
+ * documented default), or attempts in flight across the deploy no longer decode.
+ */
+import * as z from 'zod';
+import type { CloseFactorRule, LiquidationLimit, SizingStrategyName } from '../domain';
+
+/** The transaction that carries the plan, as the dispatcher (transaction-dispatcher.ts) signed it. */
+export interface PlanSubmission {
+  /** The signer's address. */
+  from: string;
+  nonce: number;
+  /** Target and calldata: a fee-bumped replacement re-signs exactly these. */
+  to: string;
+  data: string;
+  /** Fee-bumped replacements signed so far (0: the first transaction only). */
+  replacements: number;
+  /** What the mined (or reverted) transaction paid per gas, from its receipt; absent before. */
+  effectiveGasPriceWei?: bigint;
+}
+
+export interface ExecutionPlan {
+  sizing: SizingStrategyName;
+  /** Steps the sizing planned; only the first is sent (a second is left to the next detection of the account). */
+  steps: number;
+  collateralAsset: string;
+  debtAsset: string;
+  /** liquidationCall's debtToCover (debt token units); MAX_UINT256 asks for all the close factor allows. */
+  debtToCoverUnits: bigint;
+  /** Debt the Pool will take (debt token units). */
+  debtRepaidUnits: bigint;
+  /** Collateral to the liquidator, after the protocol fee (collateral token units). */
+  liquidatorCollateralUnits: bigint;
+  protocolFeeUnits: bigint;
+  closeFactor: CloseFactorRule;
+  limitedBy: LiquidationLimit;
+  healthFactorBeforeWad: bigint;
+  healthFactorAfterWad: bigint;
+  /** Price of the gas token at the decision's block (base currency, 8 decimals): values gas in base currency. */
+  nativePriceBase8: bigint;
+  /** Fees at the decision (wei per gas): the first transaction offers these (max fee capped by the gas price cap). */
+  baseFeePerGasWei: bigint;
+  maxFeePerGasWei: bigint;
+  maxPriorityFeePerGasWei: bigint;
+  /** Profit after the simulated gas limit (base currency, 8 decimals; gas also in wei): profitBase is net of all. */
+  valueReceivedBase: bigint;
+  valueRepaidBase: bigint;
+  gasCostWei: bigint;
+  gasCostBase: bigint;
+  swapCostBase: bigint;
+  /** Signed: negative when the liquidation would lose money (such a plan is never sent). */
+  profitBase: bigint;
+  /** Gas units: the node's estimate, and the limit signed (estimate plus headroom). */
+  gasEstimate: bigint;
+  gasLimit: bigint;
+  /** Absent until the transaction is signed (a dry run never has one). */
+  submission?: PlanSubmission;
+}
+
+/** The plan as the ledger stores it and results carry it: flat, every value a string. */
+export type EncodedPlan = z.input<typeof encodedPlanSchema>;
+
+/** A stored plan that does not decode; `problems` name each field. Permanent: the stored item needs a person. */
+export class MalformedPlanError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly where: string,
+    readonly problems: string[],
+  ) {
+    super(`malformed execution plan (${where}): ${problems.join('; ')}`);
+    this.name = 'MalformedPlanError';
+  }
+}
+
+// ── The codec ───────────────────────────────────────────────────────────────────────────────────────────────
+
+const SIZING_STRATEGIES = ['max', 'target-health', 'two-step'] as const satisfies readonly SizingStrategyName[];
+const CLOSE_FACTOR_RULES = ['half-of-reserve-debt', 'all-of-reserve-debt', 'half-of-total-debt'] as const satisfies readonly CloseFactorRule[];
+const LIQUIDATION_LIMITS = ['requested', 'close-factor', 'collateral-balance'] as const satisfies readonly LiquidationLimit[];
+/** `true` only when `List` names every member of `Union`: a rule the domain adds must be added above. */
+type Lists<List extends readonly string[], Union extends string> = [Exclude<Union, List[number]>] extends [never] ? true : false;
+const LISTS_ARE_COMPLETE: [Lists<typeof SIZING_STRATEGIES, SizingStrategyName>, Lists<typeof CLOSE_FACTOR_RULES, CloseFactorRule>, Lists<typeof LIQUIDATION_LIMITS, LiquidationLimit>] = [true, true, true];
+void LISTS_ARE_COMPLETE;
+
+const expecting = (expected: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? `required (${expected})` : `must be ${expected}`) });
+
+const decimal = z.string(expecting('a non-negative integer as a decimal string')).regex(/^\d+$/, 'must be a non-negative integer as a decimal string');
+const signedDecimal = z.string(expecting('an integer as a decimal string')).regex(/^-?\d+$/, 'must be an integer as a decimal string');
+/** bigint ⇄ decimal string. */
+const amount = z.codec(decimal, z.bigint(), { decode: (text) => BigInt(text), encode: (value) => value.toString() });
+const signedAmount = z.codec(signedDecimal, z.bigint(), { decode: (text) => BigInt(text), encode: (value) => value.toString() });
+/** A small count (steps, nonce, replacements) ⇄ decimal string. */
+const count = z.codec(decimal, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), { decode: (text) => Number(text), encode: (value) => String(value) });
+const address = z.string(expecting('a 0x-prefixed 20-byte hex address')).regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
+const callData = z.string(expecting('0x-prefixed hex bytes')).regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes');
+const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) => z.enum(values, expecting(`one of ${values.join(', ')}`));
+
+type Decided = Omit<ExecutionPlan, 'submission'>;
+
+const decidedFields = {
+  sizing: oneOf(SIZING_STRATEGIES),
+  steps: count,
+  collateralAsset: address,
+  debtAsset: address,
+  debtToCoverUnits: amount,
+  debtRepaidUnits: amount,
+  liquidatorCollateralUnits: amount,
+  protocolFeeUnits: amount,
+  closeFactor: oneOf(CLOSE_FACTOR_RULES),
+  limitedBy: oneOf(LIQUIDATION_LIMITS),
+  healthFactorBeforeWad: amount,
+  healthFactorAfterWad: amount,
+  nativePriceBase8: amount,
+  baseFeePerGasWei: amount,
+  maxFeePerGasWei: amount,
+  maxPriorityFeePerGasWei: amount,
+  valueReceivedBase: amount,
+  valueRepaidBase: amount,
+  gasCostWei: amount,
+  gasCostBase: amount,
+  swapCostBase: amount,
+  profitBase: signedAmount,
+  gasEstimate: amount,
+  gasLimit: amount,
+} satisfies { [K in keyof Decided]-?: z.ZodType<Decided[K], string> };
+
+/** Present together once the plan has a transaction. */
+const TRANSACTION_FIELDS = ['from', 'nonce', 'to', 'data'] as const;
+
+const submissionFields = {
+  from: address.optional(),
+  nonce: count.optional(),
+  to: address.optional(),
+  data: callData.optional(),
+  /**
+   * Plans stored before this codec wrote `replacements` only once a replacement was signed: absent with a
+   * transaction means 0. (Informational: the replacement limit counts the ledger's transactions.)
+   */
+  replacements: count.optional(),
+  effectiveGasPriceWei: amount.optional(),
+} satisfies { [K in keyof PlanSubmission]-?: z.ZodType<PlanSubmission[K] | undefined, string | undefined> };
+
+const encodedPlanSchema = z.object({ ...decidedFields, ...submissionFields });
+
+/** The stored form of `plan`. Throws (ZodError) on a value no decoder would accept back, e.g. a negative amount. */
+export function encodePlan(plan: ExecutionPlan): EncodedPlan {
+  const { submission, ...decided } = plan;
+  const encoded: Record<string, string | undefined> = encodedPlanSchema.encode({ ...decided, ...submission });
+  // No `undefined` values: the result is JSON, and a DynamoDB item.
+  return Object.fromEntries(Object.entries(encoded).filter(([, value]) => value !== undefined)) as EncodedPlan;
+}
+
+/** The plan a stored form holds; `where` names it in the error (e.g. the ledger's opportunity). Unknown fields are dropped. */
+export function decodePlan(stored: unknown, where: string): ExecutionPlan {
+  const parsed = encodedPlanSchema.safeDecode(stored as EncodedPlan);
+  if (!parsed.success) throw new MalformedPlanError(where, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(plan)'}: ${issue.message}`));
+  const { from, nonce, to, data, replacements, effectiveGasPriceWei, ...decided } = parsed.data;
+  const present = TRANSACTION_FIELDS.filter((field) => parsed.data[field] !== undefined);
+  if (present.length === 0) {
+    const stray = (['replacements', 'effectiveGasPriceWei'] as const).filter((field) => parsed.data[field] !== undefined);
+    if (stray.length > 0) throw new MalformedPlanError(where, stray.map((field) => `${field}: present without a transaction (from, nonce, to, data)`));
+    return decided;
+  }
+  if (from === undefined || nonce === undefined || to === undefined || data === undefined) {
+    const missing = TRANSACTION_FIELDS.filter((field) => parsed.data[field] === undefined);
+    throw new MalformedPlanError(where, missing.map((field) => `${field}: required (the plan has a transaction: ${present.join(', ')} present)`));
+  }
+  const submission: PlanSubmission = { from, nonce, to, data, replacements: replacements ?? 0 };
+  if (effectiveGasPriceWei !== undefined) submission.effectiveGasPriceWei = effectiveGasPriceWei;
+  return { ...decided, submission };
+}
