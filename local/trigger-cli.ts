@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { formatUnits } from 'ethers';
 import type { LiquidateTriggerResult, ScanTriggerResult, StatusTriggerResult, TriggerResult } from '../functions/handlers/trigger';
 import { triggerHandlerFromEnvironment } from '../functions/handlers/trigger';
-import type { PlanSummary } from '../functions/pipeline/execute-candidate';
+import type { EncodedPlan } from '../functions/pipeline/execution-plan';
 import type { ScanEvent } from '../functions/pipeline/scan-blocks';
 import { localPipelineEnv } from './runtime/pipeline-env';
 import { localLambdaContext } from './runtime/sqs-event-source';
@@ -125,7 +125,7 @@ function rows(lines: [string, string][]): string {
   return lines.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
 }
 
-function planRows(plan: PlanSummary, assets: Map<string, Asset>): [string, string][] {
+function planRows(plan: EncodedPlan, assets: Map<string, Asset>): [string, string][] {
   const collateral = assets.get(plan.collateralAsset?.toLowerCase() ?? '');
   const debt = assets.get(plan.debtAsset?.toLowerCase() ?? '');
   // Unknown assets (not in the world's reserve list) are shown by address, amounts in token units.

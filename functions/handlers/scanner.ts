@@ -8,7 +8,8 @@
  *   ScanLagBlocks, OracleAgeSeconds (oldest feed round of the market), RpcCalls;
  * - BreakerOpen (dimensions market + asset): 1 when a breaker opens and at the end of every invocation while it
  *   is open, 0 when it closes (alarm on Maximum ≥ 1);
- * - per invocation: BlocksFollowed, ScannerHeartbeat (1; alarm when missing).
+ * - per invocation: BlocksFollowed, ScannerHeartbeat (1; alarm when missing);
+ * - HeadPollFailures: the head poll after a block failed (functions/pipeline/best-effort.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -26,6 +27,7 @@ import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-
 import { SqsCandidateQueue } from '../adapters/queue/sqs-candidate-queue';
 import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { DEFAULT_WATCH_TIER_POLICY, type WatchTierPolicy } from '../domain/watch-tier';
+import { reportingBestEffort } from '../pipeline/best-effort';
 import {
   type AccountScanner,
   type BlockSource,
@@ -104,6 +106,7 @@ export function scanSettingsFromConfig(
 export function createScannerHandler(deps: ScannerHandlerDeps) {
   const { config, logger, metrics } = deps;
   const clock = deps.clock ?? systemClock;
+  const bestEffort = reportingBestEffort(logger, metrics);
   let runtime: Promise<ScannerRuntime> | undefined;
 
   const connect = (): Promise<ScannerRuntime> => {
@@ -193,6 +196,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
         clock,
         sleep: deps.sleep ?? defaultSleep,
         onEvent,
+        bestEffort,
       },
       { deadlineAtMs },
     );

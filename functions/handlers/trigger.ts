@@ -25,7 +25,8 @@
  *
  * A payload that does not validate fails the invocation with InvalidTriggerPayloadError naming each field.
  * Metrics (namespace LiquidationPipeline, service liquidation-trigger): TriggerInvocations, and
- * CandidatesEnqueued (scan) or LiquidationsSent (liquidate, when a transaction went out).
+ * CandidatesEnqueued (scan) or LiquidationsSent (liquidate, when a transaction went out); failed best-effort
+ * steps as the worker and scanner count them (functions/pipeline/best-effort.ts).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -37,8 +38,10 @@ import { getAddress, isAddress } from 'ethers';
 import * as z from 'zod';
 import { type ConfigRequirement, loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import type { WatchTierPolicy } from '../domain/watch-tier';
+import { reportingBestEffort } from '../pipeline/best-effort';
 import type { CandidateMessage } from '../pipeline/candidate-message';
 import { executeCandidate, type ExecuteCandidateDeps, type ExecutionResult } from '../pipeline/execute-candidate';
+import type { ExecutionPlan } from '../pipeline/execution-plan';
 import { type ScanEvent, scanBlocks, type ScanSummary } from '../pipeline/scan-blocks';
 import { type Clock, systemClock } from '../ports/clock';
 import type { BreakerState, ExecutionBreakers } from '../ports/circuit-breakers';
@@ -153,8 +156,8 @@ export class TriggerScanError extends Error {
 /** The adapters of both use cases; built once per Lambda instance. */
 export interface TriggerRuntime {
   scanner: ScannerRuntime;
-  /** Wired as the worker wires them (same ledger, nonce leases and signers). */
-  execution: ExecuteCandidateDeps;
+  /** Wired as the worker wires them (same ledger, nonce leases and signers); the handler adds its best-effort reporting. */
+  execution: Omit<ExecuteCandidateDeps, 'bestEffort'>;
   /** The market's execution breakers and kill switch. */
   breakers: ExecutionBreakers;
   balanceOf(address: string): Promise<bigint>;
@@ -187,7 +190,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * nothing to guard; a claim in the real ledger would take the opportunity (this borrower at this block) from the
  * worker's candidate for the same block, which would then end `duplicate` instead of liquidating.
  */
-const DRY_RUN_LEDGER: LiquidationLedger = {
+const DRY_RUN_LEDGER: LiquidationLedger<ExecutionPlan> = {
   find: () => Promise.resolve(undefined),
   claim: () => Promise.resolve({ kind: 'claimed' }),
   recordSigned: () => Promise.reject(new Error('a dry run never signs')),
@@ -199,6 +202,7 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
   const { config, logger, metrics } = deps;
   const clock = deps.clock ?? systemClock;
   const receiptTimeoutMs = deps.receiptTimeoutMs ?? 30_000;
+  const bestEffort = reportingBestEffort(logger, metrics);
   let runtime: Promise<TriggerRuntime> | undefined;
 
   const connect = (): Promise<TriggerRuntime> => {
@@ -254,6 +258,7 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
         clock,
         sleep: deps.sleep ?? defaultSleep,
         onEvent,
+        bestEffort,
       },
       { deadlineAtMs: clock.nowMs() + context.getRemainingTimeInMillis(), maxBlocks: 1 },
     );
@@ -289,7 +294,7 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
     };
     const remainingMs = context.getRemainingTimeInMillis();
     const result = await executeCandidate(
-      dryRun ? { ...execution, ledger: DRY_RUN_LEDGER, settings: { ...execution.settings, dryRun: true } } : execution,
+      dryRun ? { ...execution, bestEffort, ledger: DRY_RUN_LEDGER, settings: { ...execution.settings, dryRun: true } } : { ...execution, bestEffort },
       {
         message: candidate,
         // The owner of the claim; a retried invocation (same request id) may take its own claim again while nothing was sent.

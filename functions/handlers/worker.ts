@@ -4,7 +4,7 @@
  * The records of a batch are processed concurrently (`processInParallel: true`; FIFO groups are per borrower, so
  * no order between them matters). Nonces come from DynamoDB leases per signer, so any number of instances share
  * the configured keys; within an instance each key's leasing, signing and broadcasting go through one send lane
- * (execute-candidate.ts) while reads, simulations and receipt waits overlap. Per record:
+ * (functions/pipeline/send-lane.ts) while reads, simulations and receipt waits overlap. Per record:
  *   - decode; a malformed body or a candidate for another market goes to the DLQ with `rejectReason` and is
  *     acknowledged (its batch-mates are unaffected); if the DLQ send fails, the record fails and SQS retries it;
  *   - Powertools idempotency on the SQS deduplication id (a re-delivered record returns the stored result);
@@ -13,6 +13,8 @@
  *   - a thrown error is retryable by construction (the use case returns permanent failures): batch item failure.
  * Then metrics, and the scanner's enqueue mark is cleared (best effort: it also expires by block). After the
  * batch: nonce gap repair for every signer and the signers' balances as a metric (SignerBalanceEth).
+ * Best-effort steps of the execution and the gap repair that fail (breaker update, lease updates, receipt polls)
+ * are logged as warnings and counted (functions/pipeline/best-effort.ts: BreakerUpdateFailures, …).
  *
  * `createWorkerHandler(deps)` takes everything as dependencies (tests pass fakes or local adapters);
  * `workerFromEnvironment` wires config → adapters; `handler` is the Lambda entry.
@@ -52,18 +54,20 @@ import {
   MalformedMessageError,
   marketKeyOf,
 } from '../pipeline/candidate-message';
+import { type BestEffort, reportingBestEffort } from '../pipeline/best-effort';
 import {
   type CandidatePositionSource,
-  createSendLane,
   executeCandidate,
   type ExecuteCandidateDeps,
   type ExecuteCandidateInput,
-  type ExecutionFaults,
   type ExecutionResult,
   type NativePriceSource,
   sizingStrategyFor,
 } from '../pipeline/execute-candidate';
+import type { ExecutionFaults } from '../pipeline/execution-faults';
+import { decodePlan } from '../pipeline/execution-plan';
 import { type GapChain, type NonceGapRepair, repairNonceGaps } from '../pipeline/nonce-gaps';
+import { createSendLane } from '../pipeline/send-lane';
 import type { ExecutionBreakers } from '../ports/circuit-breakers';
 import type { ChainGateway, Signer } from '../ports/transactions';
 import { classifyWorkerFailure } from '../adapters/failure-classification';
@@ -200,7 +204,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       case 'mined':
         count('LiquidationsSent');
         count('LiquidationsMined');
-        metrics.addMetric('ProfitUsd', MetricUnit.NoUnit, baseToUsd(BigInt(outcome.plan.profitBase ?? '0')));
+        metrics.addMetric('ProfitUsd', MetricUnit.NoUnit, baseToUsd(decodePlan(outcome.plan, `result of ${outcome.opportunity}`).profitBase));
         metrics.addMetric('DetectionLatencyBlocks', MetricUnit.Count, Math.max(0, outcome.minedBlock - message.firstLiquidatableBlock));
         logger.info('liquidation mined', { txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed, plan: outcome.plan });
         return;
@@ -347,12 +351,13 @@ export interface ExecutionOverrides {
   onPrivateFallback?: (reason: string) => void;
 }
 
-export type ExecutionDeps = ExecuteCandidateDeps & {
+/** Everything but where best-effort failures go: each handler wires its own logger and metrics (reportingBestEffort). */
+export type ExecutionDeps = Omit<ExecuteCandidateDeps, 'bestEffort'> & {
   /** The market's execution breakers and kill switch (also flipped and read by the trigger). */
   breakers: ExecutionBreakers;
   provider: JsonRpcProvider;
   /** Fills or re-broadcasts nonces left open by crashed attempts, for every signer (worker, after each batch). */
-  repairNonceGaps(): Promise<NonceGapRepair[]>;
+  repairNonceGaps(bestEffort: BestEffort): Promise<NonceGapRepair[]>;
   close(): void;
 };
 
@@ -402,11 +407,14 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
     },
     faults: overrides.faults,
     provider,
-    repairNonceGaps: () =>
+    repairNonceGaps: (bestEffort) =>
       Promise.all(
         signers.map((signer) =>
           lanes.get(signer.address)!.run(() =>
-            repairNonceGaps({ chain: gapChain(chain, provider), signer, nonces, clock, settings: { chainId, staleAfterMs: config.worker.fees.replaceAfterMs } }, signer.address),
+            repairNonceGaps(
+              { chain: gapChain(chain, provider), signer, nonces, clock, settings: { chainId, staleAfterMs: config.worker.fees.replaceAfterMs }, bestEffort },
+              signer.address,
+            ),
           ),
         ),
       ),
@@ -436,6 +444,7 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
   const observability = overrides.logger && overrides.metrics ? undefined : createObservability(WORKER_SERVICE_NAME, config.marketName);
   const logger = overrides.logger ?? observability!.logger;
   const metrics = overrides.metrics ?? observability!.metrics;
+  const bestEffort = reportingBestEffort(logger, metrics);
   const executeDeps = await executeCandidateDepsFromConfig(config, {
     clock,
     assumedGasPerStep: overrides.assumedGasPerStep,
@@ -451,7 +460,7 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
   const borrowers = overrides.borrowers ?? (config.tables.borrowers ? new DynamoDbBorrowerStore(documents, { borrowers: config.tables.borrowers }) : undefined);
   return createWorkerHandler({
     marketKey: config.marketKey,
-    execute: (input) => executeCandidate(executeDeps, input),
+    execute: (input) => executeCandidate({ ...executeDeps, bestEffort }, input),
     deadLetter: new SqsDeadLetter(sqs, deadLetterQueueUrl),
     redelivery: new SqsRedelivery(sqs, config.candidatesQueueUrl!),
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: config.tables.idempotency!, awsSdkV3Client: createDynamoDbClient(config) }),
@@ -463,7 +472,7 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
     receiptTimeoutMs: overrides.receiptTimeoutMs,
     onOutcome: overrides.onOutcome,
     afterBatch: async () => {
-      const repairs = await executeDeps.repairNonceGaps();
+      const repairs = await executeDeps.repairNonceGaps(bestEffort);
       for (const repair of repairs) {
         const repaired = repair.rebroadcast.length + repair.filled.length;
         if (repaired > 0) {

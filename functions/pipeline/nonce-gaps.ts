@@ -34,6 +34,7 @@ import {
   signerKeyOf,
 } from '../ports/nonce-leases';
 import type { BroadcastResult, Signer } from '../ports/transactions';
+import { type BestEffort, runBestEffort, UNREPORTED } from './best-effort';
 
 /** What gap repair needs from the chain (EVM JSON-RPC). */
 export interface GapChain {
@@ -62,6 +63,8 @@ export interface NonceGapDeps {
   nonces: GapLeases;
   clock: Clock;
   settings: NonceGapSettings;
+  /** Where a failed lease release or confirm is reported (the worker wires a warning and NonceLeaseUpdateFailures); absent: UNREPORTED. */
+  bestEffort?: BestEffort;
 }
 
 export type GapSkipReason =
@@ -197,7 +200,7 @@ async function fill(deps: NonceGapDeps, signerAddress: string, nonce: number, su
     }));
   } catch (error) {
     // Nothing was signed or sent: the nonce is free again for the next repair or allocation.
-    await nonces.release(lease, clock.nowMs()).catch(() => undefined);
+    await runBestEffort(deps.bestEffort ?? UNREPORTED, 'nonce-lease-release', () => nonces.release(lease, clock.nowMs()), { signer, nonce });
     throw error;
   }
   try {
@@ -214,12 +217,12 @@ async function fill(deps: NonceGapDeps, signerAddress: string, nonce: number, su
     summary.filled.push(nonce);
   } else if (result.kind === 'rejected' && result.nonceUsed) {
     // Used on chain since the chain nonce was read: done, whatever used it.
-    await nonces.confirm(lease, clock.nowMs()).catch(() => undefined);
+    await runBestEffort(deps.bestEffort ?? UNREPORTED, 'nonce-lease-confirm', () => nonces.confirm(lease, clock.nowMs()), { signer, nonce });
     skip(nonce, 'nonce-used', result.reason);
   } else if (result.kind === 'rejected') {
     // In no pool: released, so the next repair signs a new filler at that time's fees (the same bytes could be
     // refused forever, e.g. below a risen base fee).
-    await nonces.release(lease, clock.nowMs()).catch(() => undefined);
+    await runBestEffort(deps.bestEffort ?? UNREPORTED, 'nonce-lease-release', () => nonces.release(lease, clock.nowMs()), { signer, nonce });
     skip(nonce, 'rejected', result.reason);
   } else {
     // Perhaps out: it stays signed, and a later repair re-broadcasts these very bytes.

@@ -28,6 +28,7 @@ import { assertWatchTierPolicy, healthChangedMaterially, isDueAt, watchTierOf, t
 import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower } from '../ports/borrower-store';
 import type { CandidateQueue } from '../ports/candidate-queue';
 import type { Clock } from '../ports/clock';
+import { type BestEffort, runBestEffort, UNREPORTED } from './best-effort';
 import type { CandidateMessage } from './candidate-message';
 
 /** The chain head (never a cached block number: a stale head pins reads to the block before a price update). */
@@ -155,6 +156,8 @@ export interface ScanBlocksDeps {
    */
   breakers?: { check(nowMs: number): Promise<{ kind: 'closed' } | { kind: 'open'; reason: string; detail: string }> };
   onEvent?(event: ScanEvent): void;
+  /** Where a failed head poll after a block is reported (the handlers wire a warning and HeadPollFailures); absent: UNREPORTED. */
+  bestEffort?: BestEffort;
 }
 
 export interface ScanSummary {
@@ -556,7 +559,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       lastBlockMs = durationMs;
       // The head right after the block was handled: blocks that appeared meanwhile are the scanner's lag. Best
       // effort: if this poll fails, the next iteration asks again (and reports a failure if it persists).
-      head = await pollHead().catch(() => undefined);
+      head = await runBestEffort(deps.bestEffort ?? UNREPORTED, 'head-poll', pollHead, { block });
       const lagBlocks = head === undefined ? 0 : Math.max(0, head - block);
 
       summary.blocks++;

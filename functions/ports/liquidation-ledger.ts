@@ -16,6 +16,10 @@
  * Every transition is a conditional write. A transaction is recorded `signed`, with its raw bytes and hash,
  * before it is broadcast: a worker that dies anywhere after that leaves enough in the ledger for the retry to
  * re-broadcast the same bytes instead of signing anything new.
+ *
+ * `Plan` is what the attempt sends, as the use case types it (functions/pipeline/execution-plan.ts): the port
+ * stores and returns it whole; an adapter encodes it for storage and decodes it on read, failing on a stored
+ * plan that does not decode rather than making one up.
  */
 
 export type AttemptState = 'claimed' | 'signed' | 'sent' | 'mined' | 'reverted' | 'dropped' | 'failed' | 'skipped' | 'dry-run';
@@ -41,7 +45,7 @@ export interface AttemptTransaction {
   signedAt: string;
 }
 
-export interface AttemptRecord {
+export interface AttemptRecord<Plan> {
   opportunity: string;
   /** The claim's owner (the SQS message id of the delivery that claimed it). */
   attemptId: string;
@@ -50,7 +54,8 @@ export interface AttemptRecord {
   state: AttemptState;
   /** Block the decision was made at. */
   block?: number;
-  plan?: Record<string, string>;
+  /** Written with the first signed transaction (or a dry run's outcome, or the settled outcome). */
+  plan?: Plan;
   reason?: string;
   /** The mined transaction, once there is one. */
   txHash?: string;
@@ -67,19 +72,19 @@ export type ClaimResult =
   | { kind: 'in-flight'; heldBy: string };
 
 /** Outcomes that end an attempt (the attempt's position lock is released with them). */
-export type FinalOutcome =
+export type FinalOutcome<Plan> =
   | { kind: 'skipped'; reason: string; block: number }
-  | { kind: 'dry-run'; block: number; plan: Record<string, string> }
+  | { kind: 'dry-run'; block: number; plan: Plan }
   | { kind: 'failed'; reason: string; block: number }
   /** `txHash`: the attempt's transaction that was mined; the attempt's other transactions become `replaced`. */
-  | { kind: 'mined'; txHash: string; minedBlock: number; gasUsed: bigint; plan: Record<string, string> }
-  | { kind: 'reverted'; txHash: string; minedBlock: number; reason: string; plan: Record<string, string> }
+  | { kind: 'mined'; txHash: string; minedBlock: number; gasUsed: bigint; plan: Plan }
+  | { kind: 'reverted'; txHash: string; minedBlock: number; reason: string; plan: Plan }
   /** None of the attempt's transactions was mined and their nonce is used by something else. */
   | { kind: 'dropped'; reason: string };
 
-export interface LiquidationLedger {
+export interface LiquidationLedger<Plan> {
   /** The attempt and its transactions (strongly consistent), or undefined if the opportunity is unclaimed. */
-  find(opportunity: string): Promise<AttemptRecord | undefined>;
+  find(opportunity: string): Promise<AttemptRecord<Plan> | undefined>;
   /**
    * Claims the opportunity for `attempt` and the position for the opportunity, deciding at `block`. A
    * redelivery of the same attempt may claim again while nothing was signed (`claimed`, `failed`).
@@ -94,11 +99,11 @@ export interface LiquidationLedger {
     opportunity: string,
     attempt: string,
     tx: Omit<AttemptTransaction, 'state' | 'signedAt'> & { replaces?: number },
-    plan: Record<string, string>,
+    plan: Plan,
     nowIso: string,
   ): Promise<void>;
   /** The transaction was handed to a node (attempt and transaction → `sent`). */
   recordSent(opportunity: string, attempt: string, index: number, nowIso: string): Promise<void>;
   /** Ends the attempt, settles its transactions and frees its position. */
-  finish(opportunity: string, attempt: string, outcome: FinalOutcome, nowIso: string): Promise<void>;
+  finish(opportunity: string, attempt: string, outcome: FinalOutcome<Plan>, nowIso: string): Promise<void>;
 }

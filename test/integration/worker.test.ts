@@ -10,7 +10,7 @@
  * answers, the candidate queue's batching, and a DLQ that cannot be reached failing only the rejected record.
  */
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
 import { Contract } from 'ethers';
@@ -33,6 +33,7 @@ import { SqsDeadLetter } from '../../functions/adapters/queue/sqs-dead-letter';
 import { SqsRedelivery } from '../../functions/adapters/queue/sqs-redelivery';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { type CandidateMessage, deduplicationIdOf, encodeCandidateMessage, marketKeyOf, messageGroupIdOf } from '../../functions/pipeline/candidate-message';
+import { encodePlan, type ExecutionPlan } from '../../functions/pipeline/execution-plan';
 import { LocalSqsEventSource, localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
 import { POOL_ABI, RecordingMetrics } from './support';
@@ -525,7 +526,32 @@ describe('worker on the local world (Aave v3.6)', () => {
       maxPriorityFeePerGasWei: 1_000_000_000n,
       ...extra,
     });
-    const plan = { debtRepaidUnits: '8500000000' };
+    const plan: ExecutionPlan = {
+      sizing: 'max',
+      steps: 1,
+      collateralAsset: '0x0000000000000000000000000000000000000002',
+      debtAsset: '0x0000000000000000000000000000000000000001',
+      debtToCoverUnits: 8_500_000_000n,
+      debtRepaidUnits: 8_500_000_000n,
+      liquidatorCollateralUnits: 4_462_500_000_000_000_000n,
+      protocolFeeUnits: 0n,
+      closeFactor: 'half-of-total-debt',
+      limitedBy: 'requested',
+      healthFactorBeforeWad: 970_588_235_294_117_647n,
+      healthFactorAfterWad: 1_001_000_000_000_000_000n,
+      nativePriceBase8: 200_000_000_000n,
+      baseFeePerGasWei: 10_000_000_000n,
+      maxFeePerGasWei: 21_000_000_000n,
+      maxPriorityFeePerGasWei: 1_000_000_000n,
+      valueReceivedBase: 892_500_000_000n,
+      valueRepaidBase: 850_000_000_000n,
+      gasCostWei: 4_125_000_000_000_000n,
+      gasCostBase: 825_000_000n,
+      swapCostBase: 2_677_500_000n,
+      profitBase: 38_997_500_000n,
+      gasEstimate: 300_000n,
+      gasLimit: 375_000n,
+    };
 
     it('lets one attempt claim an opportunity; only that attempt may take it again, and only before signing', async () => {
       const ledger = new DynamoDbLiquidationLedger(ddb, env.LEDGER_TABLE);
@@ -568,7 +594,8 @@ describe('worker on the local world (Aave v3.6)', () => {
         txHash: '0xfeed1',
         minedBlock: 101,
         gasUsed: '280123',
-        plan,
+        // Stored encoded (functions/pipeline/execution-plan.ts): flat, decimal strings.
+        plan: encodePlan(plan),
       });
       const found = await ledger.find(opportunity);
       expect(found?.transactions.map((tx) => [tx.index, tx.txHash, tx.nonce, tx.maxFeePerGasWei, tx.state])).toEqual([
@@ -595,6 +622,29 @@ describe('worker on the local world (Aave v3.6)', () => {
       await ledger.finish('31337#0xpool#0xother#200', 'message-c', { kind: 'dropped', reason: 'nonce 12 used by another transaction' }, '2026-11-01T00:01:05.000Z');
       expect(await ledger.claim('31337#0xpool#0xother#202', 'message-e', position, 100, '2026-11-01T00:01:06.000Z')).toEqual({ kind: 'claimed' });
       expect((await ledger.find('31337#0xpool#0xother#200'))?.transactions.map((tx) => tx.state)).toEqual(['dropped']);
+    });
+
+    it('refuses to read an attempt whose stored plan lacks a field, naming it; the attempt can still be finished', async () => {
+      const ledger = new DynamoDbLiquidationLedger(ddb, env.LEDGER_TABLE);
+      const opportunity = '31337#0xpool#0xmalformed#300';
+      expect(await ledger.claim(opportunity, 'message-f', '31337#0xpool#0xmalformed#0xusdc', 300, '2026-11-01T00:02:00.000Z')).toEqual({ kind: 'claimed' });
+      await ledger.recordSigned(opportunity, 'message-f', transaction(0), plan, '2026-11-01T00:02:01.000Z');
+      const { nativePriceBase8: _lost, ...damaged } = encodePlan(plan);
+      await ddb.send(
+        new UpdateCommand({
+          TableName: env.LEDGER_TABLE,
+          Key: { opportunity, attempt: CLAIM_SORT_KEY },
+          UpdateExpression: 'SET #plan = :plan',
+          ExpressionAttributeNames: { '#plan': 'plan' },
+          ExpressionAttributeValues: { ':plan': damaged },
+        }),
+      );
+
+      await expect(ledger.find(opportunity)).rejects.toThrow(
+        `malformed execution plan (ledger ${opportunity}): nativePriceBase8: required (a non-negative integer as a decimal string)`,
+      );
+      await ledger.finish(opportunity, 'message-f', { kind: 'dropped', reason: 'ended by an operator' }, '2026-11-01T00:02:02.000Z');
+      expect(await item(opportunity)).toMatchObject({ state: 'dropped', reason: 'ended by an operator' });
     });
 
       it('tells a refused broadcast (retryable or not) from one that may have gone out, on anvil', async () => {

@@ -18,7 +18,9 @@
  * finish: one TransactWriteItems of the claim item (conditional on `attemptId`: a loser can never overwrite the
  * winner), every transaction item's final state, and the deletion of the lock if this opportunity holds it.
  *
- * bigint values are stored as decimal strings; times are ISO-8601 strings, so the GSI sorts by time.
+ * bigint values are stored as decimal strings; times are ISO-8601 strings, so the GSI sorts by time. The plan is
+ * stored as its codec encodes it (functions/pipeline/execution-plan.ts: flat, every value a string) and decoded by
+ * `find`: a stored plan that does not decode fails the read with MalformedPlanError naming the field.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -31,6 +33,7 @@ import type {
   LiquidationLedger,
   TransactionState,
 } from '../../ports/liquidation-ledger';
+import { decodePlan, type EncodedPlan, encodePlan, type ExecutionPlan } from '../../pipeline/execution-plan';
 
 export const CLAIM_SORT_KEY = 'claim';
 export const LOCK_SORT_KEY = 'lock';
@@ -61,7 +64,8 @@ export interface LedgerItem {
   /** Decimal string (gas units). */
   gasUsed?: string;
   reason?: string;
-  plan?: Record<string, string>;
+  /** Encoded (execution-plan.ts). */
+  plan?: EncodedPlan;
   /** How many transactions were signed (the next transaction's index). */
   transactionCount?: number;
 }
@@ -108,23 +112,23 @@ export class LedgerOwnershipError extends Error {
 const OUTCOME_FIELDS = ['txHash', 'minedBlock', 'gasUsed', 'reason', 'plan'] as const;
 type OutcomeField = (typeof OUTCOME_FIELDS)[number];
 
-function outcomeFields(outcome: FinalOutcome): Partial<Record<OutcomeField, string | number | Record<string, string>>> {
+function outcomeFields(outcome: FinalOutcome<ExecutionPlan>): Partial<Record<OutcomeField, string | number | EncodedPlan>> {
   switch (outcome.kind) {
     case 'skipped':
     case 'failed':
     case 'dropped':
       return { reason: outcome.reason };
     case 'dry-run':
-      return { plan: outcome.plan };
+      return { plan: encodePlan(outcome.plan) };
     case 'mined':
-      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed.toString(), plan: outcome.plan };
+      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed.toString(), plan: encodePlan(outcome.plan) };
     case 'reverted':
-      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: outcome.reason, plan: outcome.plan };
+      return { txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: outcome.reason, plan: encodePlan(outcome.plan) };
   }
 }
 
 /** The final state of each transaction when the attempt ends with `outcome`. */
-function settledTransactionState(outcome: FinalOutcome, tx: AttemptTransaction): TransactionState {
+function settledTransactionState(outcome: FinalOutcome<ExecutionPlan>, tx: AttemptTransaction): TransactionState {
   if (outcome.kind === 'mined' || outcome.kind === 'reverted') return tx.txHash === outcome.txHash ? 'mined' : 'replaced';
   return 'dropped';
 }
@@ -149,13 +153,39 @@ function cancellationCodes(error: TransactionCanceledException): string[] {
   return (error.CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
 }
 
-export class DynamoDbLiquidationLedger implements LiquidationLedger {
+/** The claim item and its transactions as stored (the plan still encoded). */
+interface StoredAttempt {
+  claim: LedgerItem;
+  /** Oldest first. */
+  transactions: AttemptTransaction[];
+}
+
+export class DynamoDbLiquidationLedger implements LiquidationLedger<ExecutionPlan> {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
-  async find(opportunity: string): Promise<AttemptRecord | undefined> {
+  async find(opportunity: string): Promise<AttemptRecord<ExecutionPlan> | undefined> {
+    const stored = await this.read(opportunity);
+    if (!stored) return undefined;
+    const { claim, transactions } = stored;
+    return {
+      opportunity,
+      attemptId: claim.attemptId,
+      position: claim.position,
+      state: claim.state,
+      block: claim.block,
+      plan: claim.plan === undefined ? undefined : decodePlan(claim.plan, `ledger ${opportunity}`),
+      reason: claim.reason,
+      txHash: claim.txHash,
+      minedBlock: claim.minedBlock,
+      transactions,
+    };
+  }
+
+  /** Strongly consistent read of the attempt's items; `finish` needs no plan, so a malformed one cannot block it. */
+  private async read(opportunity: string): Promise<StoredAttempt | undefined> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     try {
@@ -181,18 +211,7 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
       .filter((item) => String(item.attempt).startsWith('tx#'))
       .map((item) => fromTransactionItem(item as unknown as LedgerTransactionItem))
       .sort((a, b) => a.index - b.index);
-    return {
-      opportunity,
-      attemptId: claim.attemptId,
-      position: claim.position,
-      state: claim.state,
-      block: claim.block,
-      plan: claim.plan,
-      reason: claim.reason,
-      txHash: claim.txHash,
-      minedBlock: claim.minedBlock,
-      transactions,
-    };
+    return { claim, transactions };
   }
 
   async claim(opportunity: string, attempt: string, position: string, block: number, nowIso: string): Promise<ClaimResult> {
@@ -245,7 +264,7 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
     opportunity: string,
     attempt: string,
     tx: Omit<AttemptTransaction, 'state' | 'signedAt'> & { replaces?: number },
-    plan: Record<string, string>,
+    plan: ExecutionPlan,
     nowIso: string,
   ): Promise<void> {
     const item: LedgerTransactionItem = {
@@ -284,7 +303,7 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
                 ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan' },
                 ExpressionAttributeValues: {
                   ':attempt': attempt,
-                  ':plan': plan,
+                  ':plan': encodePlan(plan),
                   ':now': nowIso,
                   ':next': tx.index + 1,
                   ':index': tx.index,
@@ -339,9 +358,10 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
     }
   }
 
-  async finish(opportunity: string, attempt: string, outcome: FinalOutcome, nowIso: string): Promise<void> {
-    const record = await this.find(opportunity);
-    if (!record || record.attemptId !== attempt) throw new LedgerOwnershipError(opportunity, attempt);
+  async finish(opportunity: string, attempt: string, outcome: FinalOutcome<ExecutionPlan>, nowIso: string): Promise<void> {
+    const stored = await this.read(opportunity);
+    if (!stored || stored.claim.attemptId !== attempt) throw new LedgerOwnershipError(opportunity, attempt);
+    const { claim, transactions: storedTransactions } = stored;
 
     const fields = outcomeFields(outcome);
     const names: Record<string, string> = { '#state': 'state' };
@@ -369,7 +389,7 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
     const allowed = needsTransactions ? ['signed', 'sent', outcome.kind] : outcome.kind === 'failed' ? ['claimed', 'signed', 'failed'] : ['claimed', 'failed', outcome.kind];
     allowed.forEach((state, i) => (values[`:allowed${i}`] = state));
     // Transactions of an earlier failed round are `dropped` already and stay so.
-    const transactions = record.transactions.filter((tx) => tx.state !== 'dropped' && tx.state !== settledTransactionState(outcome, tx));
+    const transactions = storedTransactions.filter((tx) => tx.state !== 'dropped' && tx.state !== settledTransactionState(outcome, tx));
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -395,7 +415,7 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
             {
               Delete: {
                 TableName: this.tableName,
-                Key: { opportunity: positionLockKey(record.position), attempt: LOCK_SORT_KEY },
+                Key: { opportunity: positionLockKey(claim.position), attempt: LOCK_SORT_KEY },
                 // Only our own lock; a lock already gone (or never taken by an old-format claim) is fine.
                 ConditionExpression: 'attribute_not_exists(heldBy) OR heldBy = :opportunity',
                 ExpressionAttributeValues: { ':opportunity': opportunity },
@@ -406,7 +426,7 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger {
       );
     } catch (error) {
       if (error instanceof TransactionCanceledException && cancellationCodes(error).includes('ConditionalCheckFailed')) {
-        throw new LedgerOwnershipError(opportunity, attempt, `cannot finish as ${outcome.kind} from ${record.state}`);
+        throw new LedgerOwnershipError(opportunity, attempt, `cannot finish as ${outcome.kind} from ${claim.state}`);
       }
       throw new LedgerWriteError(`finishing ${opportunity} as ${outcome.kind}`, { cause: error });
     }

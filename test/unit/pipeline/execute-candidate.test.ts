@@ -1,316 +1,40 @@
 /**
- * executeCandidate with in-memory fakes for every port: which outcome each situation gives, what reaches the
- * ledger and the nonce leases (and in which order relative to the broadcast), what is signed, and how an
- * attempt is resumed, replaced or dropped. The fakes follow the DynamoDB adapters' rules (first claim wins, one
- * attempt per position, conditional transitions); the adapters themselves are tested against DynamoDB Local.
- *
- * The position: 10 WETH at $2,000 (LT 82.5 %, bonus 5 %, no protocol fee) against 17,000 USDC at $1.
- *   HF = 20,000 × 0.825 / 17,000 = 0.9706 → liquidatable; v3.5, debt ≥ $2,000 and HF > 0.95 → 50 % close factor
- *   debt repaid = 8,500 USDC; collateral = 8,500 × 1.05 / 2,000 = 4.4625 WETH
- *   value received $8,925.00, repaid $8,500.00, swap cost 30 bps of $8,925 = $26.775
- *   gas: simulated limit 375,000 × (base 10 + tip 1 gwei) = 0.004125 ETH × $2,000 = $8.25
- *   profit = 8,925 − 8,500 − 26.775 − 8.25 = $389.975
+ * executeCandidate with in-memory fakes for every port (execution-fakes.ts, which also explains the position and
+ * its numbers): which outcome each situation gives, what reaches the ledger and the nonce leases (and in which
+ * order relative to the broadcast), what is signed, and how an attempt is resumed, replaced or dropped. The
+ * transaction dispatcher's own rules are tested in transaction-dispatcher.test.ts.
  */
 import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import { keccak256, makeError, toUtf8Bytes } from 'ethers';
+import { makeError } from 'ethers';
 import { classifyBroadcastError } from '../../../functions/adapters/chain/ethers-chain-gateway';
 import { classifyWorkerFailure } from '../../../functions/adapters/failure-classification';
 import { LedgerOwnershipError, LedgerWriteError } from '../../../functions/adapters/store/dynamodb-liquidation-ledger';
 import { type CandidateMessage, deduplicationIdOf } from '../../../functions/pipeline/candidate-message';
 import {
-  type ExecuteCandidateDeps,
   executeCandidate,
   type ExecutionResult,
-  type ExecutionStep,
   type FailureClass,
   PendingTransactionError,
-  type PositionRead,
   RetryableBroadcastError,
-  sizingStrategyFor,
 } from '../../../functions/pipeline/execute-candidate';
-import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../../functions/ports/lending-protocol';
-import type {
-  AttemptRecord,
-  AttemptTransaction,
-  ClaimResult,
-  FinalOutcome,
-  LiquidationLedger,
-} from '../../../functions/ports/liquidation-ledger';
-import { type LeaseRecord, type NonceLease, NonceLeaseLostError, type NonceLeases } from '../../../functions/ports/nonce-leases';
-import type { BroadcastResult, ChainGateway, ReceiptSummary, Signer, SignedTransaction, UnsignedTransaction } from '../../../functions/ports/transactions';
-import { ASSETS, LIQUIDATOR, position, reserve, units, usd, USER } from '../domain/fixtures';
-
-const POOL = '0x00000000000000000000000000000000000000f1';
-const SECOND_SIGNER = '0x00000000000000000000000000000000000000a2';
-const BLOCK = 100;
-const GWEI = 10n ** 9n;
-const START_MS = 1_750_000_000_000;
-
-const MESSAGE: CandidateMessage = {
-  version: 1,
-  chainId: '31337',
-  pool: POOL,
-  borrower: USER,
-  detectedBlock: 98,
-  healthFactorWad: '970588235294117647',
-  firstLiquidatableBlock: 97,
-  source: 'scanner',
-};
-const OPPORTUNITY = deduplicationIdOf(MESSAGE);
-const POSITION = `31337#${POOL}#${USER}#${ASSETS.USDC.asset}`;
-
-const liquidatable = position('v3.5', [
-  reserve('WETH', { priceBase8: usd(2000), collateralBalanceUnits: units('WETH', 10) }),
-  reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: units('USDC', 17_000) }),
-]);
-const healthy = position('v3.5', [
-  reserve('WETH', { priceBase8: usd(2000), collateralBalanceUnits: units('WETH', 10) }),
-  reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: units('USDC', 15_000) }),
-]);
-
-/** Everything that happened, in order, across the fakes. */
-type Event = string;
-
-/** In-memory ledger with the DynamoDB adapter's rules. */
-class FakeLedger implements LiquidationLedger {
-  readonly attempts = new Map<string, AttemptRecord>();
-  readonly locks = new Map<string, string>();
-  readonly history: string[] = [];
-  constructor(private readonly events: Event[]) {}
-  async find(opportunity: string): Promise<AttemptRecord | undefined> {
-    const found = this.attempts.get(opportunity);
-    return found && { ...found, transactions: found.transactions.map((tx) => ({ ...tx })) };
-  }
-  async claim(opportunity: string, attempt: string, position: string, block: number): Promise<ClaimResult> {
-    const item = this.attempts.get(opportunity);
-    if (item && !(item.attemptId === attempt && (item.state === 'claimed' || item.state === 'failed'))) return { kind: 'duplicate' };
-    const holder = this.locks.get(position);
-    if (holder && holder !== opportunity) return { kind: 'in-flight', heldBy: holder };
-    this.locks.set(position, opportunity);
-    this.attempts.set(opportunity, { opportunity, attemptId: attempt, position, block, state: 'claimed', transactions: item?.transactions ?? [] });
-    this.log(`claim ${attempt}`);
-    return { kind: 'claimed' };
-  }
-  async recordSigned(opportunity: string, attempt: string, tx: Omit<AttemptTransaction, 'state' | 'signedAt'> & { replaces?: number }, plan: Record<string, string>): Promise<void> {
-    const item = this.owned(opportunity, attempt);
-    if (tx.index !== item.transactions.length) throw new LedgerOwnershipError(opportunity, attempt, 'out of order');
-    const first = tx.replaces === undefined;
-    if (first ? item.state !== 'claimed' : !['signed', 'sent'].includes(item.state)) throw new LedgerOwnershipError(opportunity, attempt, `signed from ${item.state}`);
-    const { replaces: _replaces, ...stored } = tx;
-    item.transactions.push({ ...stored, state: 'signed', signedAt: 'now' });
-    item.plan = plan;
-    if (first) item.state = 'signed';
-    this.log(`ledger signed #${tx.index}`);
-  }
-  async recordSent(opportunity: string, attempt: string, index: number): Promise<void> {
-    const item = this.owned(opportunity, attempt);
-    item.state = 'sent';
-    item.transactions[index].state = 'sent';
-    this.log(`ledger sent #${index}`);
-  }
-  async finish(opportunity: string, attempt: string, outcome: FinalOutcome): Promise<void> {
-    const item = this.owned(opportunity, attempt);
-    const allowed = ['mined', 'reverted', 'dropped'].includes(outcome.kind) ? ['signed', 'sent'] : outcome.kind === 'failed' ? ['claimed', 'signed', 'failed'] : ['claimed', 'failed'];
-    if (!allowed.includes(item.state)) throw new LedgerOwnershipError(opportunity, attempt, `cannot finish as ${outcome.kind} from ${item.state}`);
-    item.state = outcome.kind;
-    if ('reason' in outcome) item.reason = outcome.reason;
-    for (const tx of item.transactions.filter((t) => t.state !== 'dropped')) {
-      tx.state = outcome.kind === 'mined' || outcome.kind === 'reverted' ? (tx.txHash === outcome.txHash ? 'mined' : 'replaced') : 'dropped';
-    }
-    if (this.locks.get(item.position) === opportunity) this.locks.delete(item.position);
-    this.log(`ledger ${outcome.kind}`);
-  }
-  private owned(opportunity: string, attempt: string): AttemptRecord {
-    const item = this.attempts.get(opportunity);
-    if (item?.attemptId !== attempt) throw new LedgerOwnershipError(opportunity, attempt);
-    return item;
-  }
-  private log(line: string): void {
-    this.history.push(line);
-    this.events.push(line);
-  }
-  state(opportunity = OPPORTUNITY): string | undefined {
-    return this.attempts.get(opportunity)?.state;
-  }
-}
-
-/** In-memory nonce leases: the lowest released nonce first, else the next one after the head. */
-class FakeNonceLeases implements NonceLeases {
-  readonly leases = new Map<string, LeaseRecord>();
-  readonly next = new Map<string, number>();
-  loseNextLease = false;
-  constructor(private readonly events: Event[]) {}
-  async allocate(signer: string, owner: string, chainNonce: number, nowMs: number): Promise<NonceLease> {
-    const reusable = [...this.leases.values()].filter((l) => l.signer === signer && l.nonce >= chainNonce && l.state === 'released').sort((a, b) => a.nonce - b.nonce)[0];
-    const nonce = reusable?.nonce ?? Math.max(this.next.get(signer) ?? 0, chainNonce);
-    if (!reusable) this.next.set(signer, nonce + 1);
-    this.leases.set(`${signer}#${nonce}`, { signer, nonce, owner, state: 'leased', expiresAtMs: nowMs + 60_000, updatedAtMs: nowMs });
-    this.events.push(`lease ${nonce}`);
-    return { signer, nonce, owner };
-  }
-  async markSigned(lease: NonceLease, tx: { txHash: string; rawTransaction: string }): Promise<void> {
-    const record = this.leases.get(`${lease.signer}#${lease.nonce}`);
-    if (this.loseNextLease || !record || record.owner !== lease.owner || !['leased', 'signed'].includes(record.state)) {
-      this.loseNextLease = false;
-      throw new NonceLeaseLostError(lease);
-    }
-    Object.assign(record, { state: 'signed', ...tx });
-    this.events.push(`lease signed ${lease.nonce}`);
-  }
-  async confirm(lease: NonceLease): Promise<void> {
-    this.leases.get(`${lease.signer}#${lease.nonce}`)!.state = 'confirmed';
-    this.events.push(`lease confirmed ${lease.nonce}`);
-  }
-  async release(lease: NonceLease): Promise<void> {
-    this.leases.get(`${lease.signer}#${lease.nonce}`)!.state = 'released';
-    this.events.push(`lease released ${lease.nonce}`);
-  }
-  async open(signer: string, chainNonce: number): Promise<LeaseRecord[]> {
-    return [...this.leases.values()].filter((l) => l.signer === signer && l.nonce >= chainNonce && l.state !== 'confirmed');
-  }
-}
-
-class RetryableRpcError extends Error {
-  readonly retryable = true;
-}
-
-/** A fake signer: the hash is the keccak of a readable "raw" string, so replacements get distinct hashes. */
-function fakeSigner(address: string, signed: UnsignedTransaction[], events: Event[]): Signer {
-  return {
-    address,
-    async signTransaction(tx): Promise<SignedTransaction> {
-      signed.push(tx);
-      events.push(`sign nonce ${tx.nonce} maxFee ${tx.maxFeePerGasWei}`);
-      const raw = `raw:${address}:${tx.nonce}:${tx.maxFeePerGasWei}`;
-      return { raw, hash: keccak256(toUtf8Bytes(raw)) };
-    },
-  };
-}
-
-interface Setup {
-  read?: PositionRead | Error;
-  simulation?: LiquidationSimulation | Error;
-  /** Answers of successive broadcasts (the last repeats); default accepted. */
-  broadcasts?: BroadcastResult[];
-  /** When (ms after the first broadcast of that hash's nonce) which broadcast index gets mined; default: index 0 at once. */
-  mine?: { index: number; afterMs: number; status?: 'success' | 'reverted' } | 'never';
-  minProfitBase?: bigint;
-  dryRun?: boolean;
-  maxReplacements?: number;
-  gasPriceCapWei?: bigint;
-  signers?: string[];
-  breaker?: { kind: 'closed' } | { kind: 'open'; reason: string; detail: string };
-  /** The chain's confirmed nonce for the signer, as a function of time since the start. */
-  confirmedNonce?: (elapsedMs: number) => number;
-  crashAt?: ExecutionStep;
-  maxPendingPerSigner?: number;
-}
-
-function world(setup: Setup = {}) {
-  const events: Event[] = [];
-  const ledger = new FakeLedger(events);
-  const nonces = new FakeNonceLeases(events);
-  const signed: UnsignedTransaction[] = [];
-  const broadcasts: string[] = [];
-  const simulated: { call: LiquidationCall; from: string; block: number }[] = [];
-  const breakerOutcomes: { kind: string; gasCostWei: bigint }[] = [];
-  const clock = { now: START_MS };
-  let firstBroadcastMs: number | undefined;
-  let crash = setup.crashAt;
-
-  const signers = (setup.signers ?? [LIQUIDATOR]).map((address) => fakeSigner(address, signed, events));
-  const simulator: LiquidationSimulator = {
-    buildTransaction: () => ({ to: POOL, data: '0xdeadbeef' }),
-    async simulate(call, from, block) {
-      simulated.push({ call, from, block });
-      events.push('simulate');
-      const outcome = setup.simulation ?? { kind: 'ok', block, gasEstimate: 300_000n, gasLimit: 375_000n };
-      if (outcome instanceof Error) throw outcome;
-      return outcome;
-    },
-  };
-  const minedReceipt = (): ReceiptSummary | undefined => {
-    const mine = setup.mine ?? { index: 0, afterMs: 0 };
-    if (mine === 'never' || firstBroadcastMs === undefined || clock.now - firstBroadcastMs < mine.afterMs) return undefined;
-    const tx = signed[mine.index];
-    if (!tx || !broadcasts.some((raw) => raw.endsWith(`:${tx.nonce}:${tx.maxFeePerGasWei}`))) return undefined;
-    const raw = `raw:${signers[0].address}:${tx.nonce}:${tx.maxFeePerGasWei}`;
-    return { txHash: keccak256(toUtf8Bytes(raw)), status: mine.status ?? 'success', blockNumber: BLOCK + 1, gasUsed: 280_123n, effectiveGasPriceWei: 11n * GWEI };
-  };
-  let broadcastCount = 0;
-  const chain: ChainGateway = {
-    latestBlock: async () => BLOCK,
-    feesAfter: async () => ({ baseFeePerGasWei: 10n * GWEI, maxPriorityFeePerGasWei: 1n * GWEI, maxFeePerGasWei: 21n * GWEI }),
-    confirmedNonce: async () => setup.confirmedNonce?.(clock.now - START_MS) ?? 7,
-    async broadcast(raw) {
-      events.push(`broadcast ${raw}`);
-      const answer = setup.broadcasts?.[Math.min(broadcastCount, setup.broadcasts.length - 1)] ?? { kind: 'accepted' };
-      broadcastCount++;
-      if (answer.kind !== 'rejected') {
-        broadcasts.push(raw);
-        firstBroadcastMs ??= clock.now;
-      }
-      return answer;
-    },
-    async receiptOfAny(hashes, timeoutMs) {
-      events.push(`receipt? ${hashes.length} within ${timeoutMs} ms`);
-      const receipt = minedReceipt();
-      if (receipt && hashes.includes(receipt.txHash)) return receipt;
-      clock.now += timeoutMs;
-      const later = minedReceipt();
-      return later && hashes.includes(later.txHash) ? later : undefined;
-    },
-  };
-  const deps: ExecuteCandidateDeps = {
-    positions: {
-      async read(user, block) {
-        events.push(`read ${user} at ${block}`);
-        const read = setup.read ?? { kind: 'position', position: liquidatable };
-        if (read instanceof Error) throw read;
-        return read;
-      },
-    },
-    simulator,
-    nativePrice: { nativePriceBase8: async () => usd(2000) },
-    chain,
-    signers,
-    ledger,
-    nonces,
-    breakers: {
-      check: async () => setup.breaker ?? { kind: 'closed' },
-      recordOutcome: async (outcome) => {
-        breakerOutcomes.push(outcome);
-      },
-    },
-    clock: { nowMs: () => clock.now },
-    classifyFailure: (error) => ((error as { retryable?: boolean }).retryable ? 'retryable' : 'permanent'),
-    settings: {
-      chainId: 31337n,
-      sizing: sizingStrategyFor('max', 0n),
-      swapCostBps: 30n,
-      minProfitBase: setup.minProfitBase ?? 0n,
-      assumedGasPerStep: 400_000n,
-      fees: { replaceAfterMs: 10_000, maxReplacements: setup.maxReplacements ?? 2, bumpBps: 1_250n, gasPriceCapWei: setup.gasPriceCapWei },
-      maxPendingPerSigner: setup.maxPendingPerSigner,
-      dryRun: setup.dryRun ?? false,
-    },
-    // Waiting for a signer slot moves the fake clock.
-    sleep: async (ms) => {
-      clock.now += ms;
-    },
-    faults: {
-      reach(step) {
-        if (crash === step) {
-          crash = undefined;
-          throw new Error(`simulated crash at ${step}`);
-        }
-      },
-    },
-  };
-  const run = (attempt = 'message-1', deadlineAfterMs = 30_000) =>
-    executeCandidate(deps, { message: MESSAGE, attempt, receiptDeadlineMs: clock.now + deadlineAfterMs });
-  return { deps, run, events, ledger, nonces, signed, broadcasts, simulated, breakerOutcomes, clock };
-}
+import { NonceLeaseLostError } from '../../../functions/ports/nonce-leases';
+import type { BroadcastResult, UnsignedTransaction } from '../../../functions/ports/transactions';
+import { ASSETS, LIQUIDATOR, usd, USER } from '../domain/fixtures';
+import {
+  BLOCK,
+  FakeNonceLeases,
+  GWEI,
+  healthy,
+  MESSAGE,
+  OPPORTUNITY,
+  POOL,
+  POSITION,
+  RetryableRpcError,
+  SECOND_SIGNER,
+  type Setup,
+  START_MS,
+  world,
+} from './execution-fakes';
 
 const SIGNED_FIRST: UnsignedTransaction = {
   chainId: 31337n,
