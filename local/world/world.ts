@@ -1,6 +1,7 @@
 /**
- * The local world: anvil with a real Aave V3 market and the scenario's borrowers, DynamoDB Local and the fauxqs
- * SQS emulator, with the pipeline's tables and queues created from lib/resources.ts.
+ * The local world: anvil with a real Aave V3 market and the scenario's borrowers, a Uniswap V3 DEX with a pool per
+ * pair kept at the oracle price (local/world/dex), DynamoDB Local and the fauxqs SQS emulator, with the pipeline's
+ * tables and queues created from lib/resources.ts.
  *
  *   const world = await startWorld({ scenario: loadScenario('default') });
  *   …
@@ -72,7 +73,9 @@ export interface World {
    * Sets an asset's oracle price (USD, 8 decimals) through its feed and, in the SAME block, swaps every DEX pool
    * holding that asset to the price the oracles now imply (the arbitrage step: a swap after a crash pays the
    * crashed price). Resolves once mined, with that block's number. Only if a pool missed its target (another
-   * swap landed first) does it take one more block per retry.
+   * swap landed first) does it take one more block per retry. To get one block, mining is paused for the few
+   * milliseconds of sending and then set back to the world's own mode (automine or `blockTimeSec`), so do not
+   * call it while a test holds mining paused itself. Calls to setPrice and movePool run one at a time.
    */
   setPrice(asset: AssetSymbol, priceBase8: bigint): Promise<number>;
   /**
@@ -222,6 +225,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
                 to: await feed.getAddress(),
                 data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
                 gas: SET_PRICE_GAS,
+                mustSucceed: true,
               },
             ],
           },

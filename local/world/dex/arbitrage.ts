@@ -101,10 +101,10 @@ export async function planPoolMoves(
       token.getFunction('allowance').staticCall(arbitrageur, swapRouter) as Promise<bigint>,
     ]);
     if (balance < need) {
-      calls.push({ label: `mint ${tokenIn} to the arbitrageur`, from: arbitrageur, to: tokenIn, data: erc20.encodeFunctionData('mint', [arbitrageur, need - balance]), gas: GAS.mint });
+      calls.push({ label: `mint ${tokenIn} to the arbitrageur`, from: arbitrageur, to: tokenIn, data: erc20.encodeFunctionData('mint', [arbitrageur, need - balance]), gas: GAS.mint, mustSucceed: true });
     }
     if (allowance < need) {
-      calls.push({ label: `approve ${tokenIn} to the router`, from: arbitrageur, to: tokenIn, data: erc20.encodeFunctionData('approve', [swapRouter, MaxUint256]), gas: GAS.approve });
+      calls.push({ label: `approve ${tokenIn} to the router`, from: arbitrageur, to: tokenIn, data: erc20.encodeFunctionData('approve', [swapRouter, MaxUint256]), gas: GAS.approve, mustSucceed: true });
     }
   }
   for (const s of swaps) {
@@ -124,6 +124,8 @@ export async function planPoolMoves(
         },
       ]),
       gas: GAS.swap,
+      // A swap planned on a state another swap changed first may revert; the pool's price after the block decides.
+      mustSucceed: false,
     });
   }
   return calls;
@@ -133,7 +135,7 @@ export interface PoolMoveOptions {
   swapRouter: string;
   arbitrageur: string;
   mining: MiningMode;
-  /** Sent first, in the same block as the first round of swaps (e.g. the oracle update); a revert is fatal. */
+  /** Sent first, in the same block as the first round of swaps (e.g. the oracle update). */
   leading?: RawCall[];
 }
 
@@ -159,7 +161,7 @@ export async function movePoolsToTargets(
     ]);
     firstBlock ??= blockNumber;
     settledBlock = blockNumber;
-    const fatal = mined.find((m) => m.receipt.status !== 1 && !m.call.label.startsWith('arbitrage swap'));
+    const fatal = mined.find((m) => m.receipt.status !== 1 && m.call.mustSucceed);
     if (fatal) throw new Error(`${fatal.call.label} reverted (tx ${fatal.receipt.hash})`);
     const states = await Promise.all(pending.map((t) => readPoolState(provider, t.pool.address, blockNumber)));
     pending = pending.filter((t, i) => states[i].sqrtPriceX96 !== t.sqrtPriceX96);

@@ -16,6 +16,8 @@ export interface RawCall {
   data: string;
   /** Gas limit, set explicitly (see the header). */
   gas: bigint;
+  /** Whether a revert of this call fails the whole step (false: the caller checks the outcome another way). */
+  mustSucceed: boolean;
 }
 
 /** How the anvil mines when left alone: a block per transaction, or a block every `blockTimeSec`. */
