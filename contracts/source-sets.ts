@@ -21,6 +21,9 @@ const OWN: SourceSet = {
     'contracts/src/TestnetERC20.sol',
     'contracts/src/PositionOpener.sol',
     'contracts/src/HealthLens.sol',
+    'contracts/src/Liquidator.sol',
+    // Test only: a swap router that attacks the Liquidator calling it (test/integration/liquidator-contract.test.ts).
+    'contracts/src/test/HostileCallbacks.sol',
   ],
   remappings: ['@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/'],
   packages: ['@openzeppelin/contracts'],
