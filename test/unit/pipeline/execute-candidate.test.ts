@@ -17,6 +17,7 @@ import {
   PendingTransactionError,
   RetryableBroadcastError,
 } from '../../../functions/pipeline/execute-candidate';
+import { encodePlan } from '../../../functions/pipeline/execution-plan';
 import { NonceLeaseLostError } from '../../../functions/ports/nonce-leases';
 import type { BroadcastResult, UnsignedTransaction } from '../../../functions/ports/transactions';
 import { ASSETS, LIQUIDATOR, usd, USER } from '../domain/fixtures';
@@ -27,6 +28,7 @@ import {
   healthy,
   MESSAGE,
   OPPORTUNITY,
+  PLAN,
   POOL,
   POSITION,
   RetryableRpcError,
@@ -192,8 +194,9 @@ describe('executeCandidate', () => {
   it('plans, simulates and records a dry run without leasing or signing', async () => {
     const { run, ledger, nonces, signed } = world({ dryRun: true });
 
-    expect(await run()).toMatchObject({ kind: 'dry-run', block: BLOCK, plan: { debtRepaidUnits: '8500000000', gasLimit: '375000', profitBase: '38997500000' } });
-    expect(ledger.state()).toBe('dry-run');
+    // The typed plan end to end: the result carries it encoded, the ledger holds it (stored encoded, read decoded).
+    expect(await run()).toEqual({ kind: 'dry-run', opportunity: OPPORTUNITY, block: BLOCK, plan: encodePlan(PLAN) });
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'dry-run', plan: PLAN });
     expect(nonces.leases.size).toBe(0);
     expect(signed).toEqual([]);
   });

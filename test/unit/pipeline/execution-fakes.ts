@@ -43,6 +43,37 @@ export const MESSAGE: CandidateMessage = {
 export const OPPORTUNITY = deduplicationIdOf(MESSAGE);
 export const POSITION = `31337#${POOL}#${USER}#${ASSETS.USDC.asset}`;
 
+/**
+ * The plan the use case builds for `liquidatable` at the fakes' fees (max sizing; only debtToCover = max is
+ * asked, the close factor limits it): HF after = (10 − 4.4625) WETH × $2,000 × 0.825 / 8,500 = 1.0749264705….
+ */
+export const PLAN: ExecutionPlan = {
+  sizing: 'max',
+  steps: 1,
+  collateralAsset: ASSETS.WETH.asset,
+  debtAsset: ASSETS.USDC.asset,
+  debtToCoverUnits: 2n ** 256n - 1n,
+  debtRepaidUnits: 8_500_000_000n,
+  liquidatorCollateralUnits: 4_462_500_000_000_000_000n,
+  protocolFeeUnits: 0n,
+  closeFactor: 'half-of-total-debt',
+  limitedBy: 'close-factor',
+  healthFactorBeforeWad: 970_588_235_294_117_647n,
+  healthFactorAfterWad: 1_074_926_470_588_235_294n,
+  nativePriceBase8: usd(2000),
+  baseFeePerGasWei: 10n * 10n ** 9n,
+  maxFeePerGasWei: 21n * 10n ** 9n,
+  maxPriorityFeePerGasWei: 1n * 10n ** 9n,
+  valueReceivedBase: usd(8_925),
+  valueRepaidBase: usd(8_500),
+  gasCostWei: 4_125_000_000_000_000n,
+  gasCostBase: 825_000_000n,
+  swapCostBase: 2_677_500_000n,
+  profitBase: 38_997_500_000n,
+  gasEstimate: 300_000n,
+  gasLimit: 375_000n,
+};
+
 export const liquidatable = position('v3.5', [
   reserve('WETH', { priceBase8: usd(2000), collateralBalanceUnits: units('WETH', 10) }),
   reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: units('USDC', 17_000) }),

@@ -4,36 +4,9 @@
  */
 import { classifyWorkerFailure } from '../../../functions/adapters/failure-classification';
 import { decodePlan, encodePlan, type ExecutionPlan, MalformedPlanError } from '../../../functions/pipeline/execution-plan';
+import { PLAN } from './execution-fakes';
 
 const MAX_UINT256 = 2n ** 256n - 1n;
-
-/** The plan of execution-fakes.ts's position (8,500 USDC repaid for 4.4625 WETH, profit $389.975). */
-const PLAN: ExecutionPlan = {
-  sizing: 'max',
-  steps: 1,
-  collateralAsset: '0x0000000000000000000000000000000000000002',
-  debtAsset: '0x0000000000000000000000000000000000000001',
-  debtToCoverUnits: MAX_UINT256,
-  debtRepaidUnits: 8_500_000_000n,
-  liquidatorCollateralUnits: 4_462_500_000_000_000_000n,
-  protocolFeeUnits: 0n,
-  closeFactor: 'half-of-total-debt',
-  limitedBy: 'close-factor',
-  healthFactorBeforeWad: 970_588_235_294_117_647n,
-  healthFactorAfterWad: 1_031_250_000_000_000_000n,
-  nativePriceBase8: 200_000_000_000n,
-  baseFeePerGasWei: 10_000_000_000n,
-  maxFeePerGasWei: 21_000_000_000n,
-  maxPriorityFeePerGasWei: 1_000_000_000n,
-  valueReceivedBase: 892_500_000_000n,
-  valueRepaidBase: 850_000_000_000n,
-  gasCostWei: 4_125_000_000_000_000n,
-  gasCostBase: 825_000_000n,
-  swapCostBase: 2_677_500_000n,
-  profitBase: 38_997_500_000n,
-  gasEstimate: 300_000n,
-  gasLimit: 375_000n,
-};
 
 const SUBMITTED: ExecutionPlan = {
   ...PLAN,
@@ -83,7 +56,7 @@ describe('encodePlan / decodePlan', () => {
       closeFactor: 'half-of-total-debt',
       limitedBy: 'close-factor',
       healthFactorBeforeWad: '970588235294117647',
-      healthFactorAfterWad: '1031250000000000000',
+      healthFactorAfterWad: '1074926470588235294',
       nativePriceBase8: '200000000000',
       baseFeePerGasWei: '10000000000',
       maxFeePerGasWei: '21000000000',

@@ -3,6 +3,7 @@
  * transaction is stale after 30 s. Fees now are 40 gwei max / 2 gwei tip, so a filler offers them +12.5 %:
  * 40 × 1.125 = 45 gwei and 2 × 1.125 = 2.25 gwei.
  */
+import type { BestEffort, BestEffortContext, BestEffortStep } from '../../../functions/pipeline/best-effort';
 import {
   type GapChain,
   type GapLeases,
@@ -336,5 +337,22 @@ describe('repairNonceGaps', () => {
     await expect(repairing).rejects.toThrow('KMS throttled');
     expect(leases.stateOf(5)).toEqual({ state: 'released', owner: `gap-repair#${NOW}`, rawTransaction: undefined });
     expect(chain.broadcasts).toEqual([]);
+  });
+
+  it('reports a lease update that fails (NonceLeaseUpdateFailures) instead of swallowing it, and carries on', async () => {
+    // Arrange
+    const { leases, deps } = world([{ nonce: 5, ...expired }, youngSigned(6)], { confirmed: 5, pending: 5 }, {
+      'filler:5': { kind: 'rejected', reason: 'nonce too low', retryable: true, nonceUsed: true },
+    });
+    leases.confirm = () => Promise.reject(new Error('throttled'));
+    const reported: { step: BestEffortStep; error: unknown; context?: BestEffortContext }[] = [];
+    const bestEffort: BestEffort = { failed: (step, error, context) => void reported.push({ step, error, context }) };
+
+    // Act
+    const repair = await repairNonceGaps({ ...deps, bestEffort }, ADDRESS);
+
+    // Assert
+    expect(repair.skipped).toContainEqual({ nonce: 5, reason: 'nonce-used', detail: 'nonce too low' });
+    expect(reported).toEqual([{ step: 'nonce-lease-confirm', error: new Error('throttled'), context: { signer: SIGNER, nonce: 5 } }]);
   });
 });

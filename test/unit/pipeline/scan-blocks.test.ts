@@ -4,7 +4,8 @@
  */
 import { DEFAULT_WATCH_TIER_POLICY } from '../../../functions/domain/watch-tier';
 import { type CandidateMessage, deduplicationIdOf } from '../../../functions/pipeline/candidate-message';
-import { ScanBlockError, type ScanBlocksSettings, type ScanEvent, scanBlocks, type BlockProgress } from '../../../functions/pipeline/scan-blocks';
+import type { BestEffort, BestEffortStep } from '../../../functions/pipeline/best-effort';
+import { type BlockSource, ScanBlockError, type ScanBlocksSettings, type ScanEvent, scanBlocks, type BlockProgress } from '../../../functions/pipeline/scan-blocks';
 import type { CandidateQueue } from '../../../functions/ports/candidate-queue';
 import type { TrackedBorrower } from '../../../functions/ports/borrower-store';
 import {
@@ -80,7 +81,10 @@ function harness(options: HarnessOptions) {
         ? ({ kind: 'open', reason: 'kill-switch', detail: 'on by ops: drill' } as const)
         : ({ kind: 'closed' } as const),
   };
-  const run = (invocationMs = INVOCATION_MS, deps: { store?: InMemoryBorrowerStore; queue?: CandidateQueue; onEvent?: (e: ScanEvent) => void } = {}) =>
+  const run = (
+    invocationMs = INVOCATION_MS,
+    deps: { store?: InMemoryBorrowerStore; queue?: CandidateQueue; onEvent?: (e: ScanEvent) => void; blocks?: BlockSource; bestEffort?: BestEffort } = {},
+  ) =>
     scanBlocks(
       {
         settings,
@@ -88,11 +92,12 @@ function harness(options: HarnessOptions) {
         queue: deps.queue ?? queue,
         accounts,
         oracle,
-        blocks: chain,
+        blocks: deps.blocks ?? chain,
         breakers,
         clock: time,
         sleep: time.sleep,
         onEvent: deps.onEvent ?? ((e) => events.push(e)),
+        bestEffort: deps.bestEffort,
       },
       { deadlineAtMs: time.nowMs() + invocationMs },
     );
@@ -605,6 +610,27 @@ describe('scanBlocks: writes', () => {
 });
 
 describe('scanBlocks: failures', () => {
+  it('reports a failed head poll after a block (head-poll, counted as HeadPollFailures) and asks again at the next iteration', async () => {
+    // Arrange: the second poll (the lag after block 100) fails.
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
+    let polls = 0;
+    const blocks: BlockSource = {
+      latestBlockNumber: async () => {
+        polls++;
+        if (polls === 2) throw new Error('socket hang up');
+        return h.chain.latestBlockNumber();
+      },
+    };
+    const reported: { step: BestEffortStep; error: unknown }[] = [];
+
+    // Act
+    const summary = await h.run(INVOCATION_MS, { blocks, bestEffort: { failed: (step, error) => void reported.push({ step, error }) } });
+
+    // Assert
+    expect(reported).toEqual([{ step: 'head-poll', error: new Error('socket hang up') }]);
+    expect(summary).toMatchObject({ blocks: 25, firstBlock: 100, lastBlock: 124, failedBlocks: 0 });
+  });
+
   it('retries a block whose oracle read failed, then carries on', async () => {
     const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
     h.oracle.failAt.set(101, 1);
