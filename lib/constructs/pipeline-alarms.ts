@@ -82,6 +82,30 @@ export class PipelineAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    // A failed breaker update is tolerated (the liquidation is mined), but the daily gas budget and the revert
+    // streak miss that transaction: while updates fail, those breakers may stay closed when they should open.
+    add('BreakerUpdateFailed', 'breaker-update-failed', {
+      alarmDescription:
+        'The execution breakers were not told a settled transaction (BreakerUpdateFailures): the daily gas budget and the revert streak are not counting; check the keeper-state table and the worker logs ("best-effort step failed: breaker-update").',
+      metric: metrics.bestEffortFailures('BreakerUpdateFailures', fiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // A lease left `signed` after its transaction was refused (a failed release) holds its nonce: gap repair
+    // re-broadcasts the refused bytes instead of filling it, and the signer's later transactions queue behind it.
+    add('NonceLeaseUpdateFailed', 'nonce-lease-update-failed', {
+      alarmDescription:
+        'A nonce lease was not confirmed or released (NonceLeaseUpdateFailures): a nonce held by a refused transaction blocks the signer\'s later ones; check the nonce-leases table and the logs ("best-effort step failed: nonce-lease-…").',
+      metric: metrics.bestEffortFailures('NonceLeaseUpdateFailures', fiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     add('SignerBalanceLow', 'signer-balance-low', {
       alarmDescription: `The signer holds less than ${config.alarms.signerBalanceMinEth} of the native token: fund it before transactions fail.`,
       metric: metrics.custom('worker', 'SignerBalanceEth', { statistic: 'Minimum', period: Duration.minutes(15) }),

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config';
 import type { PipelineFunctionName } from '../pipeline-functions';
 import type { QueueName } from '../resources';
-import { PipelineMetrics } from './pipeline-metrics';
+import { BEST_EFFORT_FAILURE_METRICS, PipelineMetrics } from './pipeline-metrics';
 
 export interface PipelineDashboardProps {
   config: DeploymentConfig;
@@ -93,6 +93,12 @@ export class PipelineDashboard extends Construct {
       graph('Signer balance (native token)', [
         m.custom('worker', 'SignerBalanceEth', { statistic: 'Minimum', period: fiveMinutes, label: 'balance' }),
       ]),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Best-effort failures per 5 minutes (any function)',
+        BEST_EFFORT_FAILURE_METRICS.map((name) => m.bestEffortFailures(name, fiveMinutes)),
+      ),
     );
     dashboard.addWidgets(
       graph(

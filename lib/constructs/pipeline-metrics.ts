@@ -7,6 +7,9 @@
  * BreakerOpen is the exception: the scanner emits it per asset (`{ service, market, asset }`), and the assets
  * are the market's reserves, unknown at deploy time. It is read with a CloudWatch Metrics Insights query that
  * takes the maximum over every asset.
+ *
+ * Best-effort failures (BEST_EFFORT_FAILURE_METRICS) are counted by whichever function ran the step (worker,
+ * trigger, scanner), so they too are read with a Metrics Insights query, summed over every service of the market.
  */
 import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -41,6 +44,14 @@ export const CUSTOM_METRICS = {
     'SignerBalanceEth',
   ],
 } as const satisfies Partial<Record<PipelineFunctionName, readonly string[]>>;
+
+/**
+ * Failures of best-effort steps, as functions/pipeline/best-effort.ts (BEST_EFFORT_METRICS) names them; each is
+ * a Count of 1 per failure with `{ service, market }`. README.md (Watching it) says what each one costs.
+ */
+export const BEST_EFFORT_FAILURE_METRICS = ['BreakerUpdateFailures', 'NonceLeaseUpdateFailures', 'ReceiptPollFailures', 'HeadPollFailures'] as const;
+
+export type BestEffortFailureMetric = (typeof BEST_EFFORT_FAILURE_METRICS)[number];
 
 export type MetricSource = keyof typeof CUSTOM_METRICS;
 export type CustomMetricName<S extends MetricSource> = (typeof CUSTOM_METRICS)[S][number];
@@ -82,6 +93,17 @@ export class PipelineMetrics {
       usingMetrics: {},
       period,
       label: 'BreakerOpen (any asset)',
+    });
+  }
+
+  /** The sum of a best-effort failure metric over every function of the market (Metrics Insights, latest 3 hours). */
+  bestEffortFailures(metricName: BestEffortFailureMetric, period: Duration): cloudwatch.MathExpression {
+    const { market } = this.dimensionsOf('worker');
+    return new cloudwatch.MathExpression({
+      expression: `SELECT SUM(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", market, service) WHERE market = '${market}'`,
+      usingMetrics: {},
+      period,
+      label: `${metricName} (any function)`,
     });
   }
 }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createObservability, METRICS_NAMESPACE as FUNCTIONS_METRICS_NAMESPACE } from '../../functions/handlers/observability';
-import { CUSTOM_METRICS, type MetricSource } from '../../lib/constructs/pipeline-metrics';
+import { BEST_EFFORT_METRICS } from '../../functions/pipeline/best-effort';
+import { BEST_EFFORT_FAILURE_METRICS, CUSTOM_METRICS, type MetricSource } from '../../lib/constructs/pipeline-metrics';
 import { METRICS_NAMESPACE, PIPELINE_FUNCTIONS, type PipelineFunctionName } from '../../lib/pipeline-functions';
 import { CONFIG, functionResource, PROJECT_ROOT, synthesizeKeeper } from './keeper-synth';
 
@@ -67,6 +68,14 @@ describe('what the functions emit', () => {
     expect(handlerSource(source)).toContain(`'${metric}'`);
   });
 
+  it('lib/ names exactly the best-effort failure metrics that functions/pipeline/best-effort.ts counts', () => {
+    expect([...BEST_EFFORT_FAILURE_METRICS].sort()).toEqual([...new Set(Object.values(BEST_EFFORT_METRICS))].sort());
+  });
+
+  it.each(['worker', 'trigger', 'scanner'] as const)('%s wires best-effort failures to its logger and metrics', (name) => {
+    expect(handlerSource(name)).toContain('reportingBestEffort(logger, metrics)');
+  });
+
   it('Powertools emits { service, market } for the handlers\' metrics, and adds asset for BreakerOpen', () => {
     const { metrics } = createObservability(PIPELINE_FUNCTIONS.scanner.serviceName, CONFIG.name);
 
@@ -91,7 +100,7 @@ describe('alarms', () => {
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
 
-    expect(alarms.length).toBe(8);
+    expect(alarms.length).toBe(10);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 
@@ -126,6 +135,24 @@ describe('alarms', () => {
       {
         Id: expect.any(String),
         Expression: `SELECT MAX(BreakerOpen) FROM SCHEMA("LiquidationPipeline", asset, market, service) WHERE market = '${CONFIG.name}' AND service = 'scanner'`,
+        Label: expect.any(String),
+        Period: 300,
+        ReturnData: true,
+      },
+    ]);
+  });
+
+  it.each([
+    ['breaker-update-failed', 'BreakerUpdateFailures'],
+    ['nonce-lease-update-failed', 'NonceLeaseUpdateFailures'],
+  ])('%s: any failure of %s in any function of the market, through a Metrics Insights query', (suffix, metric) => {
+    const alarm = alarmsByName().get(`${CONFIG.name}-${suffix}`)!;
+
+    expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(alarm.Metrics).toEqual([
+      {
+        Id: expect.any(String),
+        Expression: `SELECT SUM(${metric}) FROM SCHEMA("LiquidationPipeline", market, service) WHERE market = '${CONFIG.name}'`,
         Label: expect.any(String),
         Period: 300,
         ReturnData: true,
@@ -185,6 +212,11 @@ describe('dashboard', () => {
     'Duration',
   ])('graphs %s', (metric) => {
     expect(body()).toContain(`\\"${metric}\\"`);
+  });
+
+  it.each([...BEST_EFFORT_FAILURE_METRICS])('graphs %s over every function of the market', (metric) => {
+    // The query's quotes are escaped once per level of JSON; the rest is as pipeline-metrics.ts writes it.
+    expect(body()).toMatch(new RegExp(`SELECT SUM\\(${metric}\\) FROM SCHEMA\\([^)]*LiquidationPipeline[^)]*, market, service\\) WHERE market = '${CONFIG.name}'`));
   });
 
   it('shows every alarm', () => {
