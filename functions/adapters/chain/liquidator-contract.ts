@@ -25,6 +25,10 @@ export const LIQUIDATOR_ABI = [
   'error InvalidSwapPath()',
   'error Reentrancy()',
   'error ZeroAddress()',
+  // OpenZeppelin's, reverted from inside the contract: an ERC-20 transfer or approval that failed
+  // (utils/SafeERC20.sol), and a loss too large for int256 in the profit guard (utils/math/SafeCast.sol toInt256).
+  'error SafeERC20FailedOperation(address token)',
+  'error SafeCastOverflowedUintToInt(uint256 value)',
 ] as const;
 
 const LIQUIDATOR = new Interface([...LIQUIDATOR_ABI, ...AAVE_CUSTOM_ERRORS]);
