@@ -26,7 +26,7 @@ export const LIQUIDATOR_ABI = [
   'error Reentrancy()',
   'error ZeroAddress()',
   // OpenZeppelin's, reverted from inside the contract: an ERC-20 transfer or approval that failed
-  // (utils/SafeERC20.sol), and a loss too large for int256 in the profit guard (utils/math/SafeCast.sol toInt256).
+  // (utils/SafeERC20.sol), and a balance change beyond int256 in the profit guard (utils/math/SafeCast.sol toInt256).
   'error SafeERC20FailedOperation(address token)',
   'error SafeCastOverflowedUintToInt(uint256 value)',
 ] as const;
