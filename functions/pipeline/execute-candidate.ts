@@ -23,12 +23,12 @@
  * it as such, so a result is JSON-safe and a replayed one has the same type as a fresh one.
  */
 import {
+  assessProfit,
   calculateAccountData,
   type CostModel,
   HEALTH_FACTOR_LIQUIDATION_THRESHOLD_WAD,
   maxSizing,
   type PairSelection,
-  assessProfit,
   selectPair,
   type SizingStrategy,
   targetHealthSizing,
@@ -50,11 +50,10 @@ import {
   type TransactionDispatcher,
 } from './transaction-dispatcher';
 
-// Where other modules (adapters, tests, local/) have always imported them from.
+// Where other modules (the failure classifier, tests) have always imported them from.
 export type { FailureClass, FailureStage } from './execution-failures';
 export { PendingTransactionError, RetryableBroadcastError } from './execution-failures';
 export type { ExecutionFaults, ExecutionStep } from './execution-faults';
-export type { FeePolicy } from './transaction-dispatcher';
 
 /** A position, or why the protocol adapter cannot express it exactly (eMode today). */
 export type PositionRead = { kind: 'position'; position: UserPosition } | { kind: 'unsupported'; reason: string };
