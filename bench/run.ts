@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { detectionLatency } from './detection-latency';
 import { executionThroughput } from './execution-throughput';
 import { healthScan } from './health-scan';
+import { liquidationGas } from './liquidation-gas';
 import { worldBoot } from './world-boot';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'health-scan': healthScan,
   'detection-latency': detectionLatency,
   'execution-throughput': executionThroughput,
+  'liquidation-gas': liquidationGas,
 };
 
 async function main(): Promise<void> {
