@@ -12,10 +12,28 @@
  *   }
  *
  * Depth is the USD value of EACH side of a pool at its opening price (local/world/dex/pools.ts).
+ *
+ * The optional `utilisation` field leaves reserves nearly fully borrowed after seeding, so their available
+ * liquidity (the v3.1+ virtual underlying balance; V3.0: the aToken's underlying) can be smaller than what a
+ * liquidation would seize from them:
+ *
+ *   "utilisation": { "WBTC": 0.8 }          // share of the reserve's supplied underlying lent out, 0 < u ≤ 1
+ *
+ * Supplied = the positions' collateral in the asset plus what the liquidity provider supplies (2 × the positions'
+ * debt in it + 1 unit, liquidityProviderSupplyUnits); borrowed = the positions' debt in it. After every position
+ * has opened, one extra borrower — the "whale", labelled `utilisation-whale` — borrows
+ * `floor(supplied × u) − borrowed` of each asset listed there, so the reserve's available liquidity is exactly
+ * `supplied − floor(supplied × u)` (principal flows; interest does not move the virtual balance).
+ *
+ * The whale is a borrower like any other: the indexer and scanner find it from the Pool's events. So that it
+ * never becomes a liquidation candidate itself, it supplies enough collateral to open at health factor
+ * WHALE_OPENING_HEALTH_FACTOR (20, at the scenario prices), in the listed asset outside `utilisation` with the
+ * highest liquidation threshold (and LTV > 0; first in WETH, USDC, WBTC order on a tie), and a scenario is rejected
+ * when any of its shocks would take the whale below WHALE_MIN_HEALTH_FACTOR (2).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { parseUnits } from 'ethers';
+import { formatUnits, parseUnits } from 'ethers';
 import { z } from 'zod';
 import { FEE_TIERS, type FeeTier } from './dex/fee-tiers';
 import { pairName, parsePair, allPairs } from './dex/pairs';
@@ -30,6 +48,13 @@ export const ASSET_SYMBOLS = Object.keys(ASSET_DECIMALS) as AssetSymbol[];
 
 /** Oracle prices are in the market's base currency: USD with 8 decimals, as on Aave's standard markets. */
 export const PRICE_DECIMALS = 8;
+
+/** The utilisation whale opens at this health factor (scenario prices): its collateral is 20 × its debt / LT. */
+export const WHALE_OPENING_HEALTH_FACTOR = 20n;
+/** A scenario whose shocks would take the whale below this health factor is rejected. */
+export const WHALE_MIN_HEALTH_FACTOR = 2;
+/** Label of the utilisation whale among the seeded borrowers. */
+export const WHALE_LABEL = 'utilisation-whale';
 
 const assetSymbol = z.enum(ASSET_SYMBOLS as [AssetSymbol, ...AssetSymbol[]], {
   error: () => `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})`,
@@ -155,6 +180,14 @@ const dexSpec = z
   })
   .strict();
 
+/** Utilisation as a fraction of one, at most 4 decimals (basis-point precision), kept as bps. */
+const utilisationTarget = z
+  .number({ error: 'must be a number between 0 and 1, e.g. 0.8' })
+  .gt(0, 'must be greater than 0')
+  .max(1, 'must be at most 1 (everything supplied lent out)')
+  .refine((u) => !/\.\d{5,}$/.test(numberToPlainString(u)), 'has more than 4 decimals (basis-point precision)')
+  .transform((u) => BigInt(Math.round(u * 10_000)));
+
 export const scenarioSchema = z
   .object({
     name: z.string().optional(),
@@ -170,6 +203,11 @@ export const scenarioSchema = z
     generate: generateSpec.optional(),
     shocks: z.array(shockSpec).default([]),
     dex: dexSpec.optional(),
+    /** Reserves left nearly fully borrowed after seeding (see the file comment). */
+    utilisation: z
+      .partialRecord(assetSymbol, utilisationTarget)
+      .refine((m) => Object.keys(m).length > 0, 'needs at least one asset')
+      .optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -201,6 +239,12 @@ export const scenarioSchema = z
       if (earlier) ctx.addIssue({ code: 'custom', path: ['dex', 'pools', key], message: `the same pair as ${earlier}` });
       pairsSeen.set(name, key);
     }
+    for (const asset of Object.keys(s.utilisation ?? {}) as AssetSymbol[]) {
+      requireListed(asset, ['utilisation', asset]);
+      if (s.assets[asset] && !s.assets[asset].borrowingEnabled) {
+        ctx.addIssue({ code: 'custom', path: ['utilisation', asset], message: `assets.${asset}.borrowingEnabled is false: nothing can borrow it` });
+      }
+    }
     if (s.borrowers.length === 0 && !s.generate) {
       ctx.addIssue({ code: 'custom', path: ['borrowers'], message: 'a scenario needs "borrowers", "generate" or both' });
     }
@@ -227,6 +271,28 @@ export interface Scenario {
   positions: PositionSpec[];
   shocks: { afterBlocks: number; asset: AssetSymbol; priceBase8: bigint }[];
   dex: DexSpec;
+  /** Reserves the whale leaves nearly fully borrowed; absent when the scenario has no `utilisation`. */
+  utilisation?: UtilisationSpec;
+}
+
+/** One reserve under `utilisation`, in its token's units (principal: what was supplied and borrowed). */
+export interface ReserveUtilisation {
+  /** Share of the supplied underlying lent out after seeding, bps (8000 = 80 %). */
+  targetBps: bigint;
+  /** The positions' collateral in the asset plus the liquidity provider's supply. */
+  suppliedUnits: bigint;
+  /** The positions' debt in the asset. */
+  borrowedUnits: bigint;
+  /** What the whale borrows: floor(supplied × target) − borrowed. */
+  whaleBorrowUnits: bigint;
+  /** The reserve's available liquidity once seeded: supplied − borrowed − whaleBorrowUnits. */
+  availableUnits: bigint;
+}
+
+export interface UtilisationSpec {
+  reserves: Partial<Record<AssetSymbol, ReserveUtilisation>>;
+  /** Opened after every position (label WHALE_LABEL); debt = the whale borrows of every reserve above. */
+  whale: PositionSpec;
 }
 
 /** The scenario's DEX settings, defaults applied; `pools` is keyed by canonical pair name (`WETH/USDC`). */
@@ -266,7 +332,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
         return issue.keys
           .map((key) => {
             const where = formatPath([...issue.path, key]);
-            const isAssetMap = ['assets', 'collateral', 'debt'].includes(String(issue.path.at(-1)));
+            const isAssetMap = ['assets', 'collateral', 'debt', 'utilisation'].includes(String(issue.path.at(-1)));
             return `${where}: ${isAssetMap ? `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})` : 'unknown field'}`;
           })
           .join('\n  - ');
@@ -302,6 +368,9 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
   }
   if (problems.length > 0) throw new ScenarioError(source, problems);
   if (parsed.generate) positions.push(...generatePositions(parsed.generate, parsed.assets));
+  const shocks = parsed.shocks.map((s) => ({ afterBlocks: s.afterBlocks, asset: s.asset, priceBase8: s.priceUsd }));
+  const utilisation = parsed.utilisation ? resolveUtilisation(parsed.utilisation, positions, parsed.assets, shocks, problems) : undefined;
+  if (problems.length > 0) throw new ScenarioError(source, problems);
   return {
     name: parsed.name ?? source,
     description: parsed.description,
@@ -309,9 +378,97 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     blockTimeSec: parsed.blockTimeSec,
     assets: parsed.assets,
     positions,
-    shocks: parsed.shocks.map((s) => ({ afterBlocks: s.afterBlocks, asset: s.asset, priceBase8: s.priceUsd })),
+    shocks,
     dex: resolveDexSpec(parsed.dex),
+    ...(utilisation ? { utilisation } : {}),
   };
+}
+
+/**
+ * What the liquidity provider supplies to each reserve the positions borrow: twice their total debt in it plus one
+ * unit of the token, so utilisation stays near 50 % and every borrow fits.
+ */
+export function liquidityProviderSupplyUnits(positions: readonly PositionSpec[]): Partial<Record<AssetSymbol, bigint>> {
+  const supply: Partial<Record<AssetSymbol, bigint>> = {};
+  for (const [asset, debt] of Object.entries(sumUnits(positions, 'debt')) as [AssetSymbol, bigint][]) {
+    supply[asset] = debt * 2n + 10n ** BigInt(ASSET_DECIMALS[asset]);
+  }
+  return supply;
+}
+
+function sumUnits(positions: readonly PositionSpec[], side: 'collateral' | 'debt'): Partial<Record<AssetSymbol, bigint>> {
+  const totals: Partial<Record<AssetSymbol, bigint>> = {};
+  for (const p of positions) {
+    for (const [asset, amount] of Object.entries(p[side]) as [AssetSymbol, bigint][]) totals[asset] = (totals[asset] ?? 0n) + amount;
+  }
+  return totals;
+}
+
+/**
+ * The whale's borrows for each `utilisation` target and its collateral (see the file comment); every problem
+ * is pushed to `problems`, naming the field.
+ */
+function resolveUtilisation(
+  targets: Partial<Record<AssetSymbol, bigint>>,
+  positions: readonly PositionSpec[],
+  assets: Partial<Record<AssetSymbol, AssetParams>>,
+  shocks: Scenario['shocks'],
+  problems: string[],
+): UtilisationSpec | undefined {
+  const collateralTotals = sumUnits(positions, 'collateral');
+  const debtTotals = sumUnits(positions, 'debt');
+  const lpSupply = liquidityProviderSupplyUnits(positions);
+  const reserves: UtilisationSpec['reserves'] = {};
+  const whaleDebt: Partial<Record<AssetSymbol, bigint>> = {};
+  const format = (asset: AssetSymbol, units: bigint) => `${formatUnits(units, ASSET_DECIMALS[asset])} ${asset}`;
+  for (const [asset, targetBps] of Object.entries(targets) as [AssetSymbol, bigint][]) {
+    const suppliedUnits = (collateralTotals[asset] ?? 0n) + (lpSupply[asset] ?? 0n);
+    const borrowedUnits = debtTotals[asset] ?? 0n;
+    if (suppliedUnits === 0n) {
+      problems.push(`utilisation.${asset}: nothing is supplied to the ${asset} reserve (no position holds it as collateral or borrows it)`);
+      continue;
+    }
+    const whaleBorrowUnits = (suppliedUnits * targetBps) / 10_000n - borrowedUnits;
+    if (whaleBorrowUnits <= 0n) {
+      problems.push(
+        `utilisation.${asset}: the positions already borrow ${format(asset, borrowedUnits)} of the ${format(asset, suppliedUnits)} supplied, at or above the target ${Number(targetBps) / 100} %`,
+      );
+      continue;
+    }
+    reserves[asset] = { targetBps, suppliedUnits, borrowedUnits, whaleBorrowUnits, availableUnits: suppliedUnits - borrowedUnits - whaleBorrowUnits };
+    whaleDebt[asset] = whaleBorrowUnits;
+  }
+  const backing = ASSET_SYMBOLS.filter((symbol) => assets[symbol] && targets[symbol] === undefined && assets[symbol].ltvBps > 0).sort(
+    (a, b) => assets[b]!.liquidationThresholdBps - assets[a]!.liquidationThresholdBps,
+  )[0];
+  if (!backing) {
+    problems.push('utilisation: no listed asset outside "utilisation" can back the whale borrower (it needs one with ltvBps > 0)');
+    return undefined;
+  }
+  if (Object.keys(whaleDebt).length === 0) return undefined;
+
+  // Collateral = debt value × WHALE_OPENING_HEALTH_FACTOR / LT, in the backing asset's units, rounded up.
+  const c = assets[backing]!;
+  let debtBase = 0n;
+  for (const [asset, units] of Object.entries(whaleDebt) as [AssetSymbol, bigint][]) debtBase += valueBase8(asset, units, assets[asset]!.priceUsd);
+  const numerator = debtBase * WHALE_OPENING_HEALTH_FACTOR * 10_000n * 10n ** BigInt(ASSET_DECIMALS[backing]);
+  const denominator = BigInt(c.liquidationThresholdBps) * c.priceUsd;
+  const whale: PositionSpec = { label: WHALE_LABEL, collateral: { [backing]: (numerator + denominator - 1n) / denominator }, debt: whaleDebt };
+
+  // The whale must stay far from liquidation at the prices after every shock, in the order they land.
+  const prices = { ...assets };
+  [...shocks.entries()]
+    .sort(([, a], [, b]) => a.afterBlocks - b.afterBlocks)
+    .forEach(([i, shock]) => {
+      prices[shock.asset] = { ...prices[shock.asset]!, priceUsd: shock.priceBase8 };
+      const hf = openingHealthFactor(whale, prices)!;
+      if (hf < WHALE_MIN_HEALTH_FACTOR) {
+        problems.push(
+          `utilisation: the whale borrower (${format(backing, whale.collateral[backing]!)} of collateral) falls to health factor ${hf.toFixed(4)} after shocks[${i}]; it must stay at or above ${WHALE_MIN_HEALTH_FACTOR} so it never becomes a liquidation candidate (lower the target or the shock)`,
+        );
+      }
+    });
+  return { reserves, whale };
 }
 
 function resolveDexSpec(spec: z.output<typeof dexSpec> | undefined): DexSpec {

@@ -1,7 +1,9 @@
 /**
  * Builds a scenario's market on an automining anvil: tokens, price feeds, the Aave market (v3.6 or v3.0), the
- * Uniswap V3 DEX with a pool per pair, liquidity, the borrowers' positions and funded liquidator accounts. The result is dumped with
- * `anvil_dumpState` and cached, so later boots load it in well under a second instead of deploying again.
+ * Uniswap V3 DEX with a pool per pair, our Liquidator contract (contracts/src/Liquidator.sol), liquidity, the
+ * borrowers' positions, the utilisation whale if the scenario has one, and funded liquidator accounts. The result
+ * is dumped with `anvil_dumpState` and cached, so later boots load it in well under a second instead of deploying
+ * again.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,15 @@ import { Deployer } from './deployer';
 import type { AaveMarket, DeployAaveMarket } from './aave/market';
 import { createPools, type DexDeployment, deployUniswapV3 } from './dex';
 import { UNISWAP_PACKAGES } from './dex/deploy-uniswap';
-import { ASSET_DECIMALS, type AssetSymbol, dexPoolListings, PRICE_DECIMALS, type Scenario } from './scenario';
+import {
+  ASSET_DECIMALS,
+  type AssetSymbol,
+  dexPoolListings,
+  liquidityProviderSupplyUnits,
+  PRICE_DECIMALS,
+  type Scenario,
+  type UtilisationSpec,
+} from './scenario';
 
 export const CACHE_DIR = join(__dirname, '..', '..', '.cache', 'world');
 
@@ -51,6 +61,11 @@ export interface SeedResult {
   borrowers: SeededBorrower[];
   /** Uniswap V3 contracts and the pools, one per pair of listed assets (local/world/dex). */
   dex: DexDeployment;
+  /**
+   * Our Liquidator (contracts/src/Liquidator.sol) over the market's Pool and the DEX's SwapRouter02, deployed by
+   * the first liquidator account (its owner), every other liquidator account authorised with `setCaller`.
+   */
+  liquidatorContract: string;
   /** Block and timestamp of the last seeding block: the world resumes time from here. */
   seededBlock: number;
   seededTimestamp: number;
@@ -64,6 +79,8 @@ export interface SeedCache {
 
 const POSITIONS_PER_TX = 250;
 const POOL_SUPPLY_ABI = ['function supply(address asset, uint256 amount, address onBehalfOf, uint16 referralCode)'];
+const POOL_LIQUIDITY_ABI = ['function getVirtualUnderlyingBalance(address asset) view returns (uint128)'];
+const BALANCE_ABI = ['function balanceOf(address) view returns (uint256)'];
 const CONFIGURATOR_ABI = [
   'function configureReserveAsCollateral(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus)',
 ];
@@ -88,17 +105,27 @@ function compiledKey(set: string): string {
   return match[1];
 }
 
-/** Changes whenever the market, the positions, the contracts or the seeding code change. */
+function packageVersion(pkg: string): string {
+  return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Changes whenever the market, the positions (the utilisation whale included), the contracts, the packages
+ * deployed from or the seeding code change. Shocks and block time are left out: the running world applies them.
+ */
 export function seedCacheKey(scenario: Scenario): string {
   const hash = createHash('sha256');
   const replacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
-  hash.update(JSON.stringify({ aave: scenario.aave, assets: scenario.assets, positions: scenario.positions, dex: scenario.dex }, replacer));
+  const seeded = { aave: scenario.aave, assets: scenario.assets, positions: scenario.positions, dex: scenario.dex, utilisation: scenario.utilisation };
+  hash.update(JSON.stringify(seeded, replacer));
   hash.update(compiledKey('own'));
+  // v3.6 is compiled from source (its key covers the package); V3.0 deploys the npm package's own artifacts.
   if (scenario.aave === 'v3.6') hash.update(compiledKey('aave-v3.6'));
+  else hash.update(`@aave/core-v3@${packageVersion('@aave/core-v3')}`);
   hash.update(hashSources(__dirname));
   hash.update(hashSources(join(__dirname, 'aave')));
   hash.update(hashSources(join(__dirname, 'dex')));
-  for (const pkg of UNISWAP_PACKAGES) hash.update(`${pkg}@${(JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version}`);
+  for (const pkg of UNISWAP_PACKAGES) hash.update(`${pkg}@${packageVersion(pkg)}`);
   hash.update(anvilVersion());
   return hash.digest('hex').slice(0, 24);
 }
@@ -200,16 +227,14 @@ export async function seedMarket(
   const dex: DexDeployment = { ...uniswap, pools: await createPools(dexLp, uniswap, listedTokens, dexPoolListings(scenario)) };
   log(`world: DEX pools ${dex.pools.map((p) => `${p.pair} (${p.fee / 100} bp)`).join(', ')}`);
 
-  // Liquidity: twice the total debt of each asset, so utilisation stays near 50% and every borrow fits.
-  const debtTotals = new Map<AssetSymbol, bigint>();
-  for (const p of scenario.positions) {
-    for (const [asset, amount] of Object.entries(p.debt) as [AssetSymbol, bigint][]) {
-      debtTotals.set(asset, (debtTotals.get(asset) ?? 0n) + amount);
-    }
-  }
+  log('world: deploying the Liquidator contract');
+  const liquidatorOwner = new Deployer(provider, new JsonRpcSigner(provider, ACCOUNTS.liquidators[0]));
+  const liquidatorContract = await liquidatorOwner.deploy(loadArtifact('own', 'Liquidator'), [market.pool, dex.swapRouter]);
+  for (const caller of ACCOUNTS.liquidators.slice(1)) await liquidatorOwner.send(liquidatorContract, 'setCaller', [caller, true]);
+
+  // Liquidity for every borrowed asset (liquidityProviderSupplyUnits: twice its debt, so every borrow fits).
   const lpPool = new Contract(market.pool, POOL_SUPPLY_ABI, lp.signer);
-  for (const [asset, total] of debtTotals) {
-    const amount = total * 2n + 10n ** BigInt(ASSET_DECIMALS[asset]);
+  for (const [asset, amount] of Object.entries(liquidityProviderSupplyUnits(scenario.positions)) as [AssetSymbol, bigint][]) {
     const lpToken = lp.at(token, await tokens[asset].getAddress());
     await lp.send(lpToken, 'mint', [ACCOUNTS.liquidityProvider, amount]);
     await lp.send(lpToken, 'approve', [market.pool, amount]);
@@ -236,8 +261,10 @@ export async function seedMarket(
   const opener = await admin.deploy(loadArtifact('own', 'PositionOpener'));
   const addressOf = (symbol: string) => tokens[symbol].getAddress();
   const borrowers: SeededBorrower[] = [];
-  for (let start = 0; start < scenario.positions.length; start += POSITIONS_PER_TX) {
-    const chunk = scenario.positions.slice(start, start + POSITIONS_PER_TX);
+  // The utilisation whale opens last: it borrows what the positions left in its reserves.
+  const toOpen = scenario.utilisation ? [...scenario.positions, scenario.utilisation.whale] : scenario.positions;
+  for (let start = 0; start < toOpen.length; start += POSITIONS_PER_TX) {
+    const chunk = toOpen.slice(start, start + POSITIONS_PER_TX);
     const encoded = await Promise.all(
       chunk.map(async (p, i) => ({
         salt: `0x${(start + i).toString(16).padStart(64, '0')}`,
@@ -266,9 +293,10 @@ export async function seedMarket(
       })
       .filter((parsed) => parsed?.name === 'PositionOpened');
     opened.forEach((event, i) => borrowers.push({ label: chunk[i].label, address: event!.args.borrower as string }));
-    log(`world: opened ${borrowers.length}/${scenario.positions.length} positions`);
+    log(`world: opened ${borrowers.length}/${toOpen.length} positions`);
   }
   await setLtv((symbol) => scenario.assets[symbol]!.ltvBps);
+  if (scenario.utilisation) await checkUtilisation(provider, scenario.aave, market, scenario.utilisation, log);
 
   // Liquidator accounts: a large balance of every asset, approved to the pool.
   for (const [i, liquidator] of ACCOUNTS.liquidators.entries()) {
@@ -291,7 +319,33 @@ export async function seedMarket(
     feeds: Object.fromEntries(await Promise.all(symbols.map(async (s) => [s, await feeds[s].getAddress()] as const))),
     borrowers,
     dex,
+    liquidatorContract: await liquidatorContract.getAddress(),
     seededBlock: block.number,
     seededTimestamp: block.timestamp,
   };
+}
+
+/**
+ * Reads what each `utilisation` reserve can pay out once the whale has borrowed (v3.6: the virtual underlying
+ * balance; V3.0: the aToken's underlying) and fails the seeding unless it is what the scenario computed.
+ */
+async function checkUtilisation(
+  provider: JsonRpcProvider,
+  version: Scenario['aave'],
+  market: AaveMarket,
+  utilisation: UtilisationSpec,
+  log: (line: string) => void,
+): Promise<void> {
+  const pool = new Contract(market.pool, POOL_LIQUIDITY_ABI, provider);
+  for (const [asset, expected] of Object.entries(utilisation.reserves) as [AssetSymbol, NonNullable<UtilisationSpec['reserves'][AssetSymbol]>][]) {
+    const reserve = market.reserves[asset];
+    const availableUnits =
+      version === 'v3.6'
+        ? ((await pool.getVirtualUnderlyingBalance(reserve.underlying)) as bigint)
+        : ((await new Contract(reserve.underlying, BALANCE_ABI, provider).balanceOf(reserve.aToken)) as bigint);
+    if (availableUnits !== expected.availableUnits) {
+      throw new Error(`seeding: the ${asset} reserve has ${availableUnits} units available after the whale's borrow, the scenario computed ${expected.availableUnits}`);
+    }
+    log(`world: ${asset} reserve ${Number(expected.targetBps) / 100} % borrowed, ${availableUnits} units available`);
+  }
 }

@@ -53,6 +53,12 @@ export interface WorldInfo {
    * prices with the scenario's depth (local/world/dex).
    */
   dex: DexDeployment;
+  /**
+   * Our Liquidator contract (contracts/src/Liquidator.sol, constructor `(pool, swapRouter)`) over `market.pool`
+   * and `dex.swapRouter`: owned by `accounts.liquidators[0]`, which deployed it; every other liquidator account is
+   * an authorised caller (`setCaller`).
+   */
+  liquidatorContract: string;
   /** The first block of the running world (after the seeded state was loaded). */
   startBlock: number;
   dynamodb?: { endpoint: string; tables: TableNames };
@@ -183,6 +189,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       },
       borrowers: seed.result.borrowers,
       dex: seed.result.dex,
+      liquidatorContract: seed.result.liquidatorContract,
       startBlock,
       dynamodb,
       sqs,

@@ -5,7 +5,7 @@
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { Contract } from 'ethers';
+import { Contract, type EventLog, getAddress, getCreateAddress } from 'ethers';
 import { latestBlockNumber } from '../../functions/adapters/chain/provider';
 import { TABLES } from '../../lib/resources';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
@@ -13,6 +13,14 @@ import { ASSET_DECIMALS, type AssetSymbol, loadScenario, type PositionSpec, type
 import { startWorld, type World } from '../../local/world/world';
 
 jest.setTimeout(180_000);
+
+const LIQUIDATOR_ABI = [
+  'function owner() view returns (address)',
+  'function pool() view returns (address)',
+  'function swapRouter() view returns (address)',
+  'function isCaller(address account) view returns (bool)',
+  'event CallerSet(address indexed caller, bool allowed)',
+];
 
 const POOL_ABI = [
   'function getUserAccountData(address user) view returns (uint256 totalCollateralBase, uint256 totalDebtBase, uint256 availableBorrowsBase, uint256 currentLiquidationThreshold, uint256 ltv, uint256 healthFactor)',
@@ -88,6 +96,25 @@ describe.each(['v3.6', 'v3.0'] as const)('local world on Aave %s', (aave) => {
     const below1 = await expectImpliedHealthFactors();
     // The default scenario's first shock (ETH −15%) must make some borrowers liquidatable.
     expect(below1).toBeGreaterThan(0);
+  });
+
+  it('deploys our Liquidator from the first liquidator account over the Pool and SwapRouter02, the other accounts authorised', async () => {
+    const { liquidatorContract, accounts, market, dex } = world.info;
+    const liquidator = new Contract(liquidatorContract, LIQUIDATOR_ABI, world.provider);
+    const [owner, poolAddress, swapRouter] = await Promise.all([
+      liquidator.owner() as Promise<string>,
+      liquidator.pool() as Promise<string>,
+      liquidator.swapRouter() as Promise<string>,
+    ]);
+    expect(getAddress(owner)).toBe(getAddress(accounts.liquidators[0]));
+    expect(getAddress(poolAddress)).toBe(getAddress(market.pool));
+    expect(getAddress(swapRouter)).toBe(getAddress(dex.swapRouter));
+    // CREATE addresses follow sender and nonce: the contract is the first transaction the owner account sent.
+    expect(getAddress(liquidatorContract)).toBe(getCreateAddress({ from: accounts.liquidators[0], nonce: 0 }));
+    for (const caller of accounts.liquidators) expect(await liquidator.isCaller(caller)).toBe(true);
+    for (const stranger of [accounts.deployer, accounts.liquidityProvider, accounts.arbitrageur]) expect(await liquidator.isCaller(stranger)).toBe(false);
+    const callerSet = await liquidator.queryFilter(liquidator.filters.CallerSet(), 0);
+    expect(callerSet.map((e) => (e as EventLog).args.toArray())).toEqual(accounts.liquidators.slice(1).map((caller) => [getAddress(caller), true]));
   });
 
   it('creates the pipeline tables and queues from lib/resources.ts', async () => {

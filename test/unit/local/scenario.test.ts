@@ -1,7 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dexPoolListings, loadScenario, openingHealthFactor, parseScenario, ScenarioError } from '../../../local/world/scenario';
+import {
+  dexPoolListings,
+  liquidityProviderSupplyUnits,
+  loadScenario,
+  openingHealthFactor,
+  parseScenario,
+  ScenarioError,
+  WHALE_LABEL,
+} from '../../../local/world/scenario';
 
 const ASSETS = {
   WETH: { priceUsd: 3000, ltvBps: 8000, liquidationThresholdBps: 8250, liquidationBonusBps: 10500, protocolFeeBps: 1000 },
@@ -114,7 +122,7 @@ describe('scenario expansion', () => {
     expect(other).not.toEqual(a);
   });
 
-  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large', 'thin-pool'])('ships a valid %s scenario', (name) => {
+  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large', 'thin-pool', 'available-liquidity'])('ships a valid %s scenario', (name) => {
     const scenario = loadScenario(name);
     expect(scenario.positions.length).toBeGreaterThan(0);
     for (const p of scenario.positions) expect(openingHealthFactor(p, scenario.assets)).toBeGreaterThanOrEqual(1);
@@ -173,7 +181,7 @@ describe('scenario dex field', () => {
     ]);
   });
 
-  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large'])(
+  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large', 'available-liquidity'])(
     'keeps the largest %s position under 1 %% price impact at the default depth',
     (name) => {
       const scenario = loadScenario(name);
@@ -195,5 +203,107 @@ describe('scenario dex field', () => {
     expect(thin).toMatchObject({ depthUsd: 20_000n, feeTier: 3000 });
     // 5 WBTC at $60,000 against USDC: fifteen times the pool's side.
     expect(scenario.positions.some((p) => p.collateral.WBTC === 5n * 10n ** 8n && p.debt.USDC !== undefined)).toBe(true);
+  });
+});
+
+describe('scenario utilisation field', () => {
+  const withUtilisation = (utilisation: unknown) => (s: Record<string, unknown>) => (s.utilisation = utilisation);
+  const assets = (s: Record<string, unknown>) => s.assets as Record<string, Record<string, unknown>>;
+
+  it.each([
+    ['an empty map', withUtilisation({}), /utilisation: needs at least one asset/],
+    ['an unknown asset', withUtilisation({ DOGE: 0.8 }), /utilisation\.DOGE: unknown asset \(expected one of WETH, USDC, WBTC\)/],
+    ['an unlisted asset', withUtilisation({ WBTC: 0.8 }), /utilisation\.WBTC: asset WBTC is not listed under "assets"/],
+    ['a target of 0', withUtilisation({ WETH: 0 }), /utilisation\.WETH: must be greater than 0/],
+    ['a target above 1', withUtilisation({ WETH: 1.2 }), /utilisation\.WETH: must be at most 1 \(everything supplied lent out\)/],
+    ['a percentage instead of a fraction', withUtilisation({ WETH: 80 }), /utilisation\.WETH: must be at most 1/],
+    ['a target given as a string', withUtilisation({ WETH: '0.8' }), /utilisation\.WETH: must be a number between 0 and 1/],
+    ['a target finer than a basis point', withUtilisation({ WETH: 0.80005 }), /utilisation\.WETH: has more than 4 decimals/],
+    [
+      'a reserve with borrowing disabled',
+      (s: Record<string, unknown>) => {
+        assets(s).WETH.borrowingEnabled = false;
+        s.utilisation = { WETH: 0.8 };
+      },
+      /utilisation\.WETH: assets\.WETH\.borrowingEnabled is false: nothing can borrow it/,
+    ],
+    [
+      'a reserve nothing is supplied to',
+      (s: Record<string, unknown>) => {
+        assets(s).WBTC = { ...ASSETS.WETH, priceUsd: 60000 };
+        s.utilisation = { WBTC: 0.8 };
+      },
+      /utilisation\.WBTC: nothing is supplied to the WBTC reserve/,
+    ],
+    // The liquidity provider supplies 2 × 20,000 + 1 USDC; the position borrows 20,000 (49.9988 %).
+    ['a target the positions already exceed', withUtilisation({ USDC: 0.4 }), /utilisation\.USDC: the positions already borrow 20000\.0 USDC of the 40001\.0 USDC supplied, at or above the target 40 %/],
+    ['every listed asset under utilisation', withUtilisation({ WETH: 0.8, USDC: 0.9 }), /utilisation: no listed asset outside "utilisation" can back the whale borrower/],
+    [
+      'a backing asset with LTV 0',
+      (s: Record<string, unknown>) => {
+        assets(s).USDC.ltvBps = 0;
+        s.utilisation = { WETH: 0.8 };
+      },
+      /utilisation: no listed asset outside "utilisation" can back the whale borrower \(it needs one with ltvBps > 0\)/,
+    ],
+    [
+      'a shock that would make the whale liquidatable',
+      (s: Record<string, unknown>) => {
+        s.utilisation = { WETH: 0.8 };
+        // The whale borrows WETH against USDC at HF 20: WETH × 12 leaves it at 20 / 12 = 1.67.
+        s.shocks = [
+          { afterBlocks: 2, asset: 'WETH', priceUsd: 6000 },
+          { afterBlocks: 9, asset: 'WETH', priceUsd: 36000 },
+        ];
+      },
+      /utilisation: the whale borrower \(646153\.846154 USDC of collateral\) falls to health factor 1\.6667 after shocks\[1\]; it must stay at or above 2/,
+    ],
+  ])('rejects %s, naming the field', (_name, mutate, expected) => {
+    expect(problemsOf(mutate)).toMatch(expected);
+  });
+
+  it('lets a whale borrow the reserve up to the target, backed at HF 20 by the listed asset with the highest LT', () => {
+    // WETH supplied: the position's 10.5, none borrowed. 80 %: the whale borrows 8.4 WETH, 2.1 stay available.
+    // Its debt, 8.4 × $3,000 = $25,200, needs 25,200 × 20 / 0.78 = 646,153.846153… USDC, rounded up.
+    const scenario = parseScenario({ ...VALID, utilisation: { WETH: 0.8 } });
+    expect(scenario.utilisation).toEqual({
+      reserves: {
+        WETH: {
+          targetBps: 8000n,
+          suppliedUnits: 10_500_000_000_000_000_000n,
+          borrowedUnits: 0n,
+          whaleBorrowUnits: 8_400_000_000_000_000_000n,
+          availableUnits: 2_100_000_000_000_000_000n,
+        },
+      },
+      whale: { label: WHALE_LABEL, collateral: { USDC: 646_153_846_154n }, debt: { WETH: 8_400_000_000_000_000_000n } },
+    });
+    expect(openingHealthFactor(scenario.utilisation!.whale, scenario.assets)).toBeCloseTo(20, 5);
+    // The whale is not a scenario position: the liquidity provider's supply does not grow with its debt.
+    expect(scenario.positions.map((p) => p.label)).toEqual(['borrowers[0]']);
+    expect(parseScenario(VALID).utilisation).toBeUndefined();
+  });
+
+  it('counts the liquidity provider in what a borrowed reserve supplies', () => {
+    // USDC: the LP supplies 2 × 20,000 + 1 = 40,001; 90 % is 36,000.9, of which the position borrows 20,000.
+    const scenario = parseScenario({ ...VALID, utilisation: { USDC: 0.9 } });
+    expect(liquidityProviderSupplyUnits(scenario.positions)).toEqual({ USDC: 40_001_000_000n });
+    expect(scenario.utilisation!.reserves.USDC).toEqual({
+      targetBps: 9000n,
+      suppliedUnits: 40_001_000_000n,
+      borrowedUnits: 20_000_000_000n,
+      whaleBorrowUnits: 16_000_900_000n,
+      availableUnits: 4_000_100_000n,
+    });
+    // Backed by WETH, the only other asset: $16,000.9 × 20 / 0.825 / $3,000 = 129.30020202… WETH, rounded up.
+    expect(scenario.utilisation!.whale.collateral).toEqual({ WETH: 129_300_202_020_202_020_203n });
+  });
+
+  it('ships available-liquidity with 1 WBTC available against the victim\'s 5', () => {
+    const scenario = loadScenario('available-liquidity');
+    expect(scenario.aave).toBe('v3.6');
+    expect(scenario.utilisation!.reserves.WBTC).toMatchObject({ suppliedUnits: 5n * 10n ** 8n, whaleBorrowUnits: 4n * 10n ** 8n, availableUnits: 10n ** 8n });
+    expect(scenario.positions[0]).toMatchObject({ collateral: { WBTC: 5n * 10n ** 8n }, debt: { USDC: 210_000n * 10n ** 6n } });
+    expect(scenario.shocks[0]).toMatchObject({ asset: 'WBTC', priceBase8: 52_000n * 10n ** 8n });
   });
 });
