@@ -176,6 +176,9 @@ const envSchema = z
     if (env.LIQUIDATOR_ADDRESS && env.LIQUIDATOR_ADDRESS_PARAMETER) {
       ctx.addIssue({ code: 'custom', path: ['LIQUIDATOR_ADDRESS_PARAMETER'], message: 'set at most one of LIQUIDATOR_ADDRESS and LIQUIDATOR_ADDRESS_PARAMETER' });
     }
+    if (env.SIGNER_MODE !== undefined && env.SWAP_QUOTER_ADDRESS === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['SWAP_QUOTER_ADDRESS'], message: 'required with a signer: the Uniswap V3 QuoterV2 that prices the sale of seized collateral' });
+    }
     if (env.NATIVE_PRICE_ASSET === undefined && env.SIGNER_MODE !== undefined) {
       // Checked with the signer: only a function that sends transactions prices their gas.
       ctx.addIssue({ code: 'custom', path: ['NATIVE_PRICE_ASSET'], message: 'required with a signer: the reserve whose oracle price converts gas to USD (WETH on Ethereum)' });

@@ -55,9 +55,14 @@ export type ExecutionBreakerState =
 
 export type GasPriceCapState = { kind: 'closed' } | { kind: 'open'; reason: 'gas-price-cap'; detail: string };
 
-/** A transaction of the market's that was mined, and what its gas cost (gasUsed · effectiveGasPrice, wei). */
+/**
+ * A transaction of the market's that was mined, and what its gas cost (gasUsed · effectiveGasPrice, wei).
+ * `reverted-by-market`: it reverted because the market moved between the plan and its block (the pool past the
+ * slippage bound or the profit guard, the account liquidated or recovered first): its gas counts, but it says
+ * nothing about our sizing, so it neither lengthens nor resets the revert streak.
+ */
 export interface ExecutionOutcome {
-  kind: 'mined' | 'reverted';
+  kind: 'mined' | 'reverted' | 'reverted-by-market';
   gasCostWei: bigint;
 }
 
@@ -124,7 +129,8 @@ export function evaluateExecutionBreakers(counters: ExecutionBreakerCounters, se
  * - a revert adds one to the streak, and at the limit pauses until `nowMs + revertCooldownMs` (a pause that
  *   already ends later is kept: two workers recording reverts never shorten each other's pause);
  * - a success resets the streak to 0 (a running pause still runs out: a transaction sent before the pause and
- *   mined during it says little about the next one).
+ *   mined during it says little about the next one);
+ * - a revert caused by the market (`reverted-by-market`) leaves the streak as it is.
  */
 export function afterOutcome(
   counters: ExecutionBreakerCounters,
@@ -135,6 +141,7 @@ export function afterOutcome(
   const gasSpentTodayWei = gasSpentOnDayOf(counters, nowMs) + outcome.gasCostWei;
   const day = utcDayOf(nowMs);
   if (outcome.kind === 'mined') return { ...counters, consecutiveReverts: 0, day, gasSpentTodayWei };
+  if (outcome.kind === 'reverted-by-market') return { ...counters, day, gasSpentTodayWei };
   const consecutiveReverts = counters.consecutiveReverts + 1;
   const pause = revertPauseUntil(consecutiveReverts, settings, nowMs);
   const pausedUntilMs = pause === undefined || (counters.pausedUntilMs ?? 0) >= pause ? counters.pausedUntilMs : pause;

@@ -83,6 +83,9 @@ export interface FundedLiquidation {
   expectedProfitUnits: bigint;
   /** The contract reverts unless it keeps at least this (debt-asset units): the gas and the minimum profit. */
   minProfitUnits: bigint;
+  /** Oracle value of the collateral received (floored) and of the debt repaid plus premium (ceiled). */
+  valueReceivedBase: bigint;
+  valueRepaidBase: bigint;
   /** expectedProfitUnits in base currency, floored (signed). */
   profitBeforeGasBase: bigint;
   gasCostWei: bigint;
@@ -176,6 +179,8 @@ export function assessFundedLiquidation(plan: LiquidationPlan, proceeds: Proceed
     amountOutMinimumUnits,
     expectedProfitUnits,
     minProfitUnits,
+    valueReceivedBase: receivedBase,
+    valueRepaidBase: mulDivUp(plan.debtRepaidUnits + premiumUnits, plan.debtPriceBase8, 10n ** plan.debtDecimals),
     profitBeforeGasBase,
     gasCostWei,
     gasCostBase,

@@ -359,7 +359,7 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
 export async function triggerRuntimeFromConfig(config: PipelineConfig): Promise<TriggerRuntime & { close(): void }> {
   const scanner = await scannerRuntimeFromConfig(config);
   try {
-    const execution = await executeCandidateDepsFromConfig(config);
+    const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true });
     return {
       scanner,
       execution,

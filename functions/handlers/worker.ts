@@ -31,7 +31,11 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { JsonRpcProvider } from 'ethers';
 import { createDocumentClient, createDynamoDbClient, createKmsClient, createSqsClient } from '../adapters/aws/clients';
-import { AaveV3LiquidationExecutor } from '../adapters/chain/aave-v3-liquidation-executor';
+import { AaveV3FlashLoanTerms } from '../adapters/chain/aave-v3-flash-loan-terms';
+import { NoLiquidatorContractError, liquidatorAddressFromConfig } from '../adapters/chain/liquidator-address';
+import { EthersLiquidatorContract } from '../adapters/chain/liquidator-contract';
+import { UniswapV3Quoter } from '../adapters/chain/uniswap-v3-quoter';
+import type { LiquidatorContract } from '../ports/liquidator-contract';
 import { AaveV3PositionReader, UnsupportedPositionError } from '../adapters/chain/aave-v3-position-reader';
 import { ethersChainGateway } from '../adapters/chain/ethers-chain-gateway';
 import { KmsSigner } from '../adapters/chain/kms-signer';
@@ -334,7 +338,7 @@ export interface WorkerOverrides {
   metrics?: Metrics;
   clock?: Clock;
   borrowers?: Pick<BorrowerStore, 'clearEnqueued'>;
-  /** Gas per liquidationCall assumed before simulation; default 400k. */
+  /** Gas of the contract call assumed before simulation; default 500k. */
   assumedGasPerStep?: bigint;
   receiptTimeoutMs?: number;
   onOutcome?: WorkerDependencies['onOutcome'];
@@ -343,8 +347,13 @@ export interface WorkerOverrides {
 }
 
 export interface ExecutionOverrides {
+  /**
+   * Start without a liquidator contract (the trigger, which deploys one): executions then fail with
+   * NoLiquidatorContractError. The worker always needs one and fails at start-up without it.
+   */
+  liquidatorOptional?: boolean;
   clock?: Clock;
-  /** Gas per liquidationCall assumed before simulation; default 400k. */
+  /** Gas of the contract call assumed before simulation; default 500k. */
   assumedGasPerStep?: bigint;
   faults?: ExecutionFaults;
   /** Receives the reason whenever the private endpoint fails and the public RPC takes a transaction. */
@@ -376,6 +385,15 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   if (!config.worker.signer || !nativePriceAsset) throw new Error('executing candidates needs a signer (SIGNER_MODE, NATIVE_PRICE_ASSET)');
   const [signers, provider, privateProvider] = await Promise.all([signersFor(config), providerFromConfig(config), privateProviderFromConfig(config)]);
   const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet);
+  const liquidator = await liquidatorAddressFromConfig(config, provider).then(
+    (address): LiquidatorContract => new EthersLiquidatorContract(provider, address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
+    (error: unknown) => {
+      if (overrides.liquidatorOptional && error instanceof NoLiquidatorContractError) return missingLiquidatorContract(error);
+      provider.destroy();
+      privateProvider?.destroy();
+      throw error;
+    },
+  );
   const documents = createDocumentClient(config);
   const clock = overrides.clock ?? systemClock;
   const chain = ethersChainGateway(provider, { privateProvider, onPrivateFallback: overrides.onPrivateFallback });
@@ -386,7 +404,10 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
     // One lane per signer and process: concurrent records lease, sign and broadcast one at a time per key.
     sendLane: (address) => lanes.get(address) ?? createSendLane(),
     positions: aavePositionSource(reader),
-    simulator: new AaveV3LiquidationExecutor(provider, config.pool, { gasHeadroomBps: config.worker.gasHeadroomBps }),
+    liquidator,
+    quoter: new UniswapV3Quoter(provider, config.worker.swap.quoter!, { feeTiers: config.worker.swap.feeTiers, routes: config.worker.swap.routes }),
+    flashTerms: new AaveV3FlashLoanTerms(provider, config.pool),
+    explainRevert: (txHash) => liquidator.revertOf(txHash),
     nativePrice: aaveOracleNativePrice(reader, nativePriceAsset),
     chain,
     signers,
@@ -398,9 +419,12 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
     settings: {
       chainId,
       sizing: sizingStrategyFor(config.worker.sizing, config.worker.targetHealthFactorWad),
+      ruleSet: config.ruleSet,
+      funding: config.worker.funding,
+      maxSlippageBps: config.worker.maxSlippageBps,
       swapCostBps: config.worker.swapCostBps,
       minProfitBase: config.worker.minProfitBase,
-      assumedGasPerStep: overrides.assumedGasPerStep ?? 400_000n,
+      assumedGasPerStep: overrides.assumedGasPerStep ?? 500_000n,
       fees: config.worker.fees,
       maxPendingPerSigner: config.worker.maxPendingPerSigner,
       dryRun: config.worker.dryRun,
@@ -422,6 +446,22 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
       provider.destroy();
       privateProvider?.destroy();
     },
+  };
+}
+
+/** Stands in for the contract until one is deployed (trigger only): every use fails with the reason. */
+function missingLiquidatorContract(error: NoLiquidatorContractError): LiquidatorContract {
+  const fail = (): never => {
+    throw error;
+  };
+  return {
+    get address(): string {
+      return fail();
+    },
+    buildTransaction: fail,
+    simulate: fail,
+    liquidationsIn: fail,
+    revertOf: fail,
   };
 }
 

@@ -25,7 +25,14 @@ export type BestEffortStep =
   /** The current fees before a replacement: this round replaces nothing, the next one tries again. */
   | 'replacement-fees-read'
   /** The scanner's head right after a block (its lag): the next iteration asks again. */
-  | 'head-poll';
+  | 'head-poll'
+  /**
+   * Why a mined transaction reverted (replayed on the chain): unexplained, the revert is recorded without its
+   * reason and counts towards the revert streak as if the plan were at fault (the safe side).
+   */
+  | 'revert-explain'
+  /** What a mined liquidation did by our contract's events (realised amounts and profit): the result lacks them. */
+  | 'realized-read';
 
 /** The metric each step counts (a Count of 1 per failure, with the function's `service` and `market` dimensions). */
 export const BEST_EFFORT_METRICS = {
@@ -36,6 +43,8 @@ export const BEST_EFFORT_METRICS = {
   'confirmed-nonce-read': 'ReceiptPollFailures',
   'replacement-fees-read': 'ReceiptPollFailures',
   'head-poll': 'HeadPollFailures',
+  'revert-explain': 'ReceiptPollFailures',
+  'realized-read': 'ReceiptPollFailures',
 } as const satisfies Record<BestEffortStep, string>;
 
 export type BestEffortMetric = (typeof BEST_EFFORT_METRICS)[BestEffortStep];

@@ -23,24 +23,29 @@
  * it as such, so a result is JSON-safe and a replayed one has the same type as a fresh one.
  */
 import {
-  assessProfit,
+  assessFundedLiquidation,
   calculateAccountData,
-  type CostModel,
+  type Eip1559GasPrice,
+  type FundingMode,
+  type GasCosts,
   HEALTH_FACTOR_LIQUIDATION_THRESHOLD_WAD,
   maxSizing,
-  type PairSelection,
+  type RuleSet,
   selectPair,
   type SizingStrategy,
   targetHealthSizing,
   twoStepSizing,
   type UserPosition,
 } from '../domain';
-import type { LiquidationCall, LiquidationSimulator } from '../ports/lending-protocol';
+import type { BreakerOutcome } from '../ports/circuit-breakers';
+import type { FlashLoanTermsSource, LiquidatorContract, RevertClass, SwapQuoter } from '../ports/liquidator-contract';
 import { type AttemptRecord, type FinalOutcome, IN_FLIGHT_ATTEMPT_STATES, type LiquidationLedger } from '../ports/liquidation-ledger';
 import type { Signer } from '../ports/transactions';
 import { type CandidateMessage, deduplicationIdOf } from './candidate-message';
 import { ClaimedFailure, failClaimedAttempt, type FailureStage, messageOf, PendingTransactionError } from './execution-failures';
 import { type EncodedPlan, encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
+import { type FundedChoice, liquidatorCallOf, planFunded } from './funded-plan';
+import { runBestEffort } from './best-effort';
 import {
   createTransactionDispatcher,
   type DispatchOutcome,
@@ -74,26 +79,38 @@ export interface NativePriceSource {
 /** Breakers that stop execution (functions/ports/circuit-breakers.ts has the full port; execution needs these). */
 export interface ExecutionBreakerGate {
   check(nowMs: number): Promise<{ kind: 'closed' } | { kind: 'open'; reason: string; detail: string }>;
-  recordOutcome(outcome: { kind: 'mined' | 'reverted'; gasCostWei: bigint }, nowMs: number): Promise<void>;
+  recordOutcome(outcome: BreakerOutcome, nowMs: number): Promise<void>;
 }
 
 export interface ExecutionSettings extends DispatcherSettings {
   sizing: SizingStrategy;
+  /** The Pool's rule set (flash-loan premium rounding). */
+  ruleSet: RuleSet;
+  /** Swap cost allowance (bps) that ranks pairs before they are quoted; the plan sent is priced with a real quote. */
   swapCostBps: bigint;
   /** Profit must exceed this (base currency, 8 decimals). */
   minProfitBase: bigint;
   /**
-   * Gas per liquidationCall assumed while choosing the pair (the simulation's gas limit replaces it before
-   * anything is sent). Aave V3 liquidationCall uses ~250–400k gas.
+   * Gas of the whole contract call assumed while choosing the pair (the simulation's gas limit replaces it before
+   * anything is sent). A flash-loan liquidation with a Uniswap V3 swap uses ~450–580k gas (BENCHMARKS.md).
    */
   assumedGasPerStep: bigint;
+  /** `flash-loan`: the contract borrows the debt asset from the Pool; `inventory`: its own balance pays. */
+  funding: FundingMode;
+  /** amountOutMinimum = quoted output × (1 − maxSlippageBps). */
+  maxSlippageBps: bigint;
   dryRun: boolean;
 }
 
 /** The use case's ports, and the dispatcher's (built from the same deps for each execution). */
 export interface ExecuteCandidateDeps extends DispatcherDeps {
   positions: CandidatePositionSource;
-  simulator: LiquidationSimulator;
+  /** Our liquidator contract (contracts/src/Liquidator.sol): what every liquidation calls. */
+  liquidator: LiquidatorContract;
+  /** Prices the sale of the seized collateral at the decision's block. */
+  quoter: SwapQuoter;
+  /** The Pool's flash-loan premium at the decision's block. */
+  flashTerms: FlashLoanTermsSource;
   nativePrice: NativePriceSource;
   breakers?: ExecutionBreakerGate;
   settings: ExecutionSettings;
@@ -107,7 +124,17 @@ export interface ExecuteCandidateInput {
   receiptDeadlineMs: number;
 }
 
-export type SkipReason = 'unsupported-position' | 'no-liquidatable-pair' | 'unprofitable';
+export type SkipReason = 'unsupported-position' | 'no-liquidatable-pair' | 'no-route' | 'no-available-liquidity' | 'unprofitable';
+
+/** What a mined liquidation did, by our contract's `Liquidated` event (decimal strings, token units). */
+export interface RealizedLiquidation {
+  debtRepaidUnits: string;
+  collateralSeizedUnits: string;
+  swapAmountOutUnits: string;
+  flashPremiumUnits: string;
+  /** Left in the contract, debt-asset units: compare with the plan's expectedProfitUnits. */
+  profitUnits: string;
+}
 
 export type ExecutionResult =
   | { kind: 'stale'; opportunity: string; block: number; healthFactorWad: string }
@@ -118,8 +145,14 @@ export type ExecutionResult =
   /** A breaker is open (kill switch, revert streak, daily gas budget, gas price cap): nothing claimed or sent. */
   | { kind: 'paused'; opportunity: string; block: number; reason: string; detail: string }
   | { kind: 'dry-run'; opportunity: string; block: number; plan: EncodedPlan }
-  | { kind: 'mined'; opportunity: string; block: number; txHash: string; minedBlock: number; gasUsed: string; plan: EncodedPlan }
-  | { kind: 'reverted'; opportunity: string; block: number; txHash: string; minedBlock: number; gasUsed: string; plan: EncodedPlan }
+  /** `realized`: absent only when the receipt's events could not be read (counted as a best-effort failure). */
+  | { kind: 'mined'; opportunity: string; block: number; txHash: string; minedBlock: number; gasUsed: string; plan: EncodedPlan; realized?: RealizedLiquidation }
+  /**
+   * `revertClass` `market-moved`: someone moved the market between the plan and the block (the pool past the
+   * bounds, the account liquidated first); recorded with its reason, not counted towards the revert streak. The
+   * scanner offers the account again at its next block, which plans anew.
+   */
+  | { kind: 'reverted'; opportunity: string; block: number; txHash: string; minedBlock: number; gasUsed: string; plan: EncodedPlan; reason: string; revertClass?: RevertClass }
   /** None of the attempt's transactions was mined; their nonce was used by another transaction. */
   | { kind: 'dropped'; opportunity: string; block: number; txHash: string; detail: string }
   /** A permanent failure. `block` is null only when the latest block could not be read. */
@@ -150,10 +183,10 @@ export function replacementBudgetOf(plan: ExecutionPlan): ReplacementBudget {
   return { grossProfitBase: plan.profitBase + plan.gasCostBase, nativePriceBase8: plan.nativePriceBase8 };
 }
 
-type Liquidate = { kind: 'liquidate'; block: number; selection: Extract<PairSelection, { kind: 'liquidate' }>; costs: CostModel };
+type Liquidate = { kind: 'liquidate'; block: number; choice: FundedChoice; gasPrice: Eip1559GasPrice; nativePriceBase8: bigint };
 type Decision = { kind: 'result'; result: ExecutionResult } | Liquidate;
 
-async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opportunity: string, block: number, signer: Signer): Promise<Decision> {
+async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opportunity: string, block: number): Promise<Decision> {
   const { settings } = deps;
   const read = await deps.positions.read(message.borrower, block);
   if (read.kind === 'unsupported') {
@@ -164,23 +197,24 @@ async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opp
     return { kind: 'result', result: { kind: 'stale', opportunity, block, healthFactorWad: healthFactorWad.toString() } };
   }
   const [gasPrice, nativePriceBase8] = await Promise.all([deps.chain.feesAfter(block), deps.nativePrice.nativePriceBase8(block)]);
-  const costs: CostModel = {
-    gasUnitsPerStep: settings.assumedGasPerStep,
-    gasPrice,
-    nativePriceBase8,
-    swapCostBps: settings.swapCostBps,
-    minProfitBase: settings.minProfitBase,
-  };
-  const selection = selectPair(read.position, { sizing: settings.sizing, costs, liquidator: signer.address, receiveAToken: false });
-  if (selection.kind === 'skip') {
-    // 'healthy' cannot happen here (checked above on the same position); kept total for the type.
-    const reason: SkipReason = selection.reason === 'unprofitable' ? 'unprofitable' : 'no-liquidatable-pair';
-    const profits = selection.candidates.flatMap((c) => (c.kind === 'sized' ? [c.profit.profit.profitBase] : []));
-    const best = profits.reduce<bigint | undefined>((max, p) => (max === undefined || p > max ? p : max), undefined);
-    const detail = best === undefined ? selection.reason : `best profit ${best} base, must exceed ${settings.minProfitBase}`;
-    return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason, detail } };
+  // Sizes every pair (the liquidator is our contract: the Pool's caller); the flat swap allowance only ranks them.
+  const selection = selectPair(read.position, {
+    sizing: settings.sizing,
+    costs: { gasUnitsPerStep: settings.assumedGasPerStep, gasPrice, nativePriceBase8, swapCostBps: settings.swapCostBps, minProfitBase: settings.minProfitBase },
+    liquidator: deps.liquidator.address,
+    receiveAToken: false,
+  });
+  if (!selection.candidates.some((c) => c.kind === 'sized')) {
+    return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: 'no-liquidatable-pair', detail: selection.kind === 'skip' ? selection.reason : 'no sized pair' } };
   }
-  return { kind: 'liquidate', block, selection, costs };
+  const gas: GasCosts = { gasUnits: settings.assumedGasPerStep, gasPrice, nativePriceBase8, minProfitBase: settings.minProfitBase };
+  const funded = await planFunded(deps, read.position, selection.candidates, block, gas, {
+    funding: settings.funding,
+    ruleSet: settings.ruleSet,
+    maxSlippageBps: settings.maxSlippageBps,
+  });
+  if (funded.kind === 'skip') return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: funded.reason, detail: funded.detail } };
+  return { kind: 'liquidate', block, choice: funded.choice, gasPrice, nativePriceBase8 };
 }
 
 export async function executeCandidate(deps: ExecuteCandidateDeps, input: ExecuteCandidateInput): Promise<ExecutionResult> {
@@ -197,7 +231,7 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     [readBlock, existing] = await Promise.all([deps.chain.latestBlock(), deps.ledger.find(opportunity)]);
     if (existing) {
       if (existing.attemptId === attempt && IN_FLIGHT_ATTEMPT_STATES.includes(existing.state)) {
-        return await resume(dispatcher, existing, input);
+        return await resume(deps, dispatcher, existing, input);
       }
       // Another delivery's claim, or this delivery's finished one: nothing more to do for this opportunity.
       if (existing.attemptId !== attempt || !['claimed', 'failed'].includes(existing.state)) {
@@ -207,7 +241,7 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     const breaker = await deps.breakers?.check(deps.clock.nowMs());
     if (breaker?.kind === 'open') return { kind: 'paused', opportunity, block: readBlock, reason: breaker.reason, detail: breaker.detail };
     signer = await dispatcher.chooseSigner();
-    decision = await decide(deps, message, opportunity, readBlock, signer);
+    decision = await decide(deps, message, opportunity, readBlock);
   } catch (error) {
     // Nothing is claimed yet (a resume throws only retryable errors, or a plan that does not decode): retrying
     // is always safe.
@@ -215,13 +249,13 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     return { kind: 'failed', opportunity, block: readBlock, stage: 'decide', reason: messageOf(error) };
   }
   if (decision.kind === 'result') return decision.result;
-  const { block, selection, costs } = decision;
+  const { block, choice, gasPrice } = decision;
   const cap = deps.settings.fees.gasPriceCapWei;
-  const expectedGasPriceWei = costs.gasPrice.baseFeePerGasWei + costs.gasPrice.maxPriorityFeePerGasWei;
+  const expectedGasPriceWei = gasPrice.baseFeePerGasWei + gasPrice.maxPriorityFeePerGasWei;
   if (cap !== undefined && expectedGasPriceWei > cap) {
     return { kind: 'paused', opportunity, block, reason: 'gas-price-cap', detail: `gas price ${expectedGasPriceWei} wei is above the cap ${cap} wei` };
   }
-  const step = selection.steps[0];
+  const step = choice.plan;
 
   let claim: Awaited<ReturnType<LiquidationLedger<ExecutionPlan>['claim']>>;
   try {
@@ -234,16 +268,9 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
   if (claim.kind === 'in-flight') return { kind: 'in-flight', opportunity, block, heldBy: claim.heldBy };
   deps.faults?.reach('after-claim');
 
-  const call: LiquidationCall = {
-    collateralAsset: step.collateralAsset,
-    debtAsset: step.debtAsset,
-    user: message.borrower,
-    debtToCoverUnits: step.debtToCoverUnits,
-    receiveAToken: step.receiveAToken,
-  };
   let ready: Ready;
   try {
-    const prepared = await prepare(deps, { opportunity, attempt, block, call, decision, signer, nowIso });
+    const prepared = await prepare(deps, { opportunity, attempt, block, decision, signer, nowIso });
     if (prepared.kind === 'result') return prepared.result;
     ready = prepared;
   } catch (error) {
@@ -259,29 +286,61 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     to: ready.to,
     data: ready.data,
     gasLimit: ready.plan.gasLimit,
-    fees: costs.gasPrice,
+    fees: gasPrice,
     replacementBudget: replacementBudgetOf(ready.plan),
     plan: ready.plan,
     // A retaken claim (this delivery's earlier round failed) numbers its transactions after the earlier ones.
     firstIndex: existing?.transactions.length ?? 0,
     deadlineMs: input.receiptDeadlineMs,
   });
-  return resultOf(outcome, opportunity, block);
+  return withRealized(deps, resultOf(outcome, opportunity, block));
+}
+
+/** A mined liquidation's result with what it did, read from our contract's event (best effort). */
+async function withRealized(deps: ExecuteCandidateDeps, result: ExecutionResult): Promise<ExecutionResult> {
+  if (result.kind !== 'mined') return result;
+  const events = await runBestEffort(deps.bestEffort, 'realized-read', () => deps.liquidator.liquidationsIn(result.txHash), {
+    opportunity: result.opportunity,
+    txHash: result.txHash,
+  });
+  const event = events?.[0];
+  if (!event) return result;
+  return {
+    ...result,
+    realized: {
+      debtRepaidUnits: event.debtRepaidUnits.toString(),
+      collateralSeizedUnits: event.collateralSeizedUnits.toString(),
+      swapAmountOutUnits: event.swapAmountOutUnits.toString(),
+      flashPremiumUnits: event.flashPremiumUnits.toString(),
+      profitUnits: event.profitUnits.toString(),
+    },
+  };
 }
 
 /** Continues this delivery's attempt from the ledger (its plan decoded there: a malformed one fails the read). */
-async function resume(dispatcher: TransactionDispatcher, record: AttemptRecord<ExecutionPlan>, input: ExecuteCandidateInput): Promise<ExecutionResult> {
+async function resume(deps: ExecuteCandidateDeps, dispatcher: TransactionDispatcher, record: AttemptRecord<ExecutionPlan>, input: ExecuteCandidateInput): Promise<ExecutionResult> {
   const { plan } = record;
   if (!plan) throw new MalformedPlanError(`ledger ${record.opportunity}`, [`(plan): required for an attempt in state ${record.state}`]);
   const outcome = await dispatcher.resume({ record, plan, replacementBudget: replacementBudgetOf(plan), deadlineMs: input.receiptDeadlineMs });
-  return resultOf(outcome, record.opportunity, record.block ?? 0);
+  return withRealized(deps, resultOf(outcome, record.opportunity, record.block ?? 0));
 }
 
 function resultOf(outcome: DispatchOutcome, opportunity: string, block: number): ExecutionResult {
   switch (outcome.kind) {
     case 'mined':
+      return { kind: 'mined', opportunity, block, txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed.toString(), plan: encodePlan(outcome.plan) };
     case 'reverted':
-      return { kind: outcome.kind, opportunity, block, txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed.toString(), plan: encodePlan(outcome.plan) };
+      return {
+        kind: 'reverted',
+        opportunity,
+        block,
+        txHash: outcome.txHash,
+        minedBlock: outcome.minedBlock,
+        gasUsed: outcome.gasUsed.toString(),
+        plan: encodePlan(outcome.plan),
+        reason: outcome.reason,
+        ...(outcome.revertClass ? { revertClass: outcome.revertClass } : {}),
+      };
     case 'dropped':
       return { kind: 'dropped', opportunity, block, txHash: outcome.txHash, detail: outcome.detail };
     case 'failed':
@@ -293,7 +352,6 @@ interface PrepareContext {
   opportunity: string;
   attempt: string;
   block: number;
-  call: LiquidationCall;
   decision: Liquidate;
   signer: Signer;
   nowIso: () => string;
@@ -302,38 +360,55 @@ interface PrepareContext {
 /** Ready to send: the plan, and the call's target and calldata. */
 type Ready = { kind: 'ready'; plan: ExecutionPlan; to: string; data: string };
 
-/** Simulation, profit after the simulated gas, dry run: everything before the dispatcher takes over. */
+/**
+ * Simulation of the whole contract call at the decision's block, profit again after the simulated gas, dry run:
+ * everything before the dispatcher takes over. The simulation must return exactly the profit the plan predicts:
+ * the plan is the Pool's and the pool's own arithmetic at that block, so any difference is a model gap, and
+ * a plan the chain disagrees with is not sent.
+ */
 async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise<Ready | { kind: 'result'; result: ExecutionResult }> {
-  const { opportunity, attempt, block, call, decision } = ctx;
+  const { opportunity, attempt, block, decision } = ctx;
+  const { settings } = deps;
+  const { choice } = decision;
   const finish = (outcome: FinalOutcome<ExecutionPlan>) => deps.ledger.finish(opportunity, attempt, outcome, ctx.nowIso());
+  const failed = async (reason: string) => {
+    await finish({ kind: 'failed', reason, block });
+    return { kind: 'result' as const, result: { kind: 'failed' as const, opportunity, block, stage: 'simulate' as const, reason } };
+  };
 
-  const simulation = await deps.simulator.simulate(call, ctx.signer.address, block).catch((error: unknown) => {
+  const simulation = await deps.liquidator.simulate(choice.call, ctx.signer.address, block).catch((error: unknown) => {
     throw new ClaimedFailure('simulate', error);
   });
   if (simulation.kind === 'revert') {
-    // The domain predicted success on this very block: a revert means a model gap or a liquidator without
-    // funds or allowance. Either needs a person, so it is `failed` (alarmed), not `skipped`.
-    const reason = `simulation reverted: ${simulation.reason}`;
-    await finish({ kind: 'failed', reason, block });
-    return { kind: 'result', result: { kind: 'failed', opportunity, block, stage: 'simulate', reason } };
+    // Simulated on the very state the plan was made from: a revert is a model gap (or the contract lacks stock in
+    // inventory mode). Either needs a person, so it is `failed` (alarmed), not `skipped`.
+    return failed(`simulation reverted: ${simulation.reason}`);
+  }
+  if (simulation.profitUnits !== choice.liquidation.expectedProfitUnits) {
+    return failed(`simulated profit ${simulation.profitUnits} differs from the plan's ${choice.liquidation.expectedProfitUnits} (debt units): not sent`);
   }
 
-  // Profit again with the simulated gas limit (an upper bound of what the transaction pays) for every step.
-  const assessed = assessProfit(decision.selection.steps, { ...decision.costs, gasUnitsPerStep: simulation.gasLimit });
+  // Profit again with the simulated gas limit (an upper bound of what the transaction pays); the guard follows.
+  const assessed = assessFundedLiquidation(
+    choice.plan,
+    choice.liquidation.proceeds,
+    { mode: settings.funding, ruleSet: settings.ruleSet, flashLoanPremiumBps: choice.liquidation.flashLoanPremiumBps, maxSlippageBps: settings.maxSlippageBps },
+    { gasUnits: simulation.gasLimit, gasPrice: decision.gasPrice, nativePriceBase8: decision.nativePriceBase8, minProfitBase: settings.minProfitBase },
+  );
+  const funded = assessed.liquidation;
   if (assessed.kind === 'skip') {
-    const detail = `profit ${assessed.profit.profitBase} base after the simulated gas limit ${simulation.gasLimit} (min ${deps.settings.minProfitBase})`;
+    const detail = `profit ${funded.profitBase} base after the simulated gas limit ${simulation.gasLimit} (min ${settings.minProfitBase}): ${assessed.reason}`;
     await finish({ kind: 'skipped', reason: `unprofitable: ${detail}`, block });
     return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: 'unprofitable', detail } };
   }
-  // Only the first step is sent; a second step (two-step sizing) is left to the next detection of the account.
-  const step = decision.selection.steps[0];
-  const { gasPrice, nativePriceBase8 } = decision.costs;
+  const call = liquidatorCallOf(funded);
+  const step = choice.plan;
   const plan: ExecutionPlan = {
-    sizing: deps.settings.sizing.name,
-    steps: decision.selection.steps.length,
+    sizing: settings.sizing.name,
+    steps: choice.steps.length,
     collateralAsset: step.collateralAsset,
     debtAsset: step.debtAsset,
-    debtToCoverUnits: step.debtToCoverUnits,
+    debtToCoverUnits: call.debtToCoverUnits,
     debtRepaidUnits: step.debtRepaidUnits,
     liquidatorCollateralUnits: step.liquidatorCollateralUnits,
     protocolFeeUnits: step.protocolFeeUnits,
@@ -341,26 +416,41 @@ async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise
     limitedBy: step.limitedBy,
     healthFactorBeforeWad: step.healthFactorBeforeWad,
     healthFactorAfterWad: step.healthFactorAfterWad,
-    nativePriceBase8,
-    baseFeePerGasWei: gasPrice.baseFeePerGasWei,
-    maxFeePerGasWei: gasPrice.maxFeePerGasWei,
-    maxPriorityFeePerGasWei: gasPrice.maxPriorityFeePerGasWei,
-    valueReceivedBase: assessed.profit.valueReceivedBase,
-    valueRepaidBase: assessed.profit.valueRepaidBase,
-    gasCostWei: assessed.profit.gasCostWei,
-    gasCostBase: assessed.profit.gasCostBase,
-    swapCostBase: assessed.profit.swapCostBase,
-    profitBase: assessed.profit.profitBase,
+    nativePriceBase8: decision.nativePriceBase8,
+    baseFeePerGasWei: decision.gasPrice.baseFeePerGasWei,
+    maxFeePerGasWei: decision.gasPrice.maxFeePerGasWei,
+    maxPriorityFeePerGasWei: decision.gasPrice.maxPriorityFeePerGasWei,
+    valueReceivedBase: funded.valueReceivedBase,
+    valueRepaidBase: funded.valueRepaidBase,
+    gasCostWei: funded.gasCostWei,
+    gasCostBase: funded.gasCostBase,
+    // Oracle value of the collateral minus what the swap pays for it (signed on the wire as the profit is not:
+    // a swap above the oracle price is no cost).
+    swapCostBase: funded.swapCostBase > 0n ? funded.swapCostBase : 0n,
+    profitBase: funded.profitBase,
     gasEstimate: simulation.gasEstimate,
     gasLimit: simulation.gasLimit,
+    funded: {
+      funding: funded.funding,
+      liquidatorContract: deps.liquidator.address,
+      swapPath: call.swapPath,
+      quotedAmountOutUnits: funded.proceedsUnits,
+      amountOutMinimumUnits: funded.amountOutMinimumUnits,
+      flashLoanUnits: funded.flashLoanUnits,
+      flashLoanPremiumBps: funded.flashLoanPremiumBps,
+      flashLoanPremiumUnits: funded.premiumUnits,
+      expectedProfitUnits: funded.expectedProfitUnits,
+      minProfitUnits: funded.minProfitUnits,
+      ...(choice.reducedForLiquidity ? { reducedFromRepayUnits: choice.reducedForLiquidity.plannedRepayUnits } : {}),
+    },
   };
-  if (deps.settings.dryRun) {
+  if (settings.dryRun) {
     await finish({ kind: 'dry-run', block, plan });
     return { kind: 'result', result: { kind: 'dry-run', opportunity, block, plan: encodePlan(plan) } };
   }
   let target: { to: string; data: string };
   try {
-    target = deps.simulator.buildTransaction(call);
+    target = deps.liquidator.buildTransaction(call);
   } catch (error) {
     throw new ClaimedFailure('prepare', error);
   }

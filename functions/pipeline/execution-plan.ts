@@ -18,7 +18,7 @@
  * documented default), or attempts in flight across the deploy no longer decode.
  */
 import * as z from 'zod';
-import type { CloseFactorRule, LiquidationLimit, SizingStrategyName } from '../domain';
+import type { CloseFactorRule, FundingMode, LiquidationLimit, SizingStrategyName } from '../domain';
 
 /** The transaction that carries the plan, as the dispatcher (transaction-dispatcher.ts) signed it. */
 export interface PlanSubmission {
@@ -68,8 +68,35 @@ export interface ExecutionPlan {
   /** Gas units: the node's estimate, and the limit signed (estimate plus headroom). */
   gasEstimate: bigint;
   gasLimit: bigint;
+  /**
+   * How our liquidator contract executes it (functions/domain/funded-liquidation.ts). Optional in the stored form
+   * only so that plans signed before these fields existed still decode; every plan written now has them.
+   */
+  funded?: FundedPlanFields;
   /** Absent until the transaction is signed (a dry run never has one). */
   submission?: PlanSubmission;
+}
+
+/** The contract call and its market figures at the decision's block. */
+export interface FundedPlanFields {
+  funding: FundingMode;
+  /** Our liquidator contract, the transaction's target. */
+  liquidatorContract: string;
+  /** Uniswap V3 path bytes of the sale (`0x`: same asset on both sides, no swap). */
+  swapPath: string;
+  /** QuoterV2's output for the collateral received, at the decision's block (the collateral itself without a swap). */
+  quotedAmountOutUnits: bigint;
+  amountOutMinimumUnits: bigint;
+  /** liquidationCall's finite debtToCover, the flash loan's amount (0 in inventory mode). */
+  flashLoanUnits: bigint;
+  flashLoanPremiumBps: bigint;
+  flashLoanPremiumUnits: bigint;
+  /** What the contract keeps: quoted output − debt repaid − premium (debt units; signed). */
+  expectedProfitUnits: bigint;
+  /** The contract's on-chain guard (debt units): the call reverts if it would keep less. */
+  minProfitUnits: bigint;
+  /** Set when the sized repay was reduced to fit the reserves' available liquidity: the repay first sized. */
+  reducedFromRepayUnits?: bigint;
 }
 
 /** The plan as the ledger stores it and results carry it: flat, every value a string. */
@@ -110,7 +137,7 @@ const address = z.string(expecting('a 0x-prefixed 20-byte hex address')).regex(/
 const callData = z.string(expecting('0x-prefixed hex bytes')).regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes');
 const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) => z.enum(values, expecting(`one of ${values.join(', ')}`));
 
-type Decided = Omit<ExecutionPlan, 'submission'>;
+type Decided = Omit<ExecutionPlan, 'submission' | 'funded'>;
 
 const decidedFields = {
   sizing: oneOf(SIZING_STRATEGIES),
@@ -139,6 +166,25 @@ const decidedFields = {
   gasLimit: amount,
 } satisfies { [K in keyof Decided]-?: z.ZodType<Decided[K], string> };
 
+const FUNDING_MODES = ['flash-loan', 'inventory'] as const satisfies readonly FundingMode[];
+
+/** Flat in the stored form, all present together (or none: a plan stored before they existed). */
+const fundedFields = {
+  funding: oneOf(FUNDING_MODES),
+  liquidatorContract: address,
+  swapPath: z.string(expecting('0x-prefixed hex bytes')).regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes'),
+  quotedAmountOutUnits: amount,
+  amountOutMinimumUnits: amount,
+  flashLoanUnits: amount,
+  flashLoanPremiumBps: amount,
+  flashLoanPremiumUnits: amount,
+  expectedProfitUnits: signedAmount,
+  minProfitUnits: amount,
+  reducedFromRepayUnits: amount.optional(),
+} satisfies { [K in keyof FundedPlanFields]-?: z.ZodType<FundedPlanFields[K], string | undefined> };
+const FUNDED_KEYS = Object.keys(fundedFields) as (keyof FundedPlanFields)[];
+const REQUIRED_FUNDED_KEYS = FUNDED_KEYS.filter((key) => key !== 'reducedFromRepayUnits');
+
 /** Present together once the plan has a transaction. */
 const TRANSACTION_FIELDS = ['from', 'nonce', 'to', 'data'] as const;
 
@@ -155,12 +201,16 @@ const submissionFields = {
   effectiveGasPriceWei: amount.optional(),
 } satisfies { [K in keyof PlanSubmission]-?: z.ZodType<PlanSubmission[K] | undefined, string | undefined> };
 
-const encodedPlanSchema = z.object({ ...decidedFields, ...submissionFields });
+const optionalFundedFields = Object.fromEntries(Object.entries(fundedFields).map(([key, schema]) => [key, schema.optional()])) as {
+  [K in keyof typeof fundedFields]: z.ZodOptional<(typeof fundedFields)[K]>;
+};
+
+const encodedPlanSchema = z.object({ ...decidedFields, ...optionalFundedFields, ...submissionFields });
 
 /** The stored form of `plan`. Throws (ZodError) on a value no decoder would accept back, e.g. a negative amount. */
 export function encodePlan(plan: ExecutionPlan): EncodedPlan {
-  const { submission, ...decided } = plan;
-  const encoded: Record<string, string | undefined> = encodedPlanSchema.encode({ ...decided, ...submission });
+  const { submission, funded, ...decided } = plan;
+  const encoded: Record<string, string | undefined> = encodedPlanSchema.encode({ ...decided, ...funded, ...submission });
   // No `undefined` values: the result is JSON, and a DynamoDB item.
   return Object.fromEntries(Object.entries(encoded).filter(([, value]) => value !== undefined)) as EncodedPlan;
 }
@@ -169,7 +219,16 @@ export function encodePlan(plan: ExecutionPlan): EncodedPlan {
 export function decodePlan(stored: unknown, where: string): ExecutionPlan {
   const parsed = encodedPlanSchema.safeDecode(stored as EncodedPlan);
   if (!parsed.success) throw new MalformedPlanError(where, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(plan)'}: ${issue.message}`));
-  const { from, nonce, to, data, replacements, effectiveGasPriceWei, ...decided } = parsed.data;
+  const { from, nonce, to, data, replacements, effectiveGasPriceWei, ...rest } = parsed.data;
+  const decided: Decided & { funded?: FundedPlanFields } = Object.fromEntries(
+    Object.entries(rest).filter(([key]) => !(FUNDED_KEYS as string[]).includes(key)),
+  ) as Decided;
+  const fundedPresent = REQUIRED_FUNDED_KEYS.filter((key) => parsed.data[key] !== undefined);
+  if (fundedPresent.length > 0) {
+    const missing = REQUIRED_FUNDED_KEYS.filter((key) => parsed.data[key] === undefined);
+    if (missing.length > 0) throw new MalformedPlanError(where, missing.map((field) => `${field}: required (the plan is funded: ${fundedPresent.join(', ')} present)`));
+    decided.funded = Object.fromEntries(FUNDED_KEYS.filter((key) => parsed.data[key] !== undefined).map((key) => [key, parsed.data[key]])) as unknown as FundedPlanFields;
+  }
   const present = TRANSACTION_FIELDS.filter((field) => parsed.data[field] !== undefined);
   if (present.length === 0) {
     const stray = (['replacements', 'effectiveGasPriceWei'] as const).filter((field) => parsed.data[field] !== undefined);

@@ -18,7 +18,9 @@
  * `bestEffort` and carry on.
  */
 import type { Eip1559GasPrice } from '../domain';
+import type { BreakerOutcome } from '../ports/circuit-breakers';
 import type { Clock } from '../ports/clock';
+import type { RevertClass } from '../ports/liquidator-contract';
 import type { AttemptRecord, AttemptTransaction, LiquidationLedger } from '../ports/liquidation-ledger';
 import { type NonceLease, NonceLeaseLostError, type NonceLeases, signerKeyOf } from '../ports/nonce-leases';
 import type { BroadcastResult, ChainGateway, Signer } from '../ports/transactions';
@@ -55,7 +57,7 @@ export interface DispatcherDeps {
   ledger: LiquidationLedger<ExecutionPlan>;
   nonces: NonceLeases;
   /** Told the gas and outcome of every settled transaction (daily gas budget, revert streak). */
-  breakers?: { recordOutcome(outcome: { kind: 'mined' | 'reverted'; gasCostWei: bigint }, nowMs: number): Promise<void> };
+  breakers?: { recordOutcome(outcome: BreakerOutcome, nowMs: number): Promise<void> };
   clock: Clock;
   classifyFailure(error: unknown): FailureClass;
   settings: DispatcherSettings;
@@ -65,6 +67,12 @@ export interface DispatcherDeps {
   /** Waits for a signer slot, or out a receipt round after a failed poll (tests inject a fake clock's). */
   sleep?: (ms: number) => Promise<void>;
   bestEffort: BestEffort;
+  /**
+   * Why a mined transaction reverted, and whether the market or our plan is to blame: a `market-moved` revert is
+   * recorded with its reason and spends gas against the daily budget but does not count towards the revert streak.
+   * Absent: every revert counts.
+   */
+  explainRevert?: (txHash: string) => Promise<{ reason: string; revertClass: RevertClass }>;
 }
 
 /** What gas a fee-bumped replacement may cost at most. */
@@ -107,7 +115,9 @@ export interface ResumedCall {
 }
 
 export type DispatchOutcome =
-  | { kind: 'mined' | 'reverted'; txHash: string; minedBlock: number; gasUsed: bigint; plan: ExecutionPlan }
+  | { kind: 'mined'; txHash: string; minedBlock: number; gasUsed: bigint; plan: ExecutionPlan }
+  /** `reason` as the ledger records it; `revertClass` when the revert was explained (DispatcherDeps.explainRevert). */
+  | { kind: 'reverted'; txHash: string; minedBlock: number; gasUsed: bigint; plan: ExecutionPlan; reason: string; revertClass?: RevertClass }
   /** None of the attempt's transactions was mined; their nonce was used by another transaction. */
   | { kind: 'dropped'; txHash: string; detail: string }
   /** A permanent failure before anything was out (recorded `failed` in the ledger). */

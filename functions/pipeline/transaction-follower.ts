@@ -188,13 +188,19 @@ async function finishOrPending(deps: DispatcherDeps, f: Following, outcome: Fina
 export async function settleReceipt(deps: DispatcherDeps, f: Following, receipt: ReceiptSummary): Promise<DispatchOutcome> {
   deps.faults?.reach('after-receipt');
   const plan: ExecutionPlan = { ...f.plan, submission: { ...f.submission, effectiveGasPriceWei: receipt.effectiveGasPriceWei } };
+  const context = { ...contextOf(f), txHash: receipt.txHash };
+  // Why it reverted, replayed on the chain (best effort: without it the revert counts as ours).
+  const revert =
+    receipt.status === 'reverted' && deps.explainRevert
+      ? await runBestEffort(deps.bestEffort, 'revert-explain', () => deps.explainRevert!(receipt.txHash), context)
+      : undefined;
+  const revertedIn = `reverted in block ${receipt.blockNumber}`;
   const outcome: FinalOutcome<ExecutionPlan> =
     receipt.status === 'success'
       ? { kind: 'mined', txHash: receipt.txHash, minedBlock: receipt.blockNumber, gasUsed: receipt.gasUsed, plan }
-      : { kind: 'reverted', txHash: receipt.txHash, minedBlock: receipt.blockNumber, reason: `reverted in block ${receipt.blockNumber}`, plan };
+      : { kind: 'reverted', txHash: receipt.txHash, minedBlock: receipt.blockNumber, reason: revert ? `${revert.revertClass}: ${revert.reason} (${revertedIn})` : revertedIn, plan };
   await finishOrPending(deps, f, outcome);
   const nowMs = deps.clock.nowMs();
-  const context = { ...contextOf(f), txHash: receipt.txHash };
   // Best effort: a lease left `signed` below the confirmed nonce is harmless (allocation starts at the chain's
   // nonce). A missed breaker update is not harmless, only not worth failing a mined record for: the gas budget
   // and the revert streak miss this transaction, hence the alarm on BreakerUpdateFailures.
@@ -202,7 +208,9 @@ export async function settleReceipt(deps: DispatcherDeps, f: Following, receipt:
   const breakers = deps.breakers;
   if (breakers) {
     const gasCostWei = receipt.gasUsed * receipt.effectiveGasPriceWei;
-    await runBestEffort(deps.bestEffort, 'breaker-update', () => breakers.recordOutcome({ kind: outcome.kind, gasCostWei }, nowMs), { ...context, gasCostWei: gasCostWei.toString() });
+    const kind = outcome.kind === 'reverted' && revert?.revertClass === 'market-moved' ? 'reverted-by-market' : outcome.kind;
+    await runBestEffort(deps.bestEffort, 'breaker-update', () => breakers.recordOutcome({ kind, gasCostWei }, nowMs), { ...context, gasCostWei: gasCostWei.toString() });
   }
-  return { kind: outcome.kind, txHash: receipt.txHash, minedBlock: receipt.blockNumber, gasUsed: receipt.gasUsed, plan };
+  if (outcome.kind === 'mined') return { kind: 'mined', txHash: receipt.txHash, minedBlock: receipt.blockNumber, gasUsed: receipt.gasUsed, plan };
+  return { kind: 'reverted', txHash: receipt.txHash, minedBlock: receipt.blockNumber, gasUsed: receipt.gasUsed, plan, reason: outcome.reason, ...(revert ? { revertClass: revert.revertClass } : {}) };
 }

@@ -13,10 +13,15 @@ export interface LocalPipelineOptions {
   /** How many funded liquidator accounts sign, in turn (1 or 2). */
   signers?: 1 | 2;
   sizing?: 'max' | 'target-health' | 'two-step';
+  /** How the liquidator contract pays (default flash-loan). */
+  funding?: 'flash-loan' | 'inventory';
   dryRun?: boolean;
   /** Extra or overriding variables (e.g. scanner timings for tests). */
   overrides?: Record<string, string>;
 }
+
+/** Where `withdraw` sends the contract's profit locally: anvil dev account 7, which nothing else uses. */
+export const LOCAL_OPERATOR_TREASURY = '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955';
 
 export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions = {}): Record<string, string> {
   if (!info.dynamodb || !info.sqs) throw new Error('the world was started without DynamoDB Local and fauxqs (services: false)');
@@ -32,6 +37,12 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     NATIVE_PRICE_ASSET: info.tokens.WETH,
     SIGNER_PRIVATE_KEY: options.signers === 2 ? LOCAL_LIQUIDATOR_KEYS.join(',') : LOCAL_LIQUIDATOR_KEYS[options.signerIndex ?? 0],
     SIZING_STRATEGY: options.sizing ?? 'max',
+    // Capital-free execution through the world's liquidator contract, priced on its Uniswap pools.
+    FUNDING: options.funding ?? 'flash-loan',
+    LIQUIDATOR_ADDRESS: info.liquidatorContract,
+    SWAP_QUOTER_ADDRESS: info.dex.quoter,
+    SWAP_ROUTER_ADDRESS: info.dex.swapRouter,
+    TREASURY_ADDRESS: LOCAL_OPERATOR_TREASURY,
     DRY_RUN: options.dryRun ? 'true' : 'false',
     // Local blocks come every 0-2 s: follow them closely.
     SCANNER_POLL_INTERVAL_MS: '200',

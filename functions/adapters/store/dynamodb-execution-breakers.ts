@@ -114,7 +114,9 @@ export class DynamoDbExecutionBreakers implements ExecutionBreakers {
 
   async recordOutcome(outcome: BreakerOutcome, nowMs: number): Promise<void> {
     if (outcome.gasCostWei < 0n) throw new Error(`gas cost must be ≥ 0 wei, got ${outcome.gasCostWei}`);
-    await Promise.all([this.addGas(outcome.gasCostWei, nowMs), outcome.kind === 'reverted' ? this.recordRevert(nowMs) : this.resetStreak(nowMs)]);
+    // A revert the market caused (ExecutionOutcome) spends gas but leaves the streak alone.
+    const streak = outcome.kind === 'reverted' ? this.recordRevert(nowMs) : outcome.kind === 'mined' ? this.resetStreak(nowMs) : Promise.resolve();
+    await Promise.all([this.addGas(outcome.gasCostWei, nowMs), streak]);
   }
 
   async setKillSwitch(on: boolean, by: string, reason: string, nowMs: number): Promise<void> {

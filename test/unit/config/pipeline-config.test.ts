@@ -9,6 +9,7 @@ const LOCAL = {
   SIGNER_MODE: 'local',
   SIGNER_PRIVATE_KEY: `0x${'11'.repeat(32)}`,
   NATIVE_PRICE_ASSET: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+  SWAP_QUOTER_ADDRESS: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e',
 };
 const MAINNET = {
   CHAIN_ID: '1',
@@ -19,6 +20,8 @@ const MAINNET = {
   SIGNER_MODE: 'kms',
   KMS_KEY_ID: 'alias/keeper',
   NATIVE_PRICE_ASSET: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2',
+  SWAP_QUOTER_ADDRESS: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e',
+  LIQUIDATOR_ADDRESS_PARAMETER: '/aave-core/liquidator-address',
 };
 
 function problems(env: Record<string, string>, requires: Parameters<typeof loadPipelineConfig>[1] = []): string {
@@ -39,6 +42,32 @@ describe('pipeline configuration', () => {
     expect(config.rpc).toEqual({ url: 'http://127.0.0.1:8545' });
     expect(config.worker.targetHealthFactorWad).toBe(1_050_000_000_000_000_000n);
     expect(config.indexer).toEqual({ startBlock: 0, logWindow: 2000, reorgDepth: 12 });
+  });
+
+  it('reads the capital-free execution settings with their defaults', () => {
+    const config = loadPipelineConfig(MAINNET);
+    expect(config.worker.funding).toBe('flash-loan');
+    expect(config.worker.maxSlippageBps).toBe(50n);
+    expect(config.worker.liquidator).toEqual({ parameterName: '/aave-core/liquidator-address' });
+    expect(config.worker.swap).toEqual({ quoter: MAINNET.SWAP_QUOTER_ADDRESS, router: undefined, feeTiers: [100, 500, 3000, 10000], routes: [] });
+
+    const routes = JSON.stringify([{ tokens: [MAINNET.NATIVE_PRICE_ASSET, MAINNET.POOL_ADDRESS], fees: [500] }]);
+    const custom = loadPipelineConfig({ ...LOCAL, FUNDING: 'inventory', LIQUIDATOR_ADDRESS: MAINNET.NATIVE_PRICE_ASSET, SWAP_FEE_TIERS: '500,3000', SWAP_ROUTES: routes, MAX_SLIPPAGE_BPS: '25' });
+    expect(custom.worker).toMatchObject({ funding: 'inventory', liquidator: { address: MAINNET.NATIVE_PRICE_ASSET }, maxSlippageBps: 25n });
+    expect(custom.worker.swap).toMatchObject({ feeTiers: [500, 3000], routes: [{ tokens: [MAINNET.NATIVE_PRICE_ASSET, MAINNET.POOL_ADDRESS], fees: [500] }] });
+  });
+
+  it.each([
+    ['a signer without a quoter', { ...LOCAL, SWAP_QUOTER_ADDRESS: undefined }, 'SWAP_QUOTER_ADDRESS: required with a signer'],
+    ['an unknown funding mode', { ...LOCAL, FUNDING: 'wallet' }, 'FUNDING: must be "flash-loan" or "inventory"'],
+    ['a fee tier Uniswap V3 does not have', { ...LOCAL, SWAP_FEE_TIERS: '500,250' }, 'SWAP_FEE_TIERS: must be Uniswap V3 fee tiers'],
+    ['routes that are not JSON', { ...LOCAL, SWAP_ROUTES: '[{' }, 'SWAP_ROUTES: must be a JSON array of routes'],
+    ['a route with as many fees as tokens', { ...LOCAL, SWAP_ROUTES: JSON.stringify([{ tokens: [MAINNET.POOL_ADDRESS, MAINNET.NATIVE_PRICE_ASSET], fees: [500, 500] }]) }, 'SWAP_ROUTES.0: needs one fee fewer than tokens'],
+    ['both an address and a parameter', { ...MAINNET, LIQUIDATOR_ADDRESS: MAINNET.POOL_ADDRESS }, 'LIQUIDATOR_ADDRESS_PARAMETER: set at most one of LIQUIDATOR_ADDRESS and LIQUIDATOR_ADDRESS_PARAMETER'],
+    ['a parameter name without a leading slash', { ...MAINNET, LIQUIDATOR_ADDRESS_PARAMETER: 'liquidator' }, 'LIQUIDATOR_ADDRESS_PARAMETER: must be an SSM parameter name starting with /'],
+    ['slippage above half', { ...LOCAL, MAX_SLIPPAGE_BPS: '6000' }, 'MAX_SLIPPAGE_BPS: must be at most 5000'],
+  ])('refuses %s, naming the variable', (_what, env, message) => {
+    expect(problems(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>)).toContain(message);
   });
 
   it('reads a production configuration with the RPC URL by secret name and a KMS signer', () => {

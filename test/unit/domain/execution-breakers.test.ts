@@ -165,6 +165,14 @@ describe('afterOutcome', () => {
       counters({ day: '2024-01-16', gasSpentTodayWei: FINNEY }),
     ],
     [
+      'a revert the market caused: its gas counts, the streak neither grows nor resets',
+      counters({ consecutiveReverts: 2, gasSpentTodayWei: 2n * FINNEY }),
+      { kind: 'reverted-by-market', gasCostWei: FINNEY },
+      SETTINGS,
+      NOW,
+      counters({ consecutiveReverts: 2, gasSpentTodayWei: 3n * FINNEY }),
+    ],
+    [
       'a new day keeps the streak (reverts in a row are counted across midnight)',
       counters({ day: '2024-01-14', consecutiveReverts: 1, gasSpentTodayWei: 40n * FINNEY }),
       reverted(),

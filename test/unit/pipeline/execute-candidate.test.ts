@@ -28,9 +28,11 @@ import {
   healthy,
   MESSAGE,
   OPPORTUNITY,
+  EXPECTED_PROFIT_UNITS,
+  LIQUIDATOR_CONTRACT,
   PLAN,
-  POOL,
   POSITION,
+  QUOTED_OUT_UNITS,
   RetryableRpcError,
   SECOND_SIGNER,
   type Setup,
@@ -41,7 +43,7 @@ import {
 const SIGNED_FIRST: UnsignedTransaction = {
   chainId: 31337n,
   nonce: 7,
-  to: POOL,
+  to: LIQUIDATOR_CONTRACT,
   data: '0xdeadbeef',
   valueWei: 0n,
   gasLimit: 375_000n,
@@ -73,14 +75,41 @@ describe('executeCandidate', () => {
       gasLimit: '375000',
       nonce: '7',
       from: LIQUIDATOR,
-      to: POOL,
+      to: LIQUIDATOR_CONTRACT,
       data: '0xdeadbeef',
       effectiveGasPriceWei: '11000000000',
+      funding: 'flash-loan',
+      liquidatorContract: LIQUIDATOR_CONTRACT,
+      quotedAmountOutUnits: QUOTED_OUT_UNITS.toString(),
+      expectedProfitUnits: EXPECTED_PROFIT_UNITS.toString(),
     });
     expect(Object.values(plan).every((value) => typeof value === 'string')).toBe(true);
+    // The contract call: the finite amount the close factor allows (also the flash loan), the route, the bounds.
     expect(simulated).toEqual([
-      { call: { collateralAsset: ASSETS.WETH.asset, debtAsset: ASSETS.USDC.asset, user: USER, debtToCoverUnits: 2n ** 256n - 1n, receiveAToken: false }, from: LIQUIDATOR, block: BLOCK },
+      {
+        call: {
+          collateralAsset: ASSETS.WETH.asset,
+          debtAsset: ASSETS.USDC.asset,
+          user: USER,
+          debtToCoverUnits: 8_500_000_000n,
+          swapPath: PLAN.funded!.swapPath,
+          amountOutMinimumUnits: 8_853_733_875n,
+          // Priced with the assumed 400k gas before the simulation: 400,000 × 11 gwei × $2,000 = $8.80.
+          minProfitUnits: 8_800_000n,
+          flashLoan: true,
+        },
+        from: LIQUIDATOR,
+        block: BLOCK,
+      },
     ]);
+    // What the contract's event says it did: the planned profit exactly.
+    expect((result as Extract<ExecutionResult, { kind: 'mined' }>).realized).toEqual({
+      debtRepaidUnits: '8500000000',
+      collateralSeizedUnits: '4462500000000000000',
+      swapAmountOutUnits: QUOTED_OUT_UNITS.toString(),
+      flashPremiumUnits: '0',
+      profitUnits: EXPECTED_PROFIT_UNITS.toString(),
+    });
     expect(signed).toEqual([SIGNED_FIRST]);
     expect(events).toEqual([
       `read ${USER} at ${BLOCK}`,
@@ -122,7 +151,7 @@ describe('executeCandidate', () => {
     // Profit with the assumed 400k gas: 892,500,000,000 − 850,000,000,000 − 880,000,000 − 2,677,500,000.
     const { run, ledger, signed } = world({ minProfitBase: usd(1_000) });
 
-    expect(await run()).toEqual({ kind: 'skipped', opportunity: OPPORTUNITY, block: BLOCK, reason: 'unprofitable', detail: 'best profit 38942500000 base, must exceed 100000000000' });
+    expect(await run()).toEqual({ kind: 'skipped', opportunity: OPPORTUNITY, block: BLOCK, reason: 'unprofitable', detail: `${ASSETS.WETH.asset}/${ASSETS.USDC.asset}: unprofitable (38942500000 base after gas)` });
     expect(ledger.attempts.size).toBe(0);
     expect(signed).toEqual([]);
   });
@@ -167,7 +196,7 @@ describe('executeCandidate', () => {
   });
 
   it('records a simulation revert as failed with the decoded reason, leases no nonce and frees the position', async () => {
-    const { run, ledger, nonces, signed } = world({ simulation: { kind: 'revert', block: BLOCK, reason: 'HealthFactorNotBelowThreshold' } });
+    const { run, ledger, nonces, signed } = world({ simulation: { kind: 'revert', block: BLOCK, reason: 'HealthFactorNotBelowThreshold', revertClass: 'market-moved' } });
 
     expect(await run()).toEqual({ kind: 'failed', opportunity: OPPORTUNITY, block: BLOCK, stage: 'simulate', reason: 'simulation reverted: HealthFactorNotBelowThreshold' });
     expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'failed', reason: 'simulation reverted: HealthFactorNotBelowThreshold' });
@@ -178,14 +207,14 @@ describe('executeCandidate', () => {
 
   it('skips (and records) a claim that is unprofitable once priced with the simulated gas limit', async () => {
     // 10M gas × 11 gwei = 0.11 ETH = $220 → profit $389.975 + $8.25 − $220 = $178.225, below the $300 minimum.
-    const { run, ledger, signed } = world({ simulation: { kind: 'ok', block: BLOCK, gasEstimate: 8_000_000n, gasLimit: 10_000_000n }, minProfitBase: usd(300) });
+    const { run, ledger, signed } = world({ simulation: { kind: 'ok', block: BLOCK, gasEstimate: 8_000_000n, gasLimit: 10_000_000n, profitUnits: EXPECTED_PROFIT_UNITS }, minProfitBase: usd(300) });
 
     expect(await run()).toEqual({
       kind: 'skipped',
       opportunity: OPPORTUNITY,
       block: BLOCK,
       reason: 'unprofitable',
-      detail: 'profit 17822500000 base after the simulated gas limit 10000000 (min 30000000000)',
+      detail: 'profit 17822500000 base after the simulated gas limit 10000000 (min 30000000000): unprofitable',
     });
     expect(ledger.state()).toBe('skipped');
     expect(signed).toEqual([]);

@@ -7,7 +7,9 @@
  * The position: 10 WETH at $2,000 (LT 82.5 %, bonus 5 %, no protocol fee) against 17,000 USDC at $1.
  *   HF = 20,000 × 0.825 / 17,000 = 0.9706 → liquidatable; v3.5, debt ≥ $2,000 and HF > 0.95 → 50 % close factor
  *   debt repaid = 8,500 USDC; collateral = 8,500 × 1.05 / 2,000 = 4.4625 WETH
- *   value received $8,925.00, repaid $8,500.00, swap cost 30 bps of $8,925 = $26.775
+ *   through our liquidator contract with a flash loan (premium 0 bps here): the quoter sells 4.4625 WETH for
+ *   8,898.225 USDC (30 bps under the oracle's $8,925); the contract keeps 8,898.225 − 8,500 = 398.225 USDC
+ *   value received $8,925.00, repaid $8,500.00, swap cost $8,925 − $8,898.225 = $26.775
  *   gas: simulated limit 375,000 × (base 10 + tip 1 gwei) = 0.004125 ETH × $2,000 = $8.25
  *   profit = 8,925 − 8,500 − 26.775 − 8.25 = $389.975
  */
@@ -18,13 +20,19 @@ import { type CandidateMessage, deduplicationIdOf } from '../../../functions/pip
 import { type ExecuteCandidateDeps, executeCandidate, type PositionRead, sizingStrategyFor } from '../../../functions/pipeline/execute-candidate';
 import type { ExecutionStep } from '../../../functions/pipeline/execution-faults';
 import { decodePlan, encodePlan, type ExecutionPlan } from '../../../functions/pipeline/execution-plan';
-import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../../functions/ports/lending-protocol';
+import type { LiquidatedEvent, LiquidatorCall, LiquidatorContract, LiquidatorSimulation, RevertClass } from '../../../functions/ports/liquidator-contract';
 import type { AttemptRecord, AttemptTransaction, ClaimResult, FinalOutcome, LiquidationLedger } from '../../../functions/ports/liquidation-ledger';
 import { type LeaseRecord, type NonceLease, NonceLeaseLostError, type NonceLeases } from '../../../functions/ports/nonce-leases';
 import type { BroadcastResult, ChainGateway, ReceiptSummary, Signer, SignedTransaction, UnsignedTransaction } from '../../../functions/ports/transactions';
 import { ASSETS, LIQUIDATOR, position, reserve, units, usd, USER } from '../domain/fixtures';
 
 export const POOL = '0x00000000000000000000000000000000000000f1';
+/** Our liquidator contract: the transactions' target. */
+export const LIQUIDATOR_CONTRACT = '0x00000000000000000000000000000000000000c1';
+/** What the fake quoter pays for the 4.4625 WETH the plan receives (USDC units). */
+export const QUOTED_OUT_UNITS = 8_898_225_000n;
+/** What the contract keeps: quoted output − debt repaid (no premium). */
+export const EXPECTED_PROFIT_UNITS = 398_225_000n;
 export const SECOND_SIGNER = '0x00000000000000000000000000000000000000a2';
 export const BLOCK = 100;
 export const GWEI = 10n ** 9n;
@@ -52,7 +60,7 @@ export const PLAN: ExecutionPlan = {
   steps: 1,
   collateralAsset: ASSETS.WETH.asset,
   debtAsset: ASSETS.USDC.asset,
-  debtToCoverUnits: 2n ** 256n - 1n,
+  debtToCoverUnits: 8_500_000_000n,
   debtRepaidUnits: 8_500_000_000n,
   liquidatorCollateralUnits: 4_462_500_000_000_000_000n,
   protocolFeeUnits: 0n,
@@ -72,6 +80,20 @@ export const PLAN: ExecutionPlan = {
   profitBase: 38_997_500_000n,
   gasEstimate: 300_000n,
   gasLimit: 375_000n,
+  funded: {
+    funding: 'flash-loan',
+    liquidatorContract: LIQUIDATOR_CONTRACT,
+    swapPath: `0x${ASSETS.WETH.asset.slice(2)}0001f4${ASSETS.USDC.asset.slice(2)}`,
+    quotedAmountOutUnits: QUOTED_OUT_UNITS,
+    // 8,898.225 × (1 − 0.5 %)
+    amountOutMinimumUnits: 8_853_733_875n,
+    flashLoanUnits: 8_500_000_000n,
+    flashLoanPremiumBps: 0n,
+    flashLoanPremiumUnits: 0n,
+    expectedProfitUnits: EXPECTED_PROFIT_UNITS,
+    // The gas, $8.25, in USDC units.
+    minProfitUnits: 8_250_000n,
+  },
 };
 
 export const liquidatable = position('v3.5', [
@@ -206,7 +228,11 @@ export function fakeSigner(address: string, signed: UnsignedTransaction[], event
 
 export interface Setup {
   read?: PositionRead | Error;
-  simulation?: LiquidationSimulation | Error;
+  simulation?: LiquidatorSimulation | Error;
+  /** Why a mined transaction reverted (explainRevert); absent: not explained. */
+  revert?: { reason: string; revertClass: RevertClass };
+  /** The contract's Liquidated events of a mined transaction; default one matching the plan. */
+  liquidated?: LiquidatedEvent[];
   /** Answers of successive broadcasts (the last repeats); default accepted. */
   broadcasts?: BroadcastResult[];
   /** When (ms after the first broadcast of that hash's nonce) which broadcast index gets mined; default: index 0 at once. */
@@ -238,7 +264,7 @@ export function world(setup: Setup = {}) {
   const nonces = new FakeNonceLeases(events);
   const signed: UnsignedTransaction[] = [];
   const broadcasts: string[] = [];
-  const simulated: { call: LiquidationCall; from: string; block: number }[] = [];
+  const simulated: { call: LiquidatorCall; from: string; block: number }[] = [];
   const breakerOutcomes: { kind: string; gasCostWei: bigint }[] = [];
   const failures: ReportedFailure[] = [];
   let failingPolls = setup.failing?.receiptPolls?.count ?? 0;
@@ -247,14 +273,32 @@ export function world(setup: Setup = {}) {
   let crash = setup.crashAt;
 
   const signers = (setup.signers ?? [LIQUIDATOR]).map((address) => fakeSigner(address, signed, events));
-  const simulator: LiquidationSimulator = {
-    buildTransaction: () => ({ to: POOL, data: '0xdeadbeef' }),
+  const liquidator: LiquidatorContract = {
+    address: LIQUIDATOR_CONTRACT,
+    buildTransaction: () => ({ to: LIQUIDATOR_CONTRACT, data: '0xdeadbeef' }),
     async simulate(call, from, block) {
       simulated.push({ call, from, block });
       events.push('simulate');
-      const outcome = setup.simulation ?? { kind: 'ok', block, gasEstimate: 300_000n, gasLimit: 375_000n };
+      const outcome = setup.simulation ?? { kind: 'ok', block, gasEstimate: 300_000n, gasLimit: 375_000n, profitUnits: EXPECTED_PROFIT_UNITS };
       if (outcome instanceof Error) throw outcome;
       return outcome;
+    },
+    liquidationsIn: async () =>
+      setup.liquidated ?? [
+        {
+          user: USER,
+          collateralAsset: ASSETS.WETH.asset,
+          debtAsset: ASSETS.USDC.asset,
+          debtRepaidUnits: 8_500_000_000n,
+          collateralSeizedUnits: 4_462_500_000_000_000_000n,
+          swapAmountOutUnits: QUOTED_OUT_UNITS,
+          flashPremiumUnits: 0n,
+          profitUnits: EXPECTED_PROFIT_UNITS,
+        },
+      ],
+    revertOf: async () => {
+      if (!setup.revert) throw new Error('not explained in this test');
+      return setup.revert;
     },
   };
   const minedReceipt = (): ReceiptSummary | undefined => {
@@ -302,7 +346,18 @@ export function world(setup: Setup = {}) {
         return read;
       },
     },
-    simulator,
+    liquidator,
+    quoter: {
+      // 30 bps under the oracle price of WETH ($2,000 in USDC units), for any amount.
+      bestQuote: async (tokenIn, tokenOut, amountInUnits) => ({
+        route: { tokens: [tokenIn, tokenOut], fees: [500] },
+        amountInUnits,
+        amountOutUnits: (amountInUnits * 2_000n * 9_970n) / 10_000n / 10n ** 12n,
+        swapGasEstimate: 100_000n,
+      }),
+    },
+    flashTerms: { premiumBps: async () => 0n },
+    ...(setup.revert ? { explainRevert: async () => setup.revert! } : {}),
     nativePrice: { nativePriceBase8: async () => usd(2000) },
     chain,
     signers,
@@ -320,6 +375,9 @@ export function world(setup: Setup = {}) {
     settings: {
       chainId: 31337n,
       sizing: sizingStrategyFor('max', 0n),
+      ruleSet: 'v3.5',
+      funding: 'flash-loan',
+      maxSlippageBps: 50n,
       swapCostBps: 30n,
       minProfitBase: setup.minProfitBase ?? 0n,
       assumedGasPerStep: 400_000n,

@@ -6,8 +6,6 @@ import { classifyWorkerFailure } from '../../../functions/adapters/failure-class
 import { decodePlan, encodePlan, type ExecutionPlan, MalformedPlanError } from '../../../functions/pipeline/execution-plan';
 import { PLAN } from './execution-fakes';
 
-const MAX_UINT256 = 2n ** 256n - 1n;
-
 const SUBMITTED: ExecutionPlan = {
   ...PLAN,
   submission: {
@@ -49,7 +47,7 @@ describe('encodePlan / decodePlan', () => {
       steps: '1',
       collateralAsset: '0x0000000000000000000000000000000000000002',
       debtAsset: '0x0000000000000000000000000000000000000001',
-      debtToCoverUnits: MAX_UINT256.toString(),
+      debtToCoverUnits: '8500000000',
       debtRepaidUnits: '8500000000',
       liquidatorCollateralUnits: '4462500000000000000',
       protocolFeeUnits: '0',
@@ -69,6 +67,16 @@ describe('encodePlan / decodePlan', () => {
       profitBase: '38997500000',
       gasEstimate: '300000',
       gasLimit: '375000',
+      funding: 'flash-loan',
+      liquidatorContract: '0x00000000000000000000000000000000000000c1',
+      swapPath: '0x00000000000000000000000000000000000000020001f40000000000000000000000000000000000000001',
+      quotedAmountOutUnits: '8898225000',
+      amountOutMinimumUnits: '8853733875',
+      flashLoanUnits: '8500000000',
+      flashLoanPremiumBps: '0',
+      flashLoanPremiumUnits: '0',
+      expectedProfitUnits: '398225000',
+      minProfitUnits: '8250000',
       from: '0x00000000000000000000000000000000000000a1',
       nonce: '7',
       to: '0x00000000000000000000000000000000000000f1',
@@ -129,6 +137,18 @@ describe('encodePlan / decodePlan', () => {
 
     expect(decodePlan(stored, WHERE).submission).toMatchObject({ nonce: 7, replacements: 0 });
     expect(decodePlan(stored, WHERE)).not.toHaveProperty('swapRoute');
+  });
+
+  it('reads a plan stored before the contract fields existed as one without them; a funded plan missing one is refused', () => {
+    const { funded: _funded, ...unfunded } = PLAN;
+    const stored = encodePlan(PLAN);
+    const legacy = Object.fromEntries(Object.entries(stored).filter(([key]) => !(key in PLAN.funded!)));
+
+    expect(decodePlan(legacy, WHERE)).toEqual(unfunded);
+    expect(refusal(without(stored, 'expectedProfitUnits'))).toBe(
+      `malformed execution plan (${WHERE}): expectedProfitUnits: required (the plan is funded: funding, liquidatorContract, swapPath, quotedAmountOutUnits, amountOutMinimumUnits, flashLoanUnits, flashLoanPremiumBps, flashLoanPremiumUnits, minProfitUnits present)`,
+    );
+    expect(decodePlan({ ...stored, reducedFromRepayUnits: '9000000000' }, WHERE).funded).toMatchObject({ reducedFromRepayUnits: 9_000_000_000n });
   });
 
   it('refuses to encode a value it could not decode back (a negative amount)', () => {

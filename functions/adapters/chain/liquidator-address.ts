@@ -1,0 +1,43 @@
+/**
+ * Where the worker and the trigger find the liquidator contract: LIQUIDATOR_ADDRESS (local chain, or an operator
+ * who deployed it by other means), or the SSM parameter the trigger's `deploy-liquidator` writes (read with
+ * Powertools Parameters, cached for 5 minutes). The address must hold code of a contract whose `owner()` answers:
+ * a parameter pointing at an account or another chain's address is refused at start-up.
+ */
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { Contract, getAddress, type JsonRpcProvider } from 'ethers';
+import type { PipelineConfig } from '../../config/pipeline-config';
+
+/** No liquidator contract is configured or deployed yet. Permanent until an operator deploys one. */
+export class NoLiquidatorContractError extends Error {
+  readonly retryable = false;
+  constructor(detail: string) {
+    super(`no liquidator contract: ${detail}. Deploy one with the trigger's "deploy-liquidator" action (see README, Deploying)`);
+    this.name = 'NoLiquidatorContractError';
+  }
+}
+
+/** The configured address, checked on chain: code present and an `owner()`. */
+export async function liquidatorAddressFromConfig(config: Pick<PipelineConfig, 'worker'>, provider: JsonRpcProvider): Promise<string> {
+  const source = config.worker.liquidator;
+  if (!source) throw new NoLiquidatorContractError('neither LIQUIDATOR_ADDRESS nor LIQUIDATOR_ADDRESS_PARAMETER is set');
+  let address: string;
+  if ('address' in source) {
+    address = source.address;
+  } else {
+    const stored = await getParameter(source.parameterName, { maxAge: 300 }).catch((error: unknown) => {
+      if ((error as { name?: string }).name === 'ParameterNotFound') return undefined;
+      throw error;
+    });
+    if (!stored) throw new NoLiquidatorContractError(`SSM parameter ${source.parameterName} does not exist`);
+    if (!/^0x[0-9a-fA-F]{40}$/.test(stored)) throw new NoLiquidatorContractError(`SSM parameter ${source.parameterName} holds "${stored}", not an address`);
+    address = stored;
+  }
+  address = getAddress(address.toLowerCase());
+  const code = await provider.getCode(address);
+  if (code === '0x') throw new NoLiquidatorContractError(`${address} holds no code on this chain`);
+  await new Contract(address, ['function owner() view returns (address)'], provider).owner().catch((error: unknown) => {
+    throw new NoLiquidatorContractError(`${address} does not answer owner() (${(error as Error).message})`);
+  });
+  return address;
+}
