@@ -297,6 +297,8 @@ async function measureWorld(aave: AaveVersion): Promise<WorldFigures> {
     const { provider } = world;
     await provider.send('anvil_setBlockTimestampInterval', [0]);
     const eoa = world.info.accounts.liquidators[0];
+    // The direct path needs the debt assets in the account; the keeper's accounts start with ETH only.
+    await world.fundAccount(eoa);
     const owner = new JsonRpcSigner(provider, eoa);
     const deployer = new Deployer(provider, owner);
     const liquidatorArtifact = loadArtifact('own', 'Liquidator');

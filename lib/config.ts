@@ -136,8 +136,12 @@ const execution = z
      * sale of the seized collateral (no capital but gas). `inventory`: the contract's own balance pays.
      */
     funding: z.enum(['flash-loan', 'inventory'], { error: 'must be "flash-loan" or "inventory"' }).default('flash-loan'),
-    /** amountOutMinimum of each swap = quoted output less this (bps). */
-    maxSlippageBps: wholeNumber(0, 5_000).default(50),
+    /**
+     * amountOutMinimum of each swap = quoted output less this (bps). It must cover the keeper's own liquidations
+     * selling into the same pool just before (a crash brings many); the contract's profit guard still refuses a
+     * call that would not pay its gas.
+     */
+    maxSlippageBps: wholeNumber(0, 5_000).default(100),
     /** Where `withdraw` (manual trigger) sends the profit the liquidator contract holds. Absent: withdraw refuses. */
     treasury: address.optional(),
     /** Plan and simulate, never send (a first deployment can watch before it acts). */

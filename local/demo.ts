@@ -31,6 +31,7 @@ const POOL_EVENTS = new Interface([
   'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
   'event DeficitCreated(address indexed user, address indexed debtAsset, uint256 amountCreated)',
 ]);
+const ERC20_ABI = ['function balanceOf(address) view returns (uint256)'];
 const ORACLE_ABI = ['function getAssetPrice(address asset) view returns (uint256)', 'function getAssetsPrices(address[] assets) view returns (uint256[])'];
 /**
  * The observer reads every account at a block where an oracle price changed and at least this often; in between
@@ -121,7 +122,9 @@ async function main(): Promise<void> {
             ? `liquidated in block ${outcome.minedBlock} (tx ${outcome.txHash.slice(0, 10)}…)`
             : outcome.kind === 'skipped'
               ? `skipped: ${outcome.reason}`
-              : outcome.kind === 'failed'
+              : outcome.kind === 'reverted'
+                ? `REVERTED in block ${outcome.minedBlock}: ${outcome.reason}`
+                : outcome.kind === 'failed'
                 ? `FAILED at ${outcome.stage}: ${outcome.reason}`
                 : outcome.kind === 'rejected'
                   ? `rejected: ${outcome.reason}`
@@ -132,6 +135,21 @@ async function main(): Promise<void> {
 
     // The observer: every block's health, read independently of the pipeline.
     const observer = new AaveV3HealthScanner(provider, world.info.market.pool);
+    // Capital: what the keeper's accounts and its contract hold, measured from the chain at the first block.
+    const tokenList = Object.values(world.info.market.reserves).map((r) => ({ asset: r.underlying, decimals: r.decimals }));
+    const holdingsBase = async (holders: readonly string[], block: number) => {
+      const prices = (await new Contract(world.info.market.aaveOracle, ORACLE_ABI, provider).getAssetsPrices(tokenList.map((t) => t.asset), { blockTag: block })) as bigint[];
+      let total = 0n;
+      for (const [i, token] of tokenList.entries()) {
+        const erc20 = new Contract(token.asset, ERC20_ABI, provider);
+        for (const holder of holders) total += (((await erc20.balanceOf(holder, { blockTag: block })) as bigint) * prices[i]) / 10n ** BigInt(token.decimals);
+      }
+      return total;
+    };
+    const contractBalances = async (block: number) =>
+      Promise.all(tokenList.map(async (t) => (await new Contract(t.asset, ERC20_ABI, provider).balanceOf(world.info.liquidatorContract, { blockTag: block })) as bigint));
+    const signerHoldingsAtStartBase = await holdingsBase(world.info.accounts.liquidators, world.info.startBlock);
+    const contractAtStart = await contractBalances(world.info.startBlock);
     const accounts = new Map<string, AccountState>(
       world.info.borrowers.map((b) => [b.address.toLowerCase(), { ...b, healthFactorWad: 0n, collateralBase: 0n, debtBase: 0n }]),
     );
@@ -258,6 +276,19 @@ async function main(): Promise<void> {
       .map((borrower) => rows.filter((r) => r.borrower === borrower).sort((x, y) => x.block - y.block)[0].detectionLatencyBlocks)
       .filter((x): x is number => x !== undefined)
       .sort((a, b) => a - b);
+    // Profit realised: the contract's balance change over the run, valued at the end block's oracle prices.
+    const contractAtEnd = await contractBalances(endBlock);
+    const endPrices = (await oracle.getAssetsPrices(tokenList.map((t) => t.asset), { blockTag: endBlock })) as bigint[];
+    const profitRealizedBase = tokenList.reduce((sum, t, i) => sum + ((contractAtEnd[i] - contractAtStart[i]) * endPrices[i]) / 10n ** BigInt(t.decimals), 0n);
+    // Planned: what each mined plan expected the contract to keep (debt units), at the same prices.
+    let profitPlannedBase = 0n;
+    let realizedEqualsPlanned = 0;
+    for (const { outcome } of outcomes) {
+      if (outcome.kind !== 'mined' || 'replayed' in outcome || outcome.plan.expectedProfitUnits === undefined) continue;
+      const i = tokenList.findIndex((t) => t.asset.toLowerCase() === outcome.plan.debtAsset?.toLowerCase());
+      if (i >= 0) profitPlannedBase += (BigInt(outcome.plan.expectedProfitUnits) * endPrices[i]) / 10n ** BigInt(tokenList[i].decimals);
+      if (outcome.realized?.profitUnits === outcome.plan.expectedProfitUnits) realizedEqualsPlanned++;
+    }
     const remaining = liquidatableNow();
     const report = {
       scenario: scenario.name,
@@ -281,6 +312,17 @@ async function main(): Promise<void> {
       liquidationTransactions: rows.length,
       totalDebtRepaidUsd: rows.reduce((s, r) => s + r.debtRepaidUsd, 0),
       totalProfitUsd: rows.reduce((s, r) => s + r.profitUsd, 0),
+      funding: pipeline.env.FUNDING,
+      liquidatorContract: world.info.liquidatorContract,
+      /** ERC-20 the keeper's signing accounts held at the first block, valued at the oracle (the keeper needs none). */
+      signerTokenHoldingsAtStartUsd: usd(signerHoldingsAtStartBase),
+      /** The liquidator contract's balance change over the run, at the end block's oracle prices. */
+      profitRealizedUsd: usd(profitRealizedBase),
+      /** What the mined plans expected the contract to keep, at the same prices (interest between read and mined block aside). */
+      profitPlannedUsd: usd(profitPlannedBase),
+      /** Mined liquidations whose contract event reports exactly the planned profit. */
+      realizedEqualsPlanned,
+      revertsByMarket: outcomes.filter((o) => o.outcome.kind === 'reverted' && o.outcome.revertClass === 'market-moved').length,
       detectionLatencyBlocks: {
         p50: percentile(firstLiquidationLatency, 50),
         p95: percentile(firstLiquidationLatency, 95),
@@ -310,11 +352,19 @@ async function main(): Promise<void> {
       console.log(`  bad debt                      ${money(report.badDebtUsd)}`);
       console.log(`  debt repaid                   ${money(report.totalDebtRepaidUsd)}`);
       console.log(`  profit (before gas)           ${money(report.totalProfitUsd)}`);
+      console.log(`  funding                       ${report.funding} through ${report.liquidatorContract}`);
+      console.log(`  signer tokens at start        ${money(report.signerTokenHoldingsAtStartUsd)}`);
+      console.log(`  profit realised (contract)    ${money(report.profitRealizedUsd)} (planned ${money(report.profitPlannedUsd)}; ${report.realizedEqualsPlanned} to the unit)`);
       console.log(`  detection latency (blocks)    p50 ${lat.p50 ?? '–'}, p95 ${lat.p95 ?? '–'}, max ${lat.max ?? '–'}`);
       console.log(`  report                        ${values.report}`);
     }
-    const ok = report.remainingLiquidatable === 0 && report.duplicateExecutions === 0 && report.reverts === 0;
-    if (!ok) console.error('demo: FAILED — accounts left liquidatable, duplicate executions or reverts (see the report)');
+    const ok =
+      report.remainingLiquidatable === 0 &&
+      report.duplicateExecutions === 0 &&
+      report.reverts === 0 &&
+      report.signerTokenHoldingsAtStartUsd === 0 &&
+      (report.liquidationTransactions === 0 || report.profitRealizedUsd > 0);
+    if (!ok) console.error('demo: FAILED — accounts left liquidatable, duplicate executions, reverts, a signer holding tokens or no profit realised (see the report)');
     process.exitCode = ok ? 0 : 1;
   } finally {
     await pipeline?.stop().catch(() => undefined);

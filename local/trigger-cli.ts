@@ -2,6 +2,7 @@
  * npm run trigger -- scan [--json]
  * npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
  * npm run trigger -- pause --reason "…" | resume --reason "…" | status [--json]
+ * npm run trigger -- deploy-liquidator [--dry-run] [--replace] | withdraw [--token 0x…] [--dry-run] [--json]
  *
  * The manual trigger (functions/handlers/trigger.ts) against the running local world (`npm run world -- up`):
  * the same handler and payloads as `aws lambda invoke`, with the environment the local pipeline gets
@@ -11,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatUnits } from 'ethers';
-import type { LiquidateTriggerResult, ScanTriggerResult, StatusTriggerResult, TriggerResult } from '../functions/handlers/trigger';
+import type { AdminStep, LiquidateTriggerResult, ScanTriggerResult, StatusTriggerResult, TriggerResult } from '../functions/handlers/trigger';
 import { triggerHandlerFromEnvironment } from '../functions/handlers/trigger';
 import type { EncodedPlan } from '../functions/pipeline/execution-plan';
 import type { ScanEvent } from '../functions/pipeline/scan-blocks';
@@ -32,7 +33,11 @@ const USAGE = `usage:
   npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
   npm run trigger -- pause --reason "…"     kill switch on: nothing is enqueued or sent
   npm run trigger -- resume --reason "…"    kill switch off
-  npm run trigger -- status [--json]        breakers, signer addresses, balances and nonces
+  npm run trigger -- status [--json]        breakers, signers, the liquidator contract and its balances
+  npm run trigger -- deploy-liquidator [--dry-run] [--replace]
+                                            deploy the liquidator contract from the signer (its owner)
+  npm run trigger -- withdraw [--token 0x…] [--dry-run]
+                                            sweep the contract's profit to the treasury
 options:
   --world FILE   the world file (default .world/world.json, written by \`npm run world -- up\`)`;
 
@@ -48,7 +53,9 @@ type RawPayload =
   | { action: 'scan' }
   | { action: 'liquidate'; account: string | undefined; dryRun: boolean }
   | { action: 'pause' | 'resume'; reason: string | undefined }
-  | { action: 'status' };
+  | { action: 'status' }
+  | { action: 'deploy-liquidator'; dryRun: boolean; replace?: true }
+  | { action: 'withdraw'; dryRun: boolean; token?: string };
 
 interface Command {
   payload: RawPayload;
@@ -67,6 +74,8 @@ function parseCommand(argv: string[]): Command {
         account: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         reason: { type: 'string' },
+        replace: { type: 'boolean', default: false },
+        token: { type: 'string' },
         json: { type: 'boolean', default: false },
         world: { type: 'string', default: DEFAULT_WORLD_FILE },
       },
@@ -87,6 +96,10 @@ function parseCommand(argv: string[]): Command {
       return { payload: { action, reason: values.reason }, ...common };
     case 'status':
       return { payload: { action: 'status' }, ...common };
+    case 'deploy-liquidator':
+      return { payload: { action, dryRun: values['dry-run'], ...(values.replace ? { replace: true as const } : {}) }, ...common };
+    case 'withdraw':
+      return { payload: { action, dryRun: values['dry-run'], ...(values.token ? { token: values.token } : {}) }, ...common };
     default:
       throw new UsageError(`unknown action ${action ?? '(none)'}`);
   }
@@ -145,8 +158,31 @@ function planRows(plan: EncodedPlan, assets: Map<string, Asset>): [string, strin
     ['health factor', `${healthFactor(plan.healthFactorBeforeWad)} → ${healthFactor(plan.healthFactorAfterWad)}`],
     ['sizing', `${plan.sizing}, close factor ${plan.closeFactor}, limited by ${plan.limitedBy}${plan.steps !== '1' ? ` (step 1 of ${plan.steps})` : ''}`],
   ];
+  if (plan.funding !== undefined) {
+    const sameAsset = plan.swapPath === '0x';
+    lines.push(
+      ['funding', `${plan.funding} through ${plan.liquidatorContract}`],
+      ['route', sameAsset ? 'none (same asset on both sides)' : routeOf(plan.swapPath ?? '0x', assets)],
+      ['quote', sameAsset ? 'no swap' : `${amount(plan.quotedAmountOutUnits, debt, plan.debtAsset)} for the collateral (QuoterV2 at the read block)`],
+      ['minimum out', sameAsset ? 'no swap' : amount(plan.amountOutMinimumUnits, debt, plan.debtAsset)],
+      ['flash-loan premium', plan.funding === 'flash-loan' ? `${amount(plan.flashLoanPremiumUnits, debt, plan.debtAsset)} (${plan.flashLoanPremiumBps} bps of ${amount(plan.flashLoanUnits, debt, plan.debtAsset)})` : 'none (inventory)'],
+      ['contract keeps', `${amount(plan.expectedProfitUnits, debt, plan.debtAsset)} (reverts below ${amount(plan.minProfitUnits, debt, plan.debtAsset)})`],
+    );
+  }
   if (plan.gasLimit !== undefined) lines.push(['gas', `limit ${plan.gasLimit} (estimate ${plan.gasEstimate})`]);
   return lines;
+}
+
+/** A Uniswap V3 path as symbols and fee tiers: `WETH —0.05 %→ USDC`. */
+function routeOf(path: string, assets: Map<string, Asset>): string {
+  const hex = path.slice(2);
+  let text = '';
+  for (let i = 0; i + 40 <= hex.length; i += 46) {
+    const token = `0x${hex.slice(i, i + 40)}`;
+    text += assets.get(token)?.symbol ?? token;
+    if (i + 46 <= hex.length) text += ` —${Number.parseInt(hex.slice(i + 40, i + 46), 16) / 10_000} %→ `;
+  }
+  return text;
 }
 
 function formatLiquidate(out: LiquidateTriggerResult, assets: Map<string, Asset>): string {
@@ -195,9 +231,26 @@ function formatScan(out: ScanTriggerResult): string {
   return lines.join('\n');
 }
 
-function formatStatus(out: StatusTriggerResult): string {
+function formatStatus(out: StatusTriggerResult, assets: Map<string, Asset>): string {
   const breaker = out.breaker.kind === 'closed' ? 'closed: execution allowed' : `OPEN (${out.breaker.reason}): ${out.breaker.detail}`;
-  return [`execution breaker ${breaker}`, ...out.signers.map((s) => `  signer ${s.address}  balance ${decimal(BigInt(s.balanceWei), 18, 4)} ETH  nonce ${s.confirmedNonce}`)].join('\n');
+  const liquidator =
+    'missing' in out.liquidator
+      ? [`liquidator contract: none (${out.liquidator.missing})`]
+      : [
+          `liquidator contract ${out.liquidator.address}  owner ${out.liquidator.owner}`,
+          ...out.liquidator.callers.map((c) => `  caller ${c.address}  ${c.allowed ? 'allowed' : 'NOT ALLOWED'}`),
+          ...(out.liquidator.balances.length === 0
+            ? ['  holds nothing']
+            : out.liquidator.balances.map((b) => {
+                const asset = assets.get(b.asset.toLowerCase());
+                return `  holds ${asset ? `${decimal(BigInt(b.units), asset.decimals, Math.min(asset.decimals, 6))} ${asset.symbol}` : `${b.units} units of ${b.asset}`}`;
+              })),
+        ];
+  return [`execution breaker ${breaker}`, ...out.signers.map((s) => `  signer ${s.address}  balance ${decimal(BigInt(s.balanceWei), 18, 4)} ETH  nonce ${s.confirmedNonce}`), ...liquidator].join('\n');
+}
+
+function formatStep(step: AdminStep): string {
+  return step.dryRun ? `${step.purpose}: dry run, gas estimate ${step.gasEstimate}` : `${step.purpose}: mined in block ${step.block} (tx ${step.txHash}, gas ${step.gasUsed})`;
 }
 
 function format(result: TriggerResult, info: WorldInfo): string {
@@ -210,7 +263,17 @@ function format(result: TriggerResult, info: WorldInfo): string {
     case 'resume':
       return `kill switch ${result.killSwitch ? 'ON: nothing is enqueued or sent' : 'OFF: the pipeline resumes'} (${result.reason})`;
     case 'status':
-      return formatStatus(result);
+      return formatStatus(result, assetsOf(info));
+    case 'deploy-liquidator':
+      return [`liquidator contract ${result.address} (owner ${result.owner})${result.dryRun ? ': dry run, nothing sent' : ''}`, ...result.steps.map((step) => `  ${formatStep(step)}`), `  recorded: ${result.recorded}`].join('\n');
+    case 'withdraw':
+      return [
+        `withdraw from ${result.liquidator} to ${result.treasury}${result.dryRun ? ' (dry run)' : ''}: ${result.swept.length === 0 ? 'nothing held' : ''}`,
+        ...result.swept.map((w) => {
+          const asset = assetsOf(info).get(w.asset.toLowerCase());
+          return `  ${asset ? `${decimal(BigInt(w.units), asset.decimals, Math.min(asset.decimals, 6))} ${asset.symbol}` : `${w.units} units of ${w.asset}`}: ${formatStep(w.step)}`;
+        }),
+      ].join('\n');
   }
 }
 

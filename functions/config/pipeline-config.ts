@@ -118,8 +118,12 @@ const envSchema = z
       .default('100,500,3000,10000'),
     /** Explicit routes, JSON: [{"tokens":["0xcollateral",…,"0xdebt"],"fees":[500,…]}]. */
     SWAP_ROUTES: z.string().optional(),
-    /** amountOutMinimum = quoted output × (1 − this), bps. */
-    MAX_SLIPPAGE_BPS: int(0).max(5_000, 'must be at most 5000').default(50),
+    /**
+     * amountOutMinimum = quoted output × (1 − this), bps. It must cover the keeper's own other liquidations that
+     * sell into the same pool in the blocks between the quote and this one (a crash brings many); the contract's
+     * profit guard still refuses any call that would not pay its gas.
+     */
+    MAX_SLIPPAGE_BPS: int(0).max(5_000, 'must be at most 5000').default(100),
     /** Where the trigger's `withdraw` sends the contract's profit. */
     TREASURY_ADDRESS: address.optional(),
     GAS_HEADROOM_BPS: int(10_000).default(12_500),

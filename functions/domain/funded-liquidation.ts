@@ -10,11 +10,12 @@
  *   proceeds = the swap's output for exactly the collateral received, or the collateral itself when the pair
  *              has the same asset on both sides (no swap)
  *
- * X = min(plan.debtToCoverUnits, plan.maxLiquidatableDebtUnits). The Pool computes every amount from
+ * X = min(plan.debtToCoverUnits, plan.maxLiquidatableDebtUnits), with a little headroom when that is the reserve's
+ * whole debt (exactDebtToCoverUnits). The Pool computes every amount from
  * `actualDebtToLiquidate = min(debtToCover, maxLiquidatableDebt)` (LiquidationLogic.executeLiquidationCall), so
  * X reproduces the plan exactly while being a finite amount that can be borrowed (a max plan passes 2^256 − 1).
- * When the collateral balance bounds the plan, the Pool takes less than X; the rest of the loan is repaid
- * untouched, and the premium is paid on all of X.
+ * When the Pool takes less than X (the collateral bounds the plan, or the headroom of a full close), the rest of
+ * the loan is repaid untouched, and the premium is paid on all of X.
  *
  * The premium is Pool.FLASHLOAN_PREMIUM_TOTAL (bps) on X, rounded as FlashLoanLogic.executeFlashLoanSimple rounds it:
  * `percentMul` (half up) up to 3.4 (core-v3), `percentMulCeil` from 3.5 on (aave-v3-origin 3.6).
@@ -105,9 +106,24 @@ export function flashLoanPremiumUnits(ruleSet: RuleSet, amountUnits: bigint, pre
   return ruleSet === 'v3.5' ? percentMulCeil(amountUnits, premiumBps) : percentMul(amountUnits, premiumBps);
 }
 
-/** The finite debtToCover that reproduces `plan` exactly (see the file comment). */
+/**
+ * Headroom on a plan that repays the whole debt of its reserve: interest accrues between the read block and the
+ * transaction's, and a repay short of the full debt by that interest would leave dust (v3.3+ reverts with
+ * MustNotLeaveDust). 10 bps is about a week at 5 % APR, several hours at 100 %.
+ */
+export const FULL_CLOSE_HEADROOM_BPS = 10n;
+
+/**
+ * The finite debtToCover (and flash-loan amount) for `plan` (see the file comment): the plan's own amount when it
+ * asked for less than the close factor allows; the close factor's limit otherwise, plus FULL_CLOSE_HEADROOM_BPS
+ * when that limit is the reserve's whole debt, so the Pool takes what is owed when the transaction lands. At the
+ * read block each of these gives exactly the plan: the Pool repays min(debtToCover, maxLiquidatableDebt).
+ */
 export function exactDebtToCoverUnits(plan: LiquidationPlan): bigint {
-  return plan.debtToCoverUnits < plan.maxLiquidatableDebtUnits ? plan.debtToCoverUnits : plan.maxLiquidatableDebtUnits;
+  const limit = plan.maxLiquidatableDebtUnits;
+  if (plan.debtToCoverUnits < limit) return plan.debtToCoverUnits;
+  if (plan.closeFactor === 'all-of-reserve-debt' && plan.limitedBy === 'close-factor') return mulDivUp(limit, PERCENTAGE_FACTOR + FULL_CLOSE_HEADROOM_BPS, PERCENTAGE_FACTOR);
+  return limit;
 }
 
 /** Base value of signed debt-asset units, floored (towards −∞). */

@@ -20,8 +20,17 @@
  *       Flips the market's kill switch (KEEPER_STATE_TABLE): while on, workers send nothing and the scanner
  *       enqueues nothing; the item records who (the invocation's request id) and why.
  *   { "action": "status" }
- *       The execution breaker state and each signer's address, balance and confirmed nonce: also how to read
- *       the address of a KMS key to fund it.
+ *       The execution breaker state and each signer's address, balance and confirmed nonce (also how to read
+ *       the address of a KMS key to fund it), and the liquidator contract: owner, callers, balances it holds.
+ *   { "action": "deploy-liquidator", "dryRun": true | false, "replace"?: true }
+ *       Deploys our liquidator contract (contracts/src/Liquidator.sol, bytecode embedded) from the first
+ *       configured signer, which becomes its owner, authorises the other signers as callers, and records the
+ *       address in the SSM parameter the worker reads (LIQUIDATOR_ADDRESS_PARAMETER). Refused while a working
+ *       contract is configured, unless `replace`. Signed like every keeper transaction (KMS in production), with
+ *       a nonce lease from the workers' table.
+ *   { "action": "withdraw", "dryRun": true | false, "token"?: "0x…" }
+ *       Sweeps what the contract holds of `token` (default: every asset of the market it holds) to the treasury
+ *       (TREASURY_ADDRESS); signed by the owner.
  *
  * A payload that does not validate fails the invocation with InvalidTriggerPayloadError naming each field.
  * Metrics (namespace LiquidationPipeline, service liquidation-trigger): TriggerInvocations, and
@@ -46,6 +55,12 @@ import { type ScanEvent, scanBlocks, type ScanSummary } from '../pipeline/scan-b
 import { type Clock, systemClock } from '../ports/clock';
 import type { BreakerState, ExecutionBreakers } from '../ports/circuit-breakers';
 import type { LiquidationLedger } from '../ports/liquidation-ledger';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AaveV3PositionReader } from '../adapters/chain/aave-v3-position-reader';
+import { liquidatorAddressFromConfig, NoLiquidatorContractError } from '../adapters/chain/liquidator-address';
+import { EthersLiquidatorAdmin, type LiquidatorState } from '../adapters/chain/liquidator-admin-chain';
+import { sendAdminTransaction } from '../pipeline/liquidator-admin';
+import type { Signer } from '../ports/transactions';
 import { createObservability } from './observability';
 import { type ScannerRuntime, scannerRuntimeFromConfig, scanSettingsFromConfig } from './scanner';
 import { executeCandidateDepsFromConfig } from './worker';
@@ -78,10 +93,29 @@ export const triggerPayloadSchema = z.discriminatedUnion(
     z.object({ action: z.literal('pause'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
     z.object({ action: z.literal('resume'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
     z.object({ action: z.literal('status') }).strict(),
+    z
+      .object({
+        action: z.literal('deploy-liquidator'),
+        dryRun: z.boolean({ error: requiredAs('true or false') }),
+        replace: z.boolean({ error: 'must be true or false' }).optional(),
+      })
+      .strict(),
+    z
+      .object({
+        action: z.literal('withdraw'),
+        dryRun: z.boolean({ error: requiredAs('true or false') }),
+        token: z
+          .string({ error: 'must be a token address (0x…)' })
+          .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
+          .refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case')
+          .transform((value) => getAddress(value))
+          .optional(),
+      })
+      .strict(),
   ],
   {
     error: (issue) =>
-      issue.code === 'invalid_union' ? 'must be "scan", "liquidate", "pause", "resume" or "status"' : issue.code === 'invalid_type' ? 'must be a JSON object such as {"action":"scan"}' : undefined,
+      issue.code === 'invalid_union' ? 'must be "scan", "liquidate", "pause", "resume", "status", "deploy-liquidator" or "withdraw"' : issue.code === 'invalid_type' ? 'must be a JSON object such as {"action":"scan"}' : undefined,
   },
 );
 
@@ -139,9 +173,39 @@ export interface StatusTriggerResult {
   action: 'status';
   breaker: BreakerState;
   signers: { address: string; balanceWei: string; confirmedNonce: number }[];
+  /** The configured liquidator contract's state, or why there is none. */
+  liquidator: LiquidatorState | { missing: string };
 }
 
-export type TriggerResult = ScanTriggerResult | LiquidateTriggerResult | SwitchTriggerResult | StatusTriggerResult;
+/** A sent operator transaction, or what a dry run would send. */
+export type AdminStep = { purpose: string; dryRun: true; gasEstimate: string } | { purpose: string; dryRun: false; txHash: string; block: number; gasUsed: string };
+
+export interface DeployLiquidatorTriggerResult {
+  action: 'deploy-liquidator';
+  dryRun: boolean;
+  owner: string;
+  /** Where the contract is (or, in a dry run, would be: the owner's next nonce). */
+  address: string;
+  steps: AdminStep[];
+  /** Where the worker will find it: the SSM parameter written, or what to set by hand. */
+  recorded: string;
+}
+
+export interface WithdrawTriggerResult {
+  action: 'withdraw';
+  dryRun: boolean;
+  liquidator: string;
+  treasury: string;
+  swept: { asset: string; symbol: string; units: string; step: AdminStep }[];
+}
+
+export type TriggerResult =
+  | ScanTriggerResult
+  | LiquidateTriggerResult
+  | SwitchTriggerResult
+  | StatusTriggerResult
+  | DeployLiquidatorTriggerResult
+  | WithdrawTriggerResult;
 
 /** The scan did not complete its block before the deadline; `cause` is the last block failure, if any. */
 export class TriggerScanError extends Error {
@@ -161,6 +225,21 @@ export interface TriggerRuntime {
   /** The market's execution breakers and kill switch. */
   breakers: ExecutionBreakers;
   balanceOf(address: string): Promise<bigint>;
+  /** The operator's view of the liquidator contract (deploy-liquidator, withdraw, status). */
+  liquidatorAdmin: LiquidatorAdminRuntime;
+}
+
+export interface LiquidatorAdminRuntime {
+  chain: EthersLiquidatorAdmin;
+  /** The configured contract's address, or why there is none (not configured, not deployed, no code). */
+  current(): Promise<{ address: string } | { missing: string }>;
+  /** Writes the address where the worker reads it; answers where that is (or what the operator must set). */
+  record(address: string): Promise<string>;
+  /** The market's assets (what the contract can hold). */
+  assets(): Promise<string[]>;
+  pool: string;
+  swapRouter?: string;
+  treasury?: string;
 }
 
 export interface TriggerHandlerDeps {
@@ -315,8 +394,13 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
     return { action: payload.action, killSwitch: on, reason: payload.reason, by };
   };
 
-  const status = async ({ breakers, execution, balanceOf }: TriggerRuntime): Promise<StatusTriggerResult> => {
-    const [breaker, signers] = await Promise.all([
+  const status = async ({ breakers, execution, balanceOf, liquidatorAdmin }: TriggerRuntime): Promise<StatusTriggerResult> => {
+    const liquidatorState = async (): Promise<StatusTriggerResult['liquidator']> => {
+      const current = await liquidatorAdmin.current();
+      if ('missing' in current) return current;
+      return liquidatorAdmin.chain.state(current.address, execution.signers.map((signer) => signer.address), await liquidatorAdmin.assets());
+    };
+    const [breaker, signers, liquidator] = await Promise.all([
       breakers.check(clock.nowMs()),
       Promise.all(
         execution.signers.map(async (signer) => {
@@ -324,8 +408,78 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
           return { address: signer.address, balanceWei: balanceWei.toString(), confirmedNonce };
         }),
       ),
+      liquidatorState(),
     ]);
-    return { action: 'status', breaker, signers };
+    return { action: 'status', breaker, signers, liquidator };
+  };
+
+  const adminDeps = ({ execution }: TriggerRuntime, signer: Signer) => ({
+    chain: execution.chain,
+    signer,
+    nonces: execution.nonces,
+    clock,
+    chainId: execution.settings.chainId,
+    gasPriceCapWei: execution.settings.fees.gasPriceCapWei,
+    bestEffort,
+  });
+  const deadlineOf = (context: Context) => clock.nowMs() + Math.max(0, Math.min(receiptTimeoutMs, context.getRemainingTimeInMillis() - RECEIPT_DEADLINE_MARGIN_MS));
+  const adminStep = async (
+    runtime: TriggerRuntime,
+    signer: Signer,
+    request: { purpose: string; to: string | null; data: string },
+    dryRun: boolean,
+    context: Context,
+  ): Promise<{ step: AdminStep; nonce?: number }> => {
+    const sent = await sendAdminTransaction(
+      { ...adminDeps(runtime, signer), estimateGas: (tx) => runtime.liquidatorAdmin.chain.estimateGas(tx) },
+      { ...request, deadlineMs: deadlineOf(context) },
+      dryRun,
+    );
+    if (sent.kind === 'dry-run') return { step: { purpose: request.purpose, dryRun: true, gasEstimate: sent.gasEstimate.toString() } };
+    metrics.addMetric('OperatorTransactions', MetricUnit.Count, 1);
+    logger.warn('operator transaction mined', { purpose: request.purpose, txHash: sent.txHash, block: sent.receipt.blockNumber });
+    return { step: { purpose: request.purpose, dryRun: false, txHash: sent.txHash, block: sent.receipt.blockNumber, gasUsed: sent.receipt.gasUsed.toString() }, nonce: sent.nonce };
+  };
+
+  const deployLiquidator = async (runtime: TriggerRuntime, payload: Extract<TriggerPayload, { action: 'deploy-liquidator' }>, context: Context): Promise<DeployLiquidatorTriggerResult> => {
+    const { liquidatorAdmin: admin, execution } = runtime;
+    const dryRun = payload.dryRun || execution.settings.dryRun;
+    if (!admin.swapRouter) throw new Error('deploy-liquidator needs the swap router: set SWAP_ROUTER_ADDRESS (market.dex.swapRouter02)');
+    const existing = await admin.current();
+    if ('address' in existing && !payload.replace) {
+      throw new Error(`a liquidator contract is already configured at ${existing.address}: withdraw its balances first, then deploy with "replace": true`);
+    }
+    const [owner, ...callers] = execution.signers;
+    const creation = admin.chain.creationData(admin.pool, admin.swapRouter);
+    const steps: AdminStep[] = [];
+    const deployed = await adminStep(runtime, owner, { purpose: 'deploy-liquidator', to: null, data: creation }, dryRun, context);
+    steps.push(deployed.step);
+    const address = admin.chain.createdAddress(owner.address, deployed.nonce ?? (await execution.chain.confirmedNonce(owner.address)));
+    if (dryRun) return { action: 'deploy-liquidator', dryRun, owner: owner.address, address, steps, recorded: 'nothing (dry run)' };
+    if (!(await admin.chain.hasCode(address))) throw new Error(`deploy-liquidator: no code at ${address} after the deployment mined`);
+    for (const caller of callers) {
+      steps.push((await adminStep(runtime, owner, { purpose: `setCaller ${caller}`, to: address, data: admin.chain.setCallerData(caller.address, true) }, false, context)).step);
+    }
+    const recorded = await admin.record(address);
+    logger.warn('liquidator contract deployed', { address, owner: owner.address, recorded });
+    return { action: 'deploy-liquidator', dryRun, owner: owner.address, address, steps, recorded };
+  };
+
+  const withdraw = async (runtime: TriggerRuntime, payload: Extract<TriggerPayload, { action: 'withdraw' }>, context: Context): Promise<WithdrawTriggerResult> => {
+    const { liquidatorAdmin: admin, execution } = runtime;
+    const dryRun = payload.dryRun || execution.settings.dryRun;
+    if (!admin.treasury) throw new Error('withdraw needs a treasury: set TREASURY_ADDRESS (execution.treasury)');
+    const current = await admin.current();
+    if ('missing' in current) throw new Error(`withdraw: ${current.missing}`);
+    const state = await admin.chain.state(current.address, [], payload.token ? [payload.token] : await admin.assets());
+    const owner = execution.signers.find((signer) => signer.address.toLowerCase() === state.owner.toLowerCase());
+    if (!owner) throw new Error(`withdraw: the contract's owner ${state.owner} is not one of the configured signers`);
+    const swept: WithdrawTriggerResult['swept'] = [];
+    for (const balance of state.balances) {
+      const request = { purpose: `withdraw ${balance.symbol}`, to: current.address, data: admin.chain.withdrawAllData(balance.asset, admin.treasury) };
+      swept.push({ ...balance, step: (await adminStep(runtime, owner, request, dryRun, context)).step });
+    }
+    return { action: 'withdraw', dryRun, liquidator: current.address, treasury: admin.treasury, swept };
   };
 
   const run = async (event: unknown, context: Context): Promise<TriggerResult> => {
@@ -341,7 +495,11 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
             ? await liquidate(adapters, payload, context)
             : payload.action === 'status'
               ? await status(adapters)
-              : await flip(adapters, payload, context);
+              : payload.action === 'deploy-liquidator'
+                ? await deployLiquidator(adapters, payload, context)
+                : payload.action === 'withdraw'
+                  ? await withdraw(adapters, payload, context)
+                  : await flip(adapters, payload, context);
       logger.info('trigger finished', { result });
       return result;
     } catch (err) {
@@ -360,14 +518,43 @@ export async function triggerRuntimeFromConfig(config: PipelineConfig): Promise<
   const scanner = await scannerRuntimeFromConfig(config);
   try {
     const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true });
+    const chain = new EthersLiquidatorAdmin(execution.provider);
+    const reader = new AaveV3PositionReader(execution.provider, config.pool, config.ruleSet);
+    // Parameter Store exists on AWS only: the local world sets LIQUIDATOR_ADDRESS and never writes a parameter.
+    let ssm: SSMClient | undefined;
     return {
       scanner,
       execution,
       breakers: execution.breakers,
       balanceOf: (address) => execution.provider.getBalance(address),
+      liquidatorAdmin: {
+        chain,
+        pool: config.pool,
+        swapRouter: config.worker.swap.router,
+        treasury: config.worker.treasury,
+        current: () =>
+          liquidatorAddressFromConfig(config, execution.provider).then(
+            (address) => ({ address }),
+            (error: unknown) => {
+              if (error instanceof NoLiquidatorContractError) return { missing: error.message };
+              throw error;
+            },
+          ),
+        record: async (address) => {
+          const source = config.worker.liquidator;
+          if (source && 'parameterName' in source) {
+            ssm ??= new SSMClient({});
+            await ssm.send(new PutParameterCommand({ Name: source.parameterName, Value: address, Type: 'String', Overwrite: true }));
+            return `SSM parameter ${source.parameterName} (the worker reads it within 5 minutes, or at its next cold start)`;
+          }
+          return `nowhere: LIQUIDATOR_ADDRESS is set by hand here; set it to ${address}`;
+        },
+        assets: async () => (await reader.marketAt(await execution.chain.latestBlock())).reserves.map((r) => r.asset),
+      },
       close: () => {
         scanner.close();
         execution.close();
+        ssm?.destroy();
       },
     };
   } catch (err) {

@@ -8,7 +8,8 @@ import type { Eip1559GasPrice } from '../domain';
 export interface UnsignedTransaction {
   chainId: bigint;
   nonce: number;
-  to: string;
+  /** null: a contract creation (the operator's deploy-liquidator); every liquidation calls a contract. */
+  to: string | null;
   data: string;
   valueWei: bigint;
   gasLimit: bigint;

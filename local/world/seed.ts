@@ -1,14 +1,14 @@
 /**
  * Builds a scenario's market on an automining anvil: tokens, price feeds, the Aave market (v3.6 or v3.0), the
  * Uniswap V3 DEX with a pool per pair, our Liquidator contract (contracts/src/Liquidator.sol), liquidity, the
- * borrowers' positions, the utilisation whale if the scenario has one, and funded liquidator accounts. The result
- * is dumped with `anvil_dumpState` and cached, so later boots load it in well under a second instead of deploying
+ * borrowers' positions and the utilisation whale if the scenario has one. The liquidator accounts hold ETH only.
+ * The result is dumped with `anvil_dumpState` and cached, so later boots load it in well under a second instead of deploying
  * again.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Contract, JsonRpcSigner, MaxUint256, type JsonRpcProvider } from 'ethers';
+import { Contract, JsonRpcSigner, type JsonRpcProvider } from 'ethers';
 import { anvilVersion } from './anvil';
 import { loadArtifact } from './artifacts';
 import { Deployer } from './deployer';
@@ -298,17 +298,8 @@ export async function seedMarket(
   await setLtv((symbol) => scenario.assets[symbol]!.ltvBps);
   if (scenario.utilisation) await checkUtilisation(provider, scenario.aave, market, scenario.utilisation, log);
 
-  // Liquidator accounts: a large balance of every asset, approved to the pool.
-  for (const [i, liquidator] of ACCOUNTS.liquidators.entries()) {
-    const signerDeployer = new Deployer(provider, new JsonRpcSigner(provider, liquidator));
-    for (const symbol of symbols) {
-      const amount = (100_000_000n * 10n ** BigInt(ASSET_DECIMALS[symbol] + PRICE_DECIMALS)) / scenario.assets[symbol]!.priceUsd;
-      const t = signerDeployer.at(token, await tokens[symbol].getAddress());
-      await signerDeployer.send(t, 'mint', [liquidator, amount]);
-      await signerDeployer.send(t, 'approve', [market.pool, MaxUint256]);
-    }
-    log(`world: funded liquidator ${i + 1}/${ACCOUNTS.liquidators.length}`);
-  }
+  // The liquidator accounts hold ETH only (anvil's dev balance): the keeper liquidates through its contract with
+  // flash loans. Tests that liquidate directly from an account fund it themselves (World.fundAccount).
 
   const block = await provider.getBlock('latest');
   if (!block) throw new Error('anvil returned no latest block');

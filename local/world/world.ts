@@ -10,8 +10,8 @@
  * Every process it starts is stopped by `stop()`, and also when the owning Node process exits (processes.ts).
  */
 import { rmSync } from 'node:fs';
-import { type JsonRpcProvider, Contract } from 'ethers';
-import { createJsonRpcProvider, latestBlockNumber } from '../../functions/adapters/chain/provider';
+import { Contract, type JsonRpcProvider, JsonRpcSigner, MaxUint256 } from 'ethers';
+import { createJsonRpcProvider, latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import type { AaveMarket } from './aave/market';
 import { LOCAL_CHAIN_ID, startAnvil, type Anvil } from './anvil';
 import { type DexDeployment, findPool, movePoolsToTargets, oracleTarget, readPoolState } from './dex';
@@ -20,7 +20,7 @@ import { miningModeOf } from './dex/same-block';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type Fauxqs, startFauxqs } from './fauxqs';
 import { createQueues, createTables, localDynamoDbClient, localSqsClient, type QueueUrls, type TableNames } from './resources';
-import { ASSET_SYMBOLS, type AssetSymbol, type Scenario } from './scenario';
+import { ASSET_DECIMALS, ASSET_SYMBOLS, type AssetSymbol, PRICE_DECIMALS, type Scenario } from './scenario';
 import { ACCOUNTS, commitSeedCache, pendingStatePath, readSeedCache, seedCacheKey, type SeededBorrower, seedMarket } from './seed';
 
 export interface WorldOptions {
@@ -92,6 +92,12 @@ export interface World {
    */
   movePool(pair: string, pricesBase8: Partial<Record<AssetSymbol, bigint>>): Promise<{ blockNumber: number; sqrtPriceX96: bigint }>;
   /**
+   * Mints `account` $100M of every listed asset and approves the Pool for it: for tests and benchmarks that
+   * liquidate directly from an account (the engine's differential tests). The keeper itself needs no tokens: its
+   * liquidator accounts start with ETH only and liquidate through the contract with flash loans.
+   */
+  fundAccount(account: string): Promise<void>;
+  /**
    * Applies the scenario's shocks as blocks pass: `afterBlocks` counts from the world's start block, so a shock
    * lands at the same block however long the caller took to start. Resolves `done` with the last shock's block.
    */
@@ -99,6 +105,7 @@ export interface World {
   stop(): Promise<void>;
 }
 
+const FUNDING_ABI = ['function mint(address to, uint256 amount)', 'function approve(address spender, uint256 amount) returns (bool)'];
 const FEED_ABI = ['function setPrice(int256 answer)', 'function latestAnswer() view returns (int256)'];
 /** Gas limit of a feed update sent in a batch (SettablePriceFeed.setPrice uses ~35k). */
 const SET_PRICE_GAS = 100_000n;
@@ -272,7 +279,20 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       return { done, stop: () => void (stopped = true) };
     };
 
-    return { info, provider, setPrice, movePool, runShocks, stop: stopAll };
+    const fundAccount = async (account: string): Promise<void> => {
+      const owner = new JsonRpcSigner(provider, account);
+      for (const [symbol, address] of Object.entries(info.tokens) as [AssetSymbol, string][]) {
+        const amount = (100_000_000n * 10n ** BigInt(ASSET_DECIMALS[symbol] + PRICE_DECIMALS)) / scenario.assets[symbol]!.priceUsd;
+        const token = new Contract(address, FUNDING_ABI, owner);
+        for (const [method, args] of [['mint', [account, amount]], ['approve', [info.market.pool, MaxUint256]]] as const) {
+          const tx = await token.getFunction(method).send(...args);
+          const receipt = await pollReceipt(provider, tx.hash);
+          if (receipt.status !== 1) throw new Error(`funding ${account} with ${symbol}: ${method} reverted (tx ${tx.hash})`);
+        }
+      }
+    };
+
+    return { info, provider, setPrice, movePool, fundAccount, runShocks, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

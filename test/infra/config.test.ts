@@ -38,7 +38,7 @@ describe('parseDeploymentConfig', () => {
       maxReplacements: 3,
       feeBumpBps: 1250,
       funding: 'flash-loan',
-      maxSlippageBps: 50,
+      maxSlippageBps: 100,
       dryRun: false,
     });
     expect(config.market.dex).toMatchObject({ feeTiers: [100, 500, 3000, 10000], routes: [] });

@@ -58,6 +58,8 @@ describe('available-liquidity scenario on Aave v3.6', () => {
 
   beforeAll(async () => {
     world = await startWorld({ scenario, blockTimeSec: 0, services: false });
+    // Liquidates directly from an account (the engine against the Pool itself): the account holds the debt assets.
+    await world.fundAccount(world.info.accounts.liquidators[0]);
     pool = new Contract(world.info.market.pool, POOL_ABI, world.provider);
     reader = new AaveV3PositionReader(world.provider, world.info.market.pool, ruleSet);
     keeper = world.info.accounts.liquidators[0];

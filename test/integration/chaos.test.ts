@@ -242,7 +242,7 @@ describe('exactly-once execution under faults (one world, shocks in turn)', () =
   });
 
   it('signs through AWS KMS (the local stand-in) and submits privately, falling back to the public RPC when the private endpoint fails', async () => {
-    // The KMS key holds the second funded liquidator's private key, so its address has the tokens and allowances.
+    // The KMS key holds the second liquidator account's private key: an authorised caller of the world's contract.
     const standin = await startKmsStandin({ keys: { keeper: { privateKey: LOCAL_LIQUIDATOR_KEYS[1] } } });
     const privateEndpoint = await startRpcFaultProxy({ upstream: h.world.info.rpcUrl, seed: 1, faults: { errorRate: 1, methods: ['eth_sendRawTransaction'] } });
     try {
@@ -270,7 +270,9 @@ describe('exactly-once execution under faults (one world, shocks in turn)', () =
       expect(outcomes.map((o) => o.kind)).toEqual(['mined', 'mined']);
       for (const borrower of targets.slice(0, 2)) {
         const [event] = await liquidationsOf(h, borrower, block);
-        expect(event.args.liquidator).toBe(kmsAddress);
+        // Through the contract (the Pool's caller), signed by the KMS key.
+        expect(event.args.liquidator).toBe(h.world.info.liquidatorContract);
+        expect((await h.world.provider.getTransaction(event.transactionHash))!.from).toBe(kmsAddress);
       }
       expect(standin.requests.filter((r) => r.operation === 'Sign').length).toBeGreaterThanOrEqual(2);
       await expectNoStuckNonce(h, kmsAddress);

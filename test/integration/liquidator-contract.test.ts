@@ -319,6 +319,8 @@ describe.each(['v3.6', 'v3.0'] as const)('Liquidator contract on Aave %s', (aave
     await world.provider.send('anvil_setBlockTimestampInterval', [0]);
     owner = new JsonRpcSigner(world.provider, world.info.accounts.liquidators[0]);
     stranger = new JsonRpcSigner(world.provider, world.info.accounts.liquidators[1]);
+    // The owner stocks the contract for inventory mode; the keeper's accounts start with ETH only.
+    await world.fundAccount(world.info.accounts.liquidators[0]);
     tokens = world.info.tokens as Record<AssetSymbol, string>;
     reader = new AaveV3PositionReader(world.provider, world.info.market.pool, ruleSet);
     premiumBps = (await new Contract(world.info.market.pool, POOL_ABI, world.provider).FLASHLOAN_PREMIUM_TOTAL()) as bigint;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { Contract, type EventLog, getAddress } from 'ethers';
+import { Contract, type EventLog, getAddress, getCreateAddress } from 'ethers';
 import { latestBlockNumber } from '../../functions/adapters/chain/provider';
 import { CLAIM_SORT_KEY, DynamoDbLiquidationLedger, type LedgerItem } from '../../functions/adapters/store/dynamodb-liquidation-ledger';
 import { loadPipelineConfig, type PipelineConfig } from '../../functions/config/pipeline-config';
@@ -31,9 +31,11 @@ import {
   type TriggerHandler,
   type TriggerRuntime,
   triggerRuntimeFromConfig,
+  type DeployLiquidatorTriggerResult,
+  type WithdrawTriggerResult,
 } from '../../functions/handlers/trigger';
 import { type CandidateMessage, deduplicationIdOf } from '../../functions/pipeline/candidate-message';
-import { localPipelineEnv } from '../../local/runtime/pipeline-env';
+import { LOCAL_OPERATOR_TREASURY, localPipelineEnv } from '../../local/runtime/pipeline-env';
 import { localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
 import { drainCandidates, POOL_ABI, RecordingMetrics } from './support';
@@ -127,7 +129,9 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     [{ action: 'liquidate', account: '0x70997970c51812dc3A010C7d01b50e0d17dc79C8', dryRun: true }, 'account: checksum does not match (EIP-55)'],
     [{ action: 'liquidate', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' }, 'invalid trigger payload: dryRun: required: true or false'],
     [{ action: 'liquidate', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8', dryRun: 'yes' }, 'dryRun: must be true or false'],
-    [{ action: 'rescue' }, 'invalid trigger payload: action: must be "scan", "liquidate", "pause", "resume" or "status"'],
+    [{ action: 'rescue' }, 'invalid trigger payload: action: must be "scan", "liquidate", "pause", "resume", "status", "deploy-liquidator" or "withdraw"'],
+    [{ action: 'withdraw', dryRun: true, token: '0xabc' }, 'invalid trigger payload: token: must be a 0x-prefixed 20-byte hex address'],
+    [{ action: 'deploy-liquidator' }, 'invalid trigger payload: dryRun: required: true or false'],
     [{ action: 'pause' }, 'invalid trigger payload: reason: required: why (recorded with the switch)'],
     [{ action: 'scan', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' }, 'invalid trigger payload: (payload): Unrecognized key: "account"'],
     ['scan', 'invalid trigger payload: (payload): must be a JSON object such as {"action":"scan"}'],
@@ -232,7 +236,14 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     if (out.result.kind !== 'mined') throw new Error(`expected mined, got ${JSON.stringify(out.result)}`);
     expect(out.dryRun).toBe(false);
     const events = (await pool.queryFilter(pool.filters.LiquidationCall(null, null, account), scan.block + 1, 'latest')) as EventLog[];
-    expect(events.map((e) => ({ tx: e.transactionHash, liquidator: e.args.liquidator as string }))).toEqual([{ tx: out.result.txHash, liquidator }]);
+    // Through the liquidator contract (the Pool's caller), with a flash loan: the signer held no tokens.
+    expect(events.map((e) => ({ tx: e.transactionHash, liquidator: e.args.liquidator as string }))).toEqual([{ tx: out.result.txHash, liquidator: world.info.liquidatorContract }]);
+    expect(out.result.plan).toMatchObject({ funding: 'flash-loan', liquidatorContract: world.info.liquidatorContract });
+    // What the contract kept, by its event: the plan's profit up to the interest accrued between the read block
+    // and the mined one (time runs here; the differential test freezes it and finds them equal to the unit).
+    const realized = BigInt(out.result.realized!.profitUnits);
+    const planned = BigInt(out.result.plan.expectedProfitUnits!);
+    expect(realized > planned ? realized - planned : planned - realized).toBeLessThanOrEqual(planned / 10_000n + 1n);
     expect(await healthFactorOf(account)).toBeGreaterThan(hfBefore);
     // Same opportunity id as the scanner's candidate at the same block: one ledger claim for both.
     expect(out.result.opportunity).toBe(deduplicationIdOf(queuedForAccount));
@@ -260,6 +271,51 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     expect(out.result).toMatchObject({ kind: 'stale', block: head });
     expect(BigInt((out.result as { healthFactorWad: string }).healthFactorWad)).toBeGreaterThanOrEqual(WAD);
     expect(await world.provider.getTransactionCount(liquidator)).toBe(nonceBefore);
+  });
+
+  it('status shows the contract; withdraw sweeps its profit to the treasury (a dry run sends nothing)', async () => {
+    const status = (await invoke({ action: 'status' })) as StatusTriggerResult;
+    if ('missing' in status.liquidator) throw new Error(`expected the world's contract, got ${status.liquidator.missing}`);
+    expect(status.liquidator).toMatchObject({ address: world.info.liquidatorContract, owner: liquidator, callers: [{ address: liquidator, allowed: true }] });
+    // The profit of the liquidation above, in its debt asset.
+    const [profit] = status.liquidator.balances;
+    const token = new Contract(profit.asset, ['function balanceOf(address) view returns (uint256)'], world.provider);
+    const held = (await token.balanceOf(world.info.liquidatorContract)) as bigint;
+    expect(held).toBeGreaterThan(0n);
+    expect(profit.units).toBe(held.toString());
+    const nonceBefore = await world.provider.getTransactionCount(liquidator);
+
+    const dry = (await invoke({ action: 'withdraw', dryRun: true, token: profit.asset })) as WithdrawTriggerResult;
+    expect(dry.swept).toEqual([{ ...profit, step: { purpose: `withdraw ${profit.symbol}`, dryRun: true, gasEstimate: expect.stringMatching(/^\d+$/) } }]);
+    expect(await world.provider.getTransactionCount(liquidator)).toBe(nonceBefore);
+
+    const treasuryBefore = (await token.balanceOf(LOCAL_OPERATOR_TREASURY)) as bigint;
+    const out = (await invoke({ action: 'withdraw', dryRun: false })) as WithdrawTriggerResult;
+    expect(out.treasury).toBe(LOCAL_OPERATOR_TREASURY);
+    expect(out.swept.map((w) => w.asset)).toContain(profit.asset);
+    expect(out.swept.every((w) => !w.step.dryRun)).toBe(true);
+    expect(await token.balanceOf(world.info.liquidatorContract)).toBe(0n);
+    expect(await token.balanceOf(LOCAL_OPERATOR_TREASURY)).toBe(treasuryBefore + held);
+    // One nonce per token swept, leased like the workers' (nothing left open).
+    expect(await world.provider.getTransactionCount(liquidator)).toBe(nonceBefore + out.swept.length);
+    expect(await world.provider.getTransactionCount(liquidator, 'pending')).toBe(nonceBefore + out.swept.length);
+  });
+
+  it('deploy-liquidator: refused while a working contract is configured; with replace, deploys one owned by the signer', async () => {
+    await expect(invoke({ action: 'deploy-liquidator', dryRun: true })).rejects.toThrow(`a liquidator contract is already configured at ${world.info.liquidatorContract}`);
+    const nonce = await world.provider.getTransactionCount(liquidator);
+
+    const dry = (await invoke({ action: 'deploy-liquidator', dryRun: true, replace: true })) as DeployLiquidatorTriggerResult;
+    expect(dry).toMatchObject({ dryRun: true, owner: liquidator, address: getCreateAddress({ from: liquidator, nonce }), recorded: 'nothing (dry run)' });
+    expect(await world.provider.getTransactionCount(liquidator)).toBe(nonce);
+
+    const out = (await invoke({ action: 'deploy-liquidator', dryRun: false, replace: true })) as DeployLiquidatorTriggerResult;
+    expect(out.address).toBe(getCreateAddress({ from: liquidator, nonce }));
+    expect(out.steps).toEqual([expect.objectContaining({ purpose: 'deploy-liquidator', dryRun: false })]);
+    // LIQUIDATOR_ADDRESS is set by hand locally: the result says what to set.
+    expect(out.recorded).toBe(`nowhere: LIQUIDATOR_ADDRESS is set by hand here; set it to ${out.address}`);
+    const deployed = new Contract(out.address, ['function owner() view returns (address)', 'function pool() view returns (address)', 'function swapRouter() view returns (address)'], world.provider);
+    expect([await deployed.owner(), await deployed.pool(), await deployed.swapRouter()]).toEqual([liquidator, world.info.market.pool, world.info.dex.swapRouter]);
   });
 
   it('npm run trigger with no world up says how to start one', () => {

@@ -36,6 +36,8 @@ describe.each(['v3.6', 'v3.0'] as const)('two-step vs max on Aave %s', (aave) =>
 
   beforeAll(async () => {
     world = await startWorld({ scenario, blockTimeSec: 0, services: false });
+    // Liquidates directly from an account (the engine against the Pool itself): the account holds the debt assets.
+    await world.fundAccount(world.info.accounts.liquidators[0]);
     await world.provider.send('anvil_setBlockTimestampInterval', [0]);
     await world.setPrice('WBTC', BTC_PRICE_BASE8);
   });

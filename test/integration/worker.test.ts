@@ -85,6 +85,8 @@ describe('worker on the local world (Aave v3.6)', () => {
       SIGNER_MODE: 'local',
       SIGNER_PRIVATE_KEY: LOCAL_LIQUIDATOR_KEYS[0],
       NATIVE_PRICE_ASSET: world.info.tokens.WETH,
+      LIQUIDATOR_ADDRESS: world.info.liquidatorContract,
+      SWAP_QUOTER_ADDRESS: world.info.dex.quoter,
     };
     metrics = new RecordingMetrics({ namespace: 'LiquidationPipeline', serviceName: 'liquidation-worker' });
     worker = await workerFromEnvironment(env, {
@@ -180,7 +182,9 @@ describe('worker on the local world (Aave v3.6)', () => {
       const events = await liquidationEvents(message.borrower, block + 1);
       expect(events).toHaveLength(1);
       const event = events[0] as unknown as { args: { liquidator: string }; transactionHash: string; blockNumber: number };
-      expect(event.args.liquidator).toBe(liquidator);
+      // Through our contract (the Pool's caller), sent by the keeper's key, which held no tokens.
+      expect(event.args.liquidator).toBe(world.info.liquidatorContract);
+      expect((await world.provider.getTransaction(event.transactionHash))!.from).toBe(liquidator);
       // Liquidated by the worker: the health factor rose (a partial liquidation may leave it below 1).
       expect(await healthFactorOf(message.borrower, event.blockNumber)).toBeGreaterThan(await healthFactorOf(message.borrower, block));
       const item = await ledgerItem(message);

@@ -47,7 +47,7 @@ describe('pipeline configuration', () => {
   it('reads the capital-free execution settings with their defaults', () => {
     const config = loadPipelineConfig(MAINNET);
     expect(config.worker.funding).toBe('flash-loan');
-    expect(config.worker.maxSlippageBps).toBe(50n);
+    expect(config.worker.maxSlippageBps).toBe(100n);
     expect(config.worker.liquidator).toEqual({ parameterName: '/aave-core/liquidator-address' });
     expect(config.worker.swap).toEqual({ quoter: MAINNET.SWAP_QUOTER_ADDRESS, router: undefined, feeTiers: [100, 500, 3000, 10000], routes: [] });
 

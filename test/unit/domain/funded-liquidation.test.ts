@@ -70,6 +70,22 @@ describe('exactDebtToCoverUnits', () => {
     expect(exactDebtToCoverUnits(plan)).toBe(750_000_000n);
   });
 
+  it('asks for 10 bps more when the plan repays the reserve\'s whole debt, so interest accrued until the block cannot leave dust', () => {
+    // HF 0.935 on V3.0: the close factor is 100 % of the reserve's 1,500 USDC.
+    const pos = position('v3.0', [
+      reserve('WETH', { priceBase8: usd(1700), collateralBalanceUnits: units('WETH', 1) }),
+      reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: units('USDC', 1500) }),
+    ]);
+    const outcome = planLiquidation(pos, { ...pairOf('WETH', 'USDC'), debtToCoverUnits: MAX_UINT256 });
+    if (outcome.kind !== 'liquidate') throw new Error(`expected a plan, got ${outcome.reason}`);
+    expect(outcome.plan).toMatchObject({ closeFactor: 'all-of-reserve-debt', limitedBy: 'close-factor', debtRepaidUnits: 1_500_000_000n });
+    // 1,500 USDC × 1.001
+    expect(exactDebtToCoverUnits(outcome.plan)).toBe(1_501_500_000n);
+    // The Pool still takes exactly the plan at the read block.
+    const again = planLiquidation(pos, { ...pairOf('WETH', 'USDC'), debtToCoverUnits: 1_501_500_000n });
+    expect(again.kind === 'liquidate' && again.plan.debtRepaidUnits).toBe(1_500_000_000n);
+  });
+
   it('keeps a smaller requested amount', () => {
     const plan = { ...maxPlan(), debtToCoverUnits: 500_000_000n };
     expect(exactDebtToCoverUnits(plan)).toBe(500_000_000n);

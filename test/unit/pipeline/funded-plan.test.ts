@@ -1,4 +1,5 @@
 import {
+  exactDebtToCoverUnits,
   type GasCosts,
   maxSizing,
   selectPair,
@@ -64,7 +65,8 @@ describe('planFunded', () => {
     const profits = result.verdicts.filter((v) => v.verdict === 'profitable').map((v) => v.profitBase!);
     expect(liquidation.profitBase).toBe(profits.reduce((a, b) => (a > b ? a : b)));
     // The call carries the plan's finite amount and the guard's numbers.
-    expect(call.debtToCoverUnits).toBe(plan.maxLiquidatableDebtUnits < plan.debtToCoverUnits ? plan.maxLiquidatableDebtUnits : plan.debtToCoverUnits);
+    expect(call.debtToCoverUnits).toBe(exactDebtToCoverUnits(plan));
+    expect(call.debtToCoverUnits).toBeGreaterThanOrEqual(plan.debtRepaidUnits);
     expect(call.flashLoan).toBe(true);
     expect(call.minProfitUnits).toBe(0n);
     expect(call.swapPath === '0x').toBe(liquidation.proceeds.kind === 'same-asset');
