@@ -210,12 +210,18 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
         count('LiquidationsMined');
         metrics.addMetric('ProfitUsd', MetricUnit.NoUnit, baseToUsd(decodePlan(outcome.plan, `result of ${outcome.opportunity}`).profitBase));
         metrics.addMetric('DetectionLatencyBlocks', MetricUnit.Count, Math.max(0, outcome.minedBlock - message.firstLiquidatableBlock));
-        logger.info('liquidation mined', { txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed, plan: outcome.plan });
+        logger.info('liquidation mined', { txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: outcome.gasUsed, plan: outcome.plan, realized: outcome.realized });
         return;
       case 'reverted':
         count('LiquidationsSent');
+        if (outcome.revertClass === 'market-moved') {
+          // Someone moved the market between the plan and the block: not our sizing (the revert-rate alarm ignores it).
+          count('LiquidationsRevertedByMarket');
+          logger.warn('liquidation reverted: the market moved before it landed', { txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: outcome.reason });
+          return;
+        }
         count('LiquidationsReverted');
-        logger.error('liquidation reverted on chain', { txHash: outcome.txHash, minedBlock: outcome.minedBlock, plan: outcome.plan });
+        logger.error('liquidation reverted on chain', { txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: outcome.reason, plan: outcome.plan });
         return;
       case 'failed':
         count('FailedCandidates');

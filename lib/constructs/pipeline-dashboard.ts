@@ -75,6 +75,7 @@ export class PipelineDashboard extends Construct {
         m.custom('worker', 'LiquidationsSent', { statistic: 'Sum', period: fiveMinutes, label: 'sent' }),
         m.custom('worker', 'LiquidationsMined', { statistic: 'Sum', period: fiveMinutes, label: 'mined' }),
         m.custom('worker', 'LiquidationsReverted', { statistic: 'Sum', period: fiveMinutes, label: 'reverted' }),
+        m.custom('worker', 'LiquidationsRevertedByMarket', { statistic: 'Sum', period: fiveMinutes, label: 'reverted: market moved' }),
         m.custom('worker', 'FailedCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'failed' }),
         m.custom('worker', 'StaleCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'stale' }),
         m.custom('worker', 'SkippedUnprofitable', { statistic: 'Sum', period: fiveMinutes, label: 'unprofitable' }),

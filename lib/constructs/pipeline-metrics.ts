@@ -34,6 +34,7 @@ export const CUSTOM_METRICS = {
     'LiquidationsSent',
     'LiquidationsMined',
     'LiquidationsReverted',
+    'LiquidationsRevertedByMarket',
     'FailedCandidates',
     'StaleCandidates',
     'SkippedUnprofitable',

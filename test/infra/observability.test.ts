@@ -201,6 +201,7 @@ describe('dashboard', () => {
     'LiquidationsSent',
     'LiquidationsMined',
     'LiquidationsReverted',
+    'LiquidationsRevertedByMarket',
     'FailedCandidates',
     'ProfitUsd',
     'DetectionLatencyBlocks',
