@@ -23,6 +23,21 @@ export interface LocalPipelineOptions {
 /** Where `withdraw` sends the contract's profit locally: anvil dev account 7, which nothing else uses. */
 export const LOCAL_OPERATOR_TREASURY = '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955';
 
+/** Two-hop routes collateral → WETH → debt over the world's pools, for every ordered pair of the other assets. */
+function routesThroughWeth(info: WorldInfo): { tokens: string[]; fees: number[] }[] {
+  const weth = info.tokens.WETH;
+  if (!weth) return [];
+  const feeTo = (token: string) =>
+    info.dex.pools.find((p) => [p.token0, p.token1].map((t) => t.toLowerCase()).sort().join() === [token, weth].map((t) => t.toLowerCase()).sort().join())?.fee;
+  const others = Object.values(info.tokens).filter((token) => token !== weth);
+  return others.flatMap((from) =>
+    others.flatMap((to) => {
+      const [first, second] = [feeTo(from), feeTo(to)];
+      return from === to || first === undefined || second === undefined ? [] : [{ tokens: [from, weth, to], fees: [first, second] }];
+    }),
+  );
+}
+
 export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions = {}): Record<string, string> {
   if (!info.dynamodb || !info.sqs) throw new Error('the world was started without DynamoDB Local and fauxqs (services: false)');
   const env: Record<string, string> = {
@@ -43,6 +58,9 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     SWAP_QUOTER_ADDRESS: info.dex.quoter,
     SWAP_ROUTER_ADDRESS: info.dex.swapRouter,
     TREASURY_ADDRESS: LOCAL_OPERATOR_TREASURY,
+    // The world's pools: direct at their fee tier, and every pair of the other assets also through WETH.
+    SWAP_FEE_TIERS: [...new Set(info.dex.pools.map((pool) => pool.fee))].sort((a, b) => a - b).join(','),
+    SWAP_ROUTES: JSON.stringify(routesThroughWeth(info)),
     DRY_RUN: options.dryRun ? 'true' : 'false',
     // Local blocks come every 0-2 s: follow them closely.
     SCANNER_POLL_INTERVAL_MS: '200',

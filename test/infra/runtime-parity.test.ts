@@ -23,7 +23,16 @@ const LOCAL_WORLD = {
   chainId: '31337',
   rpcUrl: 'http://127.0.0.1:8545',
   market: { pool: '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2', version: 'v3.6' },
-  tokens: { WETH: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2' },
+  tokens: { WETH: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2', USDC: '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48', WBTC: '0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599' },
+  liquidatorContract: '0x663F3ad617193148711d28f5334eE4Ed07016602',
+  dex: {
+    quoter: '0x61fFE014bA17989E743c5F6cB21bF9697530B21e',
+    swapRouter: '0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45',
+    pools: [
+      { token0: '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48', token1: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2', fee: 500 },
+      { token0: '0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599', token1: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2', fee: 3000 },
+    ],
+  },
   dynamodb: {
     endpoint: 'http://127.0.0.1:8000',
     tables: Object.fromEntries(Object.entries(TABLES).map(([key, def]) => [key, `local-${def.id}`])) as Record<TableName, string>,
@@ -46,6 +55,20 @@ function requirementsOf(name: PipelineFunctionName): ConfigRequirement[] {
   if (!list) throw new Error(`cannot resolve ${call[1]} in ${PIPELINE_FUNCTIONS[name].entry}`);
   return [...list.matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1] as ConfigRequirement);
 }
+
+describe('swap venue: the local runtime', () => {
+  it('tries every pool fee tier of the world and routes the other assets through WETH', () => {
+    const { worker } = loadPipelineConfig(localPipelineEnv(LOCAL_WORLD));
+    const [weth, usdc, wbtc] = [LOCAL_WORLD.tokens.WETH, LOCAL_WORLD.tokens.USDC, LOCAL_WORLD.tokens.WBTC];
+
+    expect(worker.swap.feeTiers).toEqual([500, 3000]);
+    expect(worker.swap.routes).toEqual([
+      { tokens: [usdc, weth, wbtc], fees: [500, 3000] },
+      { tokens: [wbtc, weth, usdc], fees: [3000, 500] },
+    ]);
+    expect(worker.liquidator).toEqual({ address: LOCAL_WORLD.liquidatorContract });
+  });
+});
 
 describe('table and queue variables: AWS and the local runtime', () => {
   const local = localPipelineEnv(LOCAL_WORLD);

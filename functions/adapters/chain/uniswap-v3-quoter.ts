@@ -1,8 +1,8 @@
 /**
  * Swap quotes from Uniswap V3's QuoterV2 (`quoteExactInput(path, amountIn)`), pinned to the plan's block. QuoterV2
  * is not a view function (it runs the swap and reverts with the result), so it is called with eth_call, as every
- * other read. Routes: the ones configured for the pair, else the direct pool at each configured fee tier; the
- * best output wins. A route without a pool or liquidity reverts inside the quoter: no quote from it.
+ * other read. Routes: the ones configured for the pair (multi-hop through a deep pool, say) and the direct pool
+ * at each configured fee tier; the best output wins. A route without a pool or liquidity reverts inside the quoter: no quote from it.
  */
 import { Interface, type JsonRpcProvider } from 'ethers';
 import { encodeSwapPath, sameAddress, type SwapRoute } from '../../domain';
@@ -18,7 +18,7 @@ export const UNISWAP_V3_FEE_TIERS = [100, 500, 3_000, 10_000] as const;
 export interface UniswapV3QuoterOptions {
   /** Direct pools tried for a pair without a configured route. */
   feeTiers?: readonly number[];
-  /** Explicit routes (multi-hop or a single chosen pool), tried instead of the direct pools for their pair. */
+  /** Explicit routes (multi-hop or a single chosen pool), tried beside the direct pools for their pair. */
   routes?: readonly SwapRoute[];
   /** eth_call gas for one quote (a quote crossing many ticks is expensive; nodes cap eth_call gas). */
   quoteGas?: bigint;
@@ -46,11 +46,10 @@ export class UniswapV3Quoter implements SwapQuoter {
     for (const route of this.routes) encodeSwapPath(route); // fails at start-up on a malformed route
   }
 
-  /** The routes tried from `tokenIn` to `tokenOut`. */
+  /** The routes tried from `tokenIn` to `tokenOut`: the configured ones for the pair and the direct pool at each fee tier. */
   routesFor(tokenIn: string, tokenOut: string): SwapRoute[] {
     const configured = this.routes.filter((r) => sameAddress(r.tokens[0], tokenIn) && sameAddress(r.tokens[r.tokens.length - 1], tokenOut));
-    if (configured.length > 0) return configured;
-    return this.feeTiers.map((fee) => ({ tokens: [tokenIn, tokenOut], fees: [fee] }));
+    return [...configured, ...this.feeTiers.map((fee) => ({ tokens: [tokenIn, tokenOut], fees: [fee] }))];
   }
 
   async bestQuote(tokenIn: string, tokenOut: string, amountInUnits: bigint, block: number): Promise<SwapQuote | undefined> {
