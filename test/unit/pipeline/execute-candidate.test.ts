@@ -238,6 +238,30 @@ describe('executeCandidate', () => {
     expect(breakerOutcomes).toEqual([{ kind: 'reverted', gasCostWei: 280_123n * 11n * GWEI }]);
   });
 
+  it('records a revert the market caused with its decoded reason; it spends gas but does not count towards the revert streak', async () => {
+    const revert = { reason: 'ProfitBelowMinimum(1200, 8800000)', revertClass: 'market-moved' as const };
+    const { run, ledger, breakerOutcomes } = world({ mine: { index: 0, afterMs: 0, status: 'reverted' }, revert });
+
+    expect(await run()).toMatchObject({
+      kind: 'reverted',
+      revertClass: 'market-moved',
+      reason: `market-moved: ProfitBelowMinimum(1200, 8800000) (reverted in block ${BLOCK + 1})`,
+    });
+    expect(ledger.attempts.get(OPPORTUNITY)).toMatchObject({ state: 'reverted', reason: `market-moved: ProfitBelowMinimum(1200, 8800000) (reverted in block ${BLOCK + 1})` });
+    expect(breakerOutcomes).toEqual([{ kind: 'reverted-by-market', gasCostWei: 280_123n * 11n * GWEI }]);
+  });
+
+  it('counts a revert it cannot explain as ours, and reports the failed explanation', async () => {
+    const { run, deps, breakerOutcomes, failures } = world({ mine: { index: 0, afterMs: 0, status: 'reverted' } });
+    deps.explainRevert = async () => {
+      throw new Error('eth_call: header not found');
+    };
+
+    expect(await run()).toMatchObject({ kind: 'reverted', reason: `reverted in block ${BLOCK + 1}` });
+    expect(breakerOutcomes).toEqual([{ kind: 'reverted', gasCostWei: 280_123n * 11n * GWEI }]);
+    expect(failures.map((f) => f.step)).toEqual(['revert-explain']);
+  });
+
   it('replaces a transaction without a receipt after replaceAfterMs: same nonce, fees +12.5 %, the ledger records both', async () => {
     // Mined only once the replacement (index 1) is out: 15 s after the first broadcast.
     const { run, ledger, signed, broadcasts } = world({ mine: { index: 1, afterMs: 15_000 } });
