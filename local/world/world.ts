@@ -98,6 +98,12 @@ export interface World {
    */
   fundAccount(account: string): Promise<void>;
   /**
+   * Arbitrageurs: after every new block, pools whose price left the oracle's by more than `toleranceBps` (someone's
+   * swap, the keeper's own liquidations) are swapped back to it, as arbitrage does on a real market between
+   * blocks. The demo runs it; tests that need a pool held away from the oracle do not.
+   */
+  startArbitrage(options?: { toleranceBps?: number; onMove?: (line: string) => void }): { stop(): void };
+  /**
    * Applies the scenario's shocks as blocks pass: `afterBlocks` counts from the world's start block, so a shock
    * lands at the same block however long the caller took to start. Resolves `done` with the last shock's block.
    */
@@ -292,7 +298,44 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       }
     };
 
-    return { info, provider, setPrice, movePool, fundAccount, runShocks, stop: stopAll };
+    const startArbitrage = (options: { toleranceBps?: number; onMove?: (line: string) => void } = {}) => {
+      const toleranceBps = BigInt(options.toleranceBps ?? 10);
+      let stopped = false;
+      let lastBlock = -1;
+      const symbols = Object.keys(info.tokens) as AssetSymbol[];
+      const loop = async () => {
+        while (!stopped) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          const block = await latestBlockNumber(provider).catch(() => lastBlock);
+          if (block === lastBlock) continue;
+          lastBlock = block;
+          try {
+            await oneAtATime(async () => {
+              const prices = Object.fromEntries(
+                await Promise.all(symbols.map(async (sym) => [sym, (await feedOf(sym).getFunction('latestAnswer').staticCall()) as bigint] as const)),
+              ) as Partial<Record<AssetSymbol, bigint>>;
+              const off = [];
+              for (const pool of info.dex.pools) {
+                const target = oracleTarget(pool, prices);
+                const { sqrtPriceX96 } = await readPoolState(provider, pool.address);
+                // Price ∝ sqrtPrice²: a relative gap in price is about twice the gap in sqrtPrice.
+                const gap = sqrtPriceX96 > target.sqrtPriceX96 ? sqrtPriceX96 - target.sqrtPriceX96 : target.sqrtPriceX96 - sqrtPriceX96;
+                if ((gap * 20_000n) / target.sqrtPriceX96 > toleranceBps) off.push(target);
+              }
+              if (off.length === 0) return;
+              const { settledBlock } = await movePoolsToTargets(provider, off, moveOptions);
+              options.onMove?.(`arbitrage: ${off.length} pool(s) back to the oracle price (block ${settledBlock})`);
+            });
+          } catch (error) {
+            options.onMove?.(`arbitrage: failed at block ${block}: ${(error as Error).message}`);
+          }
+        }
+      };
+      void loop();
+      return { stop: () => void (stopped = true) };
+    };
+
+    return { info, provider, setPrice, movePool, fundAccount, startArbitrage, runShocks, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
