@@ -6,6 +6,7 @@
 import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
 import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../ports/lending-protocol';
 import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
+import { isRevertError, revertDataOf } from './revert-data';
 
 const POOL = new Interface([
   'function liquidationCall(address collateralAsset, address debtAsset, address user, uint256 debtToCover, bool receiveAToken)',
@@ -34,13 +35,6 @@ export function decodeRevert(data: string | undefined, fallbackMessage: string):
     }
   }
   return fallbackMessage;
-}
-
-function revertDataOf(err: unknown): string | undefined {
-  // JSON-RPC errors carry the revert bytes in `data` (anvil, geth) — sometimes nested under `error`.
-  const e = err as { data?: unknown; error?: { data?: unknown }; info?: { error?: { data?: unknown } } };
-  const candidates = [e.data, e.error?.data, e.info?.error?.data];
-  return candidates.find((c): c is string => typeof c === 'string' && c.startsWith('0x'));
 }
 
 export class AaveV3LiquidationExecutor implements LiquidationSimulator {
@@ -80,7 +74,7 @@ export class AaveV3LiquidationExecutor implements LiquidationSimulator {
       const data = revertDataOf(err);
       const message = (err as Error).message ?? String(err);
       // Only a revert is an outcome; transport errors, timeouts and rate limits are the caller's to retry.
-      if (!data && !/revert/i.test(message)) throw err;
+      if (!isRevertError(err)) throw err;
       return { kind: 'revert', block, reason: decodeRevert(data, message), data };
     }
   }

@@ -6,6 +6,7 @@
 import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
 import type { LiquidatedEvent, LiquidatorCall, LiquidatorContract, LiquidatorSimulation, RevertClass } from '../../ports/liquidator-contract';
 import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
+import { isRevertError, revertDataOf } from './revert-data';
 
 /** The contract's ABI as the keeper uses it (Liquidator.sol; test/unit/chain/liquidator-abi.test.ts checks it against the compiled one). */
 export const LIQUIDATOR_ABI = [
@@ -70,16 +71,6 @@ export function decodeLiquidatorRevert(data: string | undefined, fallbackMessage
   return `${fallbackMessage} (revert data ${data.slice(0, 74)})`;
 }
 
-function revertDataOf(err: unknown): string | undefined {
-  const e = err as { data?: unknown; error?: { data?: unknown }; info?: { error?: { data?: unknown } } };
-  return [e.data, e.error?.data, e.info?.error?.data].find((c): c is string => typeof c === 'string' && c.startsWith('0x'));
-}
-
-/** A node error that is a revert (carries revert data or says so), as opposed to transport or node trouble. */
-function isRevert(err: unknown): boolean {
-  return revertDataOf(err) !== undefined || /revert/i.test((err as Error).message ?? '');
-}
-
 export interface LiquidatorContractOptions {
   /** Gas limit = estimate × headroom / 10,000 (flash-loan liquidations estimated bare revert now and then; 12,500 = +25 %). */
   gasHeadroomBps?: bigint;
@@ -112,7 +103,7 @@ export class EthersLiquidatorContract implements LiquidatorContract {
       return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n, profitUnits: profit };
     } catch (err) {
       // Only a revert is an outcome; transport errors, timeouts and rate limits are the caller's to retry.
-      if (!isRevert(err)) throw err;
+      if (!isRevertError(err)) throw err;
       const data = revertDataOf(err);
       const reason = decodeLiquidatorRevert(data, (err as Error).message ?? String(err));
       return { kind: 'revert', block, reason, revertClass: classifyRevert(reason), data };
@@ -151,7 +142,7 @@ export class EthersLiquidatorContract implements LiquidatorContract {
       // Passes on the state after its block: it failed for a reason of that block's order (e.g. an update before it).
       return { reason: 'reverted in its block; passes on the state after it', revertClass: 'market-moved' };
     } catch (err) {
-      if (!isRevert(err)) throw err;
+      if (!isRevertError(err)) throw err;
       const reason = decodeLiquidatorRevert(revertDataOf(err), (err as Error).message ?? String(err));
       return { reason, revertClass: classifyRevert(reason) };
     }

@@ -7,6 +7,7 @@
 import { Interface, type JsonRpcProvider } from 'ethers';
 import { encodeSwapPath, sameAddress, type SwapRoute } from '../../domain';
 import type { SwapQuote, SwapQuoter } from '../../ports/liquidator-contract';
+import { isRevertError } from './revert-data';
 
 const QUOTER_V2 = new Interface([
   'function quoteExactInput(bytes path, uint256 amountIn) returns (uint256 amountOut, uint160[] sqrtPriceX96AfterList, uint32[] initializedTicksCrossedList, uint256 gasEstimate)',
@@ -22,12 +23,6 @@ export interface UniswapV3QuoterOptions {
   routes?: readonly SwapRoute[];
   /** eth_call gas for one quote (a quote crossing many ticks is expensive; nodes cap eth_call gas). */
   quoteGas?: bigint;
-}
-
-function isRevert(err: unknown): boolean {
-  const e = err as { data?: unknown; error?: { data?: unknown }; info?: { error?: { data?: unknown } }; message?: string };
-  const data = [e.data, e.error?.data, e.info?.error?.data].find((c) => typeof c === 'string');
-  return data !== undefined || /revert/i.test(e.message ?? '');
 }
 
 export class UniswapV3Quoter implements SwapQuoter {
@@ -63,7 +58,7 @@ export class UniswapV3Quoter implements SwapQuoter {
           const [amountOut, , , gasEstimate] = QUOTER_V2.decodeFunctionResult('quoteExactInput', result) as unknown as [bigint, unknown, unknown, bigint];
           return { route, amountInUnits, amountOutUnits: amountOut, swapGasEstimate: gasEstimate };
         } catch (err) {
-          if (isRevert(err)) return undefined; // no pool, or not enough liquidity on this route
+          if (isRevertError(err)) return undefined; // no pool, or not enough liquidity on this route
           throw err;
         }
       }),
