@@ -124,6 +124,10 @@ const envSchema = z
      * profit guard still refuses any call that would not pay its gas.
      */
     MAX_SLIPPAGE_BPS: int(0).max(5_000, 'must be at most 5000').default(100),
+    // Candidates of one worker invocation sent as one liquidateBatch transaction (1: one transaction each).
+    MAX_BATCH_SIZE: int(1).max(20, 'must be at most 20').default(10),
+    // Largest price impact (bps) one liquidation's swap may cause; a larger one is liquidated in chunks. Unset: no limit.
+    MAX_PRICE_IMPACT_BPS: int(1).max(10_000, 'must be at most 10000').optional(),
     /** Where the trigger's `withdraw` sends the contract's profit. */
     TREASURY_ADDRESS: address.optional(),
     GAS_HEADROOM_BPS: int(10_000).default(12_500),
@@ -245,6 +249,10 @@ export interface PipelineConfig {
     liquidator?: { address: string } | { parameterName: string };
     swap: { quoter?: string; router?: string; feeTiers: number[]; routes: { tokens: string[]; fees: number[] }[] };
     maxSlippageBps: bigint;
+    /** Candidates of one invocation that go out as one `liquidateBatch` transaction, at most. */
+    maxBatchSize: number;
+    /** A swap may move its pool by this much at most (bps, from the quote); larger plans are chunked. */
+    maxPriceImpactBps?: bigint;
     treasury?: string;
     fees: { replaceAfterMs: number; maxReplacements: number; bumpBps: bigint; gasPriceCapWei?: bigint };
     breakers: { revertStreakLimit: number; revertCooldownMs: number; dailyGasBudgetWei?: bigint };
@@ -351,6 +359,8 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
         routes: e.SWAP_ROUTES === undefined ? [] : swapRoutesSchema.parse(JSON.parse(e.SWAP_ROUTES)),
       },
       maxSlippageBps: BigInt(e.MAX_SLIPPAGE_BPS),
+      maxBatchSize: e.MAX_BATCH_SIZE,
+      maxPriceImpactBps: e.MAX_PRICE_IMPACT_BPS === undefined ? undefined : BigInt(e.MAX_PRICE_IMPACT_BPS),
       treasury: e.TREASURY_ADDRESS,
       fees: {
         replaceAfterMs: Math.round(e.REPLACE_AFTER_SEC * 1000),

@@ -77,3 +77,40 @@ export interface LiquidatorContract {
   /** Why a mined transaction reverted: replayed with eth_call on the state after its block (best available without tracing). */
   revertOf(txHash: string): Promise<{ reason: string; revertClass: RevertClass }>;
 }
+
+/**
+ * One item of `Liquidator.liquidateBatch`: several liquidations (any borrowers, pairs and funding) in one
+ * transaction. An item that fails (the account was liquidated first, recovered, the pool moved past its bounds)
+ * is rolled back alone; the others go through.
+ */
+export type LiquidatorBatchCall = readonly LiquidatorCall[];
+
+/** What one item of a batch did (from the call's return data or the receipt's `BatchItem…` events), by index. */
+export type BatchItemOutcome =
+  | {
+      index: number;
+      user: string;
+      ok: true;
+      debtRepaidUnits: bigint;
+      collateralSeizedUnits: bigint;
+      swapAmountOutUnits: bigint;
+      /** The item's share of the flash-loan premium (0 in inventory mode). */
+      flashPremiumUnits: bigint;
+      /** Debt-asset units the item left in the contract. */
+      profitUnits: bigint;
+    }
+  | { index: number; user: string; ok: false; reason: string; revertClass: RevertClass };
+
+export type LiquidatorBatchSimulation =
+  | { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint; items: BatchItemOutcome[] }
+  /** The whole call reverted (not one item: items fail alone). */
+  | { kind: 'revert'; block: number; reason: string; revertClass: RevertClass; data?: string };
+
+/** Batches through the same contract: `LiquidatorContract` implementations that support `liquidateBatch`. */
+export interface BatchLiquidatorContract extends LiquidatorContract {
+  buildBatchTransaction(calls: LiquidatorBatchCall): { to: string; data: string };
+  /** The batch from `from` on the state of `block`: each item's outcome, and the gas of the whole call. */
+  simulateBatch(calls: LiquidatorBatchCall, from: string, block: number): Promise<LiquidatorBatchSimulation>;
+  /** Each item's outcome in a mined batch transaction, from its events (index order). */
+  batchOutcomesIn(txHash: string): Promise<BatchItemOutcome[]>;
+}
