@@ -25,6 +25,12 @@ import {IV3SwapRouterExactInput} from './interfaces/IV3SwapRouterExactInput.sol'
 ///         Approvals are exact (forceApprove) and none is left standing after a call. A lock held for the whole
 ///         of `liquidate` refuses re-entry, and `executeOperation` is honoured only from the Pool, for a loan this
 ///         contract initiated, while that lock awaits exactly one callback.
+///
+///         `liquidateBatch` runs several liquidations (any borrowers, pairs and funding, a flash loan per item) in one
+///         transaction. Each item runs in a call of the contract to itself (`liquidateItem`) inside try/catch, so an
+///         item that fails (liquidated by someone else first, recovered, the pool moved past its bounds, its profit
+///         guard) rolls back alone — its liquidation, swap, loan and approvals — and the others go through. Every
+///         item reports its outcome in an event and in the returned results (what an eth_call simulation reads).
 contract Liquidator is IFlashLoanSimpleCallback {
   using SafeERC20 for IERC20;
   using TransientSlot for *;
@@ -51,6 +57,25 @@ contract Liquidator is IFlashLoanSimpleCallback {
     uint256 flashPremium;
   }
 
+  /// @notice One liquidation of a batch and how it is funded (the arguments of `liquidate`).
+  struct BatchItem {
+    LiquidationParams params;
+    bool flashLoan;
+  }
+
+  /// @notice What one item of a batch did. ok: the Outcome's amounts and the profit the item left in the contract
+  ///         (net of its own flash-loan premium), `reason` empty. Not ok: the amounts are zero and `reason` is the
+  ///         revert data of the item's rolled-back call (a custom error, Error(string), or empty).
+  struct ItemResult {
+    bool ok;
+    uint256 debtRepaid;
+    uint256 collateralSeized;
+    uint256 swapAmountOut;
+    uint256 flashPremium;
+    uint256 profit;
+    bytes reason;
+  }
+
   /// @notice debtRepaid / collateralSeized: what liquidationCall took and gave (measured, see _liquidateAndSwap);
   ///         swapAmountOut: the swap's output (0 for a same-asset pair); flashPremium: as the Pool passed it (0 in
   ///         inventory mode); profit: the contract's debt-asset balance after the call minus before it.
@@ -64,6 +89,18 @@ contract Liquidator is IFlashLoanSimpleCallback {
     uint256 flashPremium,
     uint256 profit
   );
+  /// @notice Item `index` of a batch went through: the same amounts as `Liquidated` (whose assets are the item's).
+  event BatchItemLiquidated(
+    uint256 indexed index,
+    address indexed user,
+    uint256 debtRepaid,
+    uint256 collateralSeized,
+    uint256 swapAmountOut,
+    uint256 flashPremium,
+    uint256 profit
+  );
+  /// @notice Item `index` of a batch was rolled back, with its revert data; the rest of the batch went on.
+  event BatchItemFailed(uint256 indexed index, address indexed user, bytes reason);
   event CallerSet(address indexed caller, bool allowed);
   event Withdrawn(address indexed token, address indexed to, uint256 amount);
 
@@ -73,13 +110,19 @@ contract Liquidator is IFlashLoanSimpleCallback {
   error InvalidSwapPath();
   error Reentrancy();
   error ZeroAddress();
+  error EmptyBatch();
+  /// @dev Item `index` ran out of the gas it was given: the transaction's gas limit, not the item, is at fault.
+  error ItemOutOfGas(uint256 index);
 
-  /// @dev Phases of the lock (transient): no call running; inside `liquidate` in inventory mode; inside
-  ///      `liquidate` waiting for the Pool's one callback; inside (or past) that callback.
+  /// @dev Phases of the lock (transient): no call running; inside a liquidation in inventory mode; inside a
+  ///      liquidation waiting for the Pool's one callback; inside (or past) that callback; inside `liquidateBatch`
+  ///      between items (the only phase in which `liquidateItem` runs; an item takes the lock through the phases
+  ///      above and hands it back as BATCH, or its revert restores BATCH: transient storage rolls back too).
   uint256 private constant IDLE = 0;
   uint256 private constant INVENTORY = 1;
   uint256 private constant AWAITING_CALLBACK = 2;
   uint256 private constant IN_CALLBACK = 3;
+  uint256 private constant BATCH = 4;
 
   bytes32 private constant PHASE_SLOT = keccak256('Liquidator.phase');
   /// @dev The callback's Outcome, handed back to `liquidate` (which alone can measure the profit: the Pool pulls
@@ -130,11 +173,67 @@ contract Liquidator is IFlashLoanSimpleCallback {
   function liquidate(LiquidationParams calldata p, bool flashLoan) external returns (uint256 profit) {
     if (_phase() != IDLE) revert Reentrancy();
     if (!isCaller(msg.sender)) revert Unauthorized(msg.sender);
+    Outcome memory outcome;
+    (outcome, profit) = _liquidate(p, flashLoan);
+    _setPhase(IDLE);
+    emit Liquidated(
+      p.user,
+      p.collateralAsset,
+      p.debtAsset,
+      outcome.debtRepaid,
+      outcome.collateralSeized,
+      outcome.swapAmountOut,
+      outcome.flashPremium,
+      profit
+    );
+  }
+
+  /// @notice Liquidates every item in order, each as `liquidate` would (its own flash loan, swap and profit guard:
+  ///         `minProfit` net of its own premium), and returns each item's result. A failed item is rolled back
+  ///         alone and reported; the call itself reverts only for an empty batch, an unauthorised caller, re-entry,
+  ///         or an item that ran out of gas (ItemOutOfGas: so that gas estimation never settles on a limit at which
+  ///         items fail for want of gas).
+  /// @dev One loan per item, not one per debt asset: measured (bench/batch-gas.ts), a batch's later loans of an
+  ///      asset cost little once the Pool's slots are warm, and per-item loans keep the premium and the rollback of
+  ///      a failed item exact.
+  function liquidateBatch(BatchItem[] calldata items) external returns (ItemResult[] memory results) {
+    if (_phase() != IDLE) revert Reentrancy();
+    if (!isCaller(msg.sender)) revert Unauthorized(msg.sender);
+    if (items.length == 0) revert EmptyBatch();
+    _setPhase(BATCH);
+    results = new ItemResult[](items.length);
+    for (uint256 i; i < items.length; ++i) {
+      address user = items[i].params.user;
+      uint256 gasBefore = gasleft();
+      try this.liquidateItem(items[i].params, items[i].flashLoan) returns (Outcome memory outcome, uint256 profit) {
+        results[i] = _itemLiquidated(i, user, outcome, profit);
+      } catch (bytes memory reason) {
+        // The item got 63/64 of the gas left (EIP-150); if it used it all, the batch's gas limit was too low.
+        if (gasleft() <= gasBefore / 64) revert ItemOutOfGas(i);
+        results[i].reason = reason;
+        emit BatchItemFailed(i, user, reason);
+      }
+    }
+    _setPhase(IDLE);
+  }
+
+  /// @notice One item of `liquidateBatch`. External only so that a revert rolls back this item alone: honoured
+  ///         only from the contract itself, while a batch holds the lock between items.
+  function liquidateItem(LiquidationParams calldata p, bool flashLoan) external returns (Outcome memory outcome, uint256 profit) {
+    if (msg.sender != address(this)) revert Unauthorized(msg.sender);
+    if (_phase() != BATCH) revert Reentrancy();
+    (outcome, profit) = _liquidate(p, flashLoan);
+    _setPhase(BATCH);
+  }
+
+  /// @dev The body of `liquidate` and of a batch item, called with the lock idle or between items (the caller
+  ///      restores its phase after): funding, liquidation, swap, profit guard. Returns what it did and the rise of
+  ///      the contract's debt-asset balance.
+  function _liquidate(LiquidationParams calldata p, bool flashLoan) private returns (Outcome memory outcome, uint256 profit) {
     _checkSwapPath(p.collateralAsset, p.debtAsset, p.swapPath);
 
     IERC20 debt = IERC20(p.debtAsset);
     uint256 debtBefore = debt.balanceOf(address(this));
-    Outcome memory outcome;
     if (flashLoan) {
       _setPhase(AWAITING_CALLBACK);
       IAavePoolFlashLiquidation(pool).flashLoanSimple(address(this), p.debtAsset, p.debtToCover, abi.encode(p), 0);
@@ -154,21 +253,16 @@ contract Liquidator is IFlashLoanSimpleCallback {
       revert ProfitBelowMinimum(signedProfit, p.minProfit);
     }
     profit = debtAfter - debtBefore;
-    _setPhase(IDLE);
-    emit Liquidated(
-      p.user,
-      p.collateralAsset,
-      p.debtAsset,
-      outcome.debtRepaid,
-      outcome.collateralSeized,
-      outcome.swapAmountOut,
-      outcome.flashPremium,
-      profit
-    );
+  }
+
+  function _itemLiquidated(uint256 index, address user, Outcome memory o, uint256 profit) private returns (ItemResult memory) {
+    emit BatchItemLiquidated(index, user, o.debtRepaid, o.collateralSeized, o.swapAmountOut, o.flashPremium, profit);
+    return ItemResult(true, o.debtRepaid, o.collateralSeized, o.swapAmountOut, o.flashPremium, profit, '');
   }
 
   /// @notice The Pool's flash-loan callback. Honoured only from the Pool, for a loan this contract initiated from
-  ///         `liquidate` (so `params` are the ones `liquidate` encoded, and `asset`/`amount` the ones it asked for).
+  ///         `liquidate` or a batch item (so `params` are the ones it encoded, and `asset`/`amount` the ones it asked
+  ///         for).
   function executeOperation(
     address asset,
     uint256 amount,

@@ -1,16 +1,29 @@
 /**
- * Our liquidator contract (contracts/src/Liquidator.sol) over JSON-RPC: builds `liquidate` calls, simulates them
- * pinned to a block (the call's return value is the profit the contract keeps), reads `Liquidated` events from
- * receipts and names reverts, classifying them as ours (`model`) or the market's (`market-moved`).
+ * Our liquidator contract (contracts/src/Liquidator.sol) over JSON-RPC: builds `liquidate` and `liquidateBatch`
+ * calls, simulates them pinned to a block (the call's return value is the profit the contract keeps, or each batch
+ * item's result), reads `Liquidated` and `BatchItem…` events from receipts and names reverts, classifying them as
+ * ours (`model`) or the market's (`market-moved`).
  */
 import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
-import type { LiquidatedEvent, LiquidatorCall, LiquidatorContract, LiquidatorSimulation, RevertClass } from '../../ports/liquidator-contract';
+import type {
+  BatchItemOutcome,
+  BatchLiquidatorContract,
+  LiquidatedEvent,
+  LiquidatorBatchCall,
+  LiquidatorBatchSimulation,
+  LiquidatorCall,
+  LiquidatorSimulation,
+  RevertClass,
+} from '../../ports/liquidator-contract';
 import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
 import { isRevertError, revertDataOf } from './revert-data';
 
 /** The contract's ABI as the keeper uses it (Liquidator.sol; test/unit/chain/liquidator-abi.test.ts checks it against the compiled one). */
 export const LIQUIDATOR_ABI = [
   'function liquidate((address collateralAsset, address debtAsset, address user, uint256 debtToCover, bytes swapPath, uint256 amountOutMinimum, uint256 minProfit) p, bool flashLoan) returns (uint256 profit)',
+  'function liquidateBatch(((address collateralAsset, address debtAsset, address user, uint256 debtToCover, bytes swapPath, uint256 amountOutMinimum, uint256 minProfit) params, bool flashLoan)[] items) returns ((bool ok, uint256 debtRepaid, uint256 collateralSeized, uint256 swapAmountOut, uint256 flashPremium, uint256 profit, bytes reason)[] results)',
+  // The contract's own per-item entry (it refuses every other caller); listed so its selector is known.
+  'function liquidateItem((address collateralAsset, address debtAsset, address user, uint256 debtToCover, bytes swapPath, uint256 amountOutMinimum, uint256 minProfit) p, bool flashLoan) returns ((uint256 debtRepaid, uint256 collateralSeized, uint256 swapAmountOut, uint256 flashPremium) outcome, uint256 profit)',
   'function setCaller(address caller, bool allowed)',
   'function withdraw(address token, address to, uint256 amount)',
   'function owner() view returns (address)',
@@ -18,6 +31,8 @@ export const LIQUIDATOR_ABI = [
   'function swapRouter() view returns (address)',
   'function isCaller(address) view returns (bool)',
   'event Liquidated(address indexed user, address indexed collateralAsset, address indexed debtAsset, uint256 debtRepaid, uint256 collateralSeized, uint256 swapAmountOut, uint256 flashPremium, uint256 profit)',
+  'event BatchItemLiquidated(uint256 indexed index, address indexed user, uint256 debtRepaid, uint256 collateralSeized, uint256 swapAmountOut, uint256 flashPremium, uint256 profit)',
+  'event BatchItemFailed(uint256 indexed index, address indexed user, bytes reason)',
   'event CallerSet(address indexed caller, bool allowed)',
   'event Withdrawn(address indexed token, address indexed to, uint256 amount)',
   'error Unauthorized(address caller)',
@@ -26,6 +41,8 @@ export const LIQUIDATOR_ABI = [
   'error InvalidSwapPath()',
   'error Reentrancy()',
   'error ZeroAddress()',
+  'error EmptyBatch()',
+  'error ItemOutOfGas(uint256 index)',
   // OpenZeppelin's, reverted from inside the contract: an ERC-20 transfer or approval that failed
   // (utils/SafeERC20.sol), and a balance change beyond int256 in the profit guard (utils/math/SafeCast.sol toInt256).
   'error SafeERC20FailedOperation(address token)',
@@ -76,7 +93,24 @@ export interface LiquidatorContractOptions {
   gasHeadroomBps?: bigint;
 }
 
-export class EthersLiquidatorContract implements LiquidatorContract {
+/** One element of `liquidateBatch`'s returned results (Liquidator.sol ItemResult). */
+interface ItemResult {
+  ok: boolean;
+  debtRepaid: bigint;
+  collateralSeized: bigint;
+  swapAmountOut: bigint;
+  flashPremium: bigint;
+  profit: bigint;
+  reason: string;
+}
+
+/** A failed item's outcome: its revert data named and classified like a whole call's. */
+function failedItem(index: number, user: string, data: string): BatchItemOutcome {
+  const reason = decodeLiquidatorRevert(data === '0x' ? undefined : data, 'reverted without data');
+  return { index, user, ok: false, reason, revertClass: classifyRevert(reason) };
+}
+
+export class EthersLiquidatorContract implements BatchLiquidatorContract {
   private readonly headroomBps: bigint;
 
   constructor(
@@ -91,6 +125,14 @@ export class EthersLiquidatorContract implements LiquidatorContract {
   buildTransaction(call: LiquidatorCall): { to: string; data: string } {
     const params = [call.collateralAsset, call.debtAsset, call.user, call.debtToCoverUnits, call.swapPath, call.amountOutMinimumUnits, call.minProfitUnits];
     return { to: this.address, data: LIQUIDATOR.encodeFunctionData('liquidate', [params, call.flashLoan]) };
+  }
+
+  buildBatchTransaction(calls: LiquidatorBatchCall): { to: string; data: string } {
+    const items = calls.map((call) => [
+      [call.collateralAsset, call.debtAsset, call.user, call.debtToCoverUnits, call.swapPath, call.amountOutMinimumUnits, call.minProfitUnits],
+      call.flashLoan,
+    ]);
+    return { to: this.address, data: LIQUIDATOR.encodeFunctionData('liquidateBatch', [items]) };
   }
 
   async simulate(call: LiquidatorCall, from: string, block: number): Promise<LiquidatorSimulation> {
@@ -108,6 +150,70 @@ export class EthersLiquidatorContract implements LiquidatorContract {
       const reason = decodeLiquidatorRevert(data, (err as Error).message ?? String(err));
       return { kind: 'revert', block, reason, revertClass: classifyRevert(reason), data };
     }
+  }
+
+  /**
+   * The batch on the state of `block`: each item's outcome from the call's return data, and the gas of the whole
+   * call with the same headroom as `simulate`. A batch whose items all fail still succeeds (and still costs gas);
+   * only the whole call's revert (empty batch, caller, an item out of gas) is `kind: 'revert'`.
+   */
+  async simulateBatch(calls: LiquidatorBatchCall, from: string, block: number): Promise<LiquidatorBatchSimulation> {
+    const tx = { ...this.buildBatchTransaction(calls), from };
+    const blockTag = `0x${block.toString(16)}`;
+    try {
+      const returned = (await this.provider.send('eth_call', [tx, blockTag])) as string;
+      const [results] = LIQUIDATOR.decodeFunctionResult('liquidateBatch', returned) as unknown as [ItemResult[]];
+      if (results.length !== calls.length) throw new Error(`liquidateBatch returned ${results.length} results for ${calls.length} items`);
+      const items = results.map((r, index): BatchItemOutcome => {
+        const user = calls[index].user;
+        if (!r.ok) return failedItem(index, user, r.reason);
+        return {
+          index,
+          user,
+          ok: true,
+          debtRepaidUnits: r.debtRepaid,
+          collateralSeizedUnits: r.collateralSeized,
+          swapAmountOutUnits: r.swapAmountOut,
+          flashPremiumUnits: r.flashPremium,
+          profitUnits: r.profit,
+        };
+      });
+      const estimate = BigInt((await this.provider.send('eth_estimateGas', [tx, blockTag])) as string);
+      return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n, items };
+    } catch (err) {
+      if (!isRevertError(err)) throw err;
+      const data = revertDataOf(err);
+      const reason = decodeLiquidatorRevert(data, (err as Error).message ?? String(err));
+      return { kind: 'revert', block, reason, revertClass: classifyRevert(reason), data };
+    }
+  }
+
+  /** Each item's outcome in a mined batch, from its `BatchItemLiquidated` / `BatchItemFailed` events, in index order. */
+  async batchOutcomesIn(txHash: string): Promise<BatchItemOutcome[]> {
+    const receipt = await this.provider.getTransactionReceipt(txHash);
+    if (!receipt) throw new Error(`no receipt for ${txHash}`);
+    const outcomes = receipt.logs.flatMap((log): BatchItemOutcome[] => {
+      if (log.address.toLowerCase() !== this.address.toLowerCase()) return [];
+      const parsed = LIQUIDATOR.parseLog({ topics: [...log.topics], data: log.data });
+      if (!parsed) return [];
+      const a = parsed.args;
+      const index = Number(a.index as bigint);
+      if (parsed.name === 'BatchItemFailed') return [failedItem(index, a.user as string, a.reason as string)];
+      if (parsed.name !== 'BatchItemLiquidated') return [];
+      return [
+        {
+          index,
+          user: a.user as string,
+          ok: true,
+          debtRepaidUnits: a.debtRepaid as bigint,
+          collateralSeizedUnits: a.collateralSeized as bigint,
+          swapAmountOutUnits: a.swapAmountOut as bigint,
+          flashPremiumUnits: a.flashPremium as bigint,
+          profitUnits: a.profit as bigint,
+        },
+      ];
+    });
+    return outcomes.sort((x, y) => x.index - y.index);
   }
 
   async liquidationsIn(txHash: string): Promise<LiquidatedEvent[]> {

@@ -83,6 +83,8 @@ describe('decodeLiquidatorRevert and classifyRevert', () => {
     ['a path that does not lead from collateral to debt', customError('InvalidSwapPath()'), 'InvalidSwapPath', 'model'],
     ['a caller the contract does not know', customError('Unauthorized(address)', [USER]), `Unauthorized(${USER})`, 'model'],
     ['re-entry', customError('Reentrancy()'), 'Reentrancy', 'model'],
+    ['a batch with no items', customError('EmptyBatch()'), 'EmptyBatch', 'model'],
+    ['a batch item given too little gas (the gas limit is ours)', customError('ItemOutOfGas(uint256)', [3n]), 'ItemOutOfGas(3)', 'model'],
     ['a token that refused a transfer (OpenZeppelin SafeERC20)', customError('SafeERC20FailedOperation(address)', [TOKEN]), `SafeERC20FailedOperation(${TOKEN})`, 'model'],
     // SwapRouter02 (V3SwapRouter.exactInput): require(amountOut >= params.amountOutMinimum, 'Too little received').
     ['the swap bound', errorString('Too little received'), 'Too little received', 'market-moved'],
