@@ -18,3 +18,6 @@ export * from './two-step-sizing';
 export * from './profit';
 export * from './pair-selection';
 export * from './funded-liquidation';
+export * from './price-impact';
+export * from './chunked-liquidation';
+export * from './best-sizing';

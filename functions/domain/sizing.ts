@@ -8,6 +8,8 @@
  *   largest repay that leaves at least that much.
  * - `target-health` (target-health-sizing.ts): the smallest repay that lifts HF to a target.
  * - `two-step` (two-step-sizing.ts): Qin et al.'s two liquidations that together beat one max liquidation.
+ * - `best` (best-sizing.ts): all of the above (and a chunk within a price-impact budget) priced with real quotes
+ *   by the worker, the most profitable sent; on its own it sizes like `max`.
  */
 import type { LiquidationPair } from './close-factor';
 import { type LiquidationPlan, type LiquidationSkipReason, planLiquidation } from './liquidation';
@@ -15,7 +17,7 @@ import { MAX_UINT256 } from './math';
 import type { UserPosition } from './position';
 import { largestRepayWhere, passesDustRule, predictAt, requestFor, type SizingContext } from './repay-search';
 
-export type SizingStrategyName = 'max' | 'target-health' | 'two-step';
+export type SizingStrategyName = 'max' | 'target-health' | 'two-step' | 'best';
 
 export type SizingSkipReason = LiquidationSkipReason | 'target-health-unreachable';
 
