@@ -111,7 +111,8 @@ contract Liquidator is IFlashLoanSimpleCallback {
   error Reentrancy();
   error ZeroAddress();
   error EmptyBatch();
-  /// @dev Item `index` ran out of the gas it was given: the transaction's gas limit, not the item, is at fault.
+  /// @dev Item `index` reverted without data, as running out of gas does: the transaction's gas limit, not the
+  ///      item, is at fault.
   error ItemOutOfGas(uint256 index);
 
   /// @dev Phases of the lock (transient): no call running; inside a liquidation in inventory mode; inside a
@@ -191,8 +192,8 @@ contract Liquidator is IFlashLoanSimpleCallback {
   /// @notice Liquidates every item in order, each as `liquidate` would (its own flash loan, swap and profit guard:
   ///         `minProfit` net of its own premium), and returns each item's result. A failed item is rolled back
   ///         alone and reported; the call itself reverts only for an empty batch, an unauthorised caller, re-entry,
-  ///         or an item that ran out of gas (ItemOutOfGas: so that gas estimation never settles on a limit at which
-  ///         items fail for want of gas).
+  ///         or an item that ran out of gas (ItemOutOfGas: so that gas estimation, which looks for the lowest limit
+  ///         at which the call succeeds, never settles on one at which items fail for want of gas).
   /// @dev One loan per item, not one per debt asset: measured (bench/batch-gas.ts), a batch's later loans of an
   ///      asset cost little once the Pool's slots are warm, and per-item loans keep the premium and the rollback of
   ///      a failed item exact.
@@ -204,12 +205,13 @@ contract Liquidator is IFlashLoanSimpleCallback {
     results = new ItemResult[](items.length);
     for (uint256 i; i < items.length; ++i) {
       address user = items[i].params.user;
-      uint256 gasBefore = gasleft();
       try this.liquidateItem(items[i].params, items[i].flashLoan) returns (Outcome memory outcome, uint256 profit) {
         results[i] = _itemLiquidated(i, user, outcome, profit);
       } catch (bytes memory reason) {
-        // The item got 63/64 of the gas left (EIP-150); if it used it all, the batch's gas limit was too low.
-        if (gasleft() <= gasBefore / 64) revert ItemOutOfGas(i);
+        // Running out of gas, at any depth, reverts without data (a deeper frame's caller keeps 1/64 of its gas,
+        // EIP-150, and bubbles the empty revert): the batch's gas limit is at fault, not the item. Every revert the
+        // market causes carries data (the Pool's and our errors, the router's Error(string)).
+        if (reason.length == 0) revert ItemOutOfGas(i);
         results[i].reason = reason;
         emit BatchItemFailed(i, user, reason);
       }
