@@ -93,7 +93,8 @@ const envSchema = z
     KMS_KEY_ID: z.string().min(1).optional(),
     /** Reserve (wrapped native token) whose oracle price converts gas cost into the base currency. */
     NATIVE_PRICE_ASSET: address.optional(),
-    SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step'], { error: 'must be max, target-health or two-step' }).default('max'),
+    /** `best`: max, target-health, two-step (and a chunk within MAX_PRICE_IMPACT_BPS) quoted at the read block, the most profitable sent. */
+    SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step', 'best'], { error: 'must be max, target-health, two-step or best' }).default('max'),
     TARGET_HEALTH_FACTOR: z.coerce.number().min(1, 'must be at least 1').max(2, 'must be at most 2').default(1.05),
     MIN_PROFIT_USD: z.coerce.number().min(0, 'must be at least 0').default(0),
     /**
@@ -239,7 +240,7 @@ export interface PipelineConfig {
     /** Undefined for functions that do not sign (indexer, scanner); required by the worker ('signer'). */
     signer?: { mode: 'local'; privateKeys: string[] } | { mode: 'kms'; keyIds: string[] };
     nativePriceAsset?: string;
-    sizing: 'max' | 'target-health' | 'two-step';
+    sizing: 'max' | 'target-health' | 'two-step' | 'best';
     targetHealthFactorWad: bigint;
     minProfitBase: bigint;
     swapCostBps: bigint;

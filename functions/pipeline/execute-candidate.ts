@@ -29,13 +29,18 @@ import {
   type FundingMode,
   type GasCosts,
   HEALTH_FACTOR_LIQUIDATION_THRESHOLD_WAD,
+  bestSizing,
+  isBestSizing,
   maxSizing,
+  priceImpactBudgetOf,
   type RuleSet,
   selectPair,
   type SizingStrategy,
+  type SizingStrategyName,
   targetHealthSizing,
   twoStepSizing,
   type UserPosition,
+  withPriceImpactBudget,
 } from '../domain';
 import type { BreakerOutcome } from '../ports/circuit-breakers';
 import type { FlashLoanTermsSource, LiquidatorContract, RevertClass, SwapQuoter } from '../ports/liquidator-contract';
@@ -44,7 +49,7 @@ import type { Signer } from '../ports/transactions';
 import { type CandidateMessage, deduplicationIdOf } from './candidate-message';
 import { ClaimedFailure, failClaimedAttempt, type FailureStage, messageOf, PendingTransactionError } from './execution-failures';
 import { type EncodedPlan, encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
-import { type FundedChoice, liquidatorCallOf, planFunded } from './funded-plan';
+import { type FundedChoice, liquidatorCallOf, planBest, planFunded } from './funded-plan';
 import { runBestEffort } from './best-effort';
 import {
   createTransactionDispatcher,
@@ -158,16 +163,26 @@ export type ExecutionResult =
   /** A permanent failure. `block` is null only when the latest block could not be read. */
   | { kind: 'failed'; opportunity: string; block: number | null; stage: FailureStage; reason: string };
 
-/** The configured sizing strategy (PipelineConfig.worker.sizing). */
-export function sizingStrategyFor(name: 'max' | 'target-health' | 'two-step', targetHealthFactorWad: bigint): SizingStrategy {
-  switch (name) {
-    case 'max':
-      return maxSizing;
-    case 'target-health':
-      return targetHealthSizing({ targetHealthFactorWad });
-    case 'two-step':
-      return twoStepSizing();
-  }
+/**
+ * The configured sizing strategy (PipelineConfig.worker.sizing), carrying the price-impact budget
+ * (PipelineConfig.worker.maxPriceImpactBps) when one is set: decide() then sells at most that much price move per
+ * liquidation and marks a reduced plan as a chunk. `best` compares max, target-health and two-step (and, with a
+ * budget, the most profitable chunk within it) with real quotes.
+ */
+export function sizingStrategyFor(name: SizingStrategyName, targetHealthFactorWad: bigint, maxPriceImpactBps?: bigint): SizingStrategy {
+  const strategy = ((): SizingStrategy => {
+    switch (name) {
+      case 'max':
+        return maxSizing;
+      case 'target-health':
+        return targetHealthSizing({ targetHealthFactorWad });
+      case 'two-step':
+        return twoStepSizing();
+      case 'best':
+        return bestSizing([targetHealthSizing({ targetHealthFactorWad }), twoStepSizing()]);
+    }
+  })();
+  return maxPriceImpactBps === undefined ? strategy : withPriceImpactBudget(strategy, maxPriceImpactBps);
 }
 
 /** `chain#pool#borrower#debtAsset`: at most one attempt in flight per position. */
@@ -198,9 +213,10 @@ async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opp
   }
   const [gasPrice, nativePriceBase8] = await Promise.all([deps.chain.feesAfter(block), deps.nativePrice.nativePriceBase8(block)]);
   // Sizes every pair (the liquidator is our contract: the Pool's caller); the flat swap allowance only ranks them.
+  const selectionCosts = { gasUnitsPerStep: settings.assumedGasPerStep, gasPrice, nativePriceBase8, swapCostBps: settings.swapCostBps, minProfitBase: settings.minProfitBase };
   const selection = selectPair(read.position, {
     sizing: settings.sizing,
-    costs: { gasUnitsPerStep: settings.assumedGasPerStep, gasPrice, nativePriceBase8, swapCostBps: settings.swapCostBps, minProfitBase: settings.minProfitBase },
+    costs: selectionCosts,
     liquidator: deps.liquidator.address,
     receiveAToken: false,
   });
@@ -208,11 +224,17 @@ async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opp
     return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: 'no-liquidatable-pair', detail: selection.kind === 'skip' ? selection.reason : 'no sized pair' } };
   }
   const gas: GasCosts = { gasUnits: settings.assumedGasPerStep, gasPrice, nativePriceBase8, minProfitBase: settings.minProfitBase };
-  const funded = await planFunded(deps, read.position, selection.candidates, block, gas, {
+  const maxPriceImpactBps = priceImpactBudgetOf(settings.sizing);
+  const fundedSettings = {
     funding: settings.funding,
     ruleSet: settings.ruleSet,
     maxSlippageBps: settings.maxSlippageBps,
-  });
+    ...(maxPriceImpactBps === undefined ? {} : { maxPriceImpactBps }),
+  };
+  // `best` plans every member strategy (and a chunk within the budget) with quotes; the others plan their own pairs.
+  const funded = isBestSizing(settings.sizing)
+    ? await planBest(deps, read.position, settings.sizing, block, gas, fundedSettings, { costs: selectionCosts, liquidator: deps.liquidator.address })
+    : await planFunded(deps, read.position, selection.candidates, block, gas, fundedSettings);
   if (funded.kind === 'skip') return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: funded.reason, detail: funded.detail } };
   return { kind: 'liquidate', block, choice: funded.choice, gasPrice, nativePriceBase8 };
 }

@@ -18,7 +18,7 @@
  * documented default), or attempts in flight across the deploy no longer decode.
  */
 import * as z from 'zod';
-import type { CloseFactorRule, FundingMode, LiquidationLimit, SizingStrategyName } from '../domain';
+import type { ChunkMarker, CloseFactorRule, FundingMode, LiquidationLimit, SizingStrategyName } from '../domain';
 
 /** The transaction that carries the plan, as the dispatcher (transaction-dispatcher.ts) signed it. */
 export interface PlanSubmission {
@@ -73,6 +73,13 @@ export interface ExecutionPlan {
    * only so that plans signed before these fields existed still decode; every plan written now has them.
    */
   funded?: FundedPlanFields;
+  /**
+   * Set when the liquidation was reduced to a chunk to keep its sale within the price-impact budget
+   * (functions/domain/chunked-liquidation.ts): `restRepayUnits` is still owed, for a later candidate
+   * (functions/pipeline/chunk-rest.ts). Stored flat as `chunkRestRepayUnits`, `chunkPriceImpactBps`,
+   * `chunkMaxPriceImpactBps`, `chunkFullPriceImpactBps`: all four or none (plans stored before it have none).
+   */
+  chunk?: ChunkMarker;
   /** Absent until the transaction is signed (a dry run never has one). */
   submission?: PlanSubmission;
 }
@@ -116,7 +123,7 @@ export class MalformedPlanError extends Error {
 
 // ── The codec ───────────────────────────────────────────────────────────────────────────────────────────────
 
-const SIZING_STRATEGIES = ['max', 'target-health', 'two-step'] as const satisfies readonly SizingStrategyName[];
+const SIZING_STRATEGIES = ['max', 'target-health', 'two-step', 'best'] as const satisfies readonly SizingStrategyName[];
 const CLOSE_FACTOR_RULES = ['half-of-reserve-debt', 'all-of-reserve-debt', 'half-of-total-debt'] as const satisfies readonly CloseFactorRule[];
 const LIQUIDATION_LIMITS = ['requested', 'close-factor', 'collateral-balance'] as const satisfies readonly LiquidationLimit[];
 /** `true` only when `List` names every member of `Union`: a rule the domain adds must be added above. */
@@ -137,7 +144,7 @@ const address = z.string(expecting('a 0x-prefixed 20-byte hex address')).regex(/
 const callData = z.string(expecting('0x-prefixed hex bytes')).regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes');
 const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) => z.enum(values, expecting(`one of ${values.join(', ')}`));
 
-type Decided = Omit<ExecutionPlan, 'submission' | 'funded'>;
+type Decided = Omit<ExecutionPlan, 'submission' | 'funded' | 'chunk'>;
 
 const decidedFields = {
   sizing: oneOf(SIZING_STRATEGIES),
@@ -185,6 +192,31 @@ const fundedFields = {
 const FUNDED_KEYS = Object.keys(fundedFields) as (keyof FundedPlanFields)[];
 const REQUIRED_FUNDED_KEYS = FUNDED_KEYS.filter((key) => key !== 'reducedFromRepayUnits');
 
+/** The chunk marker, flat: `chunk` + the field's name. */
+const chunkFields = {
+  chunkRestRepayUnits: amount,
+  chunkPriceImpactBps: amount,
+  chunkMaxPriceImpactBps: amount,
+  chunkFullPriceImpactBps: amount,
+} as const;
+const CHUNK_KEYS = Object.keys(chunkFields) as (keyof typeof chunkFields)[];
+const optionalChunkFields = {
+  chunkRestRepayUnits: amount.optional(),
+  chunkPriceImpactBps: amount.optional(),
+  chunkMaxPriceImpactBps: amount.optional(),
+  chunkFullPriceImpactBps: amount.optional(),
+};
+
+function flatChunk(chunk: ChunkMarker | undefined): Partial<Record<keyof typeof chunkFields, bigint>> {
+  if (!chunk) return {};
+  return {
+    chunkRestRepayUnits: chunk.restRepayUnits,
+    chunkPriceImpactBps: chunk.priceImpactBps,
+    chunkMaxPriceImpactBps: chunk.maxPriceImpactBps,
+    chunkFullPriceImpactBps: chunk.fullPriceImpactBps,
+  };
+}
+
 /** Present together once the plan has a transaction. */
 const TRANSACTION_FIELDS = ['from', 'nonce', 'to', 'data'] as const;
 
@@ -205,12 +237,12 @@ const optionalFundedFields = Object.fromEntries(Object.entries(fundedFields).map
   [K in keyof typeof fundedFields]: z.ZodOptional<(typeof fundedFields)[K]>;
 };
 
-const encodedPlanSchema = z.object({ ...decidedFields, ...optionalFundedFields, ...submissionFields });
+const encodedPlanSchema = z.object({ ...decidedFields, ...optionalFundedFields, ...optionalChunkFields, ...submissionFields });
 
 /** The stored form of `plan`. Throws (ZodError) on a value no decoder would accept back, e.g. a negative amount. */
 export function encodePlan(plan: ExecutionPlan): EncodedPlan {
-  const { submission, funded, ...decided } = plan;
-  const encoded: Record<string, string | undefined> = encodedPlanSchema.encode({ ...decided, ...funded, ...submission });
+  const { submission, funded, chunk, ...decided } = plan;
+  const encoded: Record<string, string | undefined> = encodedPlanSchema.encode({ ...decided, ...funded, ...flatChunk(chunk), ...submission });
   // No `undefined` values: the result is JSON, and a DynamoDB item.
   return Object.fromEntries(Object.entries(encoded).filter(([, value]) => value !== undefined)) as EncodedPlan;
 }
@@ -220,9 +252,23 @@ export function decodePlan(stored: unknown, where: string): ExecutionPlan {
   const parsed = encodedPlanSchema.safeDecode(stored as EncodedPlan);
   if (!parsed.success) throw new MalformedPlanError(where, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(plan)'}: ${issue.message}`));
   const { from, nonce, to, data, replacements, effectiveGasPriceWei, ...rest } = parsed.data;
-  const decided: Decided & { funded?: FundedPlanFields } = Object.fromEntries(
-    Object.entries(rest).filter(([key]) => !(FUNDED_KEYS as string[]).includes(key)),
+  const decided: Decided & { funded?: FundedPlanFields; chunk?: ChunkMarker } = Object.fromEntries(
+    Object.entries(rest).filter(([key]) => !(FUNDED_KEYS as string[]).includes(key) && !(CHUNK_KEYS as string[]).includes(key)),
   ) as Decided;
+  const chunkPresent = CHUNK_KEYS.filter((key) => parsed.data[key] !== undefined);
+  if (chunkPresent.length > 0) {
+    const { chunkRestRepayUnits, chunkPriceImpactBps, chunkMaxPriceImpactBps, chunkFullPriceImpactBps } = parsed.data;
+    if (chunkRestRepayUnits === undefined || chunkPriceImpactBps === undefined || chunkMaxPriceImpactBps === undefined || chunkFullPriceImpactBps === undefined) {
+      const missing = CHUNK_KEYS.filter((key) => parsed.data[key] === undefined);
+      throw new MalformedPlanError(where, missing.map((field) => `${field}: required (the plan is a chunk: ${chunkPresent.join(', ')} present)`));
+    }
+    decided.chunk = {
+      restRepayUnits: chunkRestRepayUnits,
+      priceImpactBps: chunkPriceImpactBps,
+      maxPriceImpactBps: chunkMaxPriceImpactBps,
+      fullPriceImpactBps: chunkFullPriceImpactBps,
+    };
+  }
   const fundedPresent = REQUIRED_FUNDED_KEYS.filter((key) => parsed.data[key] !== undefined);
   if (fundedPresent.length > 0) {
     const missing = REQUIRED_FUNDED_KEYS.filter((key) => parsed.data[key] === undefined);
