@@ -42,13 +42,17 @@ export function probeUnits(amountUnits: bigint): bigint {
 /**
  * 1 − (marginal.out / marginal.in) / (reference.out / reference.in), in bps, rounded UP (against the sale); 0 when
  * the marginal price is not below the reference (a sale that moves nothing, or a rounding of a tiny slice).
+ *
+ * Quotes are floored (QuoterV2 rounds outputs down), so the reference's exact output is below `out + 1` and the
+ * slice's (a difference of two floored quotes) above `out − 1`: both bounds are taken, so the rounding of small
+ * slices can only overstate the impact (1 unit in 100,000 is 0.1 bps).
  */
 export function priceImpactBps(reference: QuotedAmount, marginal: QuotedAmount): bigint {
   if (reference.inUnits <= 0n || reference.outUnits <= 0n) throw new RangeError('the reference quote must sell and buy a positive amount');
   if (marginal.inUnits <= 0n || marginal.outUnits < 0n) throw new RangeError('the marginal slice must sell a positive amount');
   // reference price × marginal.in, and marginal.out × reference.in: the same scale.
-  const referenceScaled = reference.outUnits * marginal.inUnits;
-  const marginalScaled = marginal.outUnits * reference.inUnits;
+  const referenceScaled = (reference.outUnits + 1n) * marginal.inUnits;
+  const marginalScaled = (marginal.outUnits > 0n ? marginal.outUnits - 1n : 0n) * reference.inUnits;
   if (marginalScaled >= referenceScaled) return 0n;
   const shortfall = (referenceScaled - marginalScaled) * PERCENTAGE_FACTOR;
   return (shortfall + referenceScaled - 1n) / referenceScaled;

@@ -19,14 +19,16 @@ import {
 import { pairOf, position, reserve, units, usd } from './fixtures';
 
 describe('priceImpactBps: 1 − marginal price / reference price, rounded up', () => {
+  // Quotes are floored: the reference counts as out + 1, the slice as out − 1 (both against the sale).
   it.each([
-    // reference 1,000 → 2,000 (price 2); last slice 10 → 19 (1.9): 5 % exactly.
-    { reference: [1000n, 2000n], marginal: [10n, 19n], bps: 500n },
-    // (7·3 − 5·3)·1e4 / (7·3) = 2,857.14… → 2,858 (against the sale).
-    { reference: [3n, 7n], marginal: [3n, 5n], bps: 2858n },
+    // reference 1,000 → 1,999 (+1: price 2); last slice 10 → 20 (−1: 1.9): 5 % exactly.
+    { reference: [1000n, 1999n], marginal: [10n, 20n], bps: 500n },
+    // (7·3 − 5·3)·1e4 / (7·3) = 2,857.14… → 2,858 (rounded up).
+    { reference: [3n, 6n], marginal: [3n, 6n], bps: 2858n },
+    // Large quotes: the unit of rounding vanishes. 1e12 → 2e12 vs 1e9 → 1.9e9: 500 bps (+1 for the bounds, rounded up).
+    { reference: [10n ** 12n, 2n * 10n ** 12n], marginal: [10n ** 9n, 19n * 10n ** 8n], bps: 501n },
     // The slice pays more than the reference (rounding of a tiny sale): no impact, not a negative one.
-    { reference: [10n, 20n], marginal: [10n, 21n], bps: 0n },
-    { reference: [10n, 20n], marginal: [10n, 20n], bps: 0n },
+    { reference: [10n, 20n], marginal: [10n, 23n], bps: 0n },
     // A slice that buys nothing: the whole price is gone.
     { reference: [10n, 20n], marginal: [10n, 0n], bps: 10_000n },
   ])('$reference vs $marginal → $bps bps', ({ reference, marginal, bps }) => {
