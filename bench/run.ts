@@ -7,6 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { batchGas } from './batch-gas';
 import { detectionLatency } from './detection-latency';
 import { executionThroughput } from './execution-throughput';
 import { healthScan } from './health-scan';
@@ -27,6 +28,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'detection-latency': detectionLatency,
   'execution-throughput': executionThroughput,
   'liquidation-gas': liquidationGas,
+  'batch-gas': batchGas,
 };
 
 async function main(): Promise<void> {

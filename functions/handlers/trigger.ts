@@ -273,6 +273,7 @@ const DRY_RUN_LEDGER: LiquidationLedger<ExecutionPlan> = {
   find: () => Promise.resolve(undefined),
   claim: () => Promise.resolve({ kind: 'claimed' }),
   recordSigned: () => Promise.reject(new Error('a dry run never signs')),
+  recordBatched: () => Promise.reject(new Error('a dry run never sends a batch')),
   recordSent: () => Promise.reject(new Error('a dry run never sends')),
   finish: () => Promise.resolve(),
 };

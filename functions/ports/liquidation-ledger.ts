@@ -9,6 +9,12 @@
  *        │          │        │
  *        └──────────┴────────┴─▶ failed (nothing reached a mempool) · skipped · dry-run (decided after the claim)
  *
+ * A member of a batch (several attempts sent as one `liquidateBatch` transaction) goes claimed ─▶ batched: the
+ * transaction is the batch's own attempt (opportunity `batch#…`, which moves like any other), the member holds a
+ * reference to it (`batch`: its opportunity and the member's item index) and ends with its own outcome once the
+ * batch's receipt says what its item did: mined (its item succeeded), reverted (its item failed, or the whole
+ * transaction), dropped, or failed (the batch never reached a mempool).
+ *
  * and each of its transactions (the first and every fee-bumped replacement at the same nonce)
  *
  *     signed ─▶ sent ─▶ mined | replaced (another of the attempt's transactions was mined) | dropped
@@ -22,13 +28,19 @@
  * plan that does not decode rather than making one up.
  */
 
-export type AttemptState = 'claimed' | 'signed' | 'sent' | 'mined' | 'reverted' | 'dropped' | 'failed' | 'skipped' | 'dry-run';
+export type AttemptState = 'claimed' | 'batched' | 'signed' | 'sent' | 'mined' | 'reverted' | 'dropped' | 'failed' | 'skipped' | 'dry-run';
 export type TransactionState = 'signed' | 'sent' | 'mined' | 'replaced' | 'dropped';
 
 /** States that end an attempt: its position is free for the next one. */
 export const FINAL_ATTEMPT_STATES: readonly AttemptState[] = ['mined', 'reverted', 'dropped', 'failed', 'skipped', 'dry-run'];
 /** States in which a transaction of the attempt may exist: only the claim's owner may continue them. */
 export const IN_FLIGHT_ATTEMPT_STATES: readonly AttemptState[] = ['signed', 'sent'];
+
+/** Where a batched member's transaction is: the batch attempt's opportunity, and the member's item index in it. */
+export interface BatchReference {
+  opportunity: string;
+  index: number;
+}
 
 /** One signed transaction of an attempt. `index` 0 is the first; replacements count up. */
 export interface AttemptTransaction {
@@ -60,8 +72,12 @@ export interface AttemptRecord<Plan> {
   /** The mined transaction, once there is one. */
   txHash?: string;
   minedBlock?: number;
+  /** Gas the mined transaction used, once there is one. */
+  gasUsed?: bigint;
   /** Oldest first. */
   transactions: AttemptTransaction[];
+  /** Set while `batched` and after: the batch attempt that carries this attempt's liquidation. */
+  batch?: BatchReference;
 }
 
 export type ClaimResult =
@@ -102,6 +118,12 @@ export interface LiquidationLedger<Plan> {
     plan: Plan,
     nowIso: string,
   ): Promise<void>;
+  /**
+   * The claimed attempt is an item of the batch attempt `batch.opportunity` (claimed → `batched`, with the
+   * member's own plan). Written before the batch's transaction is signed: whoever finds the member later follows
+   * the batch.
+   */
+  recordBatched(opportunity: string, attempt: string, batch: BatchReference, plan: Plan, nowIso: string): Promise<void>;
   /** The transaction was handed to a node (attempt and transaction → `sent`). */
   recordSent(opportunity: string, attempt: string, index: number, nowIso: string): Promise<void>;
   /** Ends the attempt, settles its transactions and frees its position. */

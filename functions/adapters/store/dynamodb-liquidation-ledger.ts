@@ -15,6 +15,8 @@
  * conditional on being free or already held by this opportunity. Which condition failed tells `duplicate`
  * from `in-flight`.
  *
+ * recordBatched: the claim item claimed → `batched` with the batch's opportunity and the member's index.
+ *
  * finish: one TransactWriteItems of the claim item (conditional on `attemptId`: a loser can never overwrite the
  * winner), every transaction item's final state, and the deletion of the lock if this opportunity holds it.
  *
@@ -22,10 +24,11 @@
  * stored as its codec encodes it (functions/pipeline/execution-plan.ts: flat, every value a string) and decoded by
  * `find`: a stored plan that does not decode fails the read with MalformedPlanError naming the field.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   AttemptRecord,
+  BatchReference,
   AttemptState,
   AttemptTransaction,
   ClaimResult,
@@ -68,6 +71,9 @@ export interface LedgerItem {
   plan?: EncodedPlan;
   /** How many transactions were signed (the next transaction's index). */
   transactionCount?: number;
+  /** A batch member: the batch attempt's opportunity and this member's item index. */
+  batchOpportunity?: string;
+  batchIndex?: number;
 }
 
 /** A transaction item, as stored (bigint fields as decimal strings). */
@@ -180,7 +186,9 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger<ExecutionPla
       reason: claim.reason,
       txHash: claim.txHash,
       minedBlock: claim.minedBlock,
+      ...(claim.gasUsed === undefined ? {} : { gasUsed: BigInt(claim.gasUsed) }),
       transactions,
+      ...(claim.batchOpportunity === undefined ? {} : { batch: { opportunity: claim.batchOpportunity, index: claim.batchIndex ?? 0 } }),
     };
   }
 
@@ -323,6 +331,34 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger<ExecutionPla
     }
   }
 
+  async recordBatched(opportunity: string, attempt: string, batch: BatchReference, plan: ExecutionPlan, nowIso: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { opportunity, attempt: CLAIM_SORT_KEY },
+          UpdateExpression: 'SET #state = :batched, #plan = :plan, batchOpportunity = :batch, batchIndex = :index, updatedAt = :now',
+          ConditionExpression: 'attemptId = :attempt AND #state = :claimed',
+          ExpressionAttributeNames: { '#state': 'state', '#plan': 'plan' },
+          ExpressionAttributeValues: {
+            ':attempt': attempt,
+            ':claimed': 'claimed',
+            ':batched': 'batched',
+            ':plan': encodePlan(plan),
+            ':batch': batch.opportunity,
+            ':index': batch.index,
+            ':now': nowIso,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new LedgerOwnershipError(opportunity, attempt, `cannot join batch ${batch.opportunity}: not the claim's owner or not claimed`);
+      }
+      throw new LedgerWriteError(`recording ${opportunity} as item ${batch.index} of ${batch.opportunity}`, { cause: error });
+    }
+  }
+
   async recordSent(opportunity: string, attempt: string, index: number, nowIso: string): Promise<void> {
     try {
       await this.client.send(
@@ -386,7 +422,13 @@ export class DynamoDbLiquidationLedger implements LiquidationLedger<ExecutionPla
     // Outcomes that need no transaction (skipped, dry-run, failed) are valid only while nothing is signed.
     const needsTransactions = outcome.kind === 'mined' || outcome.kind === 'reverted' || outcome.kind === 'dropped';
     // `failed` may also end a `signed` attempt whose bytes provably never left (its nonce lease was lost first).
-    const allowed = needsTransactions ? ['signed', 'sent', outcome.kind] : outcome.kind === 'failed' ? ['claimed', 'signed', 'failed'] : ['claimed', 'failed', outcome.kind];
+    // A batch member (`batched`) ends with what the batch's transaction did for its item, or `failed` if the batch
+    // never reached a mempool.
+    const allowed = needsTransactions
+      ? ['signed', 'sent', 'batched', outcome.kind]
+      : outcome.kind === 'failed'
+        ? ['claimed', 'signed', 'batched', 'failed']
+        : ['claimed', 'failed', outcome.kind];
     allowed.forEach((state, i) => (values[`:allowed${i}`] = state));
     // Transactions of an earlier failed round are `dropped` already and stay so.
     const transactions = storedTransactions.filter((tx) => tx.state !== 'dropped' && tx.state !== settledTransactionState(outcome, tx));

@@ -21,7 +21,7 @@ import { type ExecuteCandidateDeps, executeCandidate, type PositionRead, sizingS
 import type { ExecutionStep } from '../../../functions/pipeline/execution-faults';
 import { decodePlan, encodePlan, type ExecutionPlan } from '../../../functions/pipeline/execution-plan';
 import type { LiquidatedEvent, LiquidatorCall, LiquidatorContract, LiquidatorSimulation, RevertClass } from '../../../functions/ports/liquidator-contract';
-import type { AttemptRecord, AttemptTransaction, ClaimResult, FinalOutcome, LiquidationLedger } from '../../../functions/ports/liquidation-ledger';
+import type { AttemptRecord, AttemptTransaction, BatchReference, ClaimResult, FinalOutcome, LiquidationLedger } from '../../../functions/ports/liquidation-ledger';
 import { type LeaseRecord, type NonceLease, NonceLeaseLostError, type NonceLeases } from '../../../functions/ports/nonce-leases';
 import type { BroadcastResult, ChainGateway, ReceiptSummary, Signer, SignedTransaction, UnsignedTransaction } from '../../../functions/ports/transactions';
 import { ASSETS, LIQUIDATOR, position, reserve, units, usd, USER } from '../domain/fixtures';
@@ -140,6 +140,14 @@ export class FakeLedger implements LiquidationLedger<ExecutionPlan> {
     if (first) item.state = 'signed';
     this.log(`ledger signed #${tx.index}`);
   }
+  async recordBatched(opportunity: string, attempt: string, batch: BatchReference, plan: ExecutionPlan): Promise<void> {
+    const item = this.owned(opportunity, attempt);
+    if (item.state !== 'claimed') throw new LedgerOwnershipError(opportunity, attempt, `batched from ${item.state}`);
+    item.state = 'batched';
+    item.batch = { ...batch };
+    item.plan = decodePlan(encodePlan(plan), `fake ledger ${opportunity}`);
+    this.log(`ledger batched ${batch.opportunity}#${batch.index}`);
+  }
   async recordSent(opportunity: string, attempt: string, index: number): Promise<void> {
     const item = this.owned(opportunity, attempt);
     item.state = 'sent';
@@ -148,10 +156,13 @@ export class FakeLedger implements LiquidationLedger<ExecutionPlan> {
   }
   async finish(opportunity: string, attempt: string, outcome: FinalOutcome<ExecutionPlan>): Promise<void> {
     const item = this.owned(opportunity, attempt);
-    const allowed = ['mined', 'reverted', 'dropped'].includes(outcome.kind) ? ['signed', 'sent'] : outcome.kind === 'failed' ? ['claimed', 'signed', 'failed'] : ['claimed', 'failed'];
+    const allowed = ['mined', 'reverted', 'dropped'].includes(outcome.kind) ? ['signed', 'sent', 'batched'] : outcome.kind === 'failed' ? ['claimed', 'signed', 'batched', 'failed'] : ['claimed', 'failed'];
     if (!allowed.includes(item.state)) throw new LedgerOwnershipError(opportunity, attempt, `cannot finish as ${outcome.kind} from ${item.state}`);
     item.state = outcome.kind;
     if ('reason' in outcome) item.reason = outcome.reason;
+    if ('txHash' in outcome) item.txHash = outcome.txHash;
+    if ('minedBlock' in outcome) item.minedBlock = outcome.minedBlock;
+    if ('gasUsed' in outcome) item.gasUsed = outcome.gasUsed;
     if ('plan' in outcome) item.plan = decodePlan(encodePlan(outcome.plan), `fake ledger ${opportunity}`);
     for (const tx of item.transactions.filter((t) => t.state !== 'dropped')) {
       tx.state = outcome.kind === 'mined' || outcome.kind === 'reverted' ? (tx.txHash === outcome.txHash ? 'mined' : 'replaced') : 'dropped';

@@ -1,0 +1,487 @@
+/**
+ * Several claimed candidates of one worker invocation sent as ONE `liquidateBatch` transaction of our contract
+ * (batch-session.ts gathers them). Each member keeps its own ledger attempt, claimed as a single one would be
+ * (one attempt per opportunity, one in flight per position); the transaction belongs to a batch attempt of its
+ * own, `batch#<chain>#<pool>#<block>#<members' hash>`, which the dispatcher signs, records, broadcasts, replaces
+ * and resumes exactly like a single attempt's. A member ends with what the receipt says its item did.
+ *
+ *   1. price: the batch is simulated at the newest decision block without its guards; each item's outcome is
+ *      what it would really do after the items before it (the same pool sold into by several items pays each
+ *      one less than an independent quote says). A failed item leaves the batch (`skipped` if the market moved,
+ *      else `failed`), an item unprofitable after its share of the gas leaves it `skipped`; repeat without them.
+ *   2. guard and confirm: each item's bound and profit guard from its simulated output, simulated again: every
+ *      item must succeed with exactly the profit measured (same state, same bytes), or it leaves the batch.
+ *   3. dry run → each member `dry-run`. Else claim the batch attempt, record every member `batched` (item index),
+ *      then the dispatcher: lease, sign, ledger `signed` (write-ahead), broadcast, receipt, replacements.
+ *   4. settle: the receipt's item events → each member `mined` (its item succeeded) or `reverted` (its item
+ *      failed: the reason and whether the market caused it); a reverted or dropped batch ends every member so.
+ *
+ * A batch left with one member is sent alone (`liquidate`, cheaper than a batch of one).
+ *
+ * After a crash, a redelivered member finds itself `batched` and follows the batch attempt: resumed from the
+ * ledger's bytes if it is in flight (once per invocation however many of its members come back together),
+ * read from the ledger and the receipt if it ended, abandoned (and the member claimed anew) if it was never
+ * signed.
+ */
+import { keccak256, toUtf8Bytes } from 'ethers';
+import { assessFundedLiquidation, type FundedLiquidation, type Proceeds } from '../domain';
+import type { BatchItemOutcome, BatchLiquidatorContract, LiquidatorCall } from '../ports/liquidator-contract';
+import { type AttemptRecord, type FinalOutcome, IN_FLIGHT_ATTEMPT_STATES } from '../ports/liquidation-ledger';
+import type { Signer } from '../ports/transactions';
+import { type BatchSession, createBatchSession } from './batch-session';
+import type {
+  ExecuteCandidateDeps,
+  ExecutionResult,
+  LiquidateDecision,
+  RealizedLiquidation,
+} from './execute-candidate';
+import { executionPlanOf, replacementBudgetOf, sendAlone } from './execute-candidate';
+import { messageOf, PendingTransactionError } from './execution-failures';
+import { encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
+import { liquidatorCallOf } from './funded-plan';
+import { createTransactionDispatcher, type DispatchOutcome } from './transaction-dispatcher';
+
+/** A claimed, planned candidate waiting to be sent. */
+export interface BatchMember {
+  opportunity: string;
+  /** The claim's owner (the SQS message id). */
+  attempt: string;
+  /** `chainId#pool` of the candidate. */
+  market: string;
+  decision: LiquidateDecision;
+  receiptDeadlineMs: number;
+  /** Ledger index of a first transaction sent alone (a retaken claim numbers after its earlier round's). */
+  firstIndex: number;
+}
+
+export type ExecutionBatchSession = BatchSession<BatchMember, ExecutionResult>;
+
+export interface BatchSessionSettings {
+  /** Records of the invocation that may join. */
+  participants: number;
+  maxBatchSize: number;
+  /** Longest wait for the other records after the first joins; default 3 s. */
+  maxWaitMs?: number;
+}
+
+/** A session for one invocation: its batches are executed with `deps`. */
+export function executionBatchSession(deps: ExecuteCandidateDeps, settings: BatchSessionSettings): ExecutionBatchSession {
+  return createBatchSession<BatchMember, ExecutionResult>({
+    participants: settings.participants,
+    maxBatchSize: settings.maxBatchSize,
+    maxWaitMs: settings.maxWaitMs ?? 3_000,
+    participantOf: (member) => member.attempt,
+    flush: (members) => executeBatch(deps, members),
+  });
+}
+
+/** Whether `liquidator` can send batches (the port's optional part). */
+export function supportsBatches(liquidator: ExecuteCandidateDeps['liquidator']): liquidator is BatchLiquidatorContract {
+  return typeof (liquidator as Partial<BatchLiquidatorContract>).simulateBatch === 'function';
+}
+
+type Results = Map<string, ExecutionResult | Error>;
+
+/** A member priced inside the batch: its funded liquidation as simulated after the items before it. */
+interface Priced {
+  member: BatchMember;
+  funded: FundedLiquidation;
+  outcome: Extract<BatchItemOutcome, { ok: true }>;
+}
+
+/** Sends `members` as one transaction (or alone if only one is left); a result or an error for each, by attempt. */
+export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly BatchMember[]): Promise<Results> {
+  const results: Results = new Map();
+  const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
+  const alone = async (member: BatchMember, signer?: Signer) => {
+    results.set(member.attempt, await sendAlone(deps, member, signer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
+    return results;
+  };
+  if (members.length === 1 || !supportsBatches(deps.liquidator)) {
+    await Promise.all(members.map((member) => alone(member)));
+    return results;
+  }
+  const liquidator = deps.liquidator;
+  const dispatcher = createTransactionDispatcher(deps);
+
+  // A member leaves the batch with its own outcome (ledger and result).
+  const leave = async (member: BatchMember, outcome: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => {
+    try {
+      await deps.ledger.finish(member.opportunity, member.attempt, outcome, nowIso());
+      results.set(member.attempt, result);
+    } catch (error) {
+      results.set(member.attempt, error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  const failAll = async (live: readonly BatchMember[], error: unknown, stage: 'simulate' | 'prepare') => {
+    if (deps.classifyFailure(error) === 'retryable') {
+      // Still `claimed`: the redeliveries take their claims again.
+      for (const member of live) results.set(member.attempt, error instanceof Error ? error : new Error(String(error)));
+      return results;
+    }
+    const reason = `permanent ${stage}: ${messageOf(error)}`;
+    await Promise.all(
+      live.map((m) => leave(m, { kind: 'failed', reason, block: m.decision.block }, { kind: 'failed', opportunity: m.opportunity, block: m.decision.block, stage, reason })),
+    );
+    return results;
+  };
+
+  const block = Math.max(...members.map((m) => m.decision.block));
+  let signer: Signer;
+  try {
+    signer = await dispatcher.chooseSigner();
+  } catch (error) {
+    return failAll(members, error, 'prepare');
+  }
+
+  // 1–2. Price in the batch, then guard and confirm; at most a few rounds (each round only removes members).
+  let live = [...members];
+  let priced: Priced[] | undefined;
+  let gas = { gasEstimate: 0n, gasLimit: 0n };
+  for (let round = 0; round < 4 && live.length > 1 && !priced; round++) {
+    const measured = await liquidator.simulateBatch(live.map((m) => unguarded(m.decision.choice.call)), signer.address, block).catch((error: unknown) => error as Error);
+    if (measured instanceof Error) return failAll(live, measured, 'simulate');
+    if (measured.kind === 'revert') {
+      const reason = `batch simulation reverted: ${measured.reason}`;
+      await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
+      return results;
+    }
+    const share = ceilDiv(measured.gasLimit, BigInt(live.length));
+    const kept: Priced[] = [];
+    await Promise.all(
+      live.map(async (member, index) => {
+        const outcome = measured.items[index];
+        const item = outcome ? await pricedOrLeft(deps, member, outcome, share, block, leave) : undefined;
+        if (item) kept.push(item);
+        else if (!outcome) await leave(member, { kind: 'failed', reason: `the batch simulation returned no item ${index}`, block }, { kind: 'failed', opportunity: member.opportunity, block, stage: 'simulate', reason: `no item ${index}` });
+      }),
+    );
+    kept.sort((a, b) => live.indexOf(a.member) - live.indexOf(b.member));
+    if (kept.length !== live.length) {
+      live = kept.map((p) => p.member);
+      continue;
+    }
+    // Guarded: each item's bound and profit guard follow from what it was simulated to do.
+    const confirmed = await liquidator.simulateBatch(kept.map((p) => liquidatorCallOf(p.funded)), signer.address, block).catch((error: unknown) => error as Error);
+    if (confirmed instanceof Error) return failAll(live, confirmed, 'simulate');
+    if (confirmed.kind === 'revert') {
+      const reason = `guarded batch simulation reverted: ${confirmed.reason}`;
+      await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
+      return results;
+    }
+    const agreeing: Priced[] = [];
+    await Promise.all(
+      kept.map(async (p, index) => {
+        const item = confirmed.items[index];
+        if (item?.ok && item.profitUnits === p.outcome.profitUnits) {
+          agreeing.push(p);
+          return;
+        }
+        const reason = `guarded batch item ${index} ${item?.ok ? `returned profit ${item.profitUnits}, measured ${p.outcome.profitUnits}` : `failed: ${item?.reason ?? 'missing'}`}: not sent`;
+        await leave(p.member, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: p.member.opportunity, block, stage: 'simulate', reason });
+      }),
+    );
+    if (agreeing.length === kept.length) {
+      priced = kept;
+      gas = { gasEstimate: confirmed.gasEstimate, gasLimit: confirmed.gasLimit };
+    } else {
+      live = kept.filter((p) => agreeing.includes(p)).map((p) => p.member);
+    }
+  }
+  if (!priced) {
+    // One member left (or none): alone it goes through the single path, which simulates it again.
+    if (live.length === 1 && !results.has(live[0].attempt)) return alone(live[0], signer);
+    for (const member of live) if (!results.has(member.attempt)) results.set(member.attempt, new PendingTransactionError(member.opportunity, '(none)', 'the batch could not be priced: left for the redelivery'));
+    return results;
+  }
+
+  const n = BigInt(priced.length);
+  const memberGas = { gasEstimate: ceilDiv(gas.gasEstimate, n), gasLimit: ceilDiv(gas.gasLimit, n) };
+  const plans = priced.map((p) => executionPlanOf(deps, p.member.decision, p.funded, memberGas));
+  if (deps.settings.dryRun) {
+    await Promise.all(
+      priced.map((p, i) => leave(p.member, { kind: 'dry-run', block, plan: plans[i] }, { kind: 'dry-run', opportunity: p.member.opportunity, block, plan: encodePlan(plans[i]) })),
+    );
+    return results;
+  }
+
+  // 3. The batch attempt, its members, the transaction.
+  const batch = batchKeysOf(priced.map((p) => p.member), block);
+  const batchPlan = batchPlanOf(plans, gas);
+  try {
+    const claim = await deps.ledger.claim(batch.opportunity, batch.attempt, batch.opportunity, block, nowIso());
+    if (claim.kind !== 'claimed') throw new PendingTransactionError(batch.opportunity, '(none)', `the batch attempt is ${claim.kind}`);
+    await Promise.all(priced.map((p, index) => deps.ledger.recordBatched(p.member.opportunity, p.member.attempt, { opportunity: batch.opportunity, index }, plans[index], nowIso())));
+  } catch (error) {
+    // Nothing signed. Members already `batched` follow the batch attempt when they come back: ending it `failed`
+    // lets them claim again (best effort: a batch attempt left `claimed` is abandoned by them the same way).
+    await deps.ledger.finish(batch.opportunity, batch.attempt, { kind: 'failed', reason: `members not recorded: ${messageOf(error)}`, block }, nowIso()).catch(() => undefined);
+    for (const p of priced) results.set(p.member.attempt, new PendingTransactionError(p.member.opportunity, '(none)', `batch not recorded: ${messageOf(error)}`));
+    return results;
+  }
+  deps.faults?.reach('after-claim');
+  let target: { to: string; data: string };
+  try {
+    target = liquidator.buildBatchTransaction(priced.map((p) => liquidatorCallOf(p.funded)));
+  } catch (error) {
+    await deps.ledger.finish(batch.opportunity, batch.attempt, { kind: 'failed', reason: `permanent prepare: ${messageOf(error)}`, block }, nowIso());
+    await settleMembers(deps, { kind: 'failed', stage: 'prepare', reason: messageOf(error) }, priced.map((p, index) => ({ member: p.member, plan: plans[index], index })), results);
+    return results;
+  }
+  const newest = priced.reduce((a, b) => (b.member.decision.block > a.member.decision.block ? b : a)).member.decision;
+  let outcome: DispatchOutcome;
+  try {
+    outcome = await dispatcher.dispatch({
+      opportunity: batch.opportunity,
+      attempt: batch.attempt,
+      block,
+      signer,
+      ...target,
+      gasLimit: gas.gasLimit,
+      fees: newest.gasPrice,
+      replacementBudget: replacementBudgetOf(batchPlan),
+      plan: batchPlan,
+      firstIndex: 0,
+      deadlineMs: Math.min(...priced.map((p) => p.member.receiptDeadlineMs)),
+    });
+  } catch (error) {
+    // Pending past the deadline, or a ledger write lost: every member follows the batch on redelivery.
+    for (const p of priced) results.set(p.member.attempt, error instanceof Error ? error : new Error(String(error)));
+    return results;
+  }
+  await settleMembers(deps, outcome, priced.map((p, index) => ({ member: p.member, plan: plans[index], index })), results);
+  return results;
+}
+
+/**
+ * A member redelivered while `batched`: its result from the batch attempt it belongs to, or `retake` when that
+ * batch never reached a mempool (the member is then `failed` and may claim again).
+ */
+export async function resumeBatchMember(
+  deps: ExecuteCandidateDeps,
+  record: AttemptRecord<ExecutionPlan>,
+  input: { receiptDeadlineMs: number; batch?: ExecutionBatchSession },
+): Promise<ExecutionResult | 'retake'> {
+  const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
+  const ref = record.batch;
+  const block = record.block ?? 0;
+  if (!ref) throw new MalformedPlanError(`ledger ${record.opportunity}`, ['batch: required for an attempt in state batched']);
+  if (!record.plan) throw new MalformedPlanError(`ledger ${record.opportunity}`, ['(plan): required for an attempt in state batched']);
+  const batch = await deps.ledger.find(ref.opportunity);
+  if (!batch || batch.state === 'claimed' || batch.state === 'failed') {
+    if (batch?.state === 'claimed') {
+      await deps.ledger.finish(ref.opportunity, batch.attemptId, { kind: 'failed', reason: 'abandoned before it was signed: its members came back', block: batch.block ?? block }, nowIso());
+    }
+    await deps.ledger.finish(record.opportunity, record.attemptId, { kind: 'failed', reason: `retryable: batch ${ref.opportunity} was never sent`, block }, nowIso());
+    return 'retake';
+  }
+  const plan = batch.plan;
+  if (!plan) throw new MalformedPlanError(`ledger ${ref.opportunity}`, [`(plan): required for an attempt in state ${batch.state}`]);
+  let outcome: DispatchOutcome;
+  if (IN_FLIGHT_ATTEMPT_STATES.includes(batch.state)) {
+    const resume = () => createTransactionDispatcher(deps).resume({ record: batch, plan, replacementBudget: replacementBudgetOf(plan), deadlineMs: input.receiptDeadlineMs });
+    outcome = await (input.batch ? input.batch.once(ref.opportunity, resume) : resume());
+  } else if (batch.state === 'mined' && batch.txHash && batch.minedBlock !== undefined) {
+    outcome = { kind: 'mined', txHash: batch.txHash, minedBlock: batch.minedBlock, gasUsed: batch.gasUsed ?? 0n, plan };
+  } else if (batch.state === 'reverted' && batch.txHash && batch.minedBlock !== undefined) {
+    outcome = { kind: 'reverted', txHash: batch.txHash, minedBlock: batch.minedBlock, gasUsed: batch.gasUsed ?? 0n, plan, reason: batch.reason ?? 'reverted' };
+  } else if (batch.state === 'dropped') {
+    outcome = { kind: 'dropped', txHash: batch.transactions[batch.transactions.length - 1]?.txHash ?? '(none)', detail: batch.reason ?? 'dropped' };
+  } else {
+    throw new MalformedPlanError(`ledger ${ref.opportunity}`, [`state ${batch.state}: not a state a batch attempt ends in`]);
+  }
+  const results: Results = new Map();
+  const member: BatchMember = {
+    opportunity: record.opportunity,
+    attempt: record.attemptId,
+    market: '',
+    // Only the block is read when settling.
+    decision: { block } as LiquidateDecision,
+    receiptDeadlineMs: input.receiptDeadlineMs,
+    firstIndex: 0,
+  };
+  await settleMembers(deps, outcome, [{ member, plan: record.plan, index: ref.index }], results);
+  const result = results.get(record.attemptId)!;
+  if (result instanceof Error) throw result;
+  return result;
+}
+
+/** Each member's end, from what the batch's transaction did for its item. */
+async function settleMembers(
+  deps: ExecuteCandidateDeps,
+  outcome: DispatchOutcome,
+  members: readonly { member: BatchMember; plan: ExecutionPlan; index: number }[],
+  results: Results,
+): Promise<void> {
+  const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
+  const end = async (m: { member: BatchMember; plan: ExecutionPlan }, final: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => {
+    try {
+      await deps.ledger.finish(m.member.opportunity, m.member.attempt, final, nowIso());
+      results.set(m.member.attempt, result);
+    } catch (error) {
+      results.set(m.member.attempt, error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  const block = (m: { member: BatchMember }) => m.member.decision.block;
+  switch (outcome.kind) {
+    case 'mined': {
+      let items: BatchItemOutcome[];
+      try {
+        items = await (deps.liquidator as BatchLiquidatorContract).batchOutcomesIn(outcome.txHash);
+      } catch (error) {
+        // The members stay `batched` behind a mined batch: the redelivery reads the receipt again.
+        for (const m of members) results.set(m.member.attempt, new PendingTransactionError(m.member.opportunity, outcome.txHash, `mined; its items could not be read: ${messageOf(error)}`));
+        return;
+      }
+      const gasShare = items.length > 0 ? outcome.gasUsed / BigInt(items.length) : outcome.gasUsed;
+      await Promise.all(
+        members.map((m) => {
+          const item = items.find((i) => i.index === m.index);
+          const opportunity = m.member.opportunity;
+          if (item?.ok) {
+            const realized: RealizedLiquidation = {
+              debtRepaidUnits: item.debtRepaidUnits.toString(),
+              collateralSeizedUnits: item.collateralSeizedUnits.toString(),
+              swapAmountOutUnits: item.swapAmountOutUnits.toString(),
+              flashPremiumUnits: item.flashPremiumUnits.toString(),
+              profitUnits: item.profitUnits.toString(),
+            };
+            return end(m, { kind: 'mined', txHash: outcome.txHash, minedBlock: outcome.minedBlock, gasUsed: gasShare, plan: m.plan }, {
+              kind: 'mined',
+              opportunity,
+              block: block(m),
+              txHash: outcome.txHash,
+              minedBlock: outcome.minedBlock,
+              gasUsed: gasShare.toString(),
+              plan: encodePlan(m.plan),
+              realized,
+            });
+          }
+          const reason = `batch item ${m.index}: ${item ? item.reason : 'no event for the item'}`;
+          const revertClass = item && !item.ok ? item.revertClass : 'model';
+          return end(m, { kind: 'reverted', txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason, plan: m.plan }, {
+            kind: 'reverted',
+            opportunity,
+            block: block(m),
+            txHash: outcome.txHash,
+            minedBlock: outcome.minedBlock,
+            gasUsed: gasShare.toString(),
+            plan: encodePlan(m.plan),
+            reason,
+            revertClass,
+          });
+        }),
+      );
+      return;
+    }
+    case 'reverted':
+      await Promise.all(
+        members.map((m) =>
+          end(m, { kind: 'reverted', txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: `batch reverted: ${outcome.reason}`, plan: m.plan }, {
+            kind: 'reverted',
+            opportunity: m.member.opportunity,
+            block: block(m),
+            txHash: outcome.txHash,
+            minedBlock: outcome.minedBlock,
+            gasUsed: (outcome.gasUsed / BigInt(members.length)).toString(),
+            plan: encodePlan(m.plan),
+            reason: `batch reverted: ${outcome.reason}`,
+            ...(outcome.revertClass ? { revertClass: outcome.revertClass } : {}),
+          }),
+        ),
+      );
+      return;
+    case 'dropped':
+      await Promise.all(
+        members.map((m) => end(m, { kind: 'dropped', reason: outcome.detail }, { kind: 'dropped', opportunity: m.member.opportunity, block: block(m), txHash: outcome.txHash, detail: outcome.detail })),
+      );
+      return;
+    case 'failed':
+      await Promise.all(
+        members.map((m) =>
+          end(m, { kind: 'failed', reason: `batch: ${outcome.reason}`, block: block(m) }, { kind: 'failed', opportunity: m.member.opportunity, block: block(m), stage: outcome.stage, reason: `batch: ${outcome.reason}` }),
+        ),
+      );
+      return;
+  }
+}
+
+/**
+ * A member's place in the batch from its simulated item: priced (profit after its share of the gas, guard and
+ * bound from what it was simulated to do), or ended (`leave`) with why it cannot be sent.
+ */
+async function pricedOrLeft(
+  deps: ExecuteCandidateDeps,
+  member: BatchMember,
+  outcome: BatchItemOutcome,
+  gasShare: bigint,
+  block: number,
+  leave: (member: BatchMember, outcome: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => Promise<void>,
+): Promise<Priced | undefined> {
+  const { settings } = deps;
+  const { choice, gasPrice, nativePriceBase8 } = member.decision;
+  const opportunity = member.opportunity;
+  if (!outcome.ok) {
+    if (outcome.revertClass === 'market-moved') {
+      const detail = `batch simulation at block ${block}: ${outcome.reason}`;
+      await leave(member, { kind: 'skipped', reason: `market moved: ${detail}`, block }, { kind: 'skipped', opportunity, block, reason: 'market-moved', detail });
+    } else {
+      const reason = `batch simulation item failed: ${outcome.reason}`;
+      await leave(member, { kind: 'failed', reason, block }, { kind: 'failed', opportunity, block, stage: 'simulate', reason });
+    }
+    return undefined;
+  }
+  const planned = choice.liquidation.proceeds;
+  const proceeds: Proceeds = planned.kind === 'swap' ? { ...planned, amountOutUnits: outcome.swapAmountOutUnits } : planned;
+  const assessed = assessFundedLiquidation(
+    choice.plan,
+    proceeds,
+    { mode: settings.funding, ruleSet: settings.ruleSet, flashLoanPremiumBps: choice.liquidation.flashLoanPremiumBps, maxSlippageBps: settings.maxSlippageBps },
+    { gasUnits: gasShare, gasPrice, nativePriceBase8, minProfitBase: settings.minProfitBase },
+  );
+  // The contract's own figures win over the per-item model where they may differ (a premium shared by items).
+  const funded: FundedLiquidation = { ...assessed.liquidation, premiumUnits: outcome.flashPremiumUnits, expectedProfitUnits: outcome.profitUnits };
+  if (assessed.kind === 'skip' || outcome.profitUnits < funded.minProfitUnits) {
+    const detail = `in the batch at block ${block}: profit ${outcome.profitUnits} debt units, ${assessed.liquidation.profitBase} base after a gas share of ${gasShare} (guard ${funded.minProfitUnits})`;
+    await leave(member, { kind: 'skipped', reason: `unprofitable: ${detail}`, block }, { kind: 'skipped', opportunity, block, reason: 'unprofitable', detail });
+    return undefined;
+  }
+  return { member, funded, outcome };
+}
+
+/** The call with its guards off: what the item does, measured. */
+function unguarded(call: LiquidatorCall): LiquidatorCall {
+  return { ...call, amountOutMinimumUnits: 0n, minProfitUnits: 0n };
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return b === 0n ? a : (a + b - 1n) / b;
+}
+
+/** The batch attempt's keys: deterministic in its members, so a redelivered round of the same members is the same. */
+function batchKeysOf(members: readonly BatchMember[], block: number): { opportunity: string; attempt: string } {
+  const opportunities = keccak256(toUtf8Bytes(members.map((m) => m.opportunity).join('\n'))).slice(2, 18);
+  const attempts = keccak256(toUtf8Bytes(members.map((m) => m.attempt).join('\n'))).slice(2, 18);
+  return { opportunity: `batch#${members[0].market}#${block}#${opportunities}`, attempt: `batch#${attempts}` };
+}
+
+/**
+ * The batch attempt's plan: the first member's decision (pair, fees, native price) with the batch's gas and the
+ * sum of its members' profits and gas costs (what a fee-bumped replacement may spend is the batch's margin).
+ */
+function batchPlanOf(plans: readonly ExecutionPlan[], gas: { gasEstimate: bigint; gasLimit: bigint }): ExecutionPlan {
+  const sum = (field: 'profitBase' | 'gasCostBase' | 'gasCostWei' | 'valueReceivedBase' | 'valueRepaidBase' | 'swapCostBase') => plans.reduce((total, p) => total + p[field], 0n);
+  return {
+    ...plans[0],
+    steps: plans.length,
+    profitBase: sum('profitBase'),
+    gasCostBase: sum('gasCostBase'),
+    gasCostWei: sum('gasCostWei'),
+    valueReceivedBase: sum('valueReceivedBase'),
+    valueRepaidBase: sum('valueRepaidBase'),
+    swapCostBase: sum('swapCostBase'),
+    gasEstimate: gas.gasEstimate,
+    gasLimit: gas.gasLimit,
+  };
+}
+
