@@ -23,6 +23,12 @@ export const candidateMessageSchema = z
     firstLiquidatableBlock: z.number().int().nonnegative(),
     /** How the candidate was produced. */
     source: z.enum(['scanner', 'trigger']),
+    /**
+     * Do not work on it before this block (the rest of a chunked liquidation waits for arbitrage to refill the
+     * pool: chunk-rest.ts). SQS FIFO has no per-message delay, so the worker hands a message that is not yet due
+     * back to the queue. Absent on messages written before it existed: due at once.
+     */
+    notBeforeBlock: z.number().int().nonnegative().optional(),
   })
   .strict();
 
