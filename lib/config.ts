@@ -114,7 +114,20 @@ const worker = z
  */
 const execution = z
   .object({
-    sizingStrategy: z.enum(['max', 'target-health', 'two-step'], { error: 'must be "max", "target-health" or "two-step"' }).default('max'),
+    /**
+     * How much to repay: `max`, `target-health`, `two-step`, or `best` (all three, and with `maxPriceImpactBps` the
+     * most profitable chunk within it, priced with real quotes at the read block; never below `max`).
+     */
+    sizingStrategy: z
+      .enum(['max', 'target-health', 'two-step', 'best'], { error: 'must be "max", "target-health" or "two-step" (one strategy), or "best" (all compared)' })
+      .default('max'),
+    /**
+     * Largest price move (bps) one liquidation's swap may cause, measured from quotes; a larger liquidation is
+     * sent in chunks, the rest offered again once arbitrage has refilled the pool. Absent: no limit.
+     */
+    maxPriceImpactBps: wholeNumber(1, 10_000).optional(),
+    /** Liquidations of one worker invocation sent as one `liquidateBatch` transaction (1: each alone). Absent: the functions' default, 10. */
+    maxBatchSize: wholeNumber(1, 20).optional(),
     /** Profit after gas and swap cost below which a candidate is skipped (USD). */
     minProfitUsd: z.number(expected('a number')).min(0, 'must be at least 0').default(0),
     /** Never offer more gas price than this (gwei); above it execution pauses. Absent: no cap. */

@@ -166,6 +166,8 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     if (x.gasPriceCapGwei !== undefined) env.GAS_PRICE_CAP_GWEI = decimal(x.gasPriceCapGwei);
     if (x.dailyGasBudgetEth !== undefined) env.DAILY_GAS_BUDGET_ETH = decimal(x.dailyGasBudgetEth);
     if (x.maxPendingPerSigner !== undefined) env.MAX_PENDING_PER_SIGNER = x.maxPendingPerSigner.toString();
+    if (x.maxPriceImpactBps !== undefined) env.MAX_PRICE_IMPACT_BPS = x.maxPriceImpactBps.toString();
+    if (x.maxBatchSize !== undefined) env.MAX_BATCH_SIZE = x.maxBatchSize.toString();
     if (config.privateRpcUrlSecretName) env.PRIVATE_RPC_URL_SECRET_NAME = config.privateRpcUrlSecretName;
     if (config.market.dex.routes.length > 0) env.SWAP_ROUTES = JSON.stringify(config.market.dex.routes);
     if (x.treasury !== undefined) env.TREASURY_ADDRESS = x.treasury;
