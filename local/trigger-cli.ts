@@ -1,6 +1,7 @@
 /**
  * npm run trigger -- scan [--json]
  * npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
+ * npm run trigger -- liquidate --accounts 0x…,0x…,… [--dry-run] [--json]     (one transaction)
  * npm run trigger -- pause --reason "…" | resume --reason "…" | status [--json]
  * npm run trigger -- deploy-liquidator [--dry-run] [--replace] | withdraw [--token 0x…] [--dry-run] [--json]
  *
@@ -31,6 +32,8 @@ const INVOCATION_TIMEOUT_MS = 60_000;
 const USAGE = `usage:
   npm run trigger -- scan [--json]
   npm run trigger -- liquidate --account 0x… [--dry-run] [--json]
+  npm run trigger -- liquidate --accounts 0x…,0x…,… [--dry-run] [--json]
+                                            up to 20 accounts in one transaction (liquidateBatch)
   npm run trigger -- pause --reason "…"     kill switch on: nothing is enqueued or sent
   npm run trigger -- resume --reason "…"    kill switch off
   npm run trigger -- status [--json]        breakers, signers, the liquidator contract and its balances
@@ -51,7 +54,7 @@ class UsageError extends Error {
 /** What the user asked for, before validation. */
 type RawPayload =
   | { action: 'scan' }
-  | { action: 'liquidate'; account: string | undefined; dryRun: boolean }
+  | { action: 'liquidate'; account?: string; accounts?: string[]; dryRun: boolean }
   | { action: 'pause' | 'resume'; reason: string | undefined }
   | { action: 'status' }
   | { action: 'deploy-liquidator'; dryRun: boolean; replace?: true }
@@ -72,6 +75,7 @@ function parseCommand(argv: string[]): Command {
       args,
       options: {
         account: { type: 'string' },
+        accounts: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         reason: { type: 'string' },
         replace: { type: 'boolean', default: false },
@@ -87,10 +91,18 @@ function parseCommand(argv: string[]): Command {
   const common = { json: values.json, worldFile: values.world };
   switch (action) {
     case 'scan':
-      if (values.account !== undefined || values['dry-run']) throw new UsageError('scan takes no --account or --dry-run');
+      if (values.account !== undefined || values.accounts !== undefined || values['dry-run']) throw new UsageError('scan takes no --account, --accounts or --dry-run');
       return { payload: { action: 'scan' }, ...common };
     case 'liquidate':
-      return { payload: { action: 'liquidate', account: values.account, dryRun: values['dry-run'] }, ...common };
+      if (values.account !== undefined && values.accounts !== undefined) throw new UsageError('liquidate takes --account or --accounts, not both');
+      return {
+        payload: {
+          action: 'liquidate',
+          ...(values.accounts !== undefined ? { accounts: values.accounts.split(',').map((a) => a.trim()) } : { account: values.account }),
+          dryRun: values['dry-run'],
+        },
+        ...common,
+      };
     case 'pause':
     case 'resume':
       return { payload: { action, reason: values.reason }, ...common };
@@ -258,6 +270,11 @@ function format(result: TriggerResult, info: WorldInfo): string {
     case 'scan':
       return formatScan(result);
     case 'liquidate':
+      if ('results' in result) {
+        const txs = new Set(result.results.flatMap(({ result: r }) => (r.kind === 'mined' || r.kind === 'reverted' ? [r.txHash] : [])));
+        const head = `liquidate ${result.accounts.length} accounts${result.dryRun ? ' (dry run)' : ''}: ${txs.size} transaction${txs.size === 1 ? '' : 's'}`;
+        return [head, ...result.results.map((one) => formatLiquidate({ action: 'liquidate', dryRun: result.dryRun, ...one }, assetsOf(info)))].join('\n\n');
+      }
       return formatLiquidate(result, assetsOf(info));
     case 'pause':
     case 'resume':
@@ -280,7 +297,8 @@ function format(result: TriggerResult, info: WorldInfo): string {
 function failed(result: TriggerResult): boolean {
   if (result.action === 'scan') return result.publishFailed.length > 0;
   if (result.action !== 'liquidate') return false;
-  return result.result.kind === 'failed' || result.result.kind === 'reverted' || result.result.kind === 'dropped';
+  const results = 'results' in result ? result.results.map((r) => r.result) : [result.result];
+  return results.some((r) => r.kind === 'failed' || r.kind === 'reverted' || r.kind === 'dropped');
 }
 
 function progress(event: ScanEvent): void {
@@ -304,7 +322,7 @@ async function main(): Promise<number> {
   const payload = command.payload;
   console.error(
     payload.action === 'liquidate'
-      ? `trigger: liquidate ${payload.account ?? '(no account)'}${payload.dryRun ? ' (dry run)' : ''} …`
+      ? `trigger: liquidate ${payload.accounts ? `${payload.accounts.length} accounts in one transaction` : (payload.account ?? '(no account)')}${payload.dryRun ? ' (dry run)' : ''} …`
       : payload.action === 'scan'
         ? 'trigger: scanning the latest block …'
         : `trigger: ${payload.action} …`,

@@ -16,6 +16,11 @@
  *       DRY_RUN=true in the configuration makes every run a dry run. Oracle breakers are the scanner's gate,
  *       not the worker's: a manual liquidation is the operator's call. The execution breakers (kill switch,
  *       revert streak, daily gas budget, gas price cap) do apply: while one is open the result is `paused`.
+ *   { "action": "liquidate", "accounts": ["0x…", …], "dryRun": true | false }
+ *       The same for up to 20 accounts at once, sent as ONE `liquidateBatch` transaction of our contract
+ *       (functions/pipeline/batch-execution.ts): each account keeps its own ledger attempt and result; one that is
+ *       healthy, unprofitable or fails in the batch's simulation is left out, the others go. A dry run simulates
+ *       the batch and reports each account's plan as it would be sent.
  *   { "action": "pause", "reason": "…" } / { "action": "resume", "reason": "…" }
  *       Flips the market's kill switch (KEEPER_STATE_TABLE): while on, workers send nothing and the scanner
  *       enqueues nothing; the item records who (the invocation's request id) and why.
@@ -48,6 +53,7 @@ import * as z from 'zod';
 import { type ConfigRequirement, loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import type { WatchTierPolicy } from '../domain/watch-tier';
 import { reportingBestEffort } from '../pipeline/best-effort';
+import { executionBatchSession } from '../pipeline/batch-execution';
 import type { CandidateMessage } from '../pipeline/candidate-message';
 import { executeCandidate, type ExecuteCandidateDeps, type ExecutionResult } from '../pipeline/execute-candidate';
 import type { ExecutionPlan } from '../pipeline/execution-plan';
@@ -74,6 +80,20 @@ export const TRIGGER_REQUIREMENTS: readonly ConfigRequirement[] = ['borrowers', 
 
 const requiredAs = (expected: string) => (issue: { input: unknown }) => (issue.input === undefined ? `required: ${expected}` : `must be ${expected}`);
 
+/** Accounts one manual liquidation may send in one `liquidateBatch` transaction. */
+export const MAX_TRIGGER_BATCH = 20;
+
+function addressSchema(expected: string) {
+  return (
+    z
+      .string({ error: requiredAs(expected) })
+      .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
+      // Mixed case is an EIP-55 checksum, which catches a mistyped character; all lower or upper case has none.
+      .refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case')
+      .transform((value) => getAddress(value))
+  );
+}
+
 export const triggerPayloadSchema = z.discriminatedUnion(
   'action',
   [
@@ -81,15 +101,17 @@ export const triggerPayloadSchema = z.discriminatedUnion(
     z
       .object({
         action: z.literal('liquidate'),
-        account: z
-          .string({ error: requiredAs('the borrower address (0x…)') })
-          .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
-          // Mixed case is an EIP-55 checksum, which catches a mistyped character; all lower or upper case has none.
-          .refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case')
-          .transform((value) => getAddress(value)),
+        account: addressSchema('the borrower address (0x…)').optional(),
+        accounts: z
+          .array(addressSchema('a borrower address (0x…)'), { error: 'must be a list of borrower addresses' })
+          .min(1, 'must name at least one account')
+          .max(MAX_TRIGGER_BATCH, `must name at most ${MAX_TRIGGER_BATCH} accounts (one transaction)`)
+          .refine((list) => new Set(list.map((a) => a.toLowerCase())).size === list.length, 'must not name an account twice')
+          .optional(),
         dryRun: z.boolean({ error: requiredAs('true or false') }),
       })
-      .strict(),
+      .strict()
+      .refine((p) => (p.account === undefined) !== (p.accounts === undefined), { error: 'required: either account (one borrower) or accounts (a list, one transaction)', path: ['account'] }),
     z.object({ action: z.literal('pause'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
     z.object({ action: z.literal('resume'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
     z.object({ action: z.literal('status') }).strict(),
@@ -162,6 +184,14 @@ export interface LiquidateTriggerResult {
   result: ExecutionResult;
 }
 
+/** `accounts`: each account's candidate and result; those liquidated share one `liquidateBatch` transaction. */
+export interface LiquidateBatchTriggerResult {
+  action: 'liquidate';
+  accounts: string[];
+  dryRun: boolean;
+  results: { account: string; candidate: CandidateMessage; result: ExecutionResult }[];
+}
+
 export interface SwitchTriggerResult {
   action: 'pause' | 'resume';
   killSwitch: boolean;
@@ -202,6 +232,7 @@ export interface WithdrawTriggerResult {
 export type TriggerResult =
   | ScanTriggerResult
   | LiquidateTriggerResult
+  | LiquidateBatchTriggerResult
   | SwitchTriggerResult
   | StatusTriggerResult
   | DeployLiquidatorTriggerResult
@@ -356,34 +387,46 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
     { scanner, execution }: TriggerRuntime,
     payload: Extract<TriggerPayload, { action: 'liquidate' }>,
     context: Context,
-  ): Promise<LiquidateTriggerResult> => {
+  ): Promise<LiquidateTriggerResult | LiquidateBatchTriggerResult> => {
     const dryRun = payload.dryRun || execution.settings.dryRun;
     const block = await execution.chain.latestBlock();
-    const [account] = (await scanner.accounts.scan([payload.account], block)).accounts;
-    if (!account) throw new Error(`no account data for ${payload.account} at block ${block}`);
-    const candidate: CandidateMessage = {
-      version: 1,
-      chainId: config.chainId.toString(),
-      pool: config.pool,
-      borrower: payload.account,
-      detectedBlock: block,
-      healthFactorWad: account.healthFactorWad.toString(),
-      // The episode's start is the scanner's knowledge; for a manual candidate detection is now.
-      firstLiquidatableBlock: block,
-      source: 'trigger',
-    };
+    const accounts = payload.accounts ?? [payload.account!];
+    const read = (await scanner.accounts.scan(accounts, block)).accounts;
+    const candidates = accounts.map((borrower): CandidateMessage => {
+      const account = read.find((a) => a.user.toLowerCase() === borrower.toLowerCase());
+      if (!account) throw new Error(`no account data for ${borrower} at block ${block}`);
+      return {
+        version: 1,
+        chainId: config.chainId.toString(),
+        pool: config.pool,
+        borrower,
+        detectedBlock: block,
+        healthFactorWad: account.healthFactorWad.toString(),
+        // The episode's start is the scanner's knowledge; for a manual candidate detection is now.
+        firstLiquidatableBlock: block,
+        source: 'trigger',
+      };
+    });
+    const deps = dryRun ? { ...execution, bestEffort, ledger: DRY_RUN_LEDGER, settings: { ...execution.settings, dryRun: true } } : { ...execution, bestEffort };
     const remainingMs = context.getRemainingTimeInMillis();
-    const result = await executeCandidate(
-      dryRun ? { ...execution, bestEffort, ledger: DRY_RUN_LEDGER, settings: { ...execution.settings, dryRun: true } } : { ...execution, bestEffort },
-      {
-        message: candidate,
+    const receiptDeadlineMs = clock.nowMs() + Math.max(0, Math.min(receiptTimeoutMs, remainingMs - RECEIPT_DEADLINE_MARGIN_MS));
+    // A list goes out as one transaction: every account that is liquidatable and worth it becomes an item.
+    const batch = payload.accounts ? executionBatchSession(deps, { participants: candidates.length, maxBatchSize: candidates.length }) : undefined;
+    const results = await Promise.all(
+      candidates.map(async (candidate, i) => {
         // The owner of the claim; a retried invocation (same request id) may take its own claim again while nothing was sent.
-        attempt: `trigger:${context.awsRequestId}`,
-        receiptDeadlineMs: clock.nowMs() + Math.max(0, Math.min(receiptTimeoutMs, remainingMs - RECEIPT_DEADLINE_MARGIN_MS)),
-      },
+        const attempt = payload.accounts ? `trigger:${context.awsRequestId}#${i}` : `trigger:${context.awsRequestId}`;
+        try {
+          return await executeCandidate(deps, { message: candidate, attempt, receiptDeadlineMs, ...(batch ? { batch } : {}) });
+        } finally {
+          batch?.leave(attempt);
+        }
+      }),
     );
-    if (result.kind === 'mined' || result.kind === 'reverted') metrics.addMetric('LiquidationsSent', MetricUnit.Count, 1);
-    return { action: 'liquidate', account: payload.account, dryRun, candidate, result };
+    const sent = results.filter((result) => result.kind === 'mined' || result.kind === 'reverted').length;
+    if (sent > 0) metrics.addMetric('LiquidationsSent', MetricUnit.Count, sent);
+    if (!payload.accounts) return { action: 'liquidate', account: accounts[0], dryRun, candidate: candidates[0], result: results[0] };
+    return { action: 'liquidate', accounts, dryRun, results: candidates.map((candidate, i) => ({ account: accounts[i], candidate, result: results[i] })) };
   };
 
   const flip = async ({ breakers }: TriggerRuntime, payload: Extract<TriggerPayload, { action: 'pause' | 'resume' }>, context: Context): Promise<SwitchTriggerResult> => {

@@ -68,6 +68,7 @@ import {
   type NativePriceSource,
   sizingStrategyFor,
 } from '../pipeline/execute-candidate';
+import { type ExecutionBatchSession, executionBatchSession } from '../pipeline/batch-execution';
 import type { ExecutionFaults } from '../pipeline/execution-faults';
 import { decodePlan } from '../pipeline/execution-plan';
 import { type GapChain, type NonceGapRepair, repairNonceGaps } from '../pipeline/nonce-gaps';
@@ -88,6 +89,11 @@ export interface WorkerDependencies {
   /** `chainId#pool` (PipelineConfig.marketKey): candidates for another market are rejected. */
   marketKey: string;
   execute(input: ExecuteCandidateInput): Promise<ExecutionResult>;
+  /**
+   * A batch session per invocation (functions/pipeline/batch-execution.ts): the invocation's candidates that are
+   * claimed and planned at about the same time go out as one `liquidateBatch` transaction. Absent: one each.
+   */
+  openBatch?: (participants: number) => ExecutionBatchSession;
   deadLetter: DeadLetterQueue;
   /** Used by this handler's idempotent function only (Powertools: one persistence layer per function). */
   idempotencyStore: BasePersistenceLayer;
@@ -167,8 +173,9 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     responseHook: (response) => ({ ...(response as object), replayed: true }),
   });
   const executeOnce = makeIdempotent(
-    (record: SQSRecord, message: CandidateMessage, receiptDeadlineMs: number): Promise<ExecutionResult> =>
-      deps.execute({ message, attempt: record.messageId, receiptDeadlineMs }),
+    // The key is the record's (argument 0); the batch session only says whom the candidate may share a transaction with.
+    (record: SQSRecord, message: CandidateMessage, receiptDeadlineMs: number, batch: ExecutionBatchSession | undefined): Promise<ExecutionResult> =>
+      deps.execute({ message, attempt: record.messageId, receiptDeadlineMs, ...(batch ? { batch } : {}) }),
     { persistenceStore: deps.idempotencyStore, config: idempotency },
   );
 
@@ -230,7 +237,16 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     }
   };
 
-  const processRecord = async (record: SQSRecord, context: Context): Promise<RecordOutcome> => {
+  const processRecord = async (record: SQSRecord, context: Context, batch: ExecutionBatchSession | undefined): Promise<RecordOutcome> => {
+    try {
+      return await processCandidate(record, context, batch);
+    } finally {
+      // However the record ended (rejected, replayed, no liquidation, failed), the batch no longer waits for it.
+      batch?.leave(record.messageId);
+    }
+  };
+
+  const processCandidate = async (record: SQSRecord, context: Context, batch: ExecutionBatchSession | undefined): Promise<RecordOutcome> => {
     const decoded = decodeForMarket(record.body, deps.marketKey);
     if (decoded.kind === 'rejected') {
       // A failure here fails the record: SQS redelivers it and, after maxReceiveCount, redrives it itself.
@@ -247,7 +263,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       const remainingMs = context.getRemainingTimeInMillis();
       if (remainingMs < MIN_TIME_PER_RECORD_MS) throw new InvocationDeadlineError(remainingMs);
       const receiptDeadlineMs = clock.nowMs() + Math.min(receiptTimeoutMs, remainingMs - DEADLINE_MARGIN_MS);
-      const outcome: RecordOutcome = await executeOnce(record, message, receiptDeadlineMs);
+      const outcome: RecordOutcome = await executeOnce(record, message, receiptDeadlineMs, batch);
       report(outcome, message);
       deps.onOutcome?.(outcome, record);
       // The scanner enqueues a borrower again once its mark is cleared. Kept: an in-flight position (the attempt
@@ -285,7 +301,8 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     // The in-progress idempotency record expires with the invocation, so a crashed attempt can be redone.
     idempotency.registerLambdaContext(context);
     const processor = new BatchProcessor(EventType.SQS);
-    const response = await processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, { context, processInParallel: true });
+    const batch = deps.openBatch?.(event.Records.length);
+    const response = await processPartialResponse(event, (record: SQSRecord) => processRecord(record, context, batch), processor, { context, processInParallel: true });
     await deps.afterBatch?.().catch((error: unknown) => logger.warn('upkeep after the batch failed', { error: error as Error }));
     return response;
   };
@@ -507,6 +524,9 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
   return createWorkerHandler({
     marketKey: config.marketKey,
     execute: (input) => executeCandidate({ ...executeDeps, bestEffort }, input),
+    ...(config.worker.maxBatchSize > 1
+      ? { openBatch: (participants: number) => executionBatchSession({ ...executeDeps, bestEffort }, { participants, maxBatchSize: config.worker.maxBatchSize }) }
+      : {}),
     deadLetter: new SqsDeadLetter(sqs, deadLetterQueueUrl),
     redelivery: new SqsRedelivery(sqs, config.candidatesQueueUrl!),
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: config.tables.idempotency!, awsSdkV3Client: createDynamoDbClient(config) }),

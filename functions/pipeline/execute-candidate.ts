@@ -26,6 +26,7 @@ import {
   assessFundedLiquidation,
   calculateAccountData,
   type Eip1559GasPrice,
+  type FundedLiquidation,
   type FundingMode,
   type GasCosts,
   HEALTH_FACTOR_LIQUIDATION_THRESHOLD_WAD,
@@ -46,7 +47,8 @@ import type { BreakerOutcome } from '../ports/circuit-breakers';
 import type { FlashLoanTermsSource, LiquidatorContract, RevertClass, SwapQuoter } from '../ports/liquidator-contract';
 import { type AttemptRecord, type FinalOutcome, IN_FLIGHT_ATTEMPT_STATES, type LiquidationLedger } from '../ports/liquidation-ledger';
 import type { Signer } from '../ports/transactions';
-import { type CandidateMessage, deduplicationIdOf } from './candidate-message';
+import { type BatchMember, type ExecutionBatchSession, resumeBatchMember } from './batch-execution';
+import { type CandidateMessage, deduplicationIdOf, marketKeyOf } from './candidate-message';
 import { ClaimedFailure, failClaimedAttempt, type FailureStage, messageOf, PendingTransactionError } from './execution-failures';
 import { type EncodedPlan, encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
 import { type FundedChoice, liquidatorCallOf, planBest, planFunded } from './funded-plan';
@@ -127,9 +129,15 @@ export interface ExecuteCandidateInput {
   attempt: string;
   /** Stop waiting for a receipt at this time (clock ms): the attempt is then left to the redelivery. */
   receiptDeadlineMs: number;
+  /**
+   * The invocation's batch session (batch-execution.ts): once claimed and planned, the candidate joins it and is
+   * sent in one `liquidateBatch` transaction with the others ready at the same time. Absent: sent alone.
+   */
+  batch?: ExecutionBatchSession;
 }
 
-export type SkipReason = 'unsupported-position' | 'no-liquidatable-pair' | 'no-route' | 'no-available-liquidity' | 'unprofitable';
+/** `market-moved`: a batch's simulation found the item no longer possible (liquidated first, recovered). */
+export type SkipReason = 'unsupported-position' | 'no-liquidatable-pair' | 'no-route' | 'no-available-liquidity' | 'unprofitable' | 'market-moved';
 
 /** What a mined liquidation did, by our contract's `Liquidated` event (decimal strings, token units). */
 export interface RealizedLiquidation {
@@ -198,7 +206,9 @@ export function replacementBudgetOf(plan: ExecutionPlan): ReplacementBudget {
   return { grossProfitBase: plan.profitBase + plan.gasCostBase, nativePriceBase8: plan.nativePriceBase8 };
 }
 
-type Liquidate = { kind: 'liquidate'; block: number; choice: FundedChoice; gasPrice: Eip1559GasPrice; nativePriceBase8: bigint };
+/** What `decide` chose to liquidate, and the prices it chose at. */
+export type LiquidateDecision = { kind: 'liquidate'; block: number; choice: FundedChoice; gasPrice: Eip1559GasPrice; nativePriceBase8: bigint };
+type Liquidate = LiquidateDecision;
 type Decision = { kind: 'result'; result: ExecutionResult } | Liquidate;
 
 async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opportunity: string, block: number): Promise<Decision> {
@@ -245,12 +255,18 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
   const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
   const dispatcher = createTransactionDispatcher(deps);
 
-  let signer: Signer;
+  let signer: Signer | undefined;
   let readBlock: number | null = null;
   let existing: AttemptRecord<ExecutionPlan> | undefined;
   let decision: Decision;
   try {
     [readBlock, existing] = await Promise.all([deps.chain.latestBlock(), deps.ledger.find(opportunity)]);
+    if (existing?.attemptId === attempt && existing.state === 'batched') {
+      // This delivery's liquidation is an item of a batch: follow the batch (or claim again if it never left).
+      const resumed = await resumeBatchMember(deps, existing, input);
+      if (resumed !== 'retake') return resumed;
+      existing = await deps.ledger.find(opportunity);
+    }
     if (existing) {
       if (existing.attemptId === attempt && IN_FLIGHT_ATTEMPT_STATES.includes(existing.state)) {
         return await resume(deps, dispatcher, existing, input);
@@ -262,7 +278,8 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     }
     const breaker = await deps.breakers?.check(deps.clock.nowMs());
     if (breaker?.kind === 'open') return { kind: 'paused', opportunity, block: readBlock, reason: breaker.reason, detail: breaker.detail };
-    signer = await dispatcher.chooseSigner();
+    // Alone, the key is chosen first (waiting for a free slot before reading); in a batch, when the batch goes.
+    if (!input.batch) signer = await dispatcher.chooseSigner();
     decision = await decide(deps, message, opportunity, readBlock);
   } catch (error) {
     // Nothing is claimed yet (a resume throws only retryable errors, or a plan that does not decode): retrying
@@ -290,9 +307,34 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
   if (claim.kind === 'in-flight') return { kind: 'in-flight', opportunity, block, heldBy: claim.heldBy };
   deps.faults?.reach('after-claim');
 
+  const member: BatchMember = {
+    opportunity,
+    attempt,
+    market: marketKeyOf(message),
+    decision,
+    receiptDeadlineMs: input.receiptDeadlineMs,
+    // A retaken claim (this delivery's earlier round failed) numbers its transactions after the earlier ones.
+    firstIndex: existing?.transactions.length ?? 0,
+  };
+  return input.batch ? input.batch.join(member) : sendAlone(deps, member, signer);
+}
+
+/**
+ * A claimed, planned candidate sent on its own (`liquidate`): simulated, checked, handed to the dispatcher.
+ * `signer`: the key chosen before deciding; chosen now if absent.
+ */
+export async function sendAlone(deps: ExecuteCandidateDeps, member: BatchMember, signer?: Signer): Promise<ExecutionResult> {
+  const { opportunity, attempt, decision } = member;
+  const { block, gasPrice } = decision;
+  const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
+  const dispatcher = createTransactionDispatcher(deps);
   let ready: Ready;
+  let key: Signer;
   try {
-    const prepared = await prepare(deps, { opportunity, attempt, block, decision, signer, nowIso });
+    key = signer ?? (await dispatcher.chooseSigner().catch((error: unknown) => {
+      throw new ClaimedFailure('prepare', error);
+    }));
+    const prepared = await prepare(deps, { opportunity, attempt, block, decision, signer: key, nowIso });
     if (prepared.kind === 'result') return prepared.result;
     ready = prepared;
   } catch (error) {
@@ -304,16 +346,15 @@ export async function executeCandidate(deps: ExecuteCandidateDeps, input: Execut
     opportunity,
     attempt,
     block,
-    signer,
+    signer: key,
     to: ready.to,
     data: ready.data,
     gasLimit: ready.plan.gasLimit,
     fees: gasPrice,
     replacementBudget: replacementBudgetOf(ready.plan),
     plan: ready.plan,
-    // A retaken claim (this delivery's earlier round failed) numbers its transactions after the earlier ones.
-    firstIndex: existing?.transactions.length ?? 0,
-    deadlineMs: input.receiptDeadlineMs,
+    firstIndex: member.firstIndex,
+    deadlineMs: member.receiptDeadlineMs,
   });
   return withRealized(deps, resultOf(outcome, opportunity, block));
 }
@@ -424,9 +465,36 @@ async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise
     return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: 'unprofitable', detail } };
   }
   const call = liquidatorCallOf(funded);
+  const plan = executionPlanOf(deps, decision, funded, { gasEstimate: simulation.gasEstimate, gasLimit: simulation.gasLimit });
+  if (settings.dryRun) {
+    await finish({ kind: 'dry-run', block, plan });
+    return { kind: 'result', result: { kind: 'dry-run', opportunity, block, plan: encodePlan(plan) } };
+  }
+  let target: { to: string; data: string };
+  try {
+    target = deps.liquidator.buildTransaction(call);
+  } catch (error) {
+    throw new ClaimedFailure('prepare', error);
+  }
+  return { kind: 'ready', plan, ...target };
+}
+
+/**
+ * The plan of a liquidation priced with `funded` (its call follows from it: liquidatorCallOf): what the ledger
+ * stores and the result carries. `gas`: the simulated estimate and limit of the transaction (a batch member's
+ * share of its batch's).
+ */
+export function executionPlanOf(
+  deps: Pick<ExecuteCandidateDeps, 'settings' | 'liquidator'>,
+  decision: LiquidateDecision,
+  funded: FundedLiquidation,
+  gas: { gasEstimate: bigint; gasLimit: bigint },
+): ExecutionPlan {
+  const { choice } = decision;
+  const call = liquidatorCallOf(funded);
   const step = choice.plan;
-  const plan: ExecutionPlan = {
-    sizing: settings.sizing.name,
+  return {
+    sizing: deps.settings.sizing.name,
     steps: choice.steps.length,
     collateralAsset: step.collateralAsset,
     debtAsset: step.debtAsset,
@@ -450,8 +518,8 @@ async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise
     // a swap above the oracle price is no cost).
     swapCostBase: funded.swapCostBase > 0n ? funded.swapCostBase : 0n,
     profitBase: funded.profitBase,
-    gasEstimate: simulation.gasEstimate,
-    gasLimit: simulation.gasLimit,
+    gasEstimate: gas.gasEstimate,
+    gasLimit: gas.gasLimit,
     funded: {
       funding: funded.funding,
       liquidatorContract: deps.liquidator.address,
@@ -466,15 +534,4 @@ async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise
       ...(choice.reducedForLiquidity ? { reducedFromRepayUnits: choice.reducedForLiquidity.plannedRepayUnits } : {}),
     },
   };
-  if (settings.dryRun) {
-    await finish({ kind: 'dry-run', block, plan });
-    return { kind: 'result', result: { kind: 'dry-run', opportunity, block, plan: encodePlan(plan) } };
-  }
-  let target: { to: string; data: string };
-  try {
-    target = deps.liquidator.buildTransaction(call);
-  } catch (error) {
-    throw new ClaimedFailure('prepare', error);
-  }
-  return { kind: 'ready', plan, ...target };
 }

@@ -23,7 +23,8 @@ import { loadPipelineConfig, type PipelineConfig } from '../../functions/config/
 import { indexerHandlerFromEnvironment } from '../../functions/handlers/indexer';
 import {
   createTriggerHandler,
-  type LiquidateTriggerResult,
+  type LiquidateBatchTriggerResult,
+  LiquidateTriggerResult,
   type StatusTriggerResult,
   type ScanTriggerResult,
   TRIGGER_REQUIREMENTS,
@@ -129,6 +130,14 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     [{ action: 'liquidate', account: '0x70997970c51812dc3A010C7d01b50e0d17dc79C8', dryRun: true }, 'account: checksum does not match (EIP-55)'],
     [{ action: 'liquidate', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8' }, 'invalid trigger payload: dryRun: required: true or false'],
     [{ action: 'liquidate', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8', dryRun: 'yes' }, 'dryRun: must be true or false'],
+    [{ action: 'liquidate', dryRun: true }, 'invalid trigger payload: account: required: either account (one borrower) or accounts (a list, one transaction)'],
+    [
+      { action: 'liquidate', account: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8', accounts: ['0x70997970c51812dc3a010c7d01b50e0d17dc79c8'], dryRun: true },
+      'account: required: either account (one borrower) or accounts',
+    ],
+    [{ action: 'liquidate', accounts: [], dryRun: true }, 'invalid trigger payload: accounts: must name at least one account'],
+    [{ action: 'liquidate', accounts: ['0x70997970c51812dc3a010c7d01b50e0d17dc79c8', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'], dryRun: true }, 'accounts: must not name an account twice'],
+    [{ action: 'liquidate', accounts: ['0x1234'], dryRun: true }, 'invalid trigger payload: accounts.0: must be a 0x-prefixed 20-byte hex address'],
     [{ action: 'rescue' }, 'invalid trigger payload: action: must be "scan", "liquidate", "pause", "resume", "status", "deploy-liquidator" or "withdraw"'],
     [{ action: 'withdraw', dryRun: true, token: '0xabc' }, 'invalid trigger payload: token: must be a 0x-prefixed 20-byte hex address'],
     [{ action: 'deploy-liquidator' }, 'invalid trigger payload: dryRun: required: true or false'],
@@ -253,6 +262,35 @@ describe('manual trigger on the local world (Aave v3.6)', () => {
     const position = `${world.info.chainId}#${world.info.market.pool.toLowerCase()}#${account.toLowerCase()}#${out.result.plan.debtAsset.toLowerCase()}`;
     expect(await workerLedger.claim(out.result.opportunity, 'sqs-message-of-the-scanner-candidate', position, out.result.block, new Date().toISOString())).toEqual({ kind: 'duplicate' });
     expect(metrics.published.at(-1)).toMatchObject({ TriggerInvocations: 1, LiquidationsSent: 1 });
+  });
+
+  it('liquidate --accounts: a dry run simulates them as one batch and sends nothing; sent, they go out in one transaction', async () => {
+    const accounts = scan.enqueued.slice(1, 4).map((c) => getAddress(c.borrower));
+    expect(accounts.length).toBeGreaterThanOrEqual(2);
+    const nonceBefore = await world.provider.getTransactionCount(liquidator);
+
+    const dry = runCli(['liquidate', '--accounts', accounts.join(','), '--dry-run', '--json', '--world', worldFile]);
+    expect({ status: dry.status, stderr: dry.stderr }).toEqual({ status: 0, stderr: expect.stringContaining(`trigger: liquidate ${accounts.length} accounts in one transaction (dry run)`) });
+    const planned = JSON.parse(dry.stdout) as LiquidateBatchTriggerResult;
+    expect(planned.results.map((r) => [r.account, r.result.kind])).toEqual(accounts.map((a) => [a, 'dry-run']));
+    expect(await world.provider.getTransactionCount(liquidator)).toBe(nonceBefore);
+
+    const out = (await invoke({ action: 'liquidate', accounts, dryRun: false })) as LiquidateBatchTriggerResult;
+    const mined = out.results.map(({ result }) => result);
+    for (const result of mined) if (result.kind !== 'mined') throw new Error(`expected mined, got ${JSON.stringify(result)}`);
+    const txHashes = new Set(mined.map((r) => (r.kind === 'mined' ? r.txHash : '')));
+    expect(txHashes.size).toBe(1);
+    const [txHash] = [...txHashes];
+    expect(await world.provider.getTransactionCount(liquidator)).toBe(nonceBefore + 1);
+    for (const account of accounts) {
+      const events = (await pool.queryFilter(pool.filters.LiquidationCall(null, null, account), scan.block + 1, 'latest')) as EventLog[];
+      expect(events.map((e) => [e.transactionHash, e.args.liquidator])).toEqual([[txHash, world.info.liquidatorContract]]);
+    }
+    // Each account is its own attempt in the ledger, all carried by one batch attempt.
+    const items = await Promise.all(mined.map((r) => ledgerItem(r.opportunity)));
+    expect(items.map((i) => i?.state)).toEqual(accounts.map(() => 'mined'));
+    expect(new Set(items.map((i) => i?.batchOpportunity)).size).toBe(1);
+    expect(metrics.published.at(-1)).toMatchObject({ TriggerInvocations: 1, LiquidationsSent: accounts.length });
   });
 
   it('liquidate: a healthy account is stale, nothing sent', async () => {
