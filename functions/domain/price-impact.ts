@@ -3,8 +3,8 @@
  * of the pool's liquidity): the marginal price the route pays for the LAST units of the sale, against the
  * marginal price it pays for the first units before anything is sold.
  *
- *   reference   = out(δ₀) / δ₀                              a small sale before ours (δ₀ = probeUnits(full sale))
- *   marginal(x) = (out(x) − out(x − δ)) / δ                  the last δ = probeUnits(x) units of a sale of x
+ *   reference   = out(δ) / δ                                a small sale before ours (δ = probeUnits(x))
+ *   marginal(x) = (out(x) − out(x − δ)) / δ                  the last δ units of a sale of x
  *   impact(x)   = 1 − marginal(x) / reference                what the next seller gets, relative to before: the
  *                                                            pool's price move (fees cancel: both sides pay them)
  *
@@ -15,51 +15,71 @@
  *
  * Why the backward difference out(x) − out(x − δ): `bestQuote` picks the best route for each amount. When the two
  * amounts pick different routes, best(x − δ) ≥ route(x − δ), so the measured marginal is at most the route's own:
- * the impact errs high (safe). Both windows are averages over δ-wide slices, so each reads the price a half
- * slice inside the sale: the measured move is short of the pool's by about impact × δ / (2x) ≤ impact / 20,000 —
- * 0.05 bps at a 1,000 bps move. Fee tiers differ between routes: a reference taken on a cheaper route (a small
+ * the impact errs high (safe). Both windows are averages over δ-wide slices, each reading the price a half slice
+ * inside the sale, so the move between them is extended to the whole sale (saleImpactBps); rounding is bounded
+ * against the sale. Fee tiers differ between routes: a reference taken on a cheaper route (a small
  * sale picks the low-fee pool, a large one the deep pool) makes the measured impact higher than the move of the
  * pool the sale used — again the safe side.
  */
 import { PERCENTAGE_FACTOR } from './math';
 
-/** δ = amount / PROBE_DIVISOR: a probe of 1 bp of the amount (at least one unit). */
+/** δ = amount / PROBE_DIVISOR: a probe of 1 bp of the amount … */
 export const PROBE_DIVISOR = 10_000n;
+/**
+ * … but at least this many units of the token sold: a Uniswap V3 swap rounds its fee up by up to one unit of input
+ * (0.3 % of 79 satoshi is 0.24, charged as 1: a 1 % error) and its output down by one unit, and the bounds below
+ * charge both, so a slice must be large enough for two units to be negligible (2 in 100,000 is 0.2 bps).
+ */
+export const MIN_PROBE_UNITS = 100_000n;
 
-/** An amount sold and what the route paid for it (token units on each side). */
-export interface QuotedAmount {
-  inUnits: bigint;
-  outUnits: bigint;
+/** The three quotes of a sale's measure, at one block (token units). */
+export interface SaleQuotes {
+  /** The sale: `amountUnits` in, `saleOutUnits` out. */
+  amountUnits: bigint;
+  saleOutUnits: bigint;
+  /** The slice width δ = probeUnits(amountUnits). */
+  probeUnits: bigint;
+  /** A sale of δ alone (the reference price). */
+  referenceOutUnits: bigint;
+  /** A sale of amount − δ (the marginal slice is what the last δ adds). */
+  beforeSliceOutUnits: bigint;
 }
 
-/** The width of the slice whose price is read: 1 bp of `amountUnits`, at least one unit. */
+/** The slice width for a sale of `amountUnits`: 1 bp of it, at least MIN_PROBE_UNITS, at most a quarter of it. */
 export function probeUnits(amountUnits: bigint): bigint {
   if (amountUnits <= 0n) throw new RangeError(`probe of a non-positive amount ${amountUnits}`);
-  const probe = amountUnits / PROBE_DIVISOR;
-  return probe > 0n ? probe : 1n;
+  const wanted = amountUnits / PROBE_DIVISOR > MIN_PROBE_UNITS ? amountUnits / PROBE_DIVISOR : MIN_PROBE_UNITS;
+  const quarter = amountUnits / 4n;
+  return wanted < quarter ? wanted : quarter > 0n ? quarter : 1n;
 }
 
 /**
- * 1 − (marginal.out / marginal.in) / (reference.out / reference.in), in bps, rounded UP (against the sale); 0 when
- * the marginal price is not below the reference (a sale that moves nothing, or a rounding of a tiny slice).
+ * The price move a sale causes (bps, rounded up, at most 10,000), from its three quotes:
  *
- * Quotes are floored (QuoterV2 rounds outputs down), so the reference's exact output is below `out + 1` and the
- * slice's (a difference of two floored quotes) above `out − 1`: both bounds are taken, so the rounding of small
- * slices can only overstate the impact (1 unit in 100,000 is 0.1 bps).
+ *   reference ≤ (referenceOut + 1) / (δ − 1)                 output floored, fee rounded up by ≤ 1 unit of input
+ *   marginal  ≥ (saleOut − beforeSliceOut − 1) / (δ + 1)     a difference of two such quotes
+ *   raw       = 1 − marginal / reference                      the move between the windows' midpoints, δ/2 and x − δ/2
+ *   impact    = raw × x / (x − δ)                             extended to [0, x] (first order: the price falls about
+ *                                                            linearly in the amount over a sale within one range)
+ *
+ * Both bounds err towards a larger impact; a slice narrower than 2 units cannot be measured (10,000: any budget refuses it).
  */
-export function priceImpactBps(reference: QuotedAmount, marginal: QuotedAmount): bigint {
-  if (reference.inUnits <= 0n || reference.outUnits <= 0n) throw new RangeError('the reference quote must sell and buy a positive amount');
-  if (marginal.inUnits <= 0n || marginal.outUnits < 0n) throw new RangeError('the marginal slice must sell a positive amount');
-  // reference price × marginal.in, and marginal.out × reference.in: the same scale.
-  const referenceScaled = (reference.outUnits + 1n) * marginal.inUnits;
-  const marginalScaled = (marginal.outUnits > 0n ? marginal.outUnits - 1n : 0n) * reference.inUnits;
+export function saleImpactBps(quotes: SaleQuotes): bigint {
+  const { amountUnits: x, probeUnits: delta } = quotes;
+  if (delta !== probeUnits(x)) throw new RangeError(`the slice of a sale of ${x} is ${probeUnits(x)}, got ${delta}`);
+  if (quotes.referenceOutUnits <= 0n) throw new RangeError('the reference quote must buy a positive amount');
+  if (delta < 2n || x <= delta) return PERCENTAGE_FACTOR;
+  const sliceOut = quotes.saleOutUnits - quotes.beforeSliceOutUnits;
+  const marginalNum = sliceOut > 1n ? sliceOut - 1n : 0n;
+  // reference = refNum / refDen, marginal = marginalNum / marginalDen.
+  const refNum = quotes.referenceOutUnits + 1n;
+  const refDen = delta - 1n;
+  const marginalDen = delta + 1n;
+  const referenceScaled = refNum * marginalDen;
+  const marginalScaled = marginalNum * refDen;
   if (marginalScaled >= referenceScaled) return 0n;
-  const shortfall = (referenceScaled - marginalScaled) * PERCENTAGE_FACTOR;
-  return (shortfall + referenceScaled - 1n) / referenceScaled;
-}
-
-/** The slice of a sale of `amountUnits` whose price `priceImpactBps` reads: [amount − δ, amount]. */
-export function marginalSlice(amountUnits: bigint, outAtAmountUnits: bigint, outBeforeSliceUnits: bigint): QuotedAmount {
-  const delta = probeUnits(amountUnits);
-  return { inUnits: delta, outUnits: outAtAmountUnits > outBeforeSliceUnits ? outAtAmountUnits - outBeforeSliceUnits : 0n };
+  const numerator = (referenceScaled - marginalScaled) * PERCENTAGE_FACTOR * x;
+  const denominator = referenceScaled * (x - delta);
+  const bps = (numerator + denominator - 1n) / denominator;
+  return bps < PERCENTAGE_FACTOR ? bps : PERCENTAGE_FACTOR;
 }

@@ -32,11 +32,10 @@ import {
   type FundingTerms,
   type GasCosts,
   type LiquidationPlan,
-  marginalSlice,
   type PairCandidate,
   planChunk,
-  priceImpactBps,
   probeUnits,
+  saleImpactBps,
   type Proceeds,
   type RuleSet,
   sameAddress,
@@ -131,10 +130,13 @@ export async function measurePriceImpact(deps: FundedPlanningDeps, plan: Liquida
     amountUnits > delta ? deps.quoter.bestQuote(tokenIn, tokenOut, amountUnits - delta, block) : Promise.resolve({ amountOutUnits: 0n }),
   ]);
   if (!reference || reference.amountOutUnits === 0n || !sale || !beforeSlice) return { kind: 'no-route' };
-  const impactBps = priceImpactBps(
-    { inUnits: delta, outUnits: reference.amountOutUnits },
-    marginalSlice(amountUnits, sale.amountOutUnits, beforeSlice.amountOutUnits),
-  );
+  const impactBps = saleImpactBps({
+    amountUnits,
+    saleOutUnits: sale.amountOutUnits,
+    probeUnits: delta,
+    referenceOutUnits: reference.amountOutUnits,
+    beforeSliceOutUnits: beforeSlice.amountOutUnits,
+  });
   return { kind: 'measured', impactBps, proceeds: { kind: 'swap', route: sale.route, amountInUnits: sale.amountInUnits, amountOutUnits: sale.amountOutUnits } };
 }
 

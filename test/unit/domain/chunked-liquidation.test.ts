@@ -8,7 +8,7 @@ import {
   MIN_LEFTOVER_BASE,
   planChunk,
   planLiquidation,
-  priceImpactBps,
+  saleImpactBps,
   priceImpactBudgetOf,
   probeUnits,
   sizeMax,
@@ -18,30 +18,41 @@ import {
 } from '../../../functions/domain';
 import { pairOf, position, reserve, units, usd } from './fixtures';
 
-describe('priceImpactBps: 1 − marginal price / reference price, rounded up', () => {
-  // Quotes are floored: the reference counts as out + 1, the slice as out − 1 (both against the sale).
+describe('saleImpactBps: the price move of a sale, from three quotes, rounded against the sale', () => {
+  // A sale of 1,000,000 units, slice δ = 100,000 (the minimum; 1 bp would be 100). Reference: 100,000 → 199,999
+  // (bound: 200,000 / 99,999). Slice: 3,000,000 − 2,810,000 = 190,000 (bound: 189,999 / 100,001).
+  // raw = 1 − (189,999 · 99,999) / (200,000 · 100,001) = 0.050008…; × 1e6 / 900,000 → 555.65… → 556 bps.
+  it('bounds the rounding and extends the slices\' move to the whole sale', () => {
+    expect(saleImpactBps({ amountUnits: 1_000_000n, saleOutUnits: 3_000_000n, probeUnits: 100_000n, referenceOutUnits: 199_999n, beforeSliceOutUnits: 2_810_000n })).toBe(556n);
+  });
+
   it.each([
-    // reference 1,000 → 1,999 (+1: price 2); last slice 10 → 20 (−1: 1.9): 5 % exactly.
-    { reference: [1000n, 1999n], marginal: [10n, 20n], bps: 500n },
-    // (7·3 − 5·3)·1e4 / (7·3) = 2,857.14… → 2,858 (rounded up).
-    { reference: [3n, 6n], marginal: [3n, 6n], bps: 2858n },
-    // Large quotes: the unit of rounding vanishes. 1e12 → 2e12 vs 1e9 → 1.9e9: 500 bps (+1 for the bounds, rounded up).
-    { reference: [10n ** 12n, 2n * 10n ** 12n], marginal: [10n ** 9n, 19n * 10n ** 8n], bps: 501n },
-    // The slice pays more than the reference (rounding of a tiny sale): no impact, not a negative one.
-    { reference: [10n, 20n], marginal: [10n, 23n], bps: 0n },
-    // A slice that buys nothing: the whole price is gone.
-    { reference: [10n, 20n], marginal: [10n, 0n], bps: 10_000n },
-  ])('$reference vs $marginal → $bps bps', ({ reference, marginal, bps }) => {
-    expect(priceImpactBps({ inUnits: reference[0], outUnits: reference[1] }, { inUnits: marginal[0], outUnits: marginal[1] })).toBe(bps);
+    // The slice pays more than the reference: no impact, not a negative one.
+    [{ saleOutUnits: 3_000_000n, beforeSliceOutUnits: 2_700_000n }, 0n],
+    // A slice that buys nothing: the whole price is gone (capped at 10,000).
+    [{ saleOutUnits: 3_000_000n, beforeSliceOutUnits: 3_000_000n }, 10_000n],
+  ])('%o → %s bps', (quotes, bps) => {
+    expect(saleImpactBps({ amountUnits: 1_000_000n, probeUnits: 100_000n, referenceOutUnits: 199_999n, ...quotes })).toBe(bps);
   });
 
-  it('refuses an empty reference quote', () => {
-    expect(() => priceImpactBps({ inUnits: 10n, outUnits: 0n }, { inUnits: 1n, outUnits: 1n })).toThrow('the reference quote must sell and buy a positive amount');
+  it('cannot measure a sale of under 8 units (a slice under 2): as if over any budget', () => {
+    expect(saleImpactBps({ amountUnits: 7n, probeUnits: 1n, referenceOutUnits: 10n, saleOutUnits: 70n, beforeSliceOutUnits: 60n })).toBe(10_000n);
   });
 
-  it('reads a 1 bp slice of the amount, at least one unit', () => {
-    expect(probeUnits(12_345_678n)).toBe(1_234n);
-    expect(probeUnits(9_999n)).toBe(1n);
+  it('refuses quotes of another slice width, or an empty reference', () => {
+    expect(() => saleImpactBps({ amountUnits: 1_000_000n, probeUnits: 100n, referenceOutUnits: 1n, saleOutUnits: 1n, beforeSliceOutUnits: 0n })).toThrow(
+      'the slice of a sale of 1000000 is 100000, got 100',
+    );
+    expect(() => saleImpactBps({ amountUnits: 1_000_000n, probeUnits: 100_000n, referenceOutUnits: 0n, saleOutUnits: 1n, beforeSliceOutUnits: 0n })).toThrow(
+      'the reference quote must buy a positive amount',
+    );
+  });
+
+  it('reads a slice of 1 bp of the amount, at least 100,000 units, at most a quarter', () => {
+    expect(probeUnits(12_345_678_901n)).toBe(1_234_567n);
+    expect(probeUnits(12_345_678n)).toBe(100_000n);
+    expect(probeUnits(200_000n)).toBe(50_000n);
+    expect(probeUnits(3n)).toBe(1n);
     expect(() => probeUnits(0n)).toThrow('probe of a non-positive amount 0');
   });
 });
