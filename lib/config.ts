@@ -176,6 +176,8 @@ export const deploymentConfigSchema = z
   .object({
     name,
     chainId: z.number(expected('a number')).int('must be an integer').positive('must be positive'),
+    /** Seconds between blocks (Ethereum 12, Base/Optimism 2, Arbitrum 0.25): how long a candidate due later waits per block. */
+    blockTimeSec: z.number(expected('a number')).positive('must be more than 0').max(600, 'must be at most 600').default(12),
     market: aaveV3Market,
     rpcUrlSecretName: secretName,
     /** A private submission endpoint (Flashbots-Protect style) for the functions that send transactions. */

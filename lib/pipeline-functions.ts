@@ -18,7 +18,8 @@ export type PipelineFunctionName = 'indexer' | 'scanner' | 'worker' | 'trigger';
 /** `read`: Get/Query/Scan; `write`: Put/Update/Delete/BatchWrite; conditional writes need no read grant. */
 export type TableAccess = 'read' | 'write' | 'readWrite';
 /** `send`: SendMessage(Batch); `consume`: the SQS event source (Receive/Delete/ChangeVisibility). */
-export type QueueAccess = 'send' | 'consume';
+/** `consume-and-send`: the worker consumes candidates and queues the rest of a chunked liquidation as a new one. */
+export type QueueAccess = 'send' | 'consume' | 'consume-and-send';
 
 export interface PipelineFunctionDefinition {
   /** Construct id and suffix of the function name (`<config name>-<name>`). */
@@ -78,7 +79,7 @@ export const PIPELINE_FUNCTIONS: Record<PipelineFunctionName, PipelineFunctionDe
     timeoutSec: 60,
     // borrowers: only the conditional UpdateItem that clears the scanner's enqueue mark.
     tables: { ledger: 'readWrite', nonceLeases: 'readWrite', keeperState: 'readWrite', idempotency: 'readWrite', borrowers: 'write' },
-    queues: { candidates: 'consume', candidatesDlq: 'send' },
+    queues: { candidates: 'consume-and-send', candidatesDlq: 'send' },
     sends: true,
     description: 'Executes liquidation candidates from the FIFO queue (SQS event source)',
   },
@@ -163,6 +164,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
       DRY_RUN: x.dryRun ? 'true' : 'false',
     });
     if (name === 'worker') env.CANDIDATES_MAX_RECEIVE_COUNT = String(deadLetterOf('candidates')!.maxReceiveCount);
+    if (name === 'worker') env.BLOCK_TIME_SEC = decimal(config.blockTimeSec);
     if (x.gasPriceCapGwei !== undefined) env.GAS_PRICE_CAP_GWEI = decimal(x.gasPriceCapGwei);
     if (x.dailyGasBudgetEth !== undefined) env.DAILY_GAS_BUDGET_ETH = decimal(x.dailyGasBudgetEth);
     if (x.maxPendingPerSigner !== undefined) env.MAX_PENDING_PER_SIGNER = x.maxPendingPerSigner.toString();

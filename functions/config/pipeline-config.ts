@@ -77,6 +77,8 @@ const envSchema = z
      * delivery goes to the DLQ, so the worker clears its enqueue mark and the scanner offers the borrower again.
      */
     CANDIDATES_MAX_RECEIVE_COUNT: int(1).default(5),
+    // The chain's block time (s): how long a candidate due at a later block (the rest of a chunk) waits per block.
+    BLOCK_TIME_SEC: z.coerce.number({ error: 'must be a number' }).positive('must be more than 0').max(600, 'must be at most 600').default(12),
     SNAPSHOT_RETENTION_SEC: int(60).default(7 * 24 * 3600),
     /** A price older than this is stale (heartbeat + margin). */
     ORACLE_MAX_AGE_SEC: int(1).default(3_900),
@@ -261,6 +263,8 @@ export interface PipelineConfig {
     maxPendingPerSigner?: number;
     /** Deliveries of one candidate before SQS dead-letters it. */
     maxReceiveCount: number;
+    /** The chain's block time (s). */
+    blockTimeSec: number;
     dryRun: boolean;
   };
 }
@@ -377,6 +381,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       nonceLeaseMs: e.NONCE_LEASE_SEC * 1000,
       maxPendingPerSigner: e.MAX_PENDING_PER_SIGNER,
       maxReceiveCount: e.CANDIDATES_MAX_RECEIVE_COUNT,
+      blockTimeSec: e.BLOCK_TIME_SEC,
       dryRun: e.DRY_RUN === 'true',
     },
   };

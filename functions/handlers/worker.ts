@@ -69,6 +69,10 @@ import {
   sizingStrategyFor,
 } from '../pipeline/execute-candidate';
 import { type ExecutionBatchSession, executionBatchSession } from '../pipeline/batch-execution';
+import { notYetDue, restCandidateOf } from '../pipeline/chunk-rest';
+import { messageOf } from '../pipeline/execution-failures';
+import { SqsCandidateQueue } from '../adapters/queue/sqs-candidate-queue';
+import type { CandidateQueue } from '../ports/candidate-queue';
 import type { ExecutionFaults } from '../pipeline/execution-faults';
 import { decodePlan } from '../pipeline/execution-plan';
 import { type GapChain, type NonceGapRepair, repairNonceGaps } from '../pipeline/nonce-gaps';
@@ -110,6 +114,15 @@ export interface WorkerDependencies {
   receiptTimeoutMs?: number;
   /** Called with every record's outcome (tests, local demo). */
   onOutcome?: (outcome: RecordOutcome, record: SQSRecord) => void;
+  /**
+   * Where the rest of a chunked liquidation goes (functions/pipeline/chunk-rest.ts): a candidate due a block
+   * after the chunk. Absent: the scanner offers the account again at its next detection.
+   */
+  candidates?: CandidateQueue;
+  /** The chain's head: a candidate due at a later block (`notBeforeBlock`) is left to the queue until then. */
+  latestBlock?: () => Promise<number>;
+  /** The chain's block time (ms): how long such a candidate waits per block; default 12 s. */
+  blockTimeMs?: number;
   /** Upkeep after each batch (nonce gap repair, signer balance metrics); its failure is logged, never fails the batch. */
   afterBatch?: () => Promise<void>;
 }
@@ -127,6 +140,18 @@ export class InvocationDeadlineError extends Error {
   constructor(remainingMs: number) {
     super(`only ${remainingMs} ms left in the invocation: left for redelivery`);
     this.name = 'InvocationDeadlineError';
+  }
+}
+
+/** A candidate due at a later block (the rest of a chunk): left to the queue, nothing read or claimed. */
+export class NotYetDueError extends Error {
+  readonly retryable = true;
+  constructor(
+    readonly notBeforeBlock: number,
+    readonly blocksLeft: number,
+  ) {
+    super(`due at block ${notBeforeBlock}, ${blocksLeft} block(s) from now: left to the queue`);
+    this.name = 'NotYetDueError';
   }
 }
 
@@ -178,6 +203,25 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       deps.execute({ message, attempt: record.messageId, receiptDeadlineMs, ...(batch ? { batch } : {}) }),
     { persistenceStore: deps.idempotencyStore, config: idempotency },
   );
+
+  const blockTimeMs = deps.blockTimeMs ?? 12_000;
+  /**
+   * A mined chunk (incremental reduction): the rest goes back on the queue as a candidate due a block later. Best
+   * effort: if it cannot be published, the scanner offers the account again at its next detection.
+   */
+  const offerTheRest = async (message: CandidateMessage, outcome: RecordOutcome): Promise<void> => {
+    if (outcome.kind !== 'mined') return;
+    const rest = restCandidateOf(message, outcome);
+    if (!rest) return;
+    metrics.addMetric('LiquidationChunks', MetricUnit.Count, 1);
+    const published = await deps.candidates?.publish([rest]).catch((error: unknown) => ({ sent: 0, failed: [{ message: rest, reason: messageOf(error) }] }));
+    if (published && published.failed.length > 0) {
+      metrics.addMetric('ChunkRestPublishFailures', MetricUnit.Count, 1);
+      logger.warn('the rest of a chunked liquidation could not be queued: the scanner will offer the account again', { reason: published.failed[0].reason });
+    } else if (published) {
+      logger.info('chunk mined: the rest is queued', { notBeforeBlock: rest.notBeforeBlock, detectedBlock: rest.detectedBlock });
+    }
+  };
 
   const report = (outcome: RecordOutcome, message: CandidateMessage): void => {
     const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
@@ -262,6 +306,10 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     try {
       const remainingMs = context.getRemainingTimeInMillis();
       if (remainingMs < MIN_TIME_PER_RECORD_MS) throw new InvocationDeadlineError(remainingMs);
+      if (message.notBeforeBlock !== undefined && deps.latestBlock) {
+        const due = notYetDue(message, await deps.latestBlock());
+        if (due.kind === 'not-yet-due') throw new NotYetDueError(due.notBeforeBlock, due.blocksLeft);
+      }
       const receiptDeadlineMs = clock.nowMs() + Math.min(receiptTimeoutMs, remainingMs - DEADLINE_MARGIN_MS);
       const outcome: RecordOutcome = await executeOnce(record, message, receiptDeadlineMs, batch);
       report(outcome, message);
@@ -270,8 +318,17 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       // that holds it clears the mark when it ends) and a skip (unprofitable or not liquidatable as the protocol
       // stands: offered again when the mark expires, not every block).
       if (outcome.kind !== 'in-flight' && outcome.kind !== 'skipped') await clearEnqueueMark(message.borrower);
+      if (!('replayed' in outcome && outcome.replayed)) await offerTheRest(message, outcome);
       return outcome;
     } catch (error) {
+      if (error instanceof NotYetDueError) {
+        // Not a failure: the message waits in the queue until its block (best effort: else the visibility timeout).
+        logger.info('candidate not yet due: left to the queue', { notBeforeBlock: error.notBeforeBlock, blocksLeft: error.blocksLeft });
+        await deps.redelivery?.retryAfter(record.receiptHandle, Math.max(1, Math.ceil((error.blocksLeft * blockTimeMs) / 1000))).catch((visibilityError: unknown) => {
+          logger.warn('could not shorten the redelivery delay', { error: visibilityError as Error });
+        });
+        throw error;
+      }
       const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
       if (receiveCount < maxReceiveCount) {
         const retryAfterSec = redeliveryDelaySec(receiveCount);
@@ -529,6 +586,9 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
       : {}),
     deadLetter: new SqsDeadLetter(sqs, deadLetterQueueUrl),
     redelivery: new SqsRedelivery(sqs, config.candidatesQueueUrl!),
+    candidates: new SqsCandidateQueue(sqs, config.candidatesQueueUrl!),
+    latestBlock: () => executeDeps.chain.latestBlock(),
+    blockTimeMs: config.worker.blockTimeSec * 1000,
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: config.tables.idempotency!, awsSdkV3Client: createDynamoDbClient(config) }),
     borrowers,
     maxReceiveCount: config.worker.maxReceiveCount,

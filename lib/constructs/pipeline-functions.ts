@@ -129,8 +129,8 @@ export class PipelineFunctions extends Construct {
       for (const [queue, access] of Object.entries(def.queues) as [QueueName, QueueAccess][]) {
         const target = queues[queue];
         fn.addEnvironment(QUEUES[queue].envVar, target.queueUrl);
-        if (access === 'send') target.grantSendMessages(fn);
-        else this.consume(fn, queue, target, config);
+        if (access === 'send' || access === 'consume-and-send') target.grantSendMessages(fn);
+        if (access === 'consume' || access === 'consume-and-send') this.consume(fn, queue, target, config);
       }
 
       rpcUrlSecret.grantRead(fn);

@@ -1,6 +1,6 @@
 /**
  * Publishes candidates to the FIFO candidate queue with SendMessageBatch (at most 10 entries per call, an SQS
- * limit). Group id = chain#pool (one worker at a time per market), deduplication id = chain#pool#borrower#block
+ * limit). Group id = chain#pool#borrower (one delivery at a time per account), deduplication id = chain#pool#borrower#block
  * (overlapping scanners that see the same account in the same block produce one message) — both from
  * candidate-message.ts, never content-based.
  *
