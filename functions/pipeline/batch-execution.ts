@@ -36,6 +36,7 @@ import type {
   RealizedLiquidation,
 } from './execute-candidate';
 import { executionPlanOf, replacementBudgetOf, sendAlone } from './execute-candidate';
+import { runBestEffort } from './best-effort';
 import { messageOf, PendingTransactionError } from './execution-failures';
 import { encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
 import { liquidatorCallOf } from './funded-plan';
@@ -334,6 +335,15 @@ async function settleMembers(
         return;
       }
       const gasShare = items.length > 0 ? outcome.gasUsed / BigInt(items.length) : outcome.gasUsed;
+      // The transaction was mined (the dispatcher told the breakers its gas); an item our plan got wrong is still
+      // a revert of ours and counts towards the revert streak like a reverted transaction.
+      for (const item of items) {
+        if (item.ok || item.revertClass !== 'model' || !members.some((m) => m.index === item.index)) continue;
+        await runBestEffort(deps.bestEffort, 'breaker-update', async () => deps.breakers?.recordOutcome({ kind: 'reverted', gasCostWei: 0n }, deps.clock.nowMs()), {
+          opportunity: members.find((m) => m.index === item.index)!.member.opportunity,
+          txHash: outcome.txHash,
+        });
+      }
       await Promise.all(
         members.map((m) => {
           const item = items.find((i) => i.index === m.index);
