@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { batchGas } from './batch-gas';
+import { chunkedLiquidation } from './chunked-liquidation';
 import { detectionLatency } from './detection-latency';
 import { executionThroughput } from './execution-throughput';
 import { healthScan } from './health-scan';
@@ -28,6 +29,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'detection-latency': detectionLatency,
   'execution-throughput': executionThroughput,
   'liquidation-gas': liquidationGas,
+  'chunked-liquidation': chunkedLiquidation,
   'batch-gas': batchGas,
 };
 
