@@ -96,7 +96,7 @@ const envSchema = z
     /** Reserve (wrapped native token) whose oracle price converts gas cost into the base currency. */
     NATIVE_PRICE_ASSET: address.optional(),
     /** `best`: max, target-health, two-step (and a chunk within MAX_PRICE_IMPACT_BPS) quoted at the read block, the most profitable sent. */
-    SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step', 'best'], { error: 'must be max, target-health, two-step or best' }).default('max'),
+    SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step', 'best'], { error: 'must be max, target-health or two-step (one strategy), or best (all compared)' }).default('max'),
     TARGET_HEALTH_FACTOR: z.coerce.number().min(1, 'must be at least 1').max(2, 'must be at most 2').default(1.05),
     MIN_PROFIT_USD: z.coerce.number().min(0, 'must be at least 0').default(0),
     /**
