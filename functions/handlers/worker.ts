@@ -498,7 +498,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
     classifyFailure: classifyWorkerFailure,
     settings: {
       chainId,
-      sizing: sizingStrategyFor(config.worker.sizing, config.worker.targetHealthFactorWad),
+      sizing: sizingStrategyFor(config.worker.sizing, config.worker.targetHealthFactorWad, config.worker.maxPriceImpactBps),
       ruleSet: config.ruleSet,
       funding: config.worker.funding,
       maxSlippageBps: config.worker.maxSlippageBps,

@@ -533,5 +533,7 @@ export function executionPlanOf(
       minProfitUnits: funded.minProfitUnits,
       ...(choice.reducedForLiquidity ? { reducedFromRepayUnits: choice.reducedForLiquidity.plannedRepayUnits } : {}),
     },
+    // A chunk within the price-impact budget: the rest is queued after it is mined (chunk-rest.ts).
+    ...(choice.chunk ? { chunk: choice.chunk } : {}),
   };
 }
