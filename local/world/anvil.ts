@@ -43,8 +43,25 @@ export interface Anvil {
 }
 
 /**
- * Starts anvil on a free loopback port. The block gas limit is raised so batched seeding (100 positions per
- * transaction) fits in a block, and the code-size limit is lifted so test contracts need not be split.
+ * Block gas limit of every local chain: 1,000,000,000 (mainnet's is 36M). Two things need a block far larger
+ * than mainnet's: seeding, which opens POSITIONS_PER_TX positions (about 0.6M gas each, local/world/seed.ts) in
+ * one transaction so 10,000 borrowers take a few dozen blocks; and the keeper's batch liquidations, a flash
+ * loan per account of up to 10 accounts in one transaction (2–3M gas), of which a mass crash (`mass`, ~4,000
+ * liquidatable accounts) sends hundreds — a block must hold every batch the workers send in it, or the run
+ * would measure the block limit instead of the keeper.
+ */
+export const LOCAL_BLOCK_GAS_LIMIT = 1_000_000_000n;
+
+/**
+ * Dev accounts anvil funds (1,000,000 ETH each) from its public test mnemonic: 0–5 and 10–11 have roles in the
+ * world (local/world/seed.ts ACCOUNTS: 10 and 11 are the third and fourth liquidators), 6 is a test's trader,
+ * 7 the operator treasury, 9 the Aave treasury.
+ */
+export const LOCAL_DEV_ACCOUNTS = 12;
+
+/**
+ * Starts anvil on a free loopback port, with LOCAL_BLOCK_GAS_LIMIT and the code-size limit lifted so test
+ * contracts need not be split.
  */
 export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
   const args = [
@@ -52,8 +69,8 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
     '--port', '0',
     '--chain-id', String(options.chainId ?? LOCAL_CHAIN_ID),
     '--disable-code-size-limit',
-    '--gas-limit', '1000000000',
-    '--accounts', '10',
+    '--gas-limit', LOCAL_BLOCK_GAS_LIMIT.toString(),
+    '--accounts', String(LOCAL_DEV_ACCOUNTS),
     '--balance', '1000000',
   ];
   if (options.blockTimeSec > 0) args.push('--block-time', String(options.blockTimeSec));

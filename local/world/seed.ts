@@ -31,7 +31,16 @@ export const CACHE_DIR = join(__dirname, '..', '..', '.cache', 'world');
 export const ACCOUNTS = {
   deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
   liquidityProvider: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-  liquidators: ['0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', '0x90F79bf6EB2c4f870365E785982E1f101E93b906'],
+  /**
+   * Dev accounts 2, 3, 10 and 11: up to four keeper signers (local/runtime/pipeline-env.ts `signers`). The first
+   * owns the liquidator contract, the others are its authorised callers; all hold ETH only.
+   */
+  liquidators: [
+    '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+    '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+    '0xBcd4042DE499D14e55001CcbB24a551F3b954096',
+    '0x71bE63f3384f5fb98995898A86B02Fb2426c5788',
+  ],
   /** Dev account 4: owns the DEX pools' full-range positions. */
   dexLiquidityProvider: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
   /** Dev account 5: swaps pools back to the oracle price after a shock (local/world/dex/arbitrage.ts). */
@@ -45,6 +54,8 @@ export const ACCOUNTS = {
 export const LOCAL_LIQUIDATOR_KEYS = [
   '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
   '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
+  '0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897',
+  '0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82',
 ] as const;
 
 export interface SeededBorrower {
