@@ -7,11 +7,17 @@ import { deadLetterOf, QUEUES, TABLES } from '../../lib/resources';
 import { LOCAL_LIQUIDATOR_KEYS } from '../world/seed';
 import type { WorldInfo } from '../world/world';
 
+/** The world's liquidator accounts (WorldInfo.accounts.liquidators): at most this many keys sign locally. */
+export const MAX_LOCAL_SIGNERS = LOCAL_LIQUIDATOR_KEYS.length;
+export type LocalSignerCount = 1 | 2 | 3 | 4;
+
 export interface LocalPipelineOptions {
-  /** Which funded liquidator account signs (0 or 1); ignored when `signers` is 2. */
-  signerIndex?: 0 | 1;
-  /** How many funded liquidator accounts sign, in turn (1 or 2). */
-  signers?: 1 | 2;
+  /** Which liquidator account signs alone (0–3); ignored when `signers` is more than 1. */
+  signerIndex?: 0 | 1 | 2 | 3;
+  /** How many liquidator accounts sign, in turn: the first `signers` of the world's four (default 1). */
+  signers?: LocalSignerCount;
+  /** Candidates a worker invocation sends as one batch transaction (MAX_BATCH_SIZE, default 10). */
+  maxBatchSize?: number;
   sizing?: 'max' | 'target-health' | 'two-step';
   /** How the liquidator contract pays (default flash-loan). */
   funding?: 'flash-loan' | 'inventory';
@@ -38,6 +44,14 @@ function routesThroughWeth(info: WorldInfo): { tokens: string[]; fees: number[] 
   );
 }
 
+function signerKeys(options: LocalPipelineOptions): string[] {
+  const count = options.signers ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_LOCAL_SIGNERS) {
+    throw new Error(`signers: ${count} — the local world has ${MAX_LOCAL_SIGNERS} liquidator accounts (1 to ${MAX_LOCAL_SIGNERS})`);
+  }
+  return count === 1 ? [LOCAL_LIQUIDATOR_KEYS[options.signerIndex ?? 0]] : LOCAL_LIQUIDATOR_KEYS.slice(0, count);
+}
+
 export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions = {}): Record<string, string> {
   if (!info.dynamodb || !info.sqs) throw new Error('the world was started without DynamoDB Local and fauxqs (services: false)');
   const env: Record<string, string> = {
@@ -50,7 +64,7 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     SQS_ENDPOINT: info.sqs.endpoint,
     SIGNER_MODE: 'local',
     NATIVE_PRICE_ASSET: info.tokens.WETH,
-    SIGNER_PRIVATE_KEY: options.signers === 2 ? LOCAL_LIQUIDATOR_KEYS.join(',') : LOCAL_LIQUIDATOR_KEYS[options.signerIndex ?? 0],
+    SIGNER_PRIVATE_KEY: signerKeys(options).join(','),
     SIZING_STRATEGY: options.sizing ?? 'max',
     // Capital-free execution through the world's liquidator contract, priced on its Uniswap pools.
     FUNDING: options.funding ?? 'flash-loan',
@@ -61,7 +75,13 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     // The world's pools: direct at their fee tier, and every pair of the other assets also through WETH.
     SWAP_FEE_TIERS: [...new Set(info.dex.pools.map((pool) => pool.fee))].sort((a, b) => a - b).join(','),
     SWAP_ROUTES: JSON.stringify(routesThroughWeth(info)),
+    MAX_BATCH_SIZE: String(options.maxBatchSize ?? 10),
     DRY_RUN: options.dryRun ? 'true' : 'false',
+    // The world seeds up to 250 positions per block (local/world/seed.ts POSITIONS_PER_TX), far denser than any
+    // real market: with the default 2,000-block window the indexer's first window would hold all 10,000 borrowers
+    // of `large` or `mass`, ~50 s of conditional writes to DynamoDB Local that cannot stop at the invocation's
+    // deadline. Four blocks (≤ 1,000 borrowers, a few seconds) let a run end between windows in time.
+    INDEXER_LOG_WINDOW: '4',
     // Local blocks come every 0-2 s: follow them closely.
     SCANNER_POLL_INTERVAL_MS: '200',
     SCANNER_DEADLINE_MARGIN_MS: '2000',
