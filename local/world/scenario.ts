@@ -13,6 +13,12 @@
  *
  * Depth is the USD value of EACH side of a pool at its opening price (local/world/dex/pools.ts).
  *
+ * The optional `demo` field says how `npm run demo` runs the keeper on this scenario (the world ignores it; every
+ * world funds and authorises all four liquidator accounts):
+ *
+ *   "demo": { "signers": 4, "workerConcurrency": 4 }   // keys signing in turn (1–4, default 1); concurrent
+ *                                                      // worker invocations (1–10, default 2)
+ *
  * The optional `utilisation` field leaves reserves nearly fully borrowed after seeding, so their available
  * liquidity (the v3.1+ virtual underlying balance; V3.0: the aToken's underlying) can be smaller than what a
  * liquidation would seize from them:
@@ -180,6 +186,14 @@ const dexSpec = z
   })
   .strict();
 
+/** How the demo's local runtime runs the keeper (local/demo.ts); command-line flags override it. */
+const demoSpec = z
+  .object({
+    signers: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4, 'must be at most 4 (the world has four liquidator accounts)').default(1),
+    workerConcurrency: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10, 'must be at most 10').default(2),
+  })
+  .strict();
+
 /** Utilisation as a fraction of one, at most 4 decimals (basis-point precision), kept as bps. */
 const utilisationTarget = z
   .number({ error: 'must be a number between 0 and 1, e.g. 0.8' })
@@ -203,6 +217,7 @@ export const scenarioSchema = z
     generate: generateSpec.optional(),
     shocks: z.array(shockSpec).default([]),
     dex: dexSpec.optional(),
+    demo: demoSpec.optional(),
     /** Reserves left nearly fully borrowed after seeding (see the file comment). */
     utilisation: z
       .partialRecord(assetSymbol, utilisationTarget)
@@ -271,6 +286,8 @@ export interface Scenario {
   positions: PositionSpec[];
   shocks: { afterBlocks: number; asset: AssetSymbol; priceBase8: bigint }[];
   dex: DexSpec;
+  /** Signers and worker concurrency of `npm run demo` on this scenario (defaults 1 and 2). */
+  demo: DemoSpec;
   /** Reserves the whale leaves nearly fully borrowed; absent when the scenario has no `utilisation`. */
   utilisation?: UtilisationSpec;
 }
@@ -293,6 +310,11 @@ export interface UtilisationSpec {
   reserves: Partial<Record<AssetSymbol, ReserveUtilisation>>;
   /** Opened after every position (label WHALE_LABEL); debt = the whale borrows of every reserve above. */
   whale: PositionSpec;
+}
+
+export interface DemoSpec {
+  signers: 1 | 2 | 3 | 4;
+  workerConcurrency: number;
 }
 
 /** The scenario's DEX settings, defaults applied; `pools` is keyed by canonical pair name (`WETH/USDC`). */
@@ -380,6 +402,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     positions,
     shocks,
     dex: resolveDexSpec(parsed.dex),
+    demo: { signers: (parsed.demo?.signers ?? 1) as DemoSpec['signers'], workerConcurrency: parsed.demo?.workerConcurrency ?? 2 },
     ...(utilisation ? { utilisation } : {}),
   };
 }
