@@ -1,6 +1,6 @@
 /**
  * npm run demo [-- --scenario NAME|FILE] [--report FILE] [--json] [--timeout SEC] [--sizing max|target-health|two-step]
- *               [--block-time SEC]
+ *               [--block-time SEC] [--signers 1-4] [--worker-concurrency N] [--max-batch-size N] [--verbose]
  *
  * Boots the local world and runs the pipeline's real handlers on it (indexer and scanner on an emulated
  * one-minute schedule, the worker behind an emulated SQS event source), applies the scenario's price shocks in
@@ -10,6 +10,11 @@
  * health factors, and liquidations, deficits and reverts are read back from events and receipts.
  * Exit code 1 when accounts are left liquidatable, an opportunity got more than one transaction, or a
  * liquidation reverted.
+ *
+ * Signers and worker concurrency come from the scenario's `demo` field (default 1 and 2; `mass` uses 4 and 4),
+ * the flags override them. Progress: a line per block (liquidatable now, enqueued, mined); a line per candidate
+ * and per outcome only for scenarios of up to VERBOSE_UP_TO_BORROWERS borrowers or with --verbose — a mass
+ * crash's thousands are summed in the block lines — but a failure, a revert or a breaker always gets its line.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,6 +23,7 @@ import { AaveV3HealthScanner } from '../functions/adapters/chain/health-scan';
 import { latestBlockNumber } from '../functions/adapters/chain/provider';
 import type { RecordOutcome } from '../functions/handlers/worker';
 import { startLocalPipeline } from './runtime/local-pipeline';
+import type { LocalSignerCount } from './runtime/pipeline-env';
 import { loadScenario, ScenarioError } from './world/scenario';
 import { startWorld, type World } from './world/world';
 
@@ -42,6 +48,8 @@ const ORACLE_ABI = ['function getAssetPrice(address asset) view returns (uint256
  */
 const FULL_READ_EVERY_BLOCKS = 20;
 const WATCH_BELOW_WAD = 1_050_000_000_000_000_000n;
+/** Above this many borrowers, per-candidate and per-liquidation lines are summed into the block lines. */
+const VERBOSE_UP_TO_BORROWERS = 1_000;
 /** Blocks to keep going after the last shock before the run may end. */
 const SETTLE_BLOCKS = 3;
 
@@ -67,6 +75,13 @@ interface LiquidationRow {
   detectionLatencyBlocks?: number;
 }
 
+/** The first block at which the observer read any account liquidatable (undefined: none ever was). */
+function firstLiquidatableBlockOf(accounts: Iterable<AccountState>): number | undefined {
+  let first: number | undefined;
+  for (const a of accounts) if (a.firstLiquidatableBlock !== undefined && (first === undefined || a.firstLiquidatableBlock < first)) first = a.firstLiquidatableBlock;
+  return first;
+}
+
 function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -88,6 +103,10 @@ async function main(): Promise<void> {
       timeout: { type: 'string', default: '240' },
       sizing: { type: 'string', default: 'max' },
       'block-time': { type: 'string' },
+      signers: { type: 'string' },
+      'worker-concurrency': { type: 'string' },
+      'max-batch-size': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
     },
   });
   const blockTimeSec = values['block-time'] === undefined ? undefined : Number(values['block-time']);
@@ -97,21 +116,47 @@ async function main(): Promise<void> {
   const sizing = values.sizing as 'max' | 'target-health' | 'two-step';
   if (!['max', 'target-health', 'two-step'].includes(sizing)) throw new Error('--sizing must be max, target-health or two-step');
 
+  const wholeNumber = (flag: string, min: number, max: number): number | undefined => {
+    const text = values[flag as 'signers'];
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+  const signersFlag = wholeNumber('signers', 1, 4);
+  const workerConcurrencyFlag = wholeNumber('worker-concurrency', 1, 10);
+  const maxBatchSize = wholeNumber('max-batch-size', 1, 20) ?? 10;
+
   const started = Date.now();
   const scenario = loadScenario(values.scenario);
+  const signers = (signersFlag ?? scenario.demo.signers) as LocalSignerCount;
+  const workerConcurrency = workerConcurrencyFlag ?? scenario.demo.workerConcurrency;
+  const verbose = values.verbose || scenario.positions.length <= VERBOSE_UP_TO_BORROWERS;
   const say = (line: string) => console.error(line);
-  say(`demo: scenario "${scenario.name}": ${scenario.positions.length} borrowers on Aave ${scenario.aave}, ${scenario.shocks.length} shocks, ${blockTimeSec ?? scenario.blockTimeSec} s blocks`);
+  say(
+    `demo: scenario "${scenario.name}": ${scenario.positions.length} borrowers on Aave ${scenario.aave}, ${scenario.shocks.length} shocks, ${blockTimeSec ?? scenario.blockTimeSec} s blocks; ${signers} signer(s), ${workerConcurrency} concurrent workers, batches of up to ${maxBatchSize}`,
+  );
   const world: World = await startWorld({ scenario, blockTimeSec, log: say });
   const { provider } = world;
   const outcomes: { outcome: RecordOutcome; messageId: string }[] = [];
+  let enqueued = 0;
+  let indexerCaughtUp = false;
   let pipeline: Awaited<ReturnType<typeof startLocalPipeline>> | undefined;
   try {
+    const pipelineStarting = Date.now();
     pipeline = await startLocalPipeline(world, {
       sizing,
+      signers,
+      workerConcurrency,
+      maxBatchSize,
       log: say,
-      onIndexed: (s) => s.newBorrowers > 0 && say(`  indexer: ${s.newBorrowers} new borrowers (blocks ${s.fromBlock}…${s.toBlock})`),
+      onIndexed: (s) => {
+        if (s.outcome.kind === 'caught-up' || s.outcome.kind === 'up-to-date') indexerCaughtUp = true;
+        if (s.newBorrowers > 0) say(`  indexer: ${s.newBorrowers} new borrowers (blocks ${s.fromBlock}…${s.toBlock}, ${s.outcome.kind})`);
+      },
       onScanEvent: (event) => {
-        if (event.kind === 'enqueued') say(`  scanner: block ${event.block}: enqueued ${event.message.borrower} (HF ${(Number(BigInt(event.message.healthFactorWad)) / 1e18).toFixed(4)})`);
+        if (event.kind === 'enqueued') enqueued++;
+        if (event.kind === 'enqueued' && verbose) say(`  scanner: block ${event.block}: enqueued ${event.message.borrower} (HF ${(Number(BigInt(event.message.healthFactorWad)) / 1e18).toFixed(4)})`);
         if (event.kind === 'breaker-opened') say(`  scanner: block ${event.block}: oracle breaker OPEN for ${event.asset}: ${event.reason} (${event.detail})`);
         if (event.kind === 'blocked-by-breaker') say(`  scanner: block ${event.block}: ${event.borrower} not enqueued: breaker open on ${event.assets.join(', ')}`);
       },
@@ -129,9 +174,20 @@ async function main(): Promise<void> {
                 : outcome.kind === 'rejected'
                   ? `rejected: ${outcome.reason}`
                   : outcome.kind;
-        say(`  worker:  ${'opportunity' in outcome ? outcome.opportunity.split('#')[2] : record.messageId}: ${what}`);
+        if (verbose || !['mined', 'stale', 'duplicate'].includes(outcome.kind)) say(`  worker:  ${'opportunity' in outcome ? outcome.opportunity.split('#')[2] : record.messageId}: ${what}`);
       },
     });
+
+    // At 10,000 borrowers the indexer's first run ends at its deadline before it has written every borrower to
+    // DynamoDB; run it again at once (the schedule would wait a minute) until it has caught up, before any shock.
+    for (let run = 2; !indexerCaughtUp; run++) {
+      const summary = await pipeline.indexNow();
+      if (summary.newBorrowers > 0) say(`  indexer: ${summary.newBorrowers} new borrowers (blocks ${summary.fromBlock}…${summary.toBlock}, run ${run})`);
+      indexerCaughtUp = summary.outcome.kind === 'caught-up' || summary.outcome.kind === 'up-to-date';
+    }
+    // Mostly the indexer's runs, which write every borrower to DynamoDB before the first scan.
+    const pipelineStartSeconds = (Date.now() - pipelineStarting) / 1000;
+    say(`demo: pipeline started in ${pipelineStartSeconds.toFixed(1)} s (first indexer run included)`);
 
     // The observer: every block's health, read independently of the pipeline.
     const observer = new AaveV3HealthScanner(provider, world.info.market.pool);
@@ -154,6 +210,12 @@ async function main(): Promise<void> {
       world.info.borrowers.map((b) => [b.address.toLowerCase(), { ...b, healthFactorWad: 0n, collateralBase: 0n, debtBase: 0n }]),
     );
     const shocks = world.runShocks((line) => say(`  ${line}`));
+    /**
+     * Every block at which an oracle price changed (the scenario's shocks), with the accounts the observer read
+     * liquidatable (HF < 1, debt and collateral) at that block — every account is read there — and how many of
+     * them were not liquidatable before it.
+     */
+    const oracleUpdates: { block: number; liquidatable: number; newlyLiquidatable: number }[] = [];
     // Arbitrageurs bring the pools back to the oracle between blocks, as on a real market.
     const arbitrage = world.startArbitrage({ onMove: (line) => say(`  ${line}`) });
     let lastShockBlock: number | undefined;
@@ -197,10 +259,20 @@ async function main(): Promise<void> {
       while (observed < head) {
         observed++;
         const prices = ((await oracle.getAssetsPrices(reserveAssets, { blockTag: observed })) as bigint[]).join(',');
-        await read(observed, prices !== lastPrices || observed - lastFullRead >= FULL_READ_EVERY_BLOCKS);
+        const priceMoved = lastPrices !== undefined && prices !== lastPrices;
+        await read(observed, priceMoved || lastPrices === undefined || observed - lastFullRead >= FULL_READ_EVERY_BLOCKS);
         lastPrices = prices;
+        const now = liquidatableNow().length;
+        if (priceMoved) {
+          const block = observed;
+          const newly = [...accounts.values()].filter((a) => a.firstLiquidatableBlock === block).length;
+          oracleUpdates.push({ block, liquidatable: now, newlyLiquidatable: newly });
+          say(`block ${block}: oracle price moved: ${now} accounts liquidatable (${newly} newly)`);
+        }
         const mined = outcomes.filter((o) => o.outcome.kind === 'mined').length;
-        say(`block ${observed}: ${liquidatableNow().length} liquidatable of ${accounts.size}, ${mined} liquidations mined`);
+        const first = firstLiquidatableBlockOf(accounts.values());
+        const since = first === undefined ? '' : ` (+${observed - first} since the first liquidatable block)`;
+        say(`block ${observed}${since}: ${now} liquidatable of ${accounts.size}, ${enqueued} enqueued, ${mined} liquidations mined`);
       }
       const settled = () => lastShockBlock !== undefined && observed >= lastShockBlock + SETTLE_BLOCKS && liquidatableNow().length === 0;
       // Settled only on a read of every account.
@@ -252,12 +324,12 @@ async function main(): Promise<void> {
       });
     }
     // Reverted liquidation attempts: every transaction our signers sent during the run, by receipt.
-    const signers = new Set(world.info.accounts.liquidators.map((address) => address.toLowerCase()));
+    const signerAddresses = new Set(world.info.accounts.liquidators.map((address) => address.toLowerCase()));
     let reverts = 0;
     for (let b = world.info.startBlock; b <= endBlock; b++) {
       const block = await provider.getBlock(b, true);
       for (const tx of block?.prefetchedTransactions ?? []) {
-        if (!signers.has(tx.from.toLowerCase())) continue;
+        if (!signerAddresses.has(tx.from.toLowerCase())) continue;
         const receipt = await provider.getTransactionReceipt(tx.hash);
         if (receipt?.status === 0) reverts++;
       }
@@ -293,6 +365,15 @@ async function main(): Promise<void> {
       if (outcome.realized?.profitUnits === outcome.plan.expectedProfitUnits) realizedEqualsPlanned++;
     }
     const remaining = liquidatableNow();
+    /**
+     * clearedBlocks: the block of the last LiquidationCall in the run minus the first block at which any account
+     * was liquidatable (HF < 1 with debt and collateral, as the observer read it from the chain: the shock's own
+     * block when a shock makes it so). Both come from the chain, not from the pipeline's own account. 0 = every
+     * liquidation landed in the block that made its account liquidatable; null = no liquidation.
+     */
+    const firstLiquidatableBlock = firstLiquidatableBlockOf(accounts.values()) ?? null;
+    const lastLiquidationBlock = rows.length === 0 ? null : Math.max(...rows.map((r) => r.block));
+    const clearedBlocks = firstLiquidatableBlock === null || lastLiquidationBlock === null ? null : lastLiquidationBlock - firstLiquidatableBlock;
     const report = {
       scenario: scenario.name,
       aave: scenario.aave,
@@ -300,6 +381,15 @@ async function main(): Promise<void> {
       blockTimeSec: world.info.blockTimeSec,
       blocks: { start: world.info.startBlock, end: endBlock },
       wallSeconds: (Date.now() - started) / 1000,
+      /** Seconds to start the world (seeded, or loaded from the cache) and the pipeline (its first indexer run included). */
+      startup: { worldSeconds: world.info.timings.bootSeconds, seededFromCache: world.info.timings.seededFromCache, pipelineSeconds: pipelineStartSeconds },
+      signers,
+      workerConcurrency,
+      maxBatchSize,
+      firstLiquidatableBlock,
+      lastLiquidationBlock,
+      clearedBlocks,
+      oracleUpdates,
       timedOut,
       borrowers: accounts.size,
       liquidatableAccounts: everLiquidatable.length,
@@ -358,6 +448,10 @@ async function main(): Promise<void> {
       console.log(`  funding                       ${report.funding} through ${report.liquidatorContract}`);
       console.log(`  signer tokens at start        ${money(report.signerTokenHoldingsAtStartUsd)}`);
       console.log(`  profit realised (contract)    ${money(report.profitRealizedUsd)} (planned ${money(report.profitPlannedUsd)}; ${report.realizedEqualsPlanned} to the unit)`);
+      console.log(`  cleared in (blocks)           ${report.clearedBlocks ?? '–'}${report.clearedBlocks === null ? '' : ` (first liquidatable block ${report.firstLiquidatableBlock} → last liquidation ${report.lastLiquidationBlock})`}`);
+      for (const u of report.oracleUpdates) console.log(`  oracle update, block ${u.block}   ${u.liquidatable} liquidatable (${u.newlyLiquidatable} newly)`);
+      console.log(`  signers / workers / batch     ${report.signers} / ${report.workerConcurrency} / ${report.maxBatchSize}`);
+      console.log(`  start-up                      world ${report.startup.worldSeconds.toFixed(1)} s${report.startup.seededFromCache ? ' (cached market)' : ' (seeded)'}, pipeline ${report.startup.pipelineSeconds.toFixed(1)} s`);
       console.log(`  detection latency (blocks)    p50 ${lat.p50 ?? '–'}, p95 ${lat.p95 ?? '–'}, max ${lat.max ?? '–'}`);
       console.log(`  report                        ${values.report}`);
     }
