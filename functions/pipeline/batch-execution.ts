@@ -16,7 +16,9 @@
  *   4. settle: the receipt's item events → each member `mined` (its item succeeded) or `reverted` (its item
  *      failed: the reason and whether the market caused it); a reverted or dropped batch ends every member so.
  *
- * A batch left with one member is sent alone (`liquidate`, cheaper than a batch of one).
+ * A batch left with one member is sent alone (`liquidate`, cheaper than a batch of one), and so is every member
+ * when a step they share (choosing the key, simulating the batch) meets a node error: one flaky call must not
+ * send ten candidates back to the queue.
  *
  * After a crash, a redelivered member finds itself `batched` and follows the batch attempt: resumed from the
  * ledger's bytes if it is in flight (once per invocation however many of its members come back together),
@@ -127,12 +129,19 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     return results;
   };
 
+  // A node error in a step the members share would fail them all (and bring each back once more towards its
+  // dead-letter limit): they go alone instead, each failing or succeeding on its own calls.
+  const aloneAfter = async (live: readonly BatchMember[], error: unknown) => {
+    if (deps.classifyFailure(error) !== 'retryable') return failAll(live, error, 'simulate');
+    await Promise.all(live.map((member) => alone(member)));
+    return results;
+  };
   const block = Math.max(...members.map((m) => m.decision.block));
   let signer: Signer;
   try {
     signer = await dispatcher.chooseSigner();
   } catch (error) {
-    return failAll(members, error, 'prepare');
+    return aloneAfter(members, error);
   }
 
   // 1–2. Price in the batch, then guard and confirm; at most a few rounds (each round only removes members).
@@ -141,7 +150,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
   let gas = { gasEstimate: 0n, gasLimit: 0n };
   for (let round = 0; round < 4 && live.length > 1 && !priced; round++) {
     const measured = await liquidator.simulateBatch(live.map((m) => unguarded(m.decision.choice.call)), signer.address, block).catch((error: unknown) => error as Error);
-    if (measured instanceof Error) return failAll(live, measured, 'simulate');
+    if (measured instanceof Error) return aloneAfter(live, measured);
     if (measured.kind === 'revert') {
       const reason = `batch simulation reverted: ${measured.reason}`;
       await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
@@ -164,7 +173,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     }
     // Guarded: each item's bound and profit guard follow from what it was simulated to do.
     const confirmed = await liquidator.simulateBatch(kept.map((p) => liquidatorCallOf(p.funded)), signer.address, block).catch((error: unknown) => error as Error);
-    if (confirmed instanceof Error) return failAll(live, confirmed, 'simulate');
+    if (confirmed instanceof Error) return aloneAfter(live, confirmed);
     if (confirmed.kind === 'revert') {
       const reason = `guarded batch simulation reverted: ${confirmed.reason}`;
       await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
