@@ -59,7 +59,9 @@ function rpcRequest(url: string): FetchRequest {
   request.setThrottleParams({ maxAttempts: 4, slotInterval: 100 });
   request.processFunc = async (_request, response) => {
     if (response.statusCode >= 500) response.throwThrottleError(`HTTP ${response.statusCode}`);
-    const body = response.hasBody() ? (parseJson(textOf(response)) as { error?: { code?: unknown } } | undefined) : undefined;
+    const text = response.hasBody() ? textOf(response) : '';
+    // Parsed here only when it may hold an error: the provider parses every body again anyway.
+    const body = text.includes('"error"') ? (parseJson(text) as { error?: { code?: unknown } } | undefined) : undefined;
     const code = body?.error?.code;
     if (typeof code === 'number' && TRANSIENT_RPC_ERROR_CODES.has(code)) response.throwThrottleError(`JSON-RPC error ${code}`);
     return response;
