@@ -36,10 +36,22 @@ export function classifyWorkerFailure(error: unknown): FailureClass {
     // Adapters that classify their own failures (kms-signer.ts: KmsRequestError.classification).
     if (e.classification?.kind === 'retryable' || e.classification?.kind === 'permanent') return e.classification.kind;
     if (typeof e.code === 'string' && (RETRYABLE_ETHERS_CODES.has(e.code) || RETRYABLE_SYSTEM_CODES.has(e.code))) return 'retryable';
+    if (isArithmeticPanicOfARead(current)) return 'retryable';
     if (e.$metadata) {
       const status = e.$metadata.httpStatusCode ?? 0;
       return e.$retryable || status >= 500 || RETRYABLE_AWS_NAMES.has(String(e.name)) ? 'retryable' : 'permanent';
     }
   }
   return 'permanent';
+}
+
+/**
+ * A read (eth_call) that reverted with Panic(0x11), arithmetic over/underflow. The Pool's views panic so only
+ * when the state they read is newer than the block they run in (an index updated after the block's timestamp):
+ * a node serving a block that is still being sealed (seen on anvil under load), not the request's fault. Retried
+ * like a node error; one that persists reaches the dead-letter queue after maxReceiveCount deliveries.
+ */
+function isArithmeticPanicOfARead(error: unknown): boolean {
+  const e = error as { code?: unknown; action?: unknown; revert?: { name?: unknown; args?: unknown[] } };
+  return e.code === 'CALL_EXCEPTION' && e.action === 'call' && e.revert?.name === 'Panic' && e.revert.args?.[0] === 17n;
 }

@@ -44,6 +44,18 @@ import { encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-
 import { liquidatorCallOf } from './funded-plan';
 import { createTransactionDispatcher, type DispatchOutcome } from './transaction-dispatcher';
 
+/** The node answered two simulations of one block differently: retryable (the member is redelivered). */
+export class ChainDisagreedError extends Error {
+  readonly retryable = true;
+  constructor(
+    readonly opportunity: string,
+    detail: string,
+  ) {
+    super(`${opportunity}: ${detail}`);
+    this.name = 'ChainDisagreedError';
+  }
+}
+
 /** A claimed, planned candidate waiting to be sent. */
 export interface BatchMember {
   opportunity: string;
@@ -161,7 +173,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     await Promise.all(
       live.map(async (member, index) => {
         const outcome = measured.items[index];
-        const item = outcome ? await pricedOrLeft(deps, member, outcome, share, block, leave) : undefined;
+        const item = outcome ? await pricedOrLeft(deps, member, outcome, share, block, leave, (m, error) => results.set(m.attempt, error)) : undefined;
         if (item) kept.push(item);
         else if (!outcome) await leave(member, { kind: 'failed', reason: `the batch simulation returned no item ${index}`, block }, { kind: 'failed', opportunity: member.opportunity, block, stage: 'simulate', reason: `no item ${index}` });
       }),
@@ -188,7 +200,9 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
           return;
         }
         const reason = `guarded batch item ${index} ${item?.ok ? `returned profit ${item.profitUnits}, measured ${p.outcome.profitUnits}` : `failed: ${item?.reason ?? 'missing'}`}: not sent`;
-        await leave(p.member, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: p.member.opportunity, block, stage: 'simulate', reason });
+        // Two simulations of the same block that disagree: the node's state moved under it (a block being sealed),
+        // so the member comes back (still claimed) rather than failing for good.
+        results.set(p.member.attempt, new ChainDisagreedError(p.member.opportunity, reason));
       }),
     );
     if (agreeing.length === kept.length) {
@@ -436,11 +450,18 @@ async function pricedOrLeft(
   gasShare: bigint,
   block: number,
   leave: (member: BatchMember, outcome: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => Promise<void>,
+  leaveRetryable: (member: BatchMember, error: Error) => void,
 ): Promise<Priced | undefined> {
   const { settings } = deps;
   const { choice, gasPrice, nativePriceBase8 } = member.decision;
   const opportunity = member.opportunity;
   if (!outcome.ok) {
+    if (/^Panic\(17\)/.test(outcome.reason)) {
+      // An arithmetic panic in the Pool's own accounting at the read block: the node's state ran ahead of the block
+      // (see classifyWorkerFailure); the member comes back, still claimed.
+      leaveRetryable(member, new ChainDisagreedError(opportunity, `batch simulation at block ${block}: ${outcome.reason}`));
+      return undefined;
+    }
     if (outcome.revertClass === 'market-moved') {
       const detail = `batch simulation at block ${block}: ${outcome.reason}`;
       await leave(member, { kind: 'skipped', reason: `market moved: ${detail}`, block }, { kind: 'skipped', opportunity, block, reason: 'market-moved', detail });

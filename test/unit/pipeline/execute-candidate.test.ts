@@ -493,6 +493,12 @@ describe('classifyWorkerFailure (the classifier the worker injects)', () => {
     ['an ethers timeout', 'retryable', makeError('request timeout', 'TIMEOUT')],
     ['a JSON-RPC error ethers cannot name (e.g. "header not found")', 'retryable', makeError('could not coalesce error', 'UNKNOWN_ERROR', { error: { code: -32000, message: 'header not found' } })],
     ['a revert of a view call', 'permanent', makeError('execution reverted', 'CALL_EXCEPTION')],
+    [
+      "an arithmetic panic of a view call (the node's state ahead of the block it runs in)",
+      'retryable',
+      makeError('execution reverted: Panic due to OVERFLOW(17)', 'CALL_EXCEPTION', { action: 'call', revert: { name: 'Panic', signature: 'Panic(uint256)', args: [17n] } }),
+    ],
+    ['another panic of a view call', 'permanent', makeError('execution reverted: Panic due to ARRAY_RANGE_ERROR(50)', 'CALL_EXCEPTION', { action: 'call', revert: { name: 'Panic', signature: 'Panic(uint256)', args: [50n] } })],
     ['DynamoDB throttling, wrapped by the ledger', 'retryable', new LedgerWriteError('claiming x', { cause: throttled })],
     ['a DynamoDB 4xx', 'permanent', new LedgerWriteError('claiming x', { cause: conditionFailed })],
     ['an AWS 5xx', 'retryable', Object.assign(new Error('internal'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })],
