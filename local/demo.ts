@@ -20,6 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Contract, Interface } from 'ethers';
 import { AaveV3HealthScanner } from '../functions/adapters/chain/health-scan';
+import { EthersLiquidatorContract } from '../functions/adapters/chain/liquidator-contract';
 import { latestBlockNumber } from '../functions/adapters/chain/provider';
 import type { RecordOutcome } from '../functions/handlers/worker';
 import { startLocalPipeline } from './runtime/local-pipeline';
@@ -323,15 +324,32 @@ async function main(): Promise<void> {
         detectionLatencyBlocks: first === undefined ? undefined : log.blockNumber - first,
       });
     }
-    // Reverted liquidation attempts: every transaction our signers sent during the run, by receipt.
+    // Every transaction our signers sent during the run, by receipt: a reverted one is explained (replayed and
+    // decoded, as the worker does); a mined batch's failed items are read from its events. Each is classified:
+    // the market's doing (the account liquidated or recovered first, the pool past the bound) or ours.
     const signerAddresses = new Set(world.info.accounts.liquidators.map((address) => address.toLowerCase()));
+    const liquidator = new EthersLiquidatorContract(provider, world.info.liquidatorContract);
+    const revertDetails: { txHash: string; block: number; item?: number; reason: string; revertClass: string }[] = [];
     let reverts = 0;
+    let failedItems = 0;
+    const ourTransactions = new Set<string>();
     for (let b = world.info.startBlock; b <= endBlock; b++) {
       const block = await provider.getBlock(b, true);
       for (const tx of block?.prefetchedTransactions ?? []) {
         if (!signerAddresses.has(tx.from.toLowerCase())) continue;
+        ourTransactions.add(tx.hash);
         const receipt = await provider.getTransactionReceipt(tx.hash);
-        if (receipt?.status === 0) reverts++;
+        if (receipt?.status === 0) {
+          reverts++;
+          const why = await liquidator.revertOf(tx.hash).catch((error: unknown) => ({ reason: `unexplained: ${(error as Error).message}`, revertClass: 'model' as const }));
+          revertDetails.push({ txHash: tx.hash, block: b, ...why });
+        } else if (tx.to?.toLowerCase() === world.info.liquidatorContract.toLowerCase()) {
+          for (const item of await liquidator.batchOutcomesIn(tx.hash)) {
+            if (item.ok) continue;
+            failedItems++;
+            revertDetails.push({ txHash: tx.hash, block: b, item: item.index, reason: item.reason, revertClass: item.revertClass });
+          }
+        }
       }
     }
     // An opportunity (one candidate message's dedup id) must never get more than one transaction.
@@ -402,7 +420,10 @@ async function main(): Promise<void> {
       failed: outcomes.filter((o) => o.outcome.kind === 'failed').length,
       duplicateExecutions,
       reverts,
-      liquidationTransactions: rows.length,
+      /** Transactions that carried at least one liquidation (a batch carries several). */
+      liquidationTransactions: new Set(rows.map((r) => r.txHash)).size,
+      /** Batch items that failed inside a mined transaction (the others in it went through). */
+      failedItems,
       totalDebtRepaidUsd: rows.reduce((s, r) => s + r.debtRepaidUsd, 0),
       totalProfitUsd: rows.reduce((s, r) => s + r.profitUsd, 0),
       funding: pipeline.env.FUNDING,
@@ -415,7 +436,9 @@ async function main(): Promise<void> {
       profitPlannedUsd: usd(profitPlannedBase),
       /** Mined liquidations whose contract event reports exactly the planned profit. */
       realizedEqualsPlanned,
-      revertsByMarket: outcomes.filter((o) => o.outcome.kind === 'reverted' && o.outcome.revertClass === 'market-moved').length,
+      /** Reverted transactions and failed batch items the market caused; `revertDetails` has each with its reason. */
+      revertsByMarket: revertDetails.filter((d) => d.revertClass === 'market-moved').length,
+      revertDetails,
       detectionLatencyBlocks: {
         p50: percentile(firstLiquidationLatency, 50),
         p95: percentile(firstLiquidationLatency, 95),
@@ -439,7 +462,10 @@ async function main(): Promise<void> {
       console.log(`  remaining liquidatable        ${report.remainingLiquidatable}`);
       if (report.unreadableAccounts.length > 0) console.log(`  unreadable (Pool reverts)     ${report.unreadableAccounts.length}`);
       console.log(`  duplicate executions          ${report.duplicateExecutions}`);
-      console.log(`  reverts                       ${report.reverts} (${report.revertsByMarket} because the market moved)`);
+      console.log(`  reverts                       ${report.reverts} transactions, ${report.failedItems} batch items (${report.revertsByMarket} because the market moved)`);
+      for (const d of report.revertDetails.filter((r) => r.revertClass !== 'market-moved')) {
+        console.log(`    ours: ${d.txHash}${d.item === undefined ? '' : ` item ${d.item}`} (block ${d.block}): ${d.reason}`);
+      }
       console.log(`  skipped as unprofitable       ${report.skippedUnprofitable}`);
       console.log(`  stale / duplicate candidates  ${report.staleCandidates} / ${report.duplicateCandidates}`);
       console.log(`  bad debt                      ${money(report.badDebtUsd)}`);
@@ -460,7 +486,7 @@ async function main(): Promise<void> {
       report.duplicateExecutions === 0 &&
       // A revert the market caused (mostly the keeper's own liquidations selling into one pool in one block,
       // which issue-11 batching plans together) is reported apart; any other revert fails the run.
-      report.reverts === report.revertsByMarket &&
+      report.reverts + report.failedItems === report.revertsByMarket &&
       report.signerTokenHoldingsAtStartUsd === 0 &&
       (report.liquidationTransactions === 0 || report.profitRealizedUsd > 0);
     if (!ok) console.error('demo: FAILED — accounts left liquidatable, duplicate executions, reverts of our own making, a signer holding tokens or no profit realised (see the report)');
