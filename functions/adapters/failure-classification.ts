@@ -53,5 +53,5 @@ export function classifyWorkerFailure(error: unknown): FailureClass {
  */
 function isArithmeticPanicOfARead(error: unknown): boolean {
   const e = error as { code?: unknown; action?: unknown; revert?: { name?: unknown; args?: unknown[] } };
-  return e.code === 'CALL_EXCEPTION' && e.action === 'call' && e.revert?.name === 'Panic' && e.revert.args?.[0] === 17n;
+  return e.code === 'CALL_EXCEPTION' && e.action === 'call' && e.revert?.name === 'Panic' && Number(e.revert.args?.[0]) === 17;
 }

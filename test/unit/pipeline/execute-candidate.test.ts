@@ -496,9 +496,9 @@ describe('classifyWorkerFailure (the classifier the worker injects)', () => {
     [
       "an arithmetic panic of a view call (the node's state ahead of the block it runs in)",
       'retryable',
-      makeError('execution reverted: Panic due to OVERFLOW(17)', 'CALL_EXCEPTION', { action: 'call', reason: 'Panic due to OVERFLOW(17)', data: '0x4e487b71', transaction: { to: null, data: '0x' }, invocation: null, revert: { name: 'Panic', signature: 'Panic(uint256)', args: [17n] } }),
+      makeError('execution reverted: Panic due to OVERFLOW(17)', 'CALL_EXCEPTION', { action: 'call', reason: 'Panic due to OVERFLOW(17)', data: '0x4e487b71', transaction: { to: null, data: '0x' }, invocation: null, revert: { name: 'Panic', signature: 'Panic(uint256)', args: [17] } }),
     ],
-    ['another panic of a view call', 'permanent', makeError('execution reverted: Panic due to ARRAY_RANGE_ERROR(50)', 'CALL_EXCEPTION', { action: 'call', reason: 'Panic due to ARRAY_RANGE_ERROR(50)', data: '0x4e487b71', transaction: { to: null, data: '0x' }, invocation: null, revert: { name: 'Panic', signature: 'Panic(uint256)', args: [50n] } })],
+    ['another panic of a view call', 'permanent', makeError('execution reverted: Panic due to ARRAY_RANGE_ERROR(50)', 'CALL_EXCEPTION', { action: 'call', reason: 'Panic due to ARRAY_RANGE_ERROR(50)', data: '0x4e487b71', transaction: { to: null, data: '0x' }, invocation: null, revert: { name: 'Panic', signature: 'Panic(uint256)', args: [50] } })],
     ['DynamoDB throttling, wrapped by the ledger', 'retryable', new LedgerWriteError('claiming x', { cause: throttled })],
     ['a DynamoDB 4xx', 'permanent', new LedgerWriteError('claiming x', { cause: conditionFailed })],
     ['an AWS 5xx', 'retryable', Object.assign(new Error('internal'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })],
