@@ -128,10 +128,21 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
       results.set(member.attempt, error instanceof Error ? error : new Error(String(error)));
     }
   };
+  /**
+   * The member comes back through SQS: its claim ends `failed` first (a retryable reason), which frees its position
+   * and lets the redelivery claim again; left `claimed`, a redelivery that then finds the account healthy would
+   * never release the position, and every later candidate for the account would wait `in-flight` behind it.
+   */
+  const retryLater = async (member: BatchMember, error: Error) => {
+    await deps.ledger
+      .finish(member.opportunity, member.attempt, { kind: 'failed', reason: `retryable: ${error.message}`, block: member.decision.block }, nowIso())
+      .catch(() => undefined);
+    results.set(member.attempt, error);
+  };
   const failAll = async (live: readonly BatchMember[], error: unknown, stage: 'simulate' | 'prepare') => {
     if (deps.classifyFailure(error) === 'retryable') {
       // Still `claimed`: the redeliveries take their claims again.
-      for (const member of live) results.set(member.attempt, error instanceof Error ? error : new Error(String(error)));
+      await Promise.all(live.map((member) => retryLater(member, error instanceof Error ? error : new Error(String(error)))));
       return results;
     }
     const reason = `permanent ${stage}: ${messageOf(error)}`;
@@ -173,7 +184,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     await Promise.all(
       live.map(async (member, index) => {
         const outcome = measured.items[index];
-        const item = outcome ? await pricedOrLeft(deps, member, outcome, share, block, leave, (m, error) => results.set(m.attempt, error)) : undefined;
+        const item = outcome ? await pricedOrLeft(deps, member, outcome, share, block, leave, retryLater) : undefined;
         if (item) kept.push(item);
         else if (!outcome) await leave(member, { kind: 'failed', reason: `the batch simulation returned no item ${index}`, block }, { kind: 'failed', opportunity: member.opportunity, block, stage: 'simulate', reason: `no item ${index}` });
       }),
@@ -202,12 +213,16 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
         const reason = `guarded batch item ${index} ${item?.ok ? `returned profit ${item.profitUnits}, measured ${p.outcome.profitUnits}` : `failed: ${item?.reason ?? 'missing'}`}: not sent`;
         // Two simulations of the same block that disagree: the node's state moved under it (a block being sealed),
         // so the member comes back (still claimed) rather than failing for good.
-        results.set(p.member.attempt, new ChainDisagreedError(p.member.opportunity, reason));
+        await retryLater(p.member, new ChainDisagreedError(p.member.opportunity, reason));
       }),
     );
     if (agreeing.length === kept.length) {
       priced = kept;
-      gas = { gasEstimate: confirmed.gasEstimate, gasLimit: confirmed.gasLimit };
+      // Half again the estimate at least: an item that lands in a later block than it was estimated in may pay
+      // for more (the first touch of a reserve in a block updates its indexes), and a batch whose item runs out
+      // of gas reverts whole (ItemOutOfGas). Unused gas is not paid for.
+      const roomy = (confirmed.gasEstimate * 3n) / 2n;
+      gas = { gasEstimate: confirmed.gasEstimate, gasLimit: confirmed.gasLimit > roomy ? confirmed.gasLimit : roomy };
     } else {
       live = kept.filter((p) => agreeing.includes(p)).map((p) => p.member);
     }
@@ -215,7 +230,9 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
   if (!priced) {
     // One member left (or none): alone it goes through the single path, which simulates it again.
     if (live.length === 1 && !results.has(live[0].attempt)) return alone(live[0], signer);
-    for (const member of live) if (!results.has(member.attempt)) results.set(member.attempt, new PendingTransactionError(member.opportunity, '(none)', 'the batch could not be priced: left for the redelivery'));
+    await Promise.all(
+      live.filter((member) => !results.has(member.attempt)).map((member) => retryLater(member, new PendingTransactionError(member.opportunity, '(none)', 'the batch could not be priced: left for the redelivery'))),
+    );
     return results;
   }
 
@@ -240,7 +257,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     // Nothing signed. Members already `batched` follow the batch attempt when they come back: ending it `failed`
     // lets them claim again (best effort: a batch attempt left `claimed` is abandoned by them the same way).
     await deps.ledger.finish(batch.opportunity, batch.attempt, { kind: 'failed', reason: `members not recorded: ${messageOf(error)}`, block }, nowIso()).catch(() => undefined);
-    for (const p of priced) results.set(p.member.attempt, new PendingTransactionError(p.member.opportunity, '(none)', `batch not recorded: ${messageOf(error)}`));
+    await Promise.all(priced.map((p) => retryLater(p.member, new PendingTransactionError(p.member.opportunity, '(none)', `batch not recorded: ${messageOf(error)}`))));
     return results;
   }
   deps.faults?.reach('after-claim');
@@ -450,7 +467,7 @@ async function pricedOrLeft(
   gasShare: bigint,
   block: number,
   leave: (member: BatchMember, outcome: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => Promise<void>,
-  leaveRetryable: (member: BatchMember, error: Error) => void,
+  leaveRetryable: (member: BatchMember, error: Error) => Promise<void>,
 ): Promise<Priced | undefined> {
   const { settings } = deps;
   const { choice, gasPrice, nativePriceBase8 } = member.decision;
@@ -459,7 +476,7 @@ async function pricedOrLeft(
     if (/^Panic\(17\)/.test(outcome.reason)) {
       // An arithmetic panic in the Pool's own accounting at the read block: the node's state ran ahead of the block
       // (see classifyWorkerFailure); the member comes back, still claimed.
-      leaveRetryable(member, new ChainDisagreedError(opportunity, `batch simulation at block ${block}: ${outcome.reason}`));
+      await leaveRetryable(member, new ChainDisagreedError(opportunity, `batch simulation at block ${block}: ${outcome.reason}`));
       return undefined;
     }
     if (outcome.revertClass === 'market-moved') {

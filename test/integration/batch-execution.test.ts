@@ -114,7 +114,9 @@ describe('batch liquidation through the worker (one world, shocks in turn)', () 
       expect(events.map((e) => [e.transactionHash, e.args.liquidator])).toEqual([[txHash, h.world.info.liquidatorContract]]);
       const attempt = (await h.ledger.find(deduplicationIdOf(message)))!;
       expect(attempt).toMatchObject({ state: 'mined', txHash, transactions: [] });
-      expect(attempt.plan!.debtRepaidUnits).toBe(events[0].args.debtToCover);
+      // The plan at the read block; the event at the mined one, with the interest accrued in between (time runs).
+      const [planned, repaid] = [attempt.plan!.debtRepaidUnits, events[0].args.debtToCover as bigint];
+      expect(planned > repaid ? planned - repaid : repaid - planned).toBeLessThanOrEqual(planned / 10_000n + 1n);
       batches.add(attempt.batch!.opportunity);
       indexes.add(attempt.batch!.index);
     }
