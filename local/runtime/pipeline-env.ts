@@ -86,7 +86,7 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     SCANNER_POLL_INTERVAL_MS: '200',
     SCANNER_DEADLINE_MARGIN_MS: '2000',
     // A candidate due at a later block (the rest of a chunk) waits this long per block; automine (0) counts 1 s.
-    BLOCK_TIME_SEC: String(Math.max(1, info.blockTimeSec)),
+    BLOCK_TIME_SEC: String(Math.max(1, info.blockTimeSec ?? 0)),
     // Powertools: local runs print metrics as EMF lines only when asked; keep the terminal readable.
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'WARN',
