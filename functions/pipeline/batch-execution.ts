@@ -104,12 +104,32 @@ interface Priced {
   outcome: Extract<BatchItemOutcome, { ok: true }>;
 }
 
+function errorOf(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** A member's end: its final outcome in the ledger, then its result; if the write fails, the error is its result. */
+async function endMember(
+  deps: ExecuteCandidateDeps,
+  results: Results,
+  member: { opportunity: string; attempt: string },
+  final: FinalOutcome<ExecutionPlan>,
+  result: ExecutionResult,
+): Promise<void> {
+  try {
+    await deps.ledger.finish(member.opportunity, member.attempt, final, new Date(deps.clock.nowMs()).toISOString());
+    results.set(member.attempt, result);
+  } catch (error) {
+    results.set(member.attempt, errorOf(error));
+  }
+}
+
 /** Sends `members` as one transaction (or alone if only one is left); a result or an error for each, by attempt. */
 export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly BatchMember[]): Promise<Results> {
   const results: Results = new Map();
   const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
   const alone = async (member: BatchMember, signer?: Signer) => {
-    results.set(member.attempt, await sendAlone(deps, member, signer).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
+    results.set(member.attempt, await sendAlone(deps, member, signer).catch(errorOf));
     return results;
   };
   if (members.length === 1 || !supportsBatches(deps.liquidator)) {
@@ -120,31 +140,23 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
   const dispatcher = createTransactionDispatcher(deps);
 
   // A member leaves the batch with its own outcome (ledger and result).
-  const leave = async (member: BatchMember, outcome: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => {
-    try {
-      await deps.ledger.finish(member.opportunity, member.attempt, outcome, nowIso());
-      results.set(member.attempt, result);
-    } catch (error) {
-      results.set(member.attempt, error instanceof Error ? error : new Error(String(error)));
-    }
-  };
+  const leave = (member: BatchMember, outcome: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => endMember(deps, results, member, outcome, result);
   /**
    * The member comes back through SQS: its claim ends `failed` first (a retryable reason), which frees its position
    * and lets the redelivery claim again; left `claimed`, a redelivery that then finds the account healthy would
    * never release the position, and every later candidate for the account would wait `in-flight` behind it.
    */
   const retryLater = async (member: BatchMember, error: Error) => {
-    await deps.ledger
-      .finish(member.opportunity, member.attempt, { kind: 'failed', reason: `retryable: ${error.message}`, block: member.decision.block }, nowIso())
-      .catch(() => undefined);
+    await runBestEffort(
+      deps.bestEffort,
+      'claim-release',
+      () => deps.ledger.finish(member.opportunity, member.attempt, { kind: 'failed', reason: `retryable: ${error.message}`, block: member.decision.block }, nowIso()),
+      { opportunity: member.opportunity },
+    );
     results.set(member.attempt, error);
   };
+  /** A permanent failure of a step the members share ends them all `failed`. */
   const failAll = async (live: readonly BatchMember[], error: unknown, stage: 'simulate' | 'prepare') => {
-    if (deps.classifyFailure(error) === 'retryable') {
-      // Still `claimed`: the redeliveries take their claims again.
-      await Promise.all(live.map((member) => retryLater(member, error instanceof Error ? error : new Error(String(error)))));
-      return results;
-    }
     const reason = `permanent ${stage}: ${messageOf(error)}`;
     await Promise.all(
       live.map((m) => leave(m, { kind: 'failed', reason, block: m.decision.block }, { kind: 'failed', opportunity: m.opportunity, block: m.decision.block, stage, reason })),
@@ -256,7 +268,12 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
   } catch (error) {
     // Nothing signed. Members already `batched` follow the batch attempt when they come back: ending it `failed`
     // lets them claim again (best effort: a batch attempt left `claimed` is abandoned by them the same way).
-    await deps.ledger.finish(batch.opportunity, batch.attempt, { kind: 'failed', reason: `members not recorded: ${messageOf(error)}`, block }, nowIso()).catch(() => undefined);
+    await runBestEffort(
+      deps.bestEffort,
+      'claim-release',
+      () => deps.ledger.finish(batch.opportunity, batch.attempt, { kind: 'failed', reason: `members not recorded: ${messageOf(error)}`, block }, nowIso()),
+      { opportunity: batch.opportunity },
+    );
     await Promise.all(priced.map((p) => retryLater(p.member, new PendingTransactionError(p.member.opportunity, '(none)', `batch not recorded: ${messageOf(error)}`))));
     return results;
   }
@@ -266,7 +283,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     target = liquidator.buildBatchTransaction(priced.map((p) => liquidatorCallOf(p.funded)));
   } catch (error) {
     await deps.ledger.finish(batch.opportunity, batch.attempt, { kind: 'failed', reason: `permanent prepare: ${messageOf(error)}`, block }, nowIso());
-    await settleMembers(deps, { kind: 'failed', stage: 'prepare', reason: messageOf(error) }, priced.map((p, index) => ({ member: p.member, plan: plans[index], index })), results);
+    await settleMembers(deps, { kind: 'failed', stage: 'prepare', reason: messageOf(error) }, priced.map((p, index) => ({ opportunity: p.member.opportunity, attempt: p.member.attempt, block: p.member.decision.block, plan: plans[index], index })), results);
     return results;
   }
   const newest = priced.reduce((a, b) => (b.member.decision.block > a.member.decision.block ? b : a)).member.decision;
@@ -287,10 +304,10 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     });
   } catch (error) {
     // Pending past the deadline, or a ledger write lost: every member follows the batch on redelivery.
-    for (const p of priced) results.set(p.member.attempt, error instanceof Error ? error : new Error(String(error)));
+    for (const p of priced) results.set(p.member.attempt, errorOf(error));
     return results;
   }
-  await settleMembers(deps, outcome, priced.map((p, index) => ({ member: p.member, plan: plans[index], index })), results);
+  await settleMembers(deps, outcome, priced.map((p, index) => ({ opportunity: p.member.opportunity, attempt: p.member.attempt, block: p.member.decision.block, plan: plans[index], index })), results);
   return results;
 }
 
@@ -332,38 +349,30 @@ export async function resumeBatchMember(
     throw new MalformedPlanError(`ledger ${ref.opportunity}`, [`state ${batch.state}: not a state a batch attempt ends in`]);
   }
   const results: Results = new Map();
-  const member: BatchMember = {
-    opportunity: record.opportunity,
-    attempt: record.attemptId,
-    market: '',
-    // Only the block is read when settling.
-    decision: { block } as LiquidateDecision,
-    receiptDeadlineMs: input.receiptDeadlineMs,
-    firstIndex: 0,
-  };
-  await settleMembers(deps, outcome, [{ member, plan: record.plan, index: ref.index }], results);
+  await settleMembers(deps, outcome, [{ opportunity: record.opportunity, attempt: record.attemptId, block, plan: record.plan, index: ref.index }], results);
   const result = results.get(record.attemptId)!;
   if (result instanceof Error) throw result;
   return result;
+}
+
+/** A member being settled: its attempt, its decision's block, its plan and its item's index in the batch. */
+interface Settling {
+  opportunity: string;
+  attempt: string;
+  block: number;
+  plan: ExecutionPlan;
+  index: number;
 }
 
 /** Each member's end, from what the batch's transaction did for its item. */
 async function settleMembers(
   deps: ExecuteCandidateDeps,
   outcome: DispatchOutcome,
-  members: readonly { member: BatchMember; plan: ExecutionPlan; index: number }[],
+  members: readonly Settling[],
   results: Results,
 ): Promise<void> {
-  const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
-  const end = async (m: { member: BatchMember; plan: ExecutionPlan }, final: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => {
-    try {
-      await deps.ledger.finish(m.member.opportunity, m.member.attempt, final, nowIso());
-      results.set(m.member.attempt, result);
-    } catch (error) {
-      results.set(m.member.attempt, error instanceof Error ? error : new Error(String(error)));
-    }
-  };
-  const block = (m: { member: BatchMember }) => m.member.decision.block;
+  const end = (m: Settling, final: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => endMember(deps, results, m, final, result);
+  const block = (m: Settling) => m.block;
   switch (outcome.kind) {
     case 'mined': {
       let items: BatchItemOutcome[];
@@ -371,7 +380,7 @@ async function settleMembers(
         items = await (deps.liquidator as BatchLiquidatorContract).batchOutcomesIn(outcome.txHash);
       } catch (error) {
         // The members stay `batched` behind a mined batch: the redelivery reads the receipt again.
-        for (const m of members) results.set(m.member.attempt, new PendingTransactionError(m.member.opportunity, outcome.txHash, `mined; its items could not be read: ${messageOf(error)}`));
+        for (const m of members) results.set(m.attempt, new PendingTransactionError(m.opportunity, outcome.txHash, `mined; its items could not be read: ${messageOf(error)}`));
         return;
       }
       const gasShare = items.length > 0 ? outcome.gasUsed / BigInt(items.length) : outcome.gasUsed;
@@ -380,14 +389,14 @@ async function settleMembers(
       for (const item of items) {
         if (item.ok || item.revertClass !== 'model' || !members.some((m) => m.index === item.index)) continue;
         await runBestEffort(deps.bestEffort, 'breaker-update', async () => deps.breakers?.recordOutcome({ kind: 'reverted', gasCostWei: 0n }, deps.clock.nowMs()), {
-          opportunity: members.find((m) => m.index === item.index)!.member.opportunity,
+          opportunity: members.find((m) => m.index === item.index)!.opportunity,
           txHash: outcome.txHash,
         });
       }
       await Promise.all(
         members.map((m) => {
           const item = items.find((i) => i.index === m.index);
-          const opportunity = m.member.opportunity;
+          const opportunity = m.opportunity;
           if (item?.ok) {
             const realized: RealizedLiquidation = {
               debtRepaidUnits: item.debtRepaidUnits.toString(),
@@ -429,7 +438,7 @@ async function settleMembers(
         members.map((m) =>
           end(m, { kind: 'reverted', txHash: outcome.txHash, minedBlock: outcome.minedBlock, reason: `batch reverted: ${outcome.reason}`, plan: m.plan }, {
             kind: 'reverted',
-            opportunity: m.member.opportunity,
+            opportunity: m.opportunity,
             block: block(m),
             txHash: outcome.txHash,
             minedBlock: outcome.minedBlock,
@@ -443,13 +452,13 @@ async function settleMembers(
       return;
     case 'dropped':
       await Promise.all(
-        members.map((m) => end(m, { kind: 'dropped', reason: outcome.detail }, { kind: 'dropped', opportunity: m.member.opportunity, block: block(m), txHash: outcome.txHash, detail: outcome.detail })),
+        members.map((m) => end(m, { kind: 'dropped', reason: outcome.detail }, { kind: 'dropped', opportunity: m.opportunity, block: block(m), txHash: outcome.txHash, detail: outcome.detail })),
       );
       return;
     case 'failed':
       await Promise.all(
         members.map((m) =>
-          end(m, { kind: 'failed', reason: `batch: ${outcome.reason}`, block: block(m) }, { kind: 'failed', opportunity: m.member.opportunity, block: block(m), stage: outcome.stage, reason: `batch: ${outcome.reason}` }),
+          end(m, { kind: 'failed', reason: `batch: ${outcome.reason}`, block: block(m) }, { kind: 'failed', opportunity: m.opportunity, block: block(m), stage: outcome.stage, reason: `batch: ${outcome.reason}` }),
         ),
       );
       return;

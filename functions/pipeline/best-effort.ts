@@ -32,7 +32,13 @@ export type BestEffortStep =
    */
   | 'revert-explain'
   /** What a mined liquidation did by our contract's events (realised amounts and profit): the result lacks them. */
-  | 'realized-read';
+  | 'realized-read'
+  /**
+   * A claim that sent nothing not ended `failed` (a batch member sent back to the queue, a batch attempt whose
+   * members could not be recorded): the claim keeps its position, and later candidates for the account wait
+   * `in-flight` until its own message comes back and takes it again.
+   */
+  | 'claim-release';
 
 /** The metric each step counts (a Count of 1 per failure, with the function's `service` and `market` dimensions). */
 export const BEST_EFFORT_METRICS = {
@@ -45,6 +51,7 @@ export const BEST_EFFORT_METRICS = {
   'head-poll': 'HeadPollFailures',
   'revert-explain': 'ReceiptPollFailures',
   'realized-read': 'ReceiptPollFailures',
+  'claim-release': 'ClaimReleaseFailures',
 } as const satisfies Record<BestEffortStep, string>;
 
 export type BestEffortMetric = (typeof BEST_EFFORT_METRICS)[BestEffortStep];
