@@ -29,10 +29,16 @@ export class Deployer {
     return new Contract(address, artifact.abi as InterfaceAbi, this.signer);
   }
 
-  /** Calls a state-changing method and waits for a successful receipt. */
+  /**
+   * Calls a state-changing method and waits for a successful receipt. Without a gasLimit override the estimate gets a
+   * quarter more: the estimate runs in the pending block, and a transaction mined a second later can cost more than
+   * estimated (a Uniswap V3 mint writes an oracle observation only when the block timestamp moved since the pool's
+   * last one), which ran seeding out of gas on a loaded machine.
+   */
   async send(contract: Contract, method: string, args: unknown[] = [], overrides: Record<string, unknown> = {}): Promise<TransactionReceipt> {
     const fn = contract.getFunction(method);
-    const tx = await fn.send(...args, overrides);
+    const gasLimit = overrides.gasLimit ?? ((await fn.estimateGas(...args, overrides)) * 5n) / 4n;
+    const tx = await fn.send(...args, { ...overrides, gasLimit });
     const receipt = await pollReceipt(this.provider, tx.hash);
     if (receipt.status !== 1) throw new Error(`${method} on ${await contract.getAddress()} reverted (tx ${tx.hash})`);
     return receipt;
