@@ -230,11 +230,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     );
     if (agreeing.length === kept.length) {
       priced = kept;
-      // Half again the estimate at least: an item that lands in a later block than it was estimated in may pay
-      // for more (the first touch of a reserve in a block updates its indexes), and a batch whose item runs out
-      // of gas reverts whole (ItemOutOfGas). Unused gas is not paid for.
-      const roomy = (confirmed.gasEstimate * 3n) / 2n;
-      gas = { gasEstimate: confirmed.gasEstimate, gasLimit: confirmed.gasLimit > roomy ? confirmed.gasLimit : roomy };
+      gas = batchGasOf(measured, confirmed);
     } else {
       live = kept.filter((p) => agreeing.includes(p)).map((p) => p.member);
     }
@@ -513,6 +509,24 @@ async function pricedOrLeft(
     return undefined;
   }
   return { member, funded, outcome };
+}
+
+/**
+ * The gas of a batch from its two simulations at the read block (unguarded and guarded, same items). The larger of
+ * the two estimates: each is a call of its own, and one made on a state in which an item failed early (a guard
+ * tripped by a pool that moved in between) prices that item at a fraction of its cost. Then half again at least: an
+ * item that lands in a later block than it was estimated in may pay for more (the first touch of a reserve in a
+ * block updates its indexes), and a batch whose item runs out of gas reverts whole (ItemOutOfGas). Unused gas is
+ * not paid for.
+ */
+export function batchGasOf(
+  measured: { gasEstimate: bigint; gasLimit: bigint },
+  confirmed: { gasEstimate: bigint; gasLimit: bigint },
+): { gasEstimate: bigint; gasLimit: bigint } {
+  const estimate = measured.gasEstimate > confirmed.gasEstimate ? measured.gasEstimate : confirmed.gasEstimate;
+  const limit = measured.gasLimit > confirmed.gasLimit ? measured.gasLimit : confirmed.gasLimit;
+  const roomy = (estimate * 3n) / 2n;
+  return { gasEstimate: estimate, gasLimit: limit > roomy ? limit : roomy };
 }
 
 /** The call with its guards off: what the item does, measured. */
