@@ -95,13 +95,44 @@ async function valueBase(oracle: Contract, asset: string, amount: bigint, decima
   return (amount * price) / 10n ** BigInt(decimals);
 }
 
+interface TracedCall {
+  to?: string;
+  input?: string;
+  gas?: string;
+  gasUsed?: string;
+  error?: string;
+  calls?: TracedCall[];
+}
+
+/**
+ * The innermost failed call of a mined transaction, from anvil's call tracer: "<to> <selector>: <error> (gas used of
+ * given)". Best effort, for the report only: undefined (with a warning) when the node cannot trace.
+ */
+async function deepestFailedCall(provider: World['provider'], txHash: string): Promise<string | undefined> {
+  try {
+    const root = (await provider.send('debug_traceTransaction', [txHash, { tracer: 'callTracer' }])) as TracedCall;
+    let deepest: TracedCall | undefined;
+    const walk = (call: TracedCall) => {
+      if (call.error) deepest = call;
+      for (const child of call.calls ?? []) walk(child);
+    };
+    walk(root);
+    if (!deepest) return undefined;
+    const d: TracedCall = deepest;
+    return `${d.to ?? '?'} ${(d.input ?? '').slice(0, 10)}: ${d.error} (gas ${BigInt(d.gasUsed ?? '0')} of ${BigInt(d.gas ?? '0')})`;
+  } catch (error) {
+    console.error(`demo: warning: could not trace ${txHash}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       scenario: { type: 'string', default: 'default' },
       report: { type: 'string', default: 'demo-report.json' },
       json: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '240' },
+      timeout: { type: 'string' },
       sizing: { type: 'string', default: 'max' },
       'block-time': { type: 'string' },
       signers: { type: 'string' },
@@ -112,8 +143,8 @@ async function main(): Promise<void> {
   });
   const blockTimeSec = values['block-time'] === undefined ? undefined : Number(values['block-time']);
   if (blockTimeSec !== undefined && (!Number.isInteger(blockTimeSec) || blockTimeSec < 1)) throw new Error('--block-time must be a whole number of seconds ≥ 1');
-  const timeoutMs = Number(values.timeout) * 1000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout must be a positive number of seconds`);
+  const timeoutFlagMs = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
+  if (timeoutFlagMs !== undefined && (!Number.isFinite(timeoutFlagMs) || timeoutFlagMs <= 0)) throw new Error(`--timeout must be a positive number of seconds`);
   const sizing = values.sizing as 'max' | 'target-health' | 'two-step';
   if (!['max', 'target-health', 'two-step'].includes(sizing)) throw new Error('--sizing must be max, target-health or two-step');
 
@@ -132,6 +163,7 @@ async function main(): Promise<void> {
   const scenario = loadScenario(values.scenario);
   const signers = (signersFlag ?? scenario.demo.signers) as LocalSignerCount;
   const workerConcurrency = workerConcurrencyFlag ?? scenario.demo.workerConcurrency;
+  const timeoutMs = timeoutFlagMs ?? scenario.demo.timeoutSec * 1000;
   const verbose = values.verbose || scenario.positions.length <= VERBOSE_UP_TO_BORROWERS;
   const say = (line: string) => console.error(line);
   say(
@@ -281,7 +313,7 @@ async function main(): Promise<void> {
       if (settled()) break;
       if (Date.now() - started > timeoutMs) {
         timedOut = true;
-        say(`demo: timeout after ${values.timeout} s`);
+        say(`demo: timeout after ${timeoutMs / 1000} s`);
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -329,7 +361,7 @@ async function main(): Promise<void> {
     // the market's doing (the account liquidated or recovered first, the pool past the bound) or ours.
     const signerAddresses = new Set(world.info.accounts.liquidators.map((address) => address.toLowerCase()));
     const liquidator = new EthersLiquidatorContract(provider, world.info.liquidatorContract);
-    const revertDetails: { txHash: string; block: number; item?: number; reason: string; revertClass: string }[] = [];
+    const revertDetails: { txHash: string; block: number; item?: number; reason: string; revertClass: string; gasUsed?: string; gasLimit?: string; deepestFailure?: string }[] = [];
     let reverts = 0;
     let failedItems = 0;
     const ourTransactions = new Set<string>();
@@ -342,7 +374,9 @@ async function main(): Promise<void> {
         if (receipt?.status === 0) {
           reverts++;
           const why = await liquidator.revertOf(tx.hash).catch((error: unknown) => ({ reason: `unexplained: ${(error as Error).message}`, revertClass: 'model' as const }));
-          revertDetails.push({ txHash: tx.hash, block: b, ...why });
+          // Ours: the gas it had and the innermost call that failed (anvil's call tracer), so a report explains it.
+          const deepestFailure = why.revertClass === 'market-moved' ? undefined : await deepestFailedCall(provider, tx.hash);
+          revertDetails.push({ txHash: tx.hash, block: b, ...why, gasUsed: String(receipt.gasUsed), gasLimit: String(tx.gasLimit), ...(deepestFailure ? { deepestFailure } : {}) });
         } else if (tx.to?.toLowerCase() === world.info.liquidatorContract.toLowerCase()) {
           for (const item of await liquidator.batchOutcomesIn(tx.hash)) {
             if (item.ok) continue;
@@ -464,7 +498,8 @@ async function main(): Promise<void> {
       console.log(`  duplicate executions          ${report.duplicateExecutions}`);
       console.log(`  reverts                       ${report.reverts} transactions, ${report.failedItems} batch items (${report.revertsByMarket} because the market moved)`);
       for (const d of report.revertDetails.filter((r) => r.revertClass !== 'market-moved')) {
-        console.log(`    ours: ${d.txHash}${d.item === undefined ? '' : ` item ${d.item}`} (block ${d.block}): ${d.reason}`);
+        const gas = d.gasUsed === undefined ? '' : `; gas ${d.gasUsed} of ${d.gasLimit}`;
+        console.log(`    ours: ${d.txHash}${d.item === undefined ? '' : ` item ${d.item}`} (block ${d.block}): ${d.reason}${gas}${d.deepestFailure ? `; innermost failure: ${d.deepestFailure}` : ''}`);
       }
       console.log(`  skipped as unprofitable       ${report.skippedUnprofitable}`);
       console.log(`  stale / duplicate candidates  ${report.staleCandidates} / ${report.duplicateCandidates}`);

@@ -16,8 +16,9 @@
  * The optional `demo` field says how `npm run demo` runs the keeper on this scenario (the world ignores it; every
  * world funds and authorises all four liquidator accounts):
  *
- *   "demo": { "signers": 4, "workerConcurrency": 4 }   // keys signing in turn (1–4, default 1); concurrent
- *                                                      // worker invocations (1–10, default 2)
+ *   "demo": { "signers": 4, "workerConcurrency": 4, "timeoutSec": 600 }
+ *     // keys signing in turn (1–4, default 1); concurrent worker invocations (1–10, default 2); how long the demo
+ *     // waits for every liquidatable account to be handled before it gives up (default 240 s)
  *
  * The optional `utilisation` field leaves reserves nearly fully borrowed after seeding, so their available
  * liquidity (the v3.1+ virtual underlying balance; V3.0: the aToken's underlying) can be smaller than what a
@@ -191,6 +192,7 @@ const demoSpec = z
   .object({
     signers: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4, 'must be at most 4 (the world has four liquidator accounts)').default(1),
     workerConcurrency: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10, 'must be at most 10').default(2),
+    timeoutSec: z.number().int('must be a whole number of seconds').min(1, 'must be at least 1').max(3600, 'must be at most 3600').default(240),
   })
   .strict();
 
@@ -315,6 +317,8 @@ export interface UtilisationSpec {
 export interface DemoSpec {
   signers: 1 | 2 | 3 | 4;
   workerConcurrency: number;
+  /** Seconds the demo waits for every liquidatable account to be handled. */
+  timeoutSec: number;
 }
 
 /** The scenario's DEX settings, defaults applied; `pools` is keyed by canonical pair name (`WETH/USDC`). */
@@ -402,7 +406,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     positions,
     shocks,
     dex: resolveDexSpec(parsed.dex),
-    demo: { signers: (parsed.demo?.signers ?? 1) as DemoSpec['signers'], workerConcurrency: parsed.demo?.workerConcurrency ?? 2 },
+    demo: { signers: (parsed.demo?.signers ?? 1) as DemoSpec['signers'], workerConcurrency: parsed.demo?.workerConcurrency ?? 2, timeoutSec: parsed.demo?.timeoutSec ?? 240 },
     ...(utilisation ? { utilisation } : {}),
   };
 }

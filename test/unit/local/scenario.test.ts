@@ -68,6 +68,8 @@ describe('scenario validation', () => {
     ],
     ['negative shock price', (s: Record<string, unknown>) => (s.shocks = [{ afterBlocks: 3, asset: 'WETH', priceUsd: -1 }]), /shocks\[0\]\.priceUsd: must be a positive number/],
     ['shock at block 0', (s: Record<string, unknown>) => (s.shocks = [{ afterBlocks: 0, asset: 'WETH', priceUsd: 2000 }]), /shocks\[0\]\.afterBlocks: afterBlocks must be at least 1/],
+    ['demo timeout of zero', (s: Record<string, unknown>) => (s.demo = { timeoutSec: 0 }), /demo\.timeoutSec: must be at least 1/],
+    ['fractional demo timeout', (s: Record<string, unknown>) => (s.demo = { timeoutSec: 1.5 }), /demo\.timeoutSec: must be a whole number of seconds/],
   ])('rejects %s, naming the field', (_name, mutate, expected) => {
     expect(problemsOf(mutate)).toMatch(expected);
   });
