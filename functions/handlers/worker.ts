@@ -315,9 +315,12 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       report(outcome, message);
       deps.onOutcome?.(outcome, record);
       // The scanner enqueues a borrower again once its mark is cleared. Kept: an in-flight position (the attempt
-      // that holds it clears the mark when it ends) and a skip (unprofitable or not liquidatable as the protocol
-      // stands: offered again when the mark expires, not every block).
-      if (outcome.kind !== 'in-flight' && outcome.kind !== 'skipped') await clearEnqueueMark(message.borrower);
+      // that holds it clears the mark when it ends) and a lasting skip (unprofitable, or not liquidatable as the
+      // protocol stands: offered again when the mark expires, not every block). A skip because the market moved
+      // under the plan (the pool past its bound, the account touched in between) clears it: the next detection
+      // offers the account again, instead of leaving it liquidatable until the mark expires.
+      const keepsMark = outcome.kind === 'in-flight' || (outcome.kind === 'skipped' && outcome.reason !== 'market-moved');
+      if (!keepsMark) await clearEnqueueMark(message.borrower);
       if (!('replayed' in outcome && outcome.replayed)) await offerTheRest(message, outcome);
       return outcome;
     } catch (error) {

@@ -517,6 +517,54 @@ describe('worker on the local world (Aave v3.6)', () => {
     });
   });
 
+  describe('the enqueue mark after a skip', () => {
+    const skippedFor = async (reason: 'market-moved' | 'unprofitable', tag: string): Promise<string[]> => {
+      const cleared: string[] = [];
+      const block = await latestBlockNumber(world.provider);
+      const [borrower] = await borrowersBy(() => true, block);
+      const message = candidate(borrower, block);
+      const handler = createWorkerHandler({
+        marketKey: marketKeyOf(message),
+        execute: async ({ message: m }) => ({ kind: 'skipped', opportunity: deduplicationIdOf(m), block, reason, detail: 'test' }),
+        deadLetter: new SqsDeadLetter(sqs, env.CANDIDATES_DLQ_URL),
+        idempotencyStore: new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE, awsSdkV3Client: localDynamoDbClient(world.info.dynamodb!.endpoint) }),
+        borrowers: { clearEnqueued: async (_market, who) => void cleared.push(who) },
+        maxReceiveCount: 5,
+        logger: new Logger({ logLevel: 'SILENT' }),
+        metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }),
+      });
+      const id = `skip-${tag}-${Date.now()}`;
+      const record: SQSRecord = {
+        messageId: id,
+        receiptHandle: id,
+        body: encodeCandidateMessage(message),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+          MessageGroupId: messageGroupIdOf(message),
+          MessageDeduplicationId: id,
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
+        awsRegion: 'us-east-1',
+      };
+      expect(await handler({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).toEqual({ batchItemFailures: [] });
+      return cleared.map((b) => b.toLowerCase()).filter((b) => b === borrower.toLowerCase());
+    };
+
+    it('is cleared when the market moved under the plan, so the next detection offers the account again', async () => {
+      expect(await skippedFor('market-moved', 'moved')).toHaveLength(1);
+    });
+
+    it('is kept for an unprofitable account, which comes back when the mark expires rather than every block', async () => {
+      expect(await skippedFor('unprofitable', 'unprofitable')).toEqual([]);
+    });
+  });
+
   // The adapters on their own, after the worker tests (the first one counts every `mined` item of the table).
   describe('adapters', () => {
     const item = async (opportunity: string) =>
