@@ -7,11 +7,11 @@
  * Exits 1 when the worker's bundle exceeds its budget (WORKER_BUNDLE_BUDGET_BYTES).
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { esbuildOptionsFor, WORKER_BUNDLE_BUDGET_BYTES } from '../lib/bundling';
 import { PIPELINE_FUNCTIONS, type PipelineFunctionName } from '../lib/pipeline-functions';
+import { cliArgs } from '../local/cli-args';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
@@ -48,7 +48,14 @@ async function measure(handler: PipelineFunctionName): Promise<BundleSize> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
+  const values = cliArgs({
+    name: 'bundles',
+    usage: `usage: npx tsx bench/bundles.ts [--json]
+  --json       print the sizes and the worker's budget as JSON instead of a table
+  -h, --help   print this help
+exit status 1 when the worker's bundle exceeds its budget (${WORKER_BUNDLE_BUDGET_BYTES} bytes)`,
+    options: { json: { type: 'boolean', default: false } },
+  });
   const sizes: BundleSize[] = [];
   for (const handler of Object.keys(PIPELINE_FUNCTIONS) as PipelineFunctionName[]) sizes.push(await measure(handler));
   const worker = sizes.find((s) => s.handler === 'worker')!;

@@ -16,10 +16,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadPipelineConfig } from '../functions/config/pipeline-config';
 import { loadDeploymentConfig } from '../lib/config';
 import { PIPELINE_FUNCTIONS, type PipelineFunctionName, timeoutSecOf } from '../lib/pipeline-functions';
+import { cliArgs } from '../local/cli-args';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
@@ -313,7 +313,16 @@ export function estimate(a: Assumptions) {
 }
 
 function main(): void {
-  const { values } = parseArgs({
+  const values = cliArgs({
+    name: 'cost-estimate',
+    usage: `usage: npx tsx bench/cost-estimate.ts [--json] [--accounts 10000] [--block-sec 12] [--reserves 50] [--hot-share 0.02]
+                                      [--material-changes-per-day 2] [--candidates-per-day 50] [--liquidations-per-day 20]
+  --json                       print the estimate as JSON instead of a table
+${Object.entries(ASSUMPTION_NOTES)
+  .map(([key, note]) => `  --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).padEnd(27)}${note}`)
+  .join('\n')}
+  -h, --help                   print this help
+Each assumption is a non-negative number; its default is shown above.`,
     options: {
       json: { type: 'boolean', default: false },
       accounts: { type: 'string', default: '10000' },

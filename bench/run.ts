@@ -6,7 +6,7 @@
  * figures of record.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { cliArgs } from '../local/cli-args';
 import { batchGas } from './batch-gas';
 import { chunkedLiquidation } from './chunked-liquidation';
 import { detectionLatency } from './detection-latency';
@@ -34,7 +34,14 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const values = cliArgs({
+    name: 'bench',
+    usage: `usage: npm run bench [-- --json] [--only NAME]
+  --json        print the results as JSON on stdout instead of a table (bench-results.json is written either way)
+  --only NAME   run one benchmark: ${Object.keys(BENCHES).join(', ')}
+  -h, --help    print this help`,
+    options: { json: { type: 'boolean', default: false }, only: { type: 'string' } },
+  });
   const names = values.only ? [values.only] : Object.keys(BENCHES);
   const results: BenchResult[] = [];
   for (const name of names) {

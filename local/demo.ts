@@ -17,12 +17,12 @@
  * crash's thousands are summed in the block lines — but a failure, a revert or a breaker always gets its line.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Contract, Interface } from 'ethers';
 import { AaveV3HealthScanner } from '../functions/adapters/chain/health-scan';
 import { EthersLiquidatorContract } from '../functions/adapters/chain/liquidator-contract';
 import { latestBlockNumber } from '../functions/adapters/chain/provider';
 import type { RecordOutcome } from '../functions/handlers/worker';
+import { cliArgs } from './cli-args';
 import { startLocalPipeline } from './runtime/local-pipeline';
 import type { LocalSignerCount } from './runtime/pipeline-env';
 import { loadScenario, ScenarioError } from './world/scenario';
@@ -127,7 +127,21 @@ async function deepestFailedCall(provider: World['provider'], txHash: string): P
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const values = cliArgs({
+    name: 'demo',
+    usage: `usage: npm run demo [-- --scenario NAME|FILE] [--report FILE] [--json] [--timeout SEC] [--sizing max|target-health|two-step]
+                    [--block-time SEC] [--signers 1-4] [--worker-concurrency N] [--max-batch-size N] [--verbose]
+  --scenario NAME|FILE     the scenario to run (default: default)
+  --report FILE            where the JSON report is written (default: demo-report.json)
+  --json                   print the report as JSON on stdout instead of the summary
+  --timeout SEC            stop after at most SEC seconds (default: the scenario's demo.timeoutSec)
+  --sizing STRATEGY        max, target-health or two-step (default: max)
+  --block-time SEC         seconds per block, 1 or more (default: the scenario's blockTimeSec)
+  --signers N              signers, 1 to 4 (default: the scenario's demo.signers)
+  --worker-concurrency N   concurrent workers, 1 to 10 (default: the scenario's demo.workerConcurrency)
+  --max-batch-size N       liquidations per batch, 1 to 20 (default: 10)
+  --verbose                a line per candidate and outcome, however many borrowers
+  -h, --help               print this help`,
     options: {
       scenario: { type: 'string', default: 'default' },
       report: { type: 'string', default: 'demo-report.json' },

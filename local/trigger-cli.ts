@@ -11,12 +11,12 @@
  * --json; progress on stderr. `--world FILE` reads another world file than .world/world.json.
  * Exit status: 0, or 1 for an error, a failed or reverted liquidation, or a candidate the queue refused.
  */
-import { parseArgs } from 'node:util';
 import { formatUnits } from 'ethers';
 import type { AdminStep, LiquidateTriggerResult, ScanTriggerResult, StatusTriggerResult, TriggerResult } from '../functions/handlers/trigger';
 import { triggerHandlerFromEnvironment } from '../functions/handlers/trigger';
 import type { EncodedPlan } from '../functions/pipeline/execution-plan';
 import type { ScanEvent } from '../functions/pipeline/scan-blocks';
+import { CliArgsError, isHelpFlag, parseCliArgs } from './cli-args';
 import { localPipelineEnv } from './runtime/pipeline-env';
 import { localLambdaContext } from './runtime/sqs-event-source';
 import type { WorldInfo } from './world/world';
@@ -66,14 +66,17 @@ interface Command {
   worldFile: string;
 }
 
-/** The payload as the user gave it; the handler validates it (so the CLI and Lambda reject the same payloads). */
-function parseCommand(argv: string[]): Command {
+/**
+ * The payload as the user gave it; the handler validates it (so the CLI and Lambda reject the same payloads).
+ * 'help' for `--help` or `-h`, as the action or among its options.
+ */
+function parseCommand(argv: string[]): Command | 'help' {
   const [action, ...args] = argv;
+  if (isHelpFlag(action)) return 'help';
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      options: {
+    parsed = parseCliArgs(
+      {
         account: { type: 'string' },
         accounts: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
@@ -83,10 +86,13 @@ function parseCommand(argv: string[]): Command {
         json: { type: 'boolean', default: false },
         world: { type: 'string', default: DEFAULT_WORLD_FILE },
       },
-    });
+      args,
+    );
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    if (err instanceof CliArgsError) throw new UsageError(err.message);
+    throw err;
   }
+  if (parsed.kind === 'help') return 'help';
   const { values } = parsed;
   const common = { json: values.json, worldFile: values.world };
   switch (action) {
@@ -312,6 +318,10 @@ function progress(event: ScanEvent): void {
 
 async function main(): Promise<number> {
   const command = parseCommand(process.argv.slice(2));
+  if (command === 'help') {
+    await new Promise<void>((resolve) => process.stdout.write(`${USAGE}\n`, () => resolve()));
+    return 0;
+  }
   const info = readRunningWorld(command.worldFile);
   const env = localPipelineEnv(info);
   // Powertools reads its own settings from the process environment: warnings and errors only (to stderr).

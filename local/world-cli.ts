@@ -6,7 +6,7 @@
  * price shocks as blocks pass, and runs until Ctrl-C (or `npm run world -- down` from another terminal).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { isHelpFlag, parseCliArgs } from './cli-args';
 import { loadScenario, ScenarioError } from './world/scenario';
 import { startWorld, type WorldInfo } from './world/world';
 import { isProcessAlive, readWorldState, WORLD_STATE_DIR, WORLD_STATE_FILE } from './world/world-state';
@@ -37,9 +37,8 @@ function summary(info: WorldInfo): string {
 }
 
 async function up(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
+  const parsed = parseCliArgs(
+    {
       scenario: { type: 'string', default: 'default' },
       aave: { type: 'string' },
       'block-time': { type: 'string' },
@@ -47,7 +46,13 @@ async function up(args: string[]): Promise<void> {
       reseed: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
-  });
+    args,
+  );
+  if (parsed.kind === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const { values } = parsed;
   const previous = readWorldState();
   if (previous && isProcessAlive(previous.pid)) throw new Error(`a world is already up (pid ${previous.pid}); run \`npm run world -- down\` first`);
   const scenario = loadScenario(values.scenario);
@@ -113,6 +118,11 @@ async function down(): Promise<void> {
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
+  // `down` takes no options: `down --help` must not stop the world.
+  if (isHelpFlag(command) || (command === 'down' && rest.some(isHelpFlag))) {
+    console.log(USAGE);
+    return;
+  }
   if (command === 'up') return up(rest);
   if (command === 'down') return down();
   throw new Error(`unknown command ${command ?? '(none)'}\n${USAGE}`);
