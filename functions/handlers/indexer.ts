@@ -7,7 +7,8 @@
  * - BorrowersIndexed: distinct tracked accounts with events in the run;
  * - NewBorrowers: accounts tracked for the first time;
  * - IndexerLagBlocks: head − checkpoint after the run (0 when caught up; grows when runs end at their deadline);
- * - IndexerRpcCalls: JSON-RPC requests of the run (providers bill per call).
+ * - IndexerRpcCalls: JSON-RPC requests of the run (providers bill per call);
+ * - IndexerWindowRetries: windows that failed (node or store error) and were tried again within the run.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -53,6 +54,8 @@ export interface IndexerDeps {
   /** Builds the adapters; called on the first invocation (the RPC URL may be a secret) and reused after. */
   connect(): Promise<IndexerAdapters>;
   deadlineMarginMs?: number;
+  /** Pause between a failed window and its retry (tests pass a fake). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export function createIndexerHandler(deps: IndexerDeps) {
@@ -72,13 +75,17 @@ export function createIndexerHandler(deps: IndexerDeps) {
     try {
       const { source, borrowers, checkpoints } = await connect();
       const deadlineMs = clock.nowMs() + context.getRemainingTimeInMillis() - marginMs;
-      const summary = await indexBorrowers({ market, settings, source, borrowers, checkpoints, clock }, deadlineMs);
+      // A failed window is tried again within the run; each failure is a warning and counts IndexerWindowRetries.
+      const onWindowFailed = ({ fromBlock, toBlock, consecutiveFailures, error }: { fromBlock: number; toBlock: number; consecutiveFailures: number; error: unknown }) =>
+        logger.warn('indexer window failed; trying it again', { fromBlock, toBlock, consecutiveFailures, error: error instanceof Error ? error.message : String(error) });
+      const summary = await indexBorrowers({ market, settings, source, borrowers, checkpoints, clock, sleep: deps.sleep, onWindowFailed }, deadlineMs);
 
       metrics.addMetric('BorrowersIndexed', MetricUnit.Count, summary.borrowersSeen);
       metrics.addMetric('NewBorrowers', MetricUnit.Count, summary.newBorrowers);
       // Blocks have no CloudWatch unit; Count it is. Clamped: a node behind the checkpoint is not negative lag.
       metrics.addMetric('IndexerLagBlocks', MetricUnit.Count, Math.max(0, summary.headBlock - summary.toBlock));
       metrics.addMetric('IndexerRpcCalls', MetricUnit.Count, summary.rpcCalls);
+      metrics.addMetric('IndexerWindowRetries', MetricUnit.Count, summary.failedWindows);
 
       if (summary.reorg.kind === 'checkpoint-block-replaced') {
         logger.warn('a reorg replaced the checkpoint block: the last reorgDepth blocks were read again, older ones were not', { reorg: summary.reorg });

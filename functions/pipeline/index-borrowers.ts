@@ -15,6 +15,7 @@
  * hash tells whether anything at or below it changed: unchanged and no new block → the run does nothing.
  * Upserts are idempotent, so reading a block twice is harmless.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { BorrowerStore, CheckpointStore, IndexerCheckpoint } from '../ports/borrower-store';
 import type { Clock } from '../ports/clock';
 
@@ -57,6 +58,14 @@ export interface IndexerSettings {
   logWindow: number;
   /** Blocks below the checkpoint read again on every run. */
   reorgDepth: number;
+  /**
+   * A window that fails (node error, dropped connection, store error) is tried again after `windowRetryPauseMs`,
+   * up to this many failures in a row; then the run fails and the next invocation continues from the checkpoint.
+   * Without it one transient error in a flaky provider's 20 % cost the rest of the invocation (default 5).
+   */
+  maxConsecutiveWindowFailures?: number;
+  /** Pause before a failed window is tried again (default 1,000 ms); never past the run's deadline. */
+  windowRetryPauseMs?: number;
 }
 
 export interface IndexBorrowersDeps {
@@ -67,6 +76,10 @@ export interface IndexBorrowersDeps {
   borrowers: Pick<BorrowerStore, 'upsertSeen' | 'listTracked'>;
   checkpoints: CheckpointStore;
   clock: Clock;
+  /** Waits between a failed window and its retry (tests pass a fake). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Told of each failed window before it is tried again (the handler logs a warning and counts a metric). */
+  onWindowFailed?: (failure: { fromBlock: number; toBlock: number; consecutiveFailures: number; error: unknown }) => void;
 }
 
 /** What the checkpoint's block hash said about reorgs. */
@@ -107,6 +120,8 @@ export interface IndexBorrowersSummary {
   newBorrowers: number;
   /** JSON-RPC requests made, refused windows included. */
   rpcCalls: number;
+  /** Windows that failed and were tried again in this run. */
+  failedWindows: number;
   reorg: ReorgCheck;
 }
 
@@ -135,6 +150,9 @@ export class CheckpointWriteError extends Error {
 /** Events that prove the account has, or had, debt: only those start tracking an account. */
 const DEBT_EVENTS: ReadonlySet<AccountEventKind> = new Set<AccountEventKind>(['borrow', 'repay', 'liquidation']);
 
+const DEFAULT_MAX_CONSECUTIVE_WINDOW_FAILURES = 5;
+const DEFAULT_WINDOW_RETRY_PAUSE_MS = 1_000;
+
 /** Conflicting checkpoint writes retried with the newer stored value before giving up. */
 const MAX_CHECKPOINT_ATTEMPTS = 3;
 
@@ -161,6 +179,7 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
     borrowersSeen: 0,
     newBorrowers: 0,
     rpcCalls,
+    failedWindows: 0,
     reorg,
     ...counts,
   });
@@ -188,7 +207,12 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
   // Accounts already tracked, loaded once on the first window with events (see the file comment: events that do
   // not prove debt only count for tracked accounts, and new accounts are counted against this set).
   let known: Set<string> | undefined;
-  const counts = () => ({ windows, windowBlocks, logs, borrowersSeen: seen.size, newBorrowers, rpcCalls });
+  let failedWindows = 0;
+  let consecutiveFailures = 0;
+  const maxConsecutiveFailures = settings.maxConsecutiveWindowFailures ?? DEFAULT_MAX_CONSECUTIVE_WINDOW_FAILURES;
+  const retryPauseMs = settings.windowRetryPauseMs ?? DEFAULT_WINDOW_RETRY_PAUSE_MS;
+  const sleep = deps.sleep ?? ((ms: number) => delay(ms));
+  const counts = () => ({ windows, windowBlocks, logs, borrowersSeen: seen.size, newBorrowers, rpcCalls, failedWindows });
 
   const track = async (events: readonly AccountEvent[]): Promise<void> => {
     if (events.length === 0) return;
@@ -227,21 +251,22 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
     }
   };
 
-  let cursor = fromBlock;
-  while (cursor <= headBlock) {
-    if (clock.nowMs() >= deadlineMs) return summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
-    const to = Math.min(headBlock, cursor + windowBlocks - 1);
+  /** One window: read, track, move the checkpoint. 'refused' = the node said the range is too large. */
+  const indexWindow = async (cursor: number, to: number): Promise<'done' | 'refused' | { superseded: IndexerCheckpoint | undefined }> => {
     const read = await source.readEvents(cursor, to);
     rpcCalls++;
     if (read.kind === 'range-too-large') {
       if (to === cursor) throw new LogWindowError(cursor, read.reason);
       // Dense blocks tend to cluster (a busy period), so the smaller window is kept for the rest of the run.
       windowBlocks = Math.max(1, Math.floor((to - cursor + 1) / 2));
-      continue;
+      return 'refused';
     }
-    windows++;
-    logs += read.events.length;
     await track(read.events);
+    // Counted once the window is through (read, tracked, checkpoint moved or overtaken), so a retried window counts once.
+    const through = () => {
+      windows++;
+      logs += read.events.length;
+    };
     // Windows below the checkpoint re-read it for reorgs and leave it where it is.
     if (!checkpoint || to >= checkpoint.block) {
       const blockHash = (await source.blockHash(to)).toLowerCase();
@@ -250,11 +275,40 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
       if (!sameCheckpoint(checkpoint, next)) {
         const moved = await moveCheckpoint(next);
         if (moved.kind === 'superseded') {
-          checkpoint = moved.current;
-          return summary({ kind: 'superseded', current: moved.current }, fromBlock, counts());
+          through();
+          return { superseded: moved.current };
         }
         checkpoint = next;
       }
+    }
+    through();
+    return 'done';
+  };
+
+  let cursor = fromBlock;
+  while (cursor <= headBlock) {
+    if (clock.nowMs() >= deadlineMs) return summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
+    const to = Math.min(headBlock, cursor + windowBlocks - 1);
+    let result: Awaited<ReturnType<typeof indexWindow>>;
+    try {
+      result = await indexWindow(cursor, to);
+      consecutiveFailures = 0;
+    } catch (err) {
+      // A node that refuses even one block will refuse it again: no retry.
+      if (err instanceof LogWindowError) throw err;
+      consecutiveFailures++;
+      if (consecutiveFailures >= maxConsecutiveFailures) throw err;
+      failedWindows++;
+      deps.onWindowFailed?.({ fromBlock: cursor, toBlock: to, consecutiveFailures, error: err });
+      // The same window again (what it wrote is idempotent: upserts and a compare-and-set checkpoint).
+      if (clock.nowMs() + retryPauseMs >= deadlineMs) return summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
+      await sleep(retryPauseMs);
+      continue;
+    }
+    if (result === 'refused') continue;
+    if (result !== 'done') {
+      checkpoint = result.superseded;
+      return summary({ kind: 'superseded', current: result.superseded }, fromBlock, counts());
     }
     cursor = to + 1;
   }

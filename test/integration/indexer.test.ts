@@ -149,7 +149,7 @@ describe.each(['v3.6', 'v3.0'] as const)('borrower indexer on Aave %s', (aave) =
     }
     const block = await world.provider.getBlock(head);
     await expect(adapters.checkpoints.getCheckpoint(config.marketKey)).resolves.toEqual({ block: head, blockHash: block!.hash });
-    expect(flushed.at(-1)).toEqual({ BorrowersIndexed: seeded.length, NewBorrowers: seeded.length, IndexerLagBlocks: 0, IndexerRpcCalls: summary.rpcCalls });
+    expect(flushed.at(-1)).toEqual({ BorrowersIndexed: seeded.length, NewBorrowers: seeded.length, IndexerLagBlocks: 0, IndexerRpcCalls: summary.rpcCalls, IndexerWindowRetries: 0 });
   });
 
   it('changes nothing on a run with no new block', async () => {

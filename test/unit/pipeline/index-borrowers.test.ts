@@ -37,6 +37,8 @@ class FakeChain implements AccountEventSource {
   /** Refuses a window holding more events than this, in Infura's words. */
   maxEventsPerCall = Number.POSITIVE_INFINITY;
   onRead: () => void = () => undefined;
+  /** The next eth_getLogs calls fail with these errors, one each, as a flaky node would. */
+  readFailures: Error[] = [];
 
   constructor(head: number) {
     this.mineTo(head);
@@ -73,6 +75,8 @@ class FakeChain implements AccountEventSource {
   async readEvents(fromBlock: number, toBlock: number): Promise<AccountEventRead> {
     this.calls.logs++;
     this.onRead();
+    const failure = this.readFailures.shift();
+    if (failure) throw failure;
     const events = this.blocks.slice(fromBlock, toBlock + 1).flatMap((b) => b.events);
     if (events.length > this.maxEventsPerCall) {
       this.calls.refused++;
@@ -116,7 +120,9 @@ class MemoryCheckpointStore implements CheckpointStore {
   stored: IndexerCheckpoint | undefined;
   readonly writes: number[] = [];
   interloper: IndexerCheckpoint | undefined;
+  /** The next puts fail with this error (as a store outage would), `failPuts` times in a row. */
   failNextPut: Error | undefined;
+  failPuts = 1;
 
   async getCheckpoint(): Promise<IndexerCheckpoint | undefined> {
     return this.stored;
@@ -130,7 +136,7 @@ class MemoryCheckpointStore implements CheckpointStore {
     }
     if (this.failNextPut) {
       const err = this.failNextPut;
-      this.failNextPut = undefined;
+      if (--this.failPuts <= 0) this.failNextPut = undefined;
       throw err;
     }
     if (this.stored?.block !== previous?.block || this.stored?.blockHash !== previous?.blockHash) throw new Error('conditional check failed');
@@ -166,8 +172,14 @@ function setup(chain = marketHistory(), settings: IndexerSettings = SETTINGS) {
   const borrowers = new MemoryBorrowerStore();
   const checkpoints = new MemoryCheckpointStore();
   const clock = new ManualClock();
-  const deps: IndexBorrowersDeps = { market: MARKET, settings, source: chain, borrowers, checkpoints, clock };
-  return { chain, borrowers, checkpoints, clock, deps };
+  const pauses: number[] = [];
+  const failures: { fromBlock: number; toBlock: number; consecutiveFailures: number; error: unknown }[] = [];
+  const sleep = async (ms: number) => {
+    pauses.push(ms);
+    clock.now += ms;
+  };
+  const deps: IndexBorrowersDeps = { market: MARKET, settings, source: chain, borrowers, checkpoints, clock, sleep, onWindowFailed: (f) => failures.push(f) };
+  return { chain, borrowers, checkpoints, clock, deps, pauses, failures };
 }
 
 describe('indexBorrowers', () => {
@@ -188,6 +200,7 @@ describe('indexBorrowers', () => {
         borrowersSeen: 3,
         newBorrowers: 3,
         rpcCalls: 7, // head + 3 × (eth_getLogs + block hash for the checkpoint)
+        failedWindows: 0,
         reorg: { kind: 'first-run' },
       });
       // The supplier never borrowed: not tracked. B's supply in the window of its first borrow counts.
@@ -256,6 +269,7 @@ describe('indexBorrowers', () => {
         borrowersSeen: 0,
         newBorrowers: 0,
         rpcCalls: 2, // head + the checkpoint block's hash
+        failedWindows: 0,
         reorg: { kind: 'unchanged' },
       });
       expect(chain.calls.logs).toBe(logsBefore);
@@ -399,16 +413,90 @@ describe('indexBorrowers', () => {
       expect(checkpoints.stored).toEqual({ block: 60, blockHash: chain.hashOf(60) });
     });
 
-    it('reports a failed checkpoint write that was not a race, with its cause', async () => {
-      const { checkpoints, deps } = setup();
+    it('reports a failed checkpoint write that was not a race, with its cause, once it failed five times in a row', async () => {
+      const { checkpoints, deps, failures } = setup();
       const cause = new Error('connection reset');
       checkpoints.failNextPut = cause;
+      checkpoints.failPuts = 5;
 
       const run = indexBorrowers(deps, FAR);
 
       await expect(run).rejects.toThrow(`moving the indexer checkpoint of ${MARKET} to block 29 failed`);
       await expect(run).rejects.toBeInstanceOf(CheckpointWriteError);
       await expect(run).rejects.toHaveProperty('cause', cause);
+      expect(failures.map((f) => [f.fromBlock, f.toBlock, f.consecutiveFailures])).toEqual([
+        [10, 29, 1],
+        [10, 29, 2],
+        [10, 29, 3],
+        [10, 29, 4],
+      ]);
+      expect(checkpoints.stored).toBeUndefined();
+    });
+  });
+
+  describe('a flaky node or store', () => {
+    it('tries a failed window again after a pause and catches up, each window counted once', async () => {
+      const { chain, borrowers, checkpoints, deps, pauses, failures } = setup();
+      const dropped = new Error('socket hang up');
+      chain.readFailures = [dropped, new Error('injected fault: service unavailable')];
+
+      const summary = await indexBorrowers(deps, FAR);
+
+      expect(summary).toMatchObject({ outcome: { kind: 'caught-up' }, toBlock: 60, windows: 3, logs: 7, newBorrowers: 3, failedWindows: 2 });
+      expect(pauses).toEqual([1_000, 1_000]);
+      expect(failures.map((f) => [f.fromBlock, f.toBlock, f.consecutiveFailures, f.error])).toEqual([
+        [10, 29, 1, dropped],
+        [10, 29, 2, expect.objectContaining({ message: 'injected fault: service unavailable' })],
+      ]);
+      expect(borrowers.spans()).toEqual({ [A]: [12, 55], [B]: [33, 35], [C]: [50, 50] });
+      expect(checkpoints.writes).toEqual([29, 49, 60]);
+    });
+
+    it('retries a window whose checkpoint write failed, without counting its events twice', async () => {
+      const { checkpoints, deps } = setup();
+      checkpoints.failNextPut = new Error('connection reset');
+
+      const summary = await indexBorrowers(deps, FAR);
+
+      expect(summary).toMatchObject({ outcome: { kind: 'caught-up' }, toBlock: 60, windows: 3, logs: 7, newBorrowers: 3, failedWindows: 1 });
+      expect(checkpoints.writes).toEqual([29, 49, 60]);
+    });
+
+    it('gives up after five failures in a row, with the checkpoint at the last window through', async () => {
+      const { chain, checkpoints, deps } = setup();
+      chain.onRead = () => {
+        if (chain.calls.logs === 2) chain.readFailures = Array.from({ length: 5 }, (_, i) => new Error(`header not found (${i + 1})`));
+      };
+
+      await expect(indexBorrowers(deps, FAR)).rejects.toThrow('header not found (5)');
+      expect(checkpoints.stored?.block).toBe(29);
+    });
+
+    it('does not retry a window the node refuses even for one block', async () => {
+      const chain = marketHistory();
+      chain.maxEventsPerCall = 1;
+      const { deps, failures } = setup(chain);
+
+      await expect(indexBorrowers(deps, FAR)).rejects.toBeInstanceOf(LogWindowError);
+      expect(failures).toEqual([]);
+    });
+
+    it('stops at the deadline instead of pausing past it', async () => {
+      const { chain, clock, deps, pauses } = setup();
+      chain.readFailures = [new Error('socket hang up')];
+
+      const summary = await indexBorrowers(deps, clock.now + 500);
+
+      expect(summary).toMatchObject({ outcome: { kind: 'deadline', remainingBlocks: 51 }, toBlock: 9, windows: 0, failedWindows: 1 });
+      expect(pauses).toEqual([]);
+    });
+
+    it('uses the configured retry budget and pause', async () => {
+      const { chain, deps, pauses } = setup(marketHistory(), { ...SETTINGS, maxConsecutiveWindowFailures: 2, windowRetryPauseMs: 250 });
+      chain.readFailures = [new Error('a'), new Error('b')];
+
+      await expect(indexBorrowers(deps, FAR)).rejects.toThrow('b');
+      expect(pauses).toEqual([250]);
     });
   });
 });
