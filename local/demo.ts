@@ -302,7 +302,10 @@ async function main(): Promise<void> {
       }
     };
     for (;;) {
-      const head = await latestBlockNumber(provider);
+      // A block is read once its successor exists. anvil answers a read pinned to the head block from its live
+      // state, which the next block's transactions change before the head number moves: a read of the head can
+      // see the next block's liquidations, and an account liquidated there would never be seen liquidatable.
+      const head = (await latestBlockNumber(provider)) - 1;
       while (observed < head) {
         observed++;
         const prices = ((await oracle.getAssetsPrices(reserveAssets, { blockTag: observed })) as bigint[]).join(',');
