@@ -27,6 +27,7 @@ import {
   type IndexBorrowersSummary,
   indexBorrowers,
   type IndexerSettings,
+  type WindowFailure,
 } from '../pipeline/index-borrowers';
 import type { BorrowerStore, CheckpointStore } from '../ports/borrower-store';
 import { type Clock, systemClock } from '../ports/clock';
@@ -76,7 +77,7 @@ export function createIndexerHandler(deps: IndexerDeps) {
       const { source, borrowers, checkpoints } = await connect();
       const deadlineMs = clock.nowMs() + context.getRemainingTimeInMillis() - marginMs;
       // A failed window is tried again within the run; each failure is a warning and counts IndexerWindowRetries.
-      const onWindowFailed = ({ fromBlock, toBlock, consecutiveFailures, error }: { fromBlock: number; toBlock: number; consecutiveFailures: number; error: unknown }) =>
+      const onWindowFailed = ({ fromBlock, toBlock, consecutiveFailures, error }: WindowFailure) =>
         logger.warn('indexer window failed; trying it again', { fromBlock, toBlock, consecutiveFailures, error: error instanceof Error ? error.message : String(error) });
       const summary = await indexBorrowers({ market, settings, source, borrowers, checkpoints, clock, sleep: deps.sleep, onWindowFailed }, deadlineMs);
 

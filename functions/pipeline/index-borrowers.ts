@@ -15,7 +15,7 @@
  * hash tells whether anything at or below it changed: unchanged and no new block → the run does nothing.
  * Upserts are idempotent, so reading a block twice is harmless.
  */
-import { setTimeout as delay } from 'node:timers/promises';
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import type { BorrowerStore, CheckpointStore, IndexerCheckpoint } from '../ports/borrower-store';
 import type { Clock } from '../ports/clock';
 
@@ -79,7 +79,15 @@ export interface IndexBorrowersDeps {
   /** Waits between a failed window and its retry (tests pass a fake). */
   sleep?: (ms: number) => Promise<void>;
   /** Told of each failed window before it is tried again (the handler logs a warning and counts a metric). */
-  onWindowFailed?: (failure: { fromBlock: number; toBlock: number; consecutiveFailures: number; error: unknown }) => void;
+  onWindowFailed?: (failure: WindowFailure) => void;
+}
+
+/** A window that failed and will be tried again. */
+export interface WindowFailure {
+  fromBlock: number;
+  toBlock: number;
+  consecutiveFailures: number;
+  error: unknown;
 }
 
 /** What the checkpoint's block hash said about reorgs. */
@@ -211,7 +219,7 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
   let consecutiveFailures = 0;
   const maxConsecutiveFailures = settings.maxConsecutiveWindowFailures ?? DEFAULT_MAX_CONSECUTIVE_WINDOW_FAILURES;
   const retryPauseMs = settings.windowRetryPauseMs ?? DEFAULT_WINDOW_RETRY_PAUSE_MS;
-  const sleep = deps.sleep ?? ((ms: number) => delay(ms));
+  const sleep = deps.sleep ?? ((ms: number) => setTimeoutPromise(ms));
   const counts = () => ({ windows, windowBlocks, logs, borrowersSeen: seen.size, newBorrowers, rpcCalls, failedWindows });
 
   const track = async (events: readonly AccountEvent[]): Promise<void> => {
@@ -251,22 +259,23 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
     }
   };
 
-  /** One window: read, track, move the checkpoint. 'refused' = the node said the range is too large. */
-  const indexWindow = async (cursor: number, to: number): Promise<'done' | 'refused' | { superseded: IndexerCheckpoint | undefined }> => {
+  /**
+   * One window: read, track, move the checkpoint. `refused`: the node said the range is too large. A window that
+   * went through reports its log count, added to the run's counts only then, so a retried window counts once.
+   */
+  const indexWindow = async (
+    cursor: number,
+    to: number,
+  ): Promise<{ kind: 'refused' } | { kind: 'done'; logs: number } | { kind: 'superseded'; logs: number; current: IndexerCheckpoint | undefined }> => {
     const read = await source.readEvents(cursor, to);
     rpcCalls++;
     if (read.kind === 'range-too-large') {
       if (to === cursor) throw new LogWindowError(cursor, read.reason);
       // Dense blocks tend to cluster (a busy period), so the smaller window is kept for the rest of the run.
       windowBlocks = Math.max(1, Math.floor((to - cursor + 1) / 2));
-      return 'refused';
+      return { kind: 'refused' };
     }
     await track(read.events);
-    // Counted once the window is through (read, tracked, checkpoint moved or overtaken), so a retried window counts once.
-    const through = () => {
-      windows++;
-      logs += read.events.length;
-    };
     // Windows below the checkpoint re-read it for reorgs and leave it where it is.
     if (!checkpoint || to >= checkpoint.block) {
       const blockHash = (await source.blockHash(to)).toLowerCase();
@@ -274,20 +283,17 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
       const next: IndexerCheckpoint = { block: to, blockHash };
       if (!sameCheckpoint(checkpoint, next)) {
         const moved = await moveCheckpoint(next);
-        if (moved.kind === 'superseded') {
-          through();
-          return { superseded: moved.current };
-        }
+        if (moved.kind === 'superseded') return { kind: 'superseded', logs: read.events.length, current: moved.current };
         checkpoint = next;
       }
     }
-    through();
-    return 'done';
+    return { kind: 'done', logs: read.events.length };
   };
 
   let cursor = fromBlock;
+  const stopAtDeadline = () => summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
   while (cursor <= headBlock) {
-    if (clock.nowMs() >= deadlineMs) return summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
+    if (clock.nowMs() >= deadlineMs) return stopAtDeadline();
     const to = Math.min(headBlock, cursor + windowBlocks - 1);
     let result: Awaited<ReturnType<typeof indexWindow>>;
     try {
@@ -301,14 +307,16 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
       failedWindows++;
       deps.onWindowFailed?.({ fromBlock: cursor, toBlock: to, consecutiveFailures, error: err });
       // The same window again (what it wrote is idempotent: upserts and a compare-and-set checkpoint).
-      if (clock.nowMs() + retryPauseMs >= deadlineMs) return summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
+      if (clock.nowMs() + retryPauseMs >= deadlineMs) return stopAtDeadline();
       await sleep(retryPauseMs);
       continue;
     }
-    if (result === 'refused') continue;
-    if (result !== 'done') {
-      checkpoint = result.superseded;
-      return summary({ kind: 'superseded', current: result.superseded }, fromBlock, counts());
+    if (result.kind === 'refused') continue;
+    windows++;
+    logs += result.logs;
+    if (result.kind === 'superseded') {
+      checkpoint = result.current;
+      return summary({ kind: 'superseded', current: result.current }, fromBlock, counts());
     }
     cursor = to + 1;
   }
