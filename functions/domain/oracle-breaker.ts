@@ -42,6 +42,8 @@ export interface OracleReading {
   /** Base-currency units (USD with 8 decimals on every market we run). */
   price: PoolPrice;
   feed: FeedRound;
+  /** ReserveData.currentVariableBorrowRate at the block: ray (1e27 = 100 %), per year; undefined if not read. */
+  variableBorrowRateRay?: bigint;
 }
 
 /** Every reading of one block, with that block's timestamp (the clock staleness is measured against). */
