@@ -43,7 +43,7 @@ const TOPICS = [...BY_TOPIC.keys()];
  * Ankr "block range is too wide", BSC "exceed maximum block range: 50000", Chainstack "Block range limit exceeded",
  * Erigon "query exceeds max block range", and "too many results"-style variants.
  */
-const RANGE_TOO_LARGE =
+export const RANGE_TOO_LARGE =
   /too many (results|logs|blocks)|returned more than|response size|block range|range (is )?too (large|wide|big)|exceeds? (the )?max(imum)? (block )?range|range limit|limited to (a )?[\d,]+ (block )?range|max(imum)? results|query timeout/i;
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/, 'must be 0x-prefixed hex');
