@@ -28,9 +28,9 @@ import { createJsonRpcProvider, latestBlockNumber } from '../functions/adapters/
 import { DEFAULT_WATCH_TIER_POLICY } from '../functions/domain/watch-tier';
 import type { CandidateMessage } from '../functions/pipeline/candidate-message';
 import { type BlockSource, scanBlocks, type ScanBlocksDeps, type ScanBlocksSettings, type ScanEvent, type ScanSummary } from '../functions/pipeline/scan-blocks';
-import type { AccountSnapshot, BorrowerStore, TrackedBorrower } from '../functions/ports/borrower-store';
 import type { CandidateQueue } from '../functions/ports/candidate-queue';
 import { systemClock } from '../functions/ports/clock';
+import { MemoryBorrowerStore } from '../local/runtime/memory-borrower-store';
 import { loadScenario } from '../local/world/scenario';
 import { startWorld } from '../local/world/world';
 import type { BenchResult } from './run';
@@ -66,6 +66,8 @@ function scannerSettings(chainId: number, pool: string): ScanBlocksSettings {
     marketKey: `${chainId}#${lower(pool)}`,
     deadlineMarginMs: DEADLINE_MARGIN_MS,
     pollIntervalMs: POLL_INTERVAL_MS,
+    // Both kinds of scanner read every account at every block they handle: the comparison is of when they look.
+    reads: { mode: 'every-block' },
     reenqueueAfterBlocks: 10,
     snapshotRetentionSec: 7 * 24 * 3600,
     breaker: { maxAgeSec: 3_900n, maxDeviationBps: 3_000n },
@@ -73,40 +75,6 @@ function scannerSettings(chainId: number, pool: string): ScanBlocksSettings {
     materialChangeBps: 100n,
     maxConsecutiveBlockFailures: 5,
   };
-}
-
-/** BorrowerStore in memory: the tracked borrowers of one market, kept between invocations of one scanner. */
-class MemoryBorrowerStore implements BorrowerStore {
-  private readonly records = new Map<string, TrackedBorrower>();
-  snapshotsWritten = 0;
-
-  constructor(borrowers: readonly string[], block: number) {
-    for (const borrower of borrowers) this.records.set(lower(borrower), { borrower, firstSeenBlock: block, lastEventBlock: block, tier: 'cold' });
-  }
-
-  async upsertSeen(_market: string, seen: readonly { borrower: string; block: number }[]): Promise<void> {
-    for (const { borrower, block } of seen) {
-      const existing = this.records.get(lower(borrower));
-      this.records.set(lower(borrower), existing ? { ...existing, lastEventBlock: Math.max(existing.lastEventBlock, block) } : { borrower, firstSeenBlock: block, lastEventBlock: block, tier: 'cold' });
-    }
-  }
-
-  async listTracked(_market: string): Promise<TrackedBorrower[]> {
-    return [...this.records.values()].map((r) => ({ ...r }));
-  }
-
-  async recordScan(_market: string, updates: readonly TrackedBorrower[]): Promise<void> {
-    for (const u of updates) this.records.set(lower(u.borrower), { ...u });
-  }
-
-  async clearEnqueued(_market: string, borrower: string): Promise<void> {
-    const record = this.records.get(lower(borrower));
-    if (record) delete record.enqueuedUntilBlock;
-  }
-
-  async putSnapshots(_market: string, snapshots: readonly AccountSnapshot[]): Promise<void> {
-    this.snapshotsWritten += snapshots.length;
-  }
 }
 
 interface FirstEnqueue {

@@ -6,8 +6,13 @@
  * polling for new blocks and handles each one as it appears (skipping to the newest when it falls behind).
  * Per block, every read pinned to that block:
  *   1. oracle readings → circuit breaker per asset (previous readings carried from block to block);
- *   2. health of the borrowers due at this block: all of them on the first block of the invocation, then those
- *      whose watch tier is due and every one that uses a reserve whose price just changed;
+ *   2. health of the borrowers due at this block. Two read modes:
+ *      - `every-block`: every tracked account at every block;
+ *      - `changes` (change-driven): an account is read when it has no reading yet, when its position or a risk
+ *        parameter of a reserve it uses changed (one eth_getLogs per block, PositionChangeSource), when its last
+ *        reading no longer proves it above 1 + a margin under the prices and interest since (read-policy.ts),
+ *        and at least every `maxReadIntervalSec`. Readings outlive the invocation when the caller keeps an
+ *        AccountReads (a warm Lambda container does), so a new invocation reads only what is due;
  *   3. HF < 1 with debt → candidate message, unless an asset it uses has an open breaker or it holds an enqueue
  *      mark: its record is written with the mark, then the message published (a worker can only clear a mark
  *      that is already stored);
@@ -22,14 +27,16 @@
  * borrower seen at the same block by two scanners.
  */
 import type { OracleObservation, OracleReading, BreakerReason, BreakerThresholds, BreakerVerdict } from '../domain/oracle-breaker';
-import { breakerTransitions, evaluateOracleBreakers, openBreakersAffecting, repricedReadings, roundAgeSec, usageMaskOf } from '../domain/oracle-breaker';
+import { breakerTransitions, evaluateOracleBreakers, openBreakersAffecting, repricedReadings, roundAgeSec } from '../domain/oracle-breaker';
 import { WAD } from '../domain/math';
-import { assertWatchTierPolicy, healthChangedMaterially, isDueAt, watchTierOf, type WatchTierPolicy } from '../domain/watch-tier';
+import { assertReadPolicy, type ReadPolicy, type ReadReason } from '../domain/read-policy';
+import { assertWatchTierPolicy, healthChangedMaterially, watchTierOf, type WatchTierPolicy } from '../domain/watch-tier';
 import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower } from '../ports/borrower-store';
 import type { CandidateQueue } from '../ports/candidate-queue';
 import type { Clock } from '../ports/clock';
 import { type BestEffort, runBestEffort, UNREPORTED } from './best-effort';
 import type { CandidateMessage } from './candidate-message';
+import { AccountReads, type PositionChangeSource } from './account-reads';
 
 /** The chain head (never a cached block number: a stale head pins reads to the block before a price update). */
 export interface BlockSource {
@@ -70,12 +77,21 @@ export interface ScanBlocksSettings {
   /** How long (ms) to wait between two polls of the head while no new block has appeared. */
   pollIntervalMs: number;
   /**
+   * The chain's block time (ms), when it is regular (Ethereum's 12 s slots, an L2's fixed interval): after a block,
+   * the head is next asked one poll interval before the following block is due, instead of every poll interval.
+   * Absent: polled every `pollIntervalMs`.
+   */
+  blockTimeMs?: number;
+  /** Which accounts are read at a block (see the header). */
+  reads: ReadMode;
+  /**
    * How long an enqueue mark holds (blocks) when no worker clears it: long enough to cover the queue wait and
    * redeliveries of a candidate, since it only matters for one that was lost.
    */
   reenqueueAfterBlocks: number;
   snapshotRetentionSec: number;
   breaker: BreakerThresholds;
+  /** Labels stored with each record (hot / warm / cold, for operators and snapshots); reads follow `reads`. */
   tiers: WatchTierPolicy;
   /** A health factor change (bps of the last stored value) worth a store write and a snapshot. */
   materialChangeBps: bigint;
@@ -83,7 +99,16 @@ export interface ScanBlocksSettings {
   maxConsecutiveBlockFailures: number;
 }
 
-export type ScanStage = 'load-borrowers' | 'head' | 'oracle' | 'breakers' | 'health' | 'queue' | 'store';
+export type ReadMode =
+  | { mode: 'every-block' }
+  | {
+      mode: 'changes';
+      policy: ReadPolicy;
+      /** A longer gap in the change log (blocks since the last block handled) forgets every reading instead. */
+      maxGapBlocks: number;
+    };
+
+export type ScanStage = 'load-borrowers' | 'head' | 'oracle' | 'changes' | 'breakers' | 'health' | 'queue' | 'store';
 
 export class ScanBlockError extends Error {
   constructor(
@@ -105,6 +130,10 @@ export interface BlockProgress {
   lagBlocks: number;
   firstOfInvocation: boolean;
   accountsScanned: number;
+  /** Why the accounts scanned were read (change-driven mode), or `every-block`. */
+  readsBy: Partial<Record<ReadReason | 'every-block', number>>;
+  /** Readings forgotten at this block because of position or risk-parameter changes (change-driven mode). */
+  forgotten: number;
   /** Accounts with debt and HF < 1 among those scanned. */
   liquidatable: number;
   candidatesEnqueued: number;
@@ -138,7 +167,9 @@ export type ScanEvent =
   | { kind: 'enqueued'; block: number; message: CandidateMessage }
   | { kind: 'unreadable'; block: number; borrower: string; reason: string }
   | { kind: 'publish-failed'; block: number; borrower: string; reason: string }
-  | { kind: 'block-failed'; error: ScanBlockError; consecutiveFailures: number };
+  | { kind: 'block-failed'; error: ScanBlockError; consecutiveFailures: number }
+  /** Blocks came faster than the configured block time (several appeared during one paced wait): polling every interval again. */
+  | { kind: 'pacing-off'; block: number; skippedBlocks: number; blockTimeMs: number };
 
 export interface ScanBlocksDeps {
   settings: ScanBlocksSettings;
@@ -150,6 +181,13 @@ export interface ScanBlocksDeps {
   clock: Clock;
   /** Waits `ms` (a timer in production; tests advance a fake clock). */
   sleep(ms: number): Promise<void>;
+  /** Position and risk-parameter changes per block range: required by the change-driven read mode. */
+  changes?: PositionChangeSource;
+  /**
+   * Readings kept from earlier invocations (change-driven mode); absent: a fresh one, so every account is read at
+   * the invocation's first block.
+   */
+  reads?: AccountReads;
   /**
    * The market's execution breakers: while one is open nothing is enqueued (the worker would send nothing), so
    * the accounts are enqueued at the first block after it closes. Absent: never paused.
@@ -178,8 +216,6 @@ export interface ScanSummary {
 interface BorrowerState {
   /** What this invocation believes now. */
   current: TrackedBorrower;
-  /** Reserve usage bitmap from the last read in this invocation; undefined before the first read. */
-  userConfiguration?: bigint;
   /** What the store holds (as loaded or last written): the baseline for "did it change materially". */
   stored: TrackedBorrower;
 }
@@ -244,6 +280,13 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   const { settings, clock } = deps;
   const maxBlocks = input.maxBlocks ?? Number.POSITIVE_INFINITY;
   assertWatchTierPolicy(settings.tiers);
+  const readMode = settings.reads;
+  let reads: AccountReads | undefined;
+  if (readMode.mode === 'changes') {
+    assertReadPolicy(readMode.policy);
+    if (!deps.changes) throw new Error('the change-driven read mode needs a position change source (deps.changes)');
+    reads = deps.reads ?? new AccountReads(readMode.policy, readMode.maxGapBlocks);
+  }
   const emit = (event: ScanEvent) => deps.onEvent?.(event);
   const stopAtMs = input.deadlineAtMs - settings.deadlineMarginMs;
 
@@ -285,10 +328,18 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
 
   /** Head polls since the last block was reported: part of that block's RPC cost. */
   let pollsSinceLastBlock = 0;
+  /** The highest head seen, and when it was first seen (the clock of block-time pacing). */
+  let highestHead = -1;
+  let highestHeadSeenAtMs = 0;
   const pollHead = async (): Promise<number> => {
     summary.rpcCalls++;
     pollsSinceLastBlock++;
-    return deps.blocks.latestBlockNumber();
+    const polled = await deps.blocks.latestBlockNumber();
+    if (polled > highestHead) {
+      highestHead = polled;
+      highestHeadSeenAtMs = clock.nowMs();
+    }
+    return polled;
   };
 
   /** Compares what this invocation believes with what the store holds, and queues a write if they differ. */
@@ -362,18 +413,37 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     }
     announcedVerdicts = verdicts;
     const repriced = repricedReadings(previousObservation, observation);
-    const repricedMask = usageMaskOf(repriced.map((r) => r.reserveId));
     const breakerOpen = verdicts.filter((v) => v.state === 'open').map((v) => v.asset);
     const ages = observation.readings.flatMap((r: OracleReading) => roundAgeSec(r, observation.blockTimestampSec) ?? []);
     const maxOracleAgeSec = ages.length > 0 ? ages.reduce((a, b) => (a > b ? a : b)) : undefined;
 
     // 2. Health of the borrowers due at this block.
-    const isDue = (s: BorrowerState) =>
-      firstOfInvocation ||
-      s.userConfiguration === undefined ||
-      (s.userConfiguration & repricedMask) !== 0n ||
-      isDueAt(s.current.tier, block, s.current.lastScannedBlock, settings.tiers);
-    const due = [...states.values()].filter(isDue).map((s) => s.current.borrower);
+    const readsBy: BlockProgress['readsBy'] = {};
+    let forgotten = 0;
+    let due: string[];
+    let market: ReturnType<AccountReads['marketAt']> | undefined;
+    if (reads === undefined) {
+      due = [...states.values()].map((s) => s.current.borrower);
+      if (due.length > 0) readsBy['every-block'] = due.length;
+    } else {
+      const range = reads.pendingRange(block);
+      if (range !== undefined) {
+        const changes = await stage('changes', block, () => deps.changes!.changesIn(range.fromBlock, range.toBlock));
+        rpcCalls += changes.rpcCalls;
+        summary.rpcCalls += changes.rpcCalls;
+        const assetIds = new Map(observation.readings.map((r) => [r.asset.toLowerCase(), r.reserveId]));
+        const dropped = reads.apply(changes, assetIds);
+        forgotten = dropped.accounts + dropped.reserves;
+      }
+      market = reads.marketAt(observation);
+      due = [];
+      for (const [k, s] of states) {
+        const reason = reads.reasonToRead(k, market);
+        if (reason === undefined) continue;
+        readsBy[reason] = (readsBy[reason] ?? 0) + 1;
+        due.push(s.current.borrower);
+      }
+    }
     const [scanned, execution] = await Promise.all([
       due.length === 0 ? { accounts: [], rpcCalls: 0 } : stage('health', block, () => deps.accounts.scan(due, block)),
       deps.breakers ? stage('breakers', block, () => deps.breakers!.check(clock.nowMs())) : ({ kind: 'closed' } as const),
@@ -381,6 +451,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     rpcCalls += scanned.rpcCalls;
     summary.rpcCalls += scanned.rpcCalls;
     for (const { user, reason } of 'unreadable' in scanned ? (scanned.unreadable ?? []) : []) {
+      reads?.forget(key(user));
       deps.onEvent?.({ kind: 'unreadable', block, borrower: user, reason });
     }
 
@@ -398,7 +469,14 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       const state = states.get(k);
       if (!state) continue;
       const { current, stored } = state;
-      state.userConfiguration = account.userConfiguration;
+      reads?.remember(k, {
+        block,
+        timestampSec: observation.blockTimestampSec,
+        healthFactorWad: account.healthFactorWad,
+        totalDebtBase: account.totalDebtBase,
+        userConfiguration: account.userConfiguration,
+        prices: market!.prices,
+      });
       const isLiq = isLiquidatable(account);
       const tier = watchTierOf(account.healthFactorWad, settings.tiers);
       // The episode ends when the account is healthy again; so does its enqueue mark (a new episode is new work).
@@ -502,11 +580,14 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     // The baseline for the next block's deviation and repricing checks moves only once a block succeeded: after
     // a failure, the retry compares with the last good block and still sees a price move of the failed one.
     previousObservation = observation;
+    reads?.settled(block);
 
     return {
       block,
       firstOfInvocation,
       accountsScanned: scanned.accounts.length,
+      readsBy,
+      forgotten,
       liquidatable,
       candidatesEnqueued,
       blockedByBreaker,
@@ -524,6 +605,9 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   /** The head as last polled; undefined when it must be asked again. */
   let head: number | undefined;
   let consecutiveFailures = 0;
+  let pacing = settings.blockTimeMs !== undefined;
+  /** The block after which the last paced wait started. */
+  let pacedAfter: number | undefined;
   const waitOnePoll = () => deps.sleep(Math.min(settings.pollIntervalMs, Math.max(0, stopAtMs - clock.nowMs())));
   try {
     // A block is started only if one more like the last, and the final write, still end before the stop time:
@@ -533,8 +617,15 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       let block: number;
       let progress: Omit<BlockProgress, 'lagBlocks' | 'durationMs'>;
       const startedMs = clock.nowMs();
+      let blockSeenAtMs = startedMs;
       try {
         head ??= await stage('head', lastBlock, pollHead);
+        if (pacedAfter !== undefined && head > pacedAfter + 1) {
+          // More than one block appeared while paced: the configured block time is too long for this chain.
+          pacing = false;
+          emit({ kind: 'pacing-off', block: head, skippedBlocks: head - pacedAfter - 1, blockTimeMs: settings.blockTimeMs! });
+        }
+        pacedAfter = undefined;
         if (lastBlock !== undefined && head <= lastBlock) {
           // No new block yet: wait one poll interval (never past the stop time), then ask again.
           await waitOnePoll();
@@ -542,6 +633,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
           continue;
         }
         block = head;
+        blockSeenAtMs = highestHead === block ? highestHeadSeenAtMs : startedMs;
         progress = await handleBlock(block, lastBlock === undefined);
         consecutiveFailures = 0;
       } catch (err) {
@@ -557,9 +649,13 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       }
       const durationMs = clock.nowMs() - startedMs;
       lastBlockMs = durationMs;
-      // The head right after the block was handled: blocks that appeared meanwhile are the scanner's lag. Best
-      // effort: if this poll fails, the next iteration asks again (and reports a failure if it persists).
-      head = await runBestEffort(deps.bestEffort ?? UNREPORTED, 'head-poll', pollHead, { block });
+      // Paced by the block time: a block handled well before the next one is due leaves nothing behind it, so
+      // the head is next asked one poll interval before that block is due.
+      const wakeAtMs = !pacing ? undefined : blockSeenAtMs + settings.blockTimeMs! - settings.pollIntervalMs;
+      const paced = wakeAtMs !== undefined && clock.nowMs() < wakeAtMs;
+      // Otherwise the head right after the block was handled: blocks that appeared meanwhile are the scanner's
+      // lag. Best effort: if this poll fails, the next iteration asks again (and reports a failure if it persists).
+      head = paced ? undefined : await runBestEffort(deps.bestEffort ?? UNREPORTED, 'head-poll', pollHead, { block });
       const lagBlocks = head === undefined ? 0 : Math.max(0, head - block);
 
       summary.blocks++;
@@ -573,6 +669,8 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       lastBlock = block;
       emit({ kind: 'block', progress: { ...progress, rpcCalls: progress.rpcCalls + pollsSinceLastBlock, lagBlocks, durationMs } });
       pollsSinceLastBlock = 0;
+      if (paced) pacedAfter = block;
+      if (paced) await deps.sleep(Math.max(0, Math.min(wakeAtMs! - clock.nowMs(), stopAtMs - clock.nowMs())));
     }
   } catch (err) {
     // Giving up: the write in flight is left to finish, not abandoned.

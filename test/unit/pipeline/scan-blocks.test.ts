@@ -2,7 +2,9 @@
  * The block-following scanner against in-memory fakes on virtual time: a 2 s chain, a 60 s invocation with a
  * 10 s margin (so blocks 100…124 are handled), three reserves (WETH id 0, WBTC id 1, USDC id 2).
  */
+import { DEFAULT_READ_POLICY } from '../../../functions/domain/read-policy';
 import { DEFAULT_WATCH_TIER_POLICY } from '../../../functions/domain/watch-tier';
+import { AccountReads } from '../../../functions/pipeline/account-reads';
 import { type CandidateMessage, deduplicationIdOf } from '../../../functions/pipeline/candidate-message';
 import type { BestEffort, BestEffortStep } from '../../../functions/pipeline/best-effort';
 import { type BlockSource, ScanBlockError, type ScanBlocksSettings, type ScanEvent, scanBlocks, type BlockProgress } from '../../../functions/pipeline/scan-blocks';
@@ -15,6 +17,7 @@ import {
   FakeAccountScanner,
   FakeChain,
   FakeOracle,
+  FakePositionChanges,
   FifoQueueFake,
   hf,
   InMemoryBorrowerStore,
@@ -37,6 +40,9 @@ const B = address(0xb);
 const C = address(0xc);
 const D = address(0xd);
 
+/** The production read mode; tests of other concerns read every account at every block (their health is scripted per block). */
+const CHANGE_DRIVEN: Partial<ScanBlocksSettings> = { reads: { mode: 'changes', policy: DEFAULT_READ_POLICY, maxGapBlocks: 100 } };
+
 function defaultSettings(overrides: Partial<ScanBlocksSettings> = {}): ScanBlocksSettings {
   return {
     chainId: 31337,
@@ -44,6 +50,7 @@ function defaultSettings(overrides: Partial<ScanBlocksSettings> = {}): ScanBlock
     marketKey: MARKET,
     deadlineMarginMs: 10_000,
     pollIntervalMs: 500,
+    reads: { mode: 'every-block' },
     reenqueueAfterBlocks: 10,
     snapshotRetentionSec: 3_600,
     breaker: { maxAgeSec: 3_900n, maxDeviationBps: 3_000n },
@@ -71,6 +78,7 @@ function harness(options: HarnessOptions) {
   const queue = new FifoQueueFake();
   const oracle = new FakeOracle(new Map([[WETH.asset, 3_000_00000000n], [WBTC.asset, 60_000_00000000n], [USDC.asset, 1_00000000n]]));
   const accounts = new FakeAccountScanner(options.healthAt, time, options.msPerAccount ?? 0);
+  const changes = new FakePositionChanges();
   const events: ScanEvent[] = [];
   const settings = defaultSettings(options.settings);
   /** The execution breaker's answer per block (kill switch …); closed unless a test sets it. */
@@ -83,7 +91,7 @@ function harness(options: HarnessOptions) {
   };
   const run = (
     invocationMs = INVOCATION_MS,
-    deps: { store?: InMemoryBorrowerStore; queue?: CandidateQueue; onEvent?: (e: ScanEvent) => void; blocks?: BlockSource; bestEffort?: BestEffort } = {},
+    deps: { store?: InMemoryBorrowerStore; queue?: CandidateQueue; onEvent?: (e: ScanEvent) => void; blocks?: BlockSource; bestEffort?: BestEffort; reads?: AccountReads } = {},
   ) =>
     scanBlocks(
       {
@@ -93,6 +101,8 @@ function harness(options: HarnessOptions) {
         accounts,
         oracle,
         blocks: deps.blocks ?? chain,
+        changes,
+        ...(deps.reads ? { reads: deps.reads } : {}),
         breakers,
         clock: time,
         sleep: time.sleep,
@@ -102,7 +112,7 @@ function harness(options: HarnessOptions) {
       { deadlineAtMs: time.nowMs() + invocationMs },
     );
   const progress = () => events.flatMap((e) => (e.kind === 'block' ? [e.progress] : []));
-  return { time, chain, store, queue, oracle, accounts, events, run, progress, execution };
+  return { time, chain, store, queue, oracle, accounts, changes, events, run, progress, execution };
 }
 
 const liquidatableFrom =
@@ -114,7 +124,7 @@ const messagesFor = (messages: CandidateMessage[], borrower: string) => messages
 describe('scanBlocks: following blocks within one invocation', () => {
   it('handles every new block until deadline − margin, sleeping one poll interval between polls', async () => {
     // Arrange
-    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: CHANGE_DRIVEN });
     const started = h.time.nowMs();
 
     // Act
@@ -127,8 +137,9 @@ describe('scanBlocks: following blocks within one invocation', () => {
     // No busy loop: every wait is one poll interval, and polls are bounded by stop time / interval + blocks.
     expect(new Set(h.time.sleeps)).toEqual(new Set([500]));
     expect(h.chain.polls).toBeLessThanOrEqual(50_000 / 500 + 25 + 1);
-    // Head polls + six oracle calls per block + one scan call (A is cold: read on the first block only).
-    expect(summary.rpcCalls).toBe(h.chain.polls + 25 * 6 + 1);
+    // Head polls + six oracle calls per block + one change-log call per block after the first + one scan call
+    // (A at HF 1.5 with no price move is read on the first block only).
+    expect(summary.rpcCalls).toBe(h.chain.polls + 25 * 6 + 24 + 1);
   });
 
   it('does nothing when the deadline is already within the margin', async () => {
@@ -160,63 +171,97 @@ describe('scanBlocks: following blocks within one invocation', () => {
     expect(h.time.nowMs() - started).toBeLessThanOrEqual(50_000);
   });
 
-  it('reads everyone on the first block, then hot every block, warm every 5 and cold every 30', async () => {
-    const HOT = address(0x1);
-    const WARM = address(0x2);
-    const COLD = address(0x3);
-    const factors: Record<string, bigint> = { [HOT]: hf('1.01'), [WARM]: hf('1.1'), [COLD]: hf('1.5') };
-    const h = harness({ borrowers: [tracked(HOT), tracked(WARM), tracked(COLD)], healthAt: (user) => ({ healthFactorWad: factors[user] }) });
+  it('every-block mode reads every account at every block', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
 
-    await h.run();
+    await h.run(20_000);
 
     const readAt = (user: string) => h.accounts.scans.filter((s) => s.users.includes(user)).map((s) => s.block);
-    expect(readAt(HOT)).toHaveLength(25);
-    expect(readAt(WARM)).toEqual([100, 105, 110, 115, 120]);
-    expect(readAt(COLD)).toEqual([100]);
-    expect(h.store.get(MARKET, HOT)?.tier).toBe('hot');
-    expect(h.store.get(MARKET, WARM)?.tier).toBe('warm');
-    expect(h.store.get(MARKET, COLD)?.tier).toBe('cold');
+    expect(readAt(A)).toEqual([100, 101, 102, 103, 104]);
+    expect(readAt(B)).toEqual(readAt(A));
+    expect(h.changes.ranges).toEqual([]);
   });
 });
 
-describe('scanBlocks: price moves', () => {
+describe('scanBlocks: change-driven reads', () => {
+  const NEAR = address(0x1);
+  const WARM = address(0x2);
+  const FAR = address(0x3);
   const WARM_WETH = address(0x21);
-  const COLD_WETH = address(0x22);
-  const COLD_WBTC = address(0x23);
+  const FAR_WETH = address(0x22);
+  const FAR_WBTC = address(0x23);
   const wethUser = usage({ collateral: [WETH], borrowing: [USDC] });
   const wbtcUser = usage({ collateral: [WBTC], borrowing: [USDC] });
-  // ETH −10 % (1,000 bps: below the 3,000 bps breaker) at `from`.
+  const readAt = (h: ReturnType<typeof harness>, user: string) => h.accounts.scans.filter((s) => s.users.includes(user)).map((s) => s.block);
+  // ETH −10 % (1,000 bps: below the 3,000 bps breaker) from `from` on.
   const ethDropsAt = (from: number) => (block: number, reading: Parameters<FakeOracle['script']>[1]) =>
     reading.asset === WETH.asset && block >= from
       ? { ...reading, price: { kind: 'price' as const, priceBase: 2_700_00000000n }, feed: { ...reading.feed, answer: 2_700_00000000n } as typeof reading.feed }
       : reading;
+  // Health consistent with the prices: a 10 % fall of the collateral takes HF h to at least 0.9 h.
   const healthAt = (from: number) => (user: string, block: number): FakeAccount => {
     const after = block >= from;
-    if (user === WARM_WETH) return { healthFactorWad: after ? hf('0.98') : hf('1.15'), userConfiguration: wethUser };
-    if (user === COLD_WETH) return { healthFactorWad: after ? hf('1.3') : hf('1.5'), userConfiguration: wethUser };
+    if (user === WARM_WETH) return { healthFactorWad: after ? hf('0.98') : hf('1.08'), userConfiguration: wethUser };
+    if (user === FAR_WETH) return { healthFactorWad: after ? hf('1.4') : hf('1.5'), userConfiguration: wethUser };
     return { healthFactorWad: hf('1.5'), userConfiguration: wbtcUser };
   };
-  const readAt = (h: ReturnType<typeof harness>, user: string) => h.accounts.scans.filter((s) => s.users.includes(user)).map((s) => s.block);
 
-  it('re-reads every account using a repriced reserve at that block, whatever its tier', async () => {
-    const h = harness({ borrowers: [tracked(WARM_WETH), tracked(COLD_WETH), tracked(COLD_WBTC)], healthAt: healthAt(107) });
+  it('reads everyone on the first block, then only accounts whose bound is within the margin of 1', async () => {
+    const factors: Record<string, bigint> = { [NEAR]: hf('1.004'), [WARM]: hf('1.1'), [FAR]: hf('1.5') };
+    const h = harness({ borrowers: [tracked(NEAR), tracked(WARM), tracked(FAR)], healthAt: (user) => ({ healthFactorWad: factors[user] }), settings: CHANGE_DRIVEN });
+
+    await h.run();
+
+    expect(readAt(h, NEAR)).toHaveLength(25);
+    expect(readAt(h, WARM)).toEqual([100]);
+    expect(readAt(h, FAR)).toEqual([100]);
+    // One change-log call per block after the first, each for the blocks since the last one handled.
+    expect(h.changes.ranges).toEqual(Array.from({ length: 24 }, (_, i) => ({ fromBlock: 101 + i, toBlock: 101 + i })));
+    expect(h.progress()[0].readsBy).toEqual({ unread: 3 });
+    expect(h.progress()[1].readsBy).toEqual({ 'near-liquidation': 1 });
+    // Tiers are still stored as labels.
+    expect(h.store.get(MARKET, NEAR)?.tier).toBe('hot');
+    expect(h.store.get(MARKET, WARM)?.tier).toBe('warm');
+    expect(h.store.get(MARKET, FAR)?.tier).toBe('cold');
+  });
+
+  it('re-reads, at the block of a price move, only the accounts the move can take near 1', async () => {
+    const h = harness({ borrowers: [tracked(WARM_WETH), tracked(FAR_WETH), tracked(FAR_WBTC)], healthAt: healthAt(107), settings: CHANGE_DRIVEN });
     h.oracle.script = ethDropsAt(107);
 
     await h.run();
 
-    // Warm (every 5 blocks: 105, 110) would have waited until 110; the price move brings it forward to 107
-    // (and it is hot from then on: enqueued again when the 10-block window has passed).
+    // 1.08 × 0.9 = 0.972 < 1.005: read at 107 (liquidatable, read every block from then on, enqueued again when
+    // the 10-block window has passed); 1.5 × 0.9 = 1.35: not read; WBTC did not move.
     expect(messagesFor(h.queue.published, WARM_WETH)).toEqual([107, 117]);
-    expect(readAt(h, COLD_WETH)).toEqual([100, 107]);
-    expect(readAt(h, COLD_WBTC)).toEqual([100]);
+    expect(readAt(h, WARM_WETH)).toEqual([100, ...Array.from({ length: 18 }, (_, i) => 107 + i)]);
+    expect(readAt(h, FAR_WETH)).toEqual([100]);
+    expect(readAt(h, FAR_WBTC)).toEqual([100]);
     expect(h.progress().find((p) => p.block === 107)?.repricedAssets).toEqual([WETH.asset]);
   });
 
-  it('compares prices with the last block that succeeded, so a move at a failed block is not lost', async () => {
+  it('bounds by the debt price too: a rise of the borrowed asset brings the account forward', async () => {
+    const borrowsWeth = usage({ collateral: [USDC], borrowing: [WETH] });
     const h = harness({
-      borrowers: [tracked(WARM_WETH), tracked(COLD_WETH), tracked(COLD_WBTC)],
+      borrowers: [tracked(A)],
+      // HF 1.08 at ETH 3,000; ETH +10 % from 105 (HF 1.08 / 1.1 ≈ 0.98).
+      healthAt: (_user, block) => ({ healthFactorWad: block >= 105 ? hf('0.98') : hf('1.08'), userConfiguration: borrowsWeth }),
+      settings: CHANGE_DRIVEN,
+    });
+    h.oracle.script = (block, reading) =>
+      reading.asset === WETH.asset && block >= 105 ? { ...reading, price: { kind: 'price', priceBase: 3_300_00000000n }, feed: { ...reading.feed, answer: 3_300_00000000n } as typeof reading.feed } : reading;
+
+    await h.run(30_000);
+
+    expect(readAt(h, A)).toEqual([100, 105, 106, 107, 108, 109]);
+    expect(messagesFor(h.queue.published, A)).toEqual([105]);
+  });
+
+  it('compares prices with the last reading, so a move at a failed block is not lost', async () => {
+    const h = harness({
+      borrowers: [tracked(WARM_WETH), tracked(FAR_WETH), tracked(FAR_WBTC)],
       healthAt: healthAt(102),
-      settings: { maxConsecutiveBlockFailures: 5 },
+      settings: { ...CHANGE_DRIVEN, maxConsecutiveBlockFailures: 5 },
     });
     h.oracle.script = ethDropsAt(102);
     // Block 102 appears at 4 s; its health reads fail at 4, 4.5, 5 and 5.5 s; block 103 (6 s) succeeds.
@@ -226,8 +271,126 @@ describe('scanBlocks: price moves', () => {
 
     expect(summary.failedBlocks).toBe(4);
     expect(h.progress().map((p) => p.block)).toEqual([100, 101, 103, 104]);
-    expect(readAt(h, COLD_WETH)).toEqual([100, 103]);
+    expect(readAt(h, WARM_WETH).filter((b) => b > 100)).toEqual([103, 104]);
     expect(messagesFor(h.queue.published, WARM_WETH)).toEqual([103]);
+    // The failed block's changes are asked for again with the next one.
+    expect(h.changes.ranges).toEqual([
+      { fromBlock: 101, toBlock: 101 },
+      { fromBlock: 102, toBlock: 102 },
+      { fromBlock: 102, toBlock: 102 },
+      { fromBlock: 102, toBlock: 102 },
+      { fromBlock: 102, toBlock: 102 },
+      { fromBlock: 102, toBlock: 103 },
+      { fromBlock: 104, toBlock: 104 },
+    ]);
+  });
+
+  it('re-reads an account whose position changed, every user of a reserve whose parameters changed, and everyone on a market-wide change', async () => {
+    const users = [address(0x31), address(0x32), address(0x33)];
+    const config: Record<string, bigint> = { [users[0]]: wethUser, [users[1]]: wbtcUser, [users[2]]: wbtcUser };
+    const h = harness({ borrowers: users.map((u) => tracked(u)), healthAt: (user) => ({ healthFactorWad: hf('1.5'), userConfiguration: config[user] }), settings: CHANGE_DRIVEN });
+    h.changes.accountsAt.set(102, [users[1].toUpperCase().replace('0X', '0x')]);
+    h.changes.reservesAt.set(104, [WETH.asset]);
+    h.changes.everyoneAt.add(106);
+
+    await h.run(30_000);
+
+    expect(readAt(h, users[0])).toEqual([100, 104, 106]);
+    expect(readAt(h, users[1])).toEqual([100, 102, 106]);
+    expect(readAt(h, users[2])).toEqual([100, 106]);
+    expect(h.progress().find((p) => p.block === 104)?.forgotten).toBe(1);
+  });
+
+  it('reads everyone again after maxReadIntervalSec, whatever the bound', async () => {
+    const h = harness({
+      borrowers: [tracked(A), tracked(B)],
+      healthAt: () => ({ healthFactorWad: hf('1.5') }),
+      settings: { reads: { mode: 'changes', policy: { ...DEFAULT_READ_POLICY, maxReadIntervalSec: 10n }, maxGapBlocks: 100 } },
+    });
+
+    await h.run(40_000);
+
+    // Block timestamps are 2 s apart: read at 100, 105, 110.
+    expect(readAt(h, A)).toEqual([100, 105, 110]);
+    expect(h.progress().find((p) => p.block === 105)?.readsBy).toEqual({ interval: 2 });
+  });
+
+  it('reads an account again at the next block when its read was refused (unreadable)', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: CHANGE_DRIVEN });
+    const scan = h.accounts.scan.bind(h.accounts);
+    h.accounts.scan = async (users, block) => {
+      const result = await scan(users, block);
+      return block === 100 ? { accounts: [], rpcCalls: result.rpcCalls, unreadable: users.map((user) => ({ user, reason: 'reverted' })) } : result;
+    };
+
+    await h.run(16_000);
+
+    expect(readAt(h, A)).toEqual([100, 101]);
+  });
+
+  it('keeps its readings across invocations: the next one reads only what is due and asks for the gap’s changes', async () => {
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: CHANGE_DRIVEN });
+    const reads = new AccountReads(DEFAULT_READ_POLICY, 100);
+    h.changes.accountsAt.set(110, [B]);
+
+    await h.run(14_000, { reads });
+    // Blocks 100–101; the next invocation starts at 20 s (block 110).
+    await h.time.sleep(20_000 - (h.time.nowMs() - h.chain.timeOf(100)));
+    await h.run(14_000, { reads });
+
+    expect(readAt(h, A)).toEqual([100]);
+    expect(readAt(h, B)).toEqual([100, 110]);
+    expect(h.changes.ranges[1]).toEqual({ fromBlock: 102, toBlock: 110 });
+  });
+
+  it('forgets every reading when the gap since its last block is longer than maxGapBlocks', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: { reads: { mode: 'changes', policy: DEFAULT_READ_POLICY, maxGapBlocks: 5 } } });
+    const reads = new AccountReads(DEFAULT_READ_POLICY, 5);
+
+    await h.run(14_000, { reads });
+    await h.time.sleep(20_000 - (h.time.nowMs() - h.chain.timeOf(100)));
+    await h.run(14_000, { reads });
+
+    expect(readAt(h, A)).toEqual([100, 110]);
+    expect(h.changes.ranges).toEqual([{ fromBlock: 101, toBlock: 101 }, { fromBlock: 111, toBlock: 111 }]);
+  });
+
+  it('refuses the change-driven mode without a change source', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: CHANGE_DRIVEN });
+    await expect(
+      scanBlocks(
+        { settings: defaultSettings(CHANGE_DRIVEN), store: h.store, queue: h.queue, accounts: h.accounts, oracle: h.oracle, blocks: h.chain, clock: h.time, sleep: h.time.sleep },
+        { deadlineAtMs: h.time.nowMs() + INVOCATION_MS },
+      ),
+    ).rejects.toThrow('position change source');
+  });
+});
+
+describe('scanBlocks: head polls paced by the block time', () => {
+  it('asks for the head one poll interval before the next block is due, and handles each block as early as unpaced', async () => {
+    const paced = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: { blockTimeMs: BLOCK_MS } });
+    const unpaced = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }) });
+
+    await paced.run();
+    await unpaced.run();
+
+    expect(paced.progress().map((p) => p.block)).toEqual(unpaced.progress().map((p) => p.block));
+    // Two polls per block (one early by a poll interval, one when it is there) against five.
+    expect(paced.chain.polls).toBeLessThanOrEqual(2 * 25 + 1);
+    expect(unpaced.chain.polls).toBeGreaterThanOrEqual(4 * 25);
+    expect(paced.events.some((e) => e.kind === 'pacing-off')).toBe(false);
+  });
+
+  it('stops pacing when blocks come faster than the configured block time', async () => {
+    // Configured 6 s on a 2 s chain: the first paced wait sees two blocks more than expected.
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: { blockTimeMs: 6_000 } });
+
+    await h.run(30_000);
+
+    const off = h.events.filter((e) => e.kind === 'pacing-off');
+    expect(off).toEqual([{ kind: 'pacing-off', block: 102, skippedBlocks: 1, blockTimeMs: 6_000 }]);
+    // From then on every block is handled.
+    expect(h.progress().map((p) => p.block)).toEqual([100, 102, 103, 104, 105, 106, 107, 108, 109]);
   });
 });
 
@@ -394,8 +557,10 @@ describe('scanBlocks: writes behind the block loop', () => {
     const others = Array.from({ length: 1_000 }, (_, i) => tracked(address(0x1000 + i)));
     const h = harness({
       borrowers: [...others, tracked(B)],
-      healthAt: (user, block) => ({ healthFactorWad: user !== B ? hf('1.5') : block >= 101 ? hf('0.9') : hf('1.01') }),
+      // B within the read margin of 1 (read at every block); the others far from it (read once).
+      healthAt: (user, block) => ({ healthFactorWad: user !== B ? hf('1.5') : block >= 101 ? hf('0.9') : hf('1.004') }),
       writeMsPerItem: 20,
+      settings: CHANGE_DRIVEN,
     });
 
     const summary = await h.run(30_000);
@@ -412,7 +577,7 @@ describe('scanBlocks: writes behind the block loop', () => {
   });
 
   it('reports a failed write as a failed store stage and writes it again, without a second enqueue', async () => {
-    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: (user) => ({ healthFactorWad: user === A ? hf('0.9') : hf('1.5') }) });
+    const h = harness({ borrowers: [tracked(A), tracked(B)], healthAt: (user) => ({ healthFactorWad: user === A ? hf('0.9') : hf('1.5') }), settings: CHANGE_DRIVEN });
     h.store.failPutSnapshots = 1;
     h.store.failRecordScanIf = (updates) => updates.some((u) => u.borrower === B);
 
@@ -678,6 +843,8 @@ describe('scanBlocks: progress', () => {
       block: 100,
       firstOfInvocation: true,
       accountsScanned: 2,
+      readsBy: { 'every-block': 2 },
+      forgotten: 0,
       liquidatable: 1,
       candidatesEnqueued: 1,
       blockedByBreaker: 0,

@@ -4,6 +4,7 @@
  * several scanners can run side by side deterministically.
  */
 import type { FeedRound, OracleObservation, OracleReading } from '../../../functions/domain/oracle-breaker';
+import type { PositionChangeSource, PositionChanges } from '../../../functions/pipeline/account-reads';
 import { deduplicationIdOf, type CandidateMessage } from '../../../functions/pipeline/candidate-message';
 import type { AccountScanner, BlockSource, OracleSource, ScannedAccount } from '../../../functions/pipeline/scan-blocks';
 import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower } from '../../../functions/ports/borrower-store';
@@ -314,4 +315,32 @@ export function tracked(borrower: string, extra: Partial<TrackedBorrower> = {}):
 /** Deterministic, distinct, checksum-free addresses. */
 export function address(n: number): string {
   return `0x${n.toString(16).padStart(40, '0')}`;
+}
+
+/** Position and risk-parameter changes by block, set by a test; records every range asked for. */
+export class FakePositionChanges implements PositionChangeSource {
+  readonly ranges: { fromBlock: number; toBlock: number }[] = [];
+  readonly accountsAt = new Map<number, string[]>();
+  readonly reservesAt = new Map<number, string[]>();
+  readonly everyoneAt = new Set<number>();
+  /** Block ranges starting at this block fail this many times. */
+  readonly failFrom = new Map<number, number>();
+
+  async changesIn(fromBlock: number, toBlock: number): Promise<PositionChanges> {
+    const failures = this.failFrom.get(fromBlock) ?? 0;
+    if (failures > 0) {
+      this.failFrom.set(fromBlock, failures - 1);
+      throw new Error(`eth_getLogs timed out for ${fromBlock}..${toBlock}`);
+    }
+    this.ranges.push({ fromBlock, toBlock });
+    const accounts = new Set<string>();
+    const reserves = new Set<string>();
+    let everyone = false;
+    for (let b = fromBlock; b <= toBlock; b++) {
+      for (const a of this.accountsAt.get(b) ?? []) accounts.add(a.toLowerCase());
+      for (const r of this.reservesAt.get(b) ?? []) reserves.add(r.toLowerCase());
+      everyone ||= this.everyoneAt.has(b);
+    }
+    return { accounts, reserves, everyone, rpcCalls: 1 };
+  }
 }

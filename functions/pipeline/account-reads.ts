@@ -1,0 +1,126 @@
+/**
+ * What the scanner remembers of its reads between blocks and, in a warm Lambda container, between invocations:
+ * per account the last reading (functions/domain/read-policy.ts decides from it whether the account must be read
+ * again), and the block up to which position and risk-parameter changes were taken into account.
+ *
+ * Forgetting is always safe: an account without a reading is read at the next block. So a gap in the change log
+ * (a block range the scanner never asked about, or too long a pause between invocations) forgets everything.
+ */
+import type { OracleObservation } from '../domain/oracle-breaker';
+import { type AccountReading, type MarketNow, type PriceVector, type ReadPolicy, type ReadReason, rateBoundRay, readReason } from '../domain/read-policy';
+
+/** Position and risk-parameter changes in a block range (AaveV3PositionChanges fits this role). */
+export interface PositionChangeSource {
+  changesIn(fromBlock: number, toBlock: number): Promise<PositionChanges>;
+}
+
+export interface PositionChanges {
+  /** Accounts whose own position changed (lower-case addresses). */
+  accounts: ReadonlySet<string>;
+  /** Reserves (lower-case asset addresses) whose risk parameters changed: every user of them is read again. */
+  reserves: ReadonlySet<string>;
+  /** Something changed that can affect any account: everyone is read again. */
+  everyone: boolean;
+  rpcCalls: number;
+}
+
+/** How many accounts a block forgot, by cause. */
+export interface Forgotten {
+  accounts: number;
+  reserves: number;
+  everyone: boolean;
+}
+
+export class AccountReads {
+  private readonly readings = new Map<string, AccountReading>();
+  /** Position changes are accounted for up to this block; undefined: nothing is known (every account unread). */
+  private changesThrough?: number;
+  /** The highest variable borrow rate observed by this instance (ray): rates are bounded by what was seen. */
+  private highestRateRay = 0n;
+
+  constructor(
+    private readonly policy: ReadPolicy,
+    /** A change-log gap longer than this (blocks) forgets everything rather than asking the node for it. */
+    private readonly maxGapBlocks: number,
+  ) {}
+
+  /** The range of blocks whose changes must be applied before deciding at `block`; undefined: none needed. */
+  pendingRange(block: number): { fromBlock: number; toBlock: number } | undefined {
+    if (this.changesThrough === undefined || block <= this.changesThrough) return undefined;
+    if (block - this.changesThrough > this.maxGapBlocks) {
+      this.forgetAll();
+      return undefined;
+    }
+    return { fromBlock: this.changesThrough + 1, toBlock: block };
+  }
+
+  /** Forgets the accounts the changes touched; `assetIds` maps lower-case asset addresses to reserve ids. */
+  apply(changes: PositionChanges, assetIds: ReadonlyMap<string, number>): Forgotten {
+    if (changes.everyone) {
+      const accounts = this.readings.size;
+      this.readings.clear();
+      return { accounts, reserves: 0, everyone: true };
+    }
+    let accounts = 0;
+    for (const account of changes.accounts) if (this.readings.delete(account)) accounts++;
+    let reserves = 0;
+    const ids = [...changes.reserves].map((asset) => assetIds.get(asset));
+    if (ids.some((id) => id === undefined)) {
+      // A reserve the oracle does not list yet: nothing to match users by; forget everyone.
+      const all = this.readings.size;
+      this.readings.clear();
+      return { accounts, reserves: all, everyone: true };
+    }
+    if (ids.length > 0) {
+      const mask = ids.reduce<bigint>((m, id) => m | (3n << (2n * BigInt(id!))), 0n);
+      for (const [account, reading] of this.readings) {
+        if ((reading.userConfiguration & mask) !== 0n) {
+          this.readings.delete(account);
+          reserves++;
+        }
+      }
+    }
+    return { accounts, reserves, everyone: false };
+  }
+
+  /** Changes up to `block` are accounted for (call once the block succeeded). */
+  settled(block: number): void {
+    this.changesThrough = block;
+  }
+
+  /** The market at this block: its prices, block time and the rate bound from every rate seen so far. */
+  marketAt(observation: OracleObservation): MarketNow {
+    for (const r of observation.readings) {
+      if (r.variableBorrowRateRay !== undefined && r.variableBorrowRateRay > this.highestRateRay) this.highestRateRay = r.variableBorrowRateRay;
+    }
+    return { prices: pricesOf(observation), timestampSec: observation.blockTimestampSec, rateBoundRay: rateBoundRay([this.highestRateRay], this.policy) };
+  }
+
+  /** Why `account` must be read now; undefined when its last reading proves it safe. */
+  reasonToRead(account: string, now: MarketNow): ReadReason | undefined {
+    return readReason(this.readings.get(account), now, this.policy);
+  }
+
+  remember(account: string, reading: AccountReading): void {
+    this.readings.set(account, reading);
+  }
+
+  forget(account: string): void {
+    this.readings.delete(account);
+  }
+
+  forgetAll(): void {
+    this.readings.clear();
+    this.changesThrough = undefined;
+  }
+
+  get size(): number {
+    return this.readings.size;
+  }
+}
+
+function pricesOf(observation: OracleObservation): PriceVector {
+  const prices = new Map<number, bigint>();
+  for (const r of observation.readings) if (r.price.kind === 'price') prices.set(r.reserveId, r.price.priceBase);
+  return prices;
+}
