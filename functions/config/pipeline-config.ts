@@ -67,6 +67,24 @@ const envSchema = z
     SCANNER_POLL_INTERVAL_MS: int(50).default(500),
     SCANNER_CHUNK_SIZE: int(1).default(500),
     /**
+     * The chain's block time (ms) when it is regular: the head is then polled around the time the next block is
+     * due instead of every SCANNER_POLL_INTERVAL_MS (pacing stops by itself if blocks come faster). Unset: no pacing.
+     */
+    SCANNER_BLOCK_TIME_MS: int(100).max(600_000, 'must be at most 600000').optional(),
+    /**
+     * `changes`: an account is read when its position, a price or a risk parameter it depends on changed, or its
+     * interest may have taken it near 1 (functions/domain/read-policy.ts); `every-block`: every account at every block.
+     */
+    SCANNER_READ_MODE: z.enum(['changes', 'every-block'], { error: 'must be changes or every-block' }).default('changes'),
+    /** Change-driven reads: every account is read at least this often (seconds of block time). */
+    SCANNER_MAX_READ_INTERVAL_SEC: int(1).default(3_600),
+    /** Change-driven reads: an account whose health may be below 1 + this (bps) is read. */
+    SCANNER_READ_MARGIN_BPS: int(0).max(9_999, 'must be at most 9999').default(50),
+    /** Change-driven reads: the floor of the borrow-rate bound for interest (bps a year). */
+    SCANNER_ASSUMED_BORROW_RATE_BPS: int(0).default(10_000),
+    /** Change-driven reads: a longer pause between two handled blocks forgets every reading instead of asking for its logs. */
+    SCANNER_MAX_GAP_BLOCKS: int(1).default(1_000),
+    /**
      * Blocks an enqueue mark holds when no worker clears it. The worker clears it when done with the candidate and
      * the scanner then enqueues again at the next block; only a message dead-lettered or lost never clears it.
      * Covers a backlog's queue wait (150 blocks: 5 min at 2 s, 30 min at 12 s).
@@ -232,6 +250,8 @@ export interface PipelineConfig {
   scanner: {
     deadlineMarginMs: number;
     pollIntervalMs: number;
+    blockTimeMs?: number;
+    reads: { mode: 'every-block' } | { mode: 'changes'; maxReadIntervalSec: number; marginBps: number; assumedBorrowRateBps: number; maxGapBlocks: number };
     chunkSize: number;
     reenqueueAfterBlocks: number;
     snapshotRetentionSec: number;
@@ -331,6 +351,17 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     scanner: {
       deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
       pollIntervalMs: e.SCANNER_POLL_INTERVAL_MS,
+      ...(e.SCANNER_BLOCK_TIME_MS === undefined ? {} : { blockTimeMs: e.SCANNER_BLOCK_TIME_MS }),
+      reads:
+        e.SCANNER_READ_MODE === 'every-block'
+          ? { mode: 'every-block' }
+          : {
+              mode: 'changes',
+              maxReadIntervalSec: e.SCANNER_MAX_READ_INTERVAL_SEC,
+              marginBps: e.SCANNER_READ_MARGIN_BPS,
+              assumedBorrowRateBps: e.SCANNER_ASSUMED_BORROW_RATE_BPS,
+              maxGapBlocks: e.SCANNER_MAX_GAP_BLOCKS,
+            },
       chunkSize: e.SCANNER_CHUNK_SIZE,
       reenqueueAfterBlocks: e.SCANNER_REENQUEUE_AFTER_BLOCKS,
       snapshotRetentionSec: e.SNAPSHOT_RETENTION_SEC,

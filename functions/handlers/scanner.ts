@@ -17,7 +17,8 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { AaveV3OracleReader } from '../adapters/chain/aave-v3-oracle-reader';
+import { AaveV3OracleLensReader } from '../adapters/chain/aave-v3-oracle-lens-reader';
+import { AaveV3PositionChanges } from '../adapters/chain/aave-v3-position-changes';
 import { AaveV3HealthScanner } from '../adapters/chain/health-scan';
 import { latestBlockNumber } from '../adapters/chain/provider';
 import { providerFromConfig } from '../adapters/chain/rpc';
@@ -27,11 +28,14 @@ import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-
 import { SqsCandidateQueue } from '../adapters/queue/sqs-candidate-queue';
 import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { DEFAULT_WATCH_TIER_POLICY, type WatchTierPolicy } from '../domain/watch-tier';
+import { DEFAULT_READ_POLICY } from '../domain/read-policy';
+import { AccountReads, type PositionChangeSource } from '../pipeline/account-reads';
 import { reportingBestEffort } from '../pipeline/best-effort';
 import {
   type AccountScanner,
   type BlockSource,
   type OracleSource,
+  type ReadMode,
   type ScanBlocksDeps,
   type ScanBlocksSettings,
   type ScanEvent,
@@ -50,6 +54,8 @@ export interface ScannerRuntime {
   accounts: AccountScanner;
   oracle: OracleSource;
   blocks: BlockSource;
+  /** Position and risk-parameter changes (the change-driven read mode needs them). */
+  changes?: PositionChangeSource;
   /** The market's execution breakers (kill switch …); absent without KEEPER_STATE_TABLE. */
   breakers?: ScanBlocksDeps['breakers'];
 }
@@ -83,6 +89,21 @@ function breakerMetric(metrics: Metrics, asset: string, open: 0 | 1): void {
   single.addMetric('BreakerOpen', MetricUnit.Count, open);
 }
 
+function readModeOf(reads: PipelineConfig['scanner']['reads']): ReadMode {
+  if (reads.mode === 'every-block') return reads;
+  return {
+    mode: 'changes',
+    maxGapBlocks: reads.maxGapBlocks,
+    policy: {
+      ...DEFAULT_READ_POLICY,
+      marginBps: BigInt(reads.marginBps),
+      maxReadIntervalSec: BigInt(reads.maxReadIntervalSec),
+      // bps a year → ray a year.
+      assumedBorrowRateRay: BigInt(reads.assumedBorrowRateBps) * 10n ** 23n,
+    },
+  };
+}
+
 /** The use case's settings from the configuration; shared with the manual trigger (handlers/trigger.ts). */
 export function scanSettingsFromConfig(
   config: Pick<PipelineConfig, 'chainId' | 'pool' | 'marketKey' | 'scanner'>,
@@ -94,6 +115,8 @@ export function scanSettingsFromConfig(
     marketKey: config.marketKey,
     deadlineMarginMs: config.scanner.deadlineMarginMs,
     pollIntervalMs: config.scanner.pollIntervalMs,
+    ...(config.scanner.blockTimeMs === undefined ? {} : { blockTimeMs: config.scanner.blockTimeMs }),
+    reads: readModeOf(config.scanner.reads),
     reenqueueAfterBlocks: config.scanner.reenqueueAfterBlocks,
     snapshotRetentionSec: config.scanner.snapshotRetentionSec,
     breaker: { maxAgeSec: BigInt(config.scanner.oracleMaxAgeSec), maxDeviationBps: BigInt(config.scanner.oracleMaxDeviationBps) },
@@ -108,6 +131,9 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
   const clock = deps.clock ?? systemClock;
   const bestEffort = reportingBestEffort(logger, metrics);
   let runtime: Promise<ScannerRuntime> | undefined;
+  const settings = scanSettingsFromConfig(config, deps.tiers);
+  // Readings outlive the invocation: a warm container reads only what changed since its last block.
+  const reads = settings.reads.mode === 'changes' ? new AccountReads(settings.reads.policy, settings.reads.maxGapBlocks) : undefined;
 
   const connect = (): Promise<ScannerRuntime> => {
     // A failed start (secret not readable, wrong chain) is tried again by the next invocation.
@@ -177,6 +203,13 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
           metrics.addMetric('CircuitBreakerOpen', MetricUnit.Count, 1);
           logger.warn('execution breaker open: liquidatable borrowers not enqueued', { block: event.block, reason: event.reason, detail: event.detail, heldBack: event.heldBack });
           break;
+        case 'pacing-off':
+          logger.warn('blocks come faster than SCANNER_BLOCK_TIME_MS: polling every interval for the rest of the invocation', {
+            block: event.block,
+            skippedBlocks: event.skippedBlocks,
+            blockTimeMs: event.blockTimeMs,
+          });
+          break;
         case 'block-failed':
           logger.error('block failed', { stage: event.error.stage, block: event.error.block, consecutiveFailures: event.consecutiveFailures, error: event.error });
           break;
@@ -186,12 +219,14 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
 
     const summary = await scanBlocks(
       {
-        settings: scanSettingsFromConfig(config, deps.tiers),
+        settings,
         store: adapters.store,
         queue: adapters.queue,
         accounts: adapters.accounts,
         oracle: adapters.oracle,
         blocks: adapters.blocks,
+        ...(adapters.changes ? { changes: adapters.changes } : {}),
+        ...(reads ? { reads } : {}),
         breakers: adapters.breakers,
         clock,
         sleep: deps.sleep ?? defaultSleep,
@@ -223,7 +258,10 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
 }
 
 /** The real adapters for a configuration; `close` releases the RPC provider (tests, scripts). */
-export async function scannerRuntimeFromConfig(config: PipelineConfig): Promise<ScannerRuntime & { close(): void }> {
+export async function scannerRuntimeFromConfig(
+  config: PipelineConfig,
+  options: { onOracleFallback?: (reason: string) => void } = {},
+): Promise<ScannerRuntime & { close(): void }> {
   // Store and queue first: a missing table or queue fails before a provider is opened.
   const store = new DynamoDbBorrowerStore(createDocumentClient(config), config.tables);
   if (!config.candidatesQueueUrl) throw new Error('the scanner needs the candidate queue (CANDIDATES_QUEUE_URL)');
@@ -233,7 +271,9 @@ export async function scannerRuntimeFromConfig(config: PipelineConfig): Promise<
     store,
     queue,
     accounts: new AaveV3HealthScanner(provider, config.pool, { chunkSize: config.scanner.chunkSize }),
-    oracle: new AaveV3OracleReader(provider, config.pool),
+    // One eth_call per block; a node that refuses state overrides gets the per-call reader (4 + N calls).
+    oracle: new AaveV3OracleLensReader(provider, config.pool, { onFallback: options.onOracleFallback }),
+    changes: new AaveV3PositionChanges(provider, config.pool),
     blocks: { latestBlockNumber: () => latestBlockNumber(provider) },
     breakers: config.tables.keeperState
       ? new DynamoDbExecutionBreakers(createDocumentClient(config), config.tables.keeperState, { scope: config.marketKey, ...config.worker.breakers })
@@ -246,7 +286,11 @@ export async function scannerRuntimeFromConfig(config: PipelineConfig): Promise<
 export function scannerHandlerFromEnvironment(env: Record<string, string | undefined>) {
   const config = loadPipelineConfig(env, ['borrowers', 'snapshots', 'candidatesQueue']);
   const { logger, metrics } = createObservability('scanner', config.marketName);
-  return createScannerHandler({ config, logger, metrics, runtime: () => scannerRuntimeFromConfig(config) });
+  const onOracleFallback = (reason: string) => {
+    logger.warn('the node refused a state override: oracle read per call from now on (4 + N eth_calls per block)', { reason });
+    metrics.addMetric('OracleLensFallbacks', MetricUnit.Count, 1);
+  };
+  return createScannerHandler({ config, logger, metrics, runtime: () => scannerRuntimeFromConfig(config, { onOracleFallback }) });
 }
 
 let fromEnvironment: ReturnType<typeof scannerHandlerFromEnvironment> | undefined;
