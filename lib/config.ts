@@ -98,6 +98,19 @@ const schedule = z
   }, expected('an object'))
   .strict();
 
+/** How the scanner decides which accounts to read at a block (functions/domain/read-policy.ts). */
+const scanner = z
+  .object({
+    /**
+     * `changes`: an account is read when a price, its position, a reserve's risk parameters or interest may have
+     * taken it near HF 1; `every-block`: every account at every block (more RPC calls, same accounts found).
+     */
+    readMode: z.enum(['changes', 'every-block'], { error: 'must be "changes" or "every-block"' }).default('changes'),
+    /** Change-driven reads: every account is read at least this often (seconds). */
+    maxReadIntervalSec: wholeNumber(12, 86_400).default(3_600),
+  }, expected('an object'))
+  .strict();
+
 /** The worker's SQS event source. */
 const worker = z
   .object({
@@ -185,6 +198,7 @@ export const deploymentConfigSchema = z
     alertEmail: z.email({ error: 'must be an email address' }).optional(),
     // `prefault` parses the empty object, so an absent section gets every default of its fields.
     schedule: schedule.prefault({}),
+    scanner: scanner.prefault({}),
     worker: worker.prefault({}),
     execution: execution.prefault({}),
     alarms: alarms.prefault({}),

@@ -144,6 +144,14 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     NODE_OPTIONS: '--enable-source-maps',
   };
   if (name === 'indexer') env.INDEXER_START_BLOCK = config.market.indexerStartBlock.toString();
+  if (name === 'scanner') {
+    Object.assign(env, {
+      SCANNER_READ_MODE: config.scanner.readMode,
+      SCANNER_MAX_READ_INTERVAL_SEC: config.scanner.maxReadIntervalSec.toString(),
+      // Head polls paced by the chain's block time (the scanner stops pacing by itself if blocks come faster).
+      SCANNER_BLOCK_TIME_MS: Math.max(100, Math.round(config.blockTimeSec * 1000)).toString(),
+    });
+  }
   if (fn.sends) {
     const x = config.execution;
     Object.assign(env, {

@@ -12,6 +12,7 @@ import { QUEUES, type QueueName, TABLES, type TableName } from '../../lib/resour
 import {
   asArray,
   CONFIG,
+  deployedEnvironment,
   functionResource,
   type PolicyStatementJson,
   queueKeyOf,
@@ -68,6 +69,15 @@ describe('functions', () => {
     const everyThree = synthesizeKeeper(parseDeploymentConfig({ ...CONFIG, name: 'slow-keeper', schedule: { scannerEveryMinutes: 3 } }));
 
     expect(functionResource(everyThree, 'scanner').properties.Timeout).toBe(3 * 60 + 30);
+  });
+
+  it('scanner: reads by change and paces its head polls by the chain\'s block time, from the deployment config', () => {
+    const base = deployedEnvironment(keeper, 'scanner');
+    expect(base).toMatchObject({ SCANNER_READ_MODE: 'changes', SCANNER_MAX_READ_INTERVAL_SEC: '3600', SCANNER_BLOCK_TIME_MS: String(CONFIG.blockTimeSec * 1000) });
+    const fast = synthesizeKeeper(parseDeploymentConfig({ ...CONFIG, name: 'fast-keeper', blockTimeSec: 0.25, scanner: { readMode: 'every-block', maxReadIntervalSec: 600 } }));
+    expect(deployedEnvironment(fast, 'scanner')).toMatchObject({ SCANNER_READ_MODE: 'every-block', SCANNER_MAX_READ_INTERVAL_SEC: '600', SCANNER_BLOCK_TIME_MS: '250' });
+    // Only the scanner reads these.
+    expect(deployedEnvironment(keeper, 'worker').SCANNER_READ_MODE).toBeUndefined();
   });
 
   it('worker: its timeout is at most a sixth of the candidates queue visibility timeout', () => {
