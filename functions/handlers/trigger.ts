@@ -359,7 +359,8 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
 
     const summary = await scanBlocks(
       {
-        settings: scanSettingsFromConfig(config, deps.tiers),
+        // A manual scan is one block and reads every account at it, whatever the scanner's read mode.
+        settings: { ...scanSettingsFromConfig(config, deps.tiers), reads: { mode: 'every-block' } },
         store: scanner.store,
         queue: scanner.queue,
         accounts: scanner.accounts,
