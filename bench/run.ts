@@ -13,6 +13,7 @@ import { detectionLatency } from './detection-latency';
 import { executionThroughput } from './execution-throughput';
 import { healthScan } from './health-scan';
 import { liquidationGas } from './liquidation-gas';
+import { rpcCalls } from './rpc-calls';
 import { worldBoot } from './world-boot';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -31,6 +32,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'liquidation-gas': liquidationGas,
   'chunked-liquidation': chunkedLiquidation,
   'batch-gas': batchGas,
+  'rpc-calls': () => rpcCalls(),
 };
 
 async function main(): Promise<void> {
