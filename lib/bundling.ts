@@ -11,7 +11,14 @@
  * are stable across SDK v3 minor versions; `useQueueUrlAsEndpoint`, which a runtime SDK older than the option
  * ignores, only matters for local emulators. Every other dependency (ethers, zod, Powertools, middy) is
  * bundled, at the version in package-lock.json.
+ *
+ * ENS normalisation (`@adraffy/ens-normalize`, which ethers reaches only to resolve a name that is not a 0x
+ * address) is replaced by functions/adapters/chain/ens-unsupported.ts, which refuses names: the functions use
+ * 0x addresses only, and its Unicode tables were about 37 kB of every bundle.
  */
+import { join } from 'node:path';
+
+const PROJECT_ROOT = join(__dirname, '..');
 
 /** Node.js version the bundles target; the functions run on the matching Lambda runtime (nodejs22.x). */
 export const NODE_MAJOR_VERSION = 22;
@@ -26,10 +33,12 @@ export const HANDLER_BUNDLING = {
   sourcesContent: false,
   /** Provided by the Lambda Node.js runtime (see above). */
   external: ['@aws-sdk/*', '@smithy/*'],
+  /** Package → replacement, relative to the project root (esbuild resolves aliases from its working directory). */
+  alias: { '@adraffy/ens-normalize': './functions/adapters/chain/ens-unsupported.ts' },
 } as const;
 
-/** The worker's bundle (minified JavaScript, source map excluded) must stay within 1 MB = 1,000,000 bytes. */
-export const WORKER_BUNDLE_BUDGET_BYTES = 1_000_000;
+/** The worker's bundle (minified JavaScript, source map excluded) must stay within 500 kB = 500,000 bytes. */
+export const WORKER_BUNDLE_BUDGET_BYTES = 500_000;
 
 /** Options for esbuild's JS API (`build({ ...esbuildOptionsFor(entry), write: false })`). */
 export function esbuildOptionsFor(entryPoint: string) {
@@ -43,6 +52,8 @@ export function esbuildOptionsFor(entryPoint: string) {
     sourcemap: HANDLER_BUNDLING.sourcemap,
     sourcesContent: HANDLER_BUNDLING.sourcesContent,
     external: [...HANDLER_BUNDLING.external],
+    alias: { ...HANDLER_BUNDLING.alias },
+    absWorkingDir: PROJECT_ROOT,
     outfile: 'index.js',
   };
 }

@@ -6,172 +6,169 @@
  * The CDK pipeline stack and the local runtime set these variables; table and queue names come from
  * lib/resources.ts (`envVar` of each definition).
  */
-import * as z from 'zod';
+import * as z from '../zod';
 import type { RuleSet } from '../domain';
 import { ruleSetForPoolVersion } from '../domain';
 
 /** anvil / hardhat chain id: the only chain where a raw private key or RPC URL in the environment is accepted. */
 export const LOCAL_CHAIN_ID = 31337;
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
-const int = (min: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`);
-const optionalUrl = z.string().url('must be a URL').optional();
+const address = z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address'));
+const int = (min: number) => z.coerce.number({ error: 'must be a number' }).check(z.int('must be a whole number'), z.gte(min, `must be at least ${min}`));
+const optionalUrl = z.optional(z.string().check(z.url('must be a URL')));
 
-const swapRoutesSchema = z
-  .array(
-    z
-      .object({
-        tokens: z.array(address).min(2, 'a route needs at least two tokens'),
-        fees: z.array(z.number().int('must be a whole number').min(1).max(1_000_000)),
-      }, { error: 'must be {"tokens": [...], "fees": [...]}' })
-      .strict()
-      .refine((r) => r.fees.length === r.tokens.length - 1, 'needs one fee fewer than tokens'),
-    { error: 'must be a JSON array of routes' },
-  );
+const swapRoutesSchema = z.array(
+  z
+    .strictObject({
+      tokens: z.array(address).check(z.minLength(2, 'a route needs at least two tokens')),
+      fees: z.array(z.number().check(z.int('must be a whole number'), z.gte(1), z.lte(1_000_000))),
+    }, { error: 'must be {"tokens": [...], "fees": [...]}' })
+    .check(z.refine((r) => r.fees.length === r.tokens.length - 1, 'needs one fee fewer than tokens')),
+  { error: 'must be a JSON array of routes' },
+);
 
 const envSchema = z
   .object({
     CHAIN_ID: int(1),
-    MARKET_NAME: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, 0-9 and -'),
+    MARKET_NAME: z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, 0-9 and -')),
     POOL_ADDRESS: address,
     /** Deployed Pool version, e.g. 3.0.2 or 3.6: selects the liquidation rule set. */
-    AAVE_POOL_VERSION: z.string().regex(/^v?3\.\d+(\.\d+)?$/, 'must be an Aave V3 version such as 3.0.2 or 3.6'),
+    AAVE_POOL_VERSION: z.string().check(z.regex(/^v?3\.\d+(\.\d+)?$/, 'must be an Aave V3 version such as 3.0.2 or 3.6')),
     RPC_URL: optionalUrl,
-    RPC_URL_SECRET_NAME: z.string().min(1).optional(),
+    RPC_URL_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
     /** A private submission endpoint (Flashbots-Protect style): transactions go there first, the public RPC on its failure. */
     PRIVATE_RPC_URL: optionalUrl,
-    PRIVATE_RPC_URL_SECRET_NAME: z.string().min(1).optional(),
+    PRIVATE_RPC_URL_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
 
-    BORROWERS_TABLE: z.string().min(1).optional(),
-    SNAPSHOTS_TABLE: z.string().min(1).optional(),
-    LEDGER_TABLE: z.string().min(1).optional(),
-    KEEPER_STATE_TABLE: z.string().min(1).optional(),
-    NONCE_LEASES_TABLE: z.string().min(1).optional(),
-    IDEMPOTENCY_TABLE: z.string().min(1).optional(),
-    CANDIDATES_QUEUE_URL: z.string().min(1).optional(),
-    CANDIDATES_DLQ_URL: z.string().min(1).optional(),
+    BORROWERS_TABLE: z.optional(z.string().check(z.minLength(1))),
+    SNAPSHOTS_TABLE: z.optional(z.string().check(z.minLength(1))),
+    LEDGER_TABLE: z.optional(z.string().check(z.minLength(1))),
+    KEEPER_STATE_TABLE: z.optional(z.string().check(z.minLength(1))),
+    NONCE_LEASES_TABLE: z.optional(z.string().check(z.minLength(1))),
+    IDEMPOTENCY_TABLE: z.optional(z.string().check(z.minLength(1))),
+    CANDIDATES_QUEUE_URL: z.optional(z.string().check(z.minLength(1))),
+    CANDIDATES_DLQ_URL: z.optional(z.string().check(z.minLength(1))),
     /** Local emulators only; unset on AWS. */
     DYNAMODB_ENDPOINT: optionalUrl,
     SQS_ENDPOINT: optionalUrl,
     /** The local KMS stand-in (local/kms-standin); local chain only. */
     KMS_ENDPOINT: optionalUrl,
 
-    INDEXER_START_BLOCK: int(0).default(0),
+    INDEXER_START_BLOCK: z._default(int(0), 0),
     /** eth_getLogs window in blocks; halved on "too many results" down to 1. */
-    INDEXER_LOG_WINDOW: int(1).default(2_000),
+    INDEXER_LOG_WINDOW: z._default(int(1), 2_000),
     /** Blocks re-read on every run, so a reorg shallower than this is repaired. */
-    INDEXER_REORG_DEPTH: int(0).default(12),
+    INDEXER_REORG_DEPTH: z._default(int(0), 12),
 
     /** Stop following blocks this long before the invocation's deadline. */
-    SCANNER_DEADLINE_MARGIN_MS: int(1_000).default(10_000),
-    SCANNER_POLL_INTERVAL_MS: int(50).default(500),
-    SCANNER_CHUNK_SIZE: int(1).default(500),
+    SCANNER_DEADLINE_MARGIN_MS: z._default(int(1_000), 10_000),
+    SCANNER_POLL_INTERVAL_MS: z._default(int(50), 500),
+    SCANNER_CHUNK_SIZE: z._default(int(1), 500),
     /**
      * The chain's block time (ms) when it is regular: the head is then polled around the time the next block is
      * due instead of every SCANNER_POLL_INTERVAL_MS (pacing stops by itself if blocks come faster). Unset: no pacing.
      */
-    SCANNER_BLOCK_TIME_MS: int(100).max(600_000, 'must be at most 600000').optional(),
+    SCANNER_BLOCK_TIME_MS: z.optional(int(100).check(z.lte(600_000, 'must be at most 600000'))),
     /**
      * `changes`: an account is read when its position, a price or a risk parameter it depends on changed, or its
      * interest may have taken it near 1 (functions/domain/read-policy.ts); `every-block`: every account at every block.
      */
-    SCANNER_READ_MODE: z.enum(['changes', 'every-block'], { error: 'must be changes or every-block' }).default('changes'),
+    SCANNER_READ_MODE: z._default(z.enum(['changes', 'every-block'], { error: 'must be changes or every-block' }), 'changes'),
     /** Change-driven reads: every account is read at least this often (seconds of block time). */
-    SCANNER_MAX_READ_INTERVAL_SEC: int(1).default(3_600),
+    SCANNER_MAX_READ_INTERVAL_SEC: z._default(int(1), 3_600),
     /** Change-driven reads: an account whose health may be below 1 + this (bps) is read. */
-    SCANNER_READ_MARGIN_BPS: int(0).max(9_999, 'must be at most 9999').default(50),
+    SCANNER_READ_MARGIN_BPS: z._default(int(0).check(z.lte(9_999, 'must be at most 9999')), 50),
     /** Change-driven reads: the floor of the borrow-rate bound for interest (bps a year). */
-    SCANNER_ASSUMED_BORROW_RATE_BPS: int(0).default(10_000),
+    SCANNER_ASSUMED_BORROW_RATE_BPS: z._default(int(0), 10_000),
     /** Change-driven reads: a longer pause between two handled blocks forgets every reading instead of asking for its logs. */
-    SCANNER_MAX_GAP_BLOCKS: int(1).default(1_000),
+    SCANNER_MAX_GAP_BLOCKS: z._default(int(1), 1_000),
     /**
      * Blocks an enqueue mark holds when no worker clears it. The worker clears it when done with the candidate and
      * the scanner then enqueues again at the next block; only a message dead-lettered or lost never clears it.
      * Covers a backlog's queue wait (150 blocks: 5 min at 2 s, 30 min at 12 s).
      */
-    SCANNER_REENQUEUE_AFTER_BLOCKS: int(1).default(150),
+    SCANNER_REENQUEUE_AFTER_BLOCKS: z._default(int(1), 150),
     /**
      * The candidates queue's maxReceiveCount (lib/resources.ts, set by the stack): a record failing on its last
      * delivery goes to the DLQ, so the worker clears its enqueue mark and the scanner offers the borrower again.
      */
-    CANDIDATES_MAX_RECEIVE_COUNT: int(1).default(5),
+    CANDIDATES_MAX_RECEIVE_COUNT: z._default(int(1), 5),
     // The chain's block time (s): how long a candidate due at a later block (the rest of a chunk) waits per block.
-    BLOCK_TIME_SEC: z.coerce.number({ error: 'must be a number' }).positive('must be more than 0').max(600, 'must be at most 600').default(12),
-    SNAPSHOT_RETENTION_SEC: int(60).default(7 * 24 * 3600),
+    BLOCK_TIME_SEC: z._default(z.coerce.number({ error: 'must be a number' }).check(z.positive('must be more than 0'), z.lte(600, 'must be at most 600')), 12),
+    SNAPSHOT_RETENTION_SEC: z._default(int(60), 7 * 24 * 3600),
     /** A price older than this is stale (heartbeat + margin). */
-    ORACLE_MAX_AGE_SEC: int(1).default(3_900),
+    ORACLE_MAX_AGE_SEC: z._default(int(1), 3_900),
     /** A price moving more than this between two consecutive reads is suspect (bps). */
-    ORACLE_MAX_DEVIATION_BPS: int(1).default(3_000),
+    ORACLE_MAX_DEVIATION_BPS: z._default(int(1), 3_000),
 
-    SIGNER_MODE: z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' }).optional(),
+    SIGNER_MODE: z.optional(z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' })),
     /** One key, or several separated by commas (each signs in turn). */
-    SIGNER_PRIVATE_KEY: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{64}(,0x[0-9a-fA-F]{64})*$/, 'must be 0x-prefixed 32-byte hex keys, separated by commas')
-      .optional(),
+    SIGNER_PRIVATE_KEY: z.optional(
+      z.string().check(z.regex(/^0x[0-9a-fA-F]{64}(,0x[0-9a-fA-F]{64})*$/, 'must be 0x-prefixed 32-byte hex keys, separated by commas')),
+    ),
     /** One KMS key id / ARN / alias, or several separated by commas. */
-    KMS_KEY_ID: z.string().min(1).optional(),
+    KMS_KEY_ID: z.optional(z.string().check(z.minLength(1))),
     /** Reserve (wrapped native token) whose oracle price converts gas cost into the base currency. */
-    NATIVE_PRICE_ASSET: address.optional(),
+    NATIVE_PRICE_ASSET: z.optional(address),
     /** `best`: max, target-health, two-step (and a chunk within MAX_PRICE_IMPACT_BPS) quoted at the read block, the most profitable sent. */
-    SIZING_STRATEGY: z.enum(['max', 'target-health', 'two-step', 'best'], { error: 'must be max, target-health or two-step (one strategy), or best (all compared)' }).default('max'),
-    TARGET_HEALTH_FACTOR: z.coerce.number().min(1, 'must be at least 1').max(2, 'must be at most 2').default(1.05),
-    MIN_PROFIT_USD: z.coerce.number().min(0, 'must be at least 0').default(0),
+    SIZING_STRATEGY: z._default(z.enum(['max', 'target-health', 'two-step', 'best'], { error: 'must be max, target-health or two-step (one strategy), or best (all compared)' }), 'max'),
+    TARGET_HEALTH_FACTOR: z._default(z.coerce.number().check(z.gte(1, 'must be at least 1'), z.lte(2, 'must be at most 2')), 1.05),
+    MIN_PROFIT_USD: z._default(z.coerce.number().check(z.gte(0, 'must be at least 0')), 0),
     /**
      * Swap cost allowance (bps of the collateral's oracle value) used to rank pairs before they are quoted; the
      * plan that is sent is priced with a real quote (SWAP_QUOTER_ADDRESS).
      */
-    SWAP_COST_BPS: int(0).default(30),
+    SWAP_COST_BPS: z._default(int(0), 30),
     /** How liquidations are paid for: a flash loan from the market's Pool, or the liquidator contract's own stock. */
-    FUNDING: z.enum(['flash-loan', 'inventory'], { error: 'must be "flash-loan" or "inventory"' }).default('flash-loan'),
+    FUNDING: z._default(z.enum(['flash-loan', 'inventory'], { error: 'must be "flash-loan" or "inventory"' }), 'flash-loan'),
     /** Our liquidator contract (contracts/src/Liquidator.sol), when its address is known at deployment. */
-    LIQUIDATOR_ADDRESS: address.optional(),
+    LIQUIDATOR_ADDRESS: z.optional(address),
     /** SSM parameter holding the liquidator contract's address (written by the trigger's deploy-liquidator). */
-    LIQUIDATOR_ADDRESS_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_./-]{1,1010}$/, 'must be an SSM parameter name starting with /').optional(),
+    LIQUIDATOR_ADDRESS_PARAMETER: z.optional(z.string().check(z.regex(/^\/[A-Za-z0-9_./-]{1,1010}$/, 'must be an SSM parameter name starting with /'))),
     /** Uniswap V3 QuoterV2 (quotes the sale of the seized collateral, pinned to the plan's block). */
-    SWAP_QUOTER_ADDRESS: address.optional(),
+    SWAP_QUOTER_ADDRESS: z.optional(address),
     /** Uniswap SwapRouter02 (the liquidator contract swaps through it; needed to deploy the contract). */
-    SWAP_ROUTER_ADDRESS: address.optional(),
+    SWAP_ROUTER_ADDRESS: z.optional(address),
     /** Direct pools tried for a pair without a route in SWAP_ROUTES (Uniswap fee units). */
-    SWAP_FEE_TIERS: z
-      .string()
-      .regex(/^(100|500|3000|10000)(,(100|500|3000|10000))*$/, 'must be Uniswap V3 fee tiers (100, 500, 3000, 10000) separated by commas')
-      .default('100,500,3000,10000'),
+    SWAP_FEE_TIERS: z._default(
+      z.string().check(z.regex(/^(100|500|3000|10000)(,(100|500|3000|10000))*$/, 'must be Uniswap V3 fee tiers (100, 500, 3000, 10000) separated by commas')),
+      '100,500,3000,10000',
+    ),
     /** Explicit routes, JSON: [{"tokens":["0xcollateral",…,"0xdebt"],"fees":[500,…]}]. */
-    SWAP_ROUTES: z.string().optional(),
+    SWAP_ROUTES: z.optional(z.string()),
     /**
      * amountOutMinimum = quoted output × (1 − this), bps. It must cover the keeper's own other liquidations that
      * sell into the same pool in the blocks between the quote and this one (a crash brings many); the contract's
      * profit guard still refuses any call that would not pay its gas.
      */
-    MAX_SLIPPAGE_BPS: int(0).max(5_000, 'must be at most 5000').default(100),
+    MAX_SLIPPAGE_BPS: z._default(int(0).check(z.lte(5_000, 'must be at most 5000')), 100),
     // Candidates of one worker invocation sent as one liquidateBatch transaction (1: one transaction each).
-    MAX_BATCH_SIZE: int(1).max(20, 'must be at most 20').default(10),
+    MAX_BATCH_SIZE: z._default(int(1).check(z.lte(20, 'must be at most 20')), 10),
     // Largest price impact (bps) one liquidation's swap may cause; a larger one is liquidated in chunks. Unset: no limit.
-    MAX_PRICE_IMPACT_BPS: int(1).max(10_000, 'must be at most 10000').optional(),
+    MAX_PRICE_IMPACT_BPS: z.optional(int(1).check(z.lte(10_000, 'must be at most 10000'))),
     /** Where the trigger's `withdraw` sends the contract's profit. */
-    TREASURY_ADDRESS: address.optional(),
-    GAS_HEADROOM_BPS: int(10_000).default(12_500),
+    TREASURY_ADDRESS: z.optional(address),
+    GAS_HEADROOM_BPS: z._default(int(10_000), 12_500),
     /** No receipt this long after a broadcast → replace the transaction by nonce with a fee bump. */
-    REPLACE_AFTER_SEC: z.coerce.number().positive('must be above 0').default(24),
-    MAX_REPLACEMENTS: int(0).default(3),
+    REPLACE_AFTER_SEC: z._default(z.coerce.number().check(z.positive('must be above 0')), 24),
+    MAX_REPLACEMENTS: z._default(int(0), 3),
     /** Fee bump per replacement (bps); nodes refuse less than +10 %. */
-    FEE_BUMP_BPS: int(1_000).default(1_250),
+    FEE_BUMP_BPS: z._default(int(1_000), 1_250),
     /** Never offer more gas price than this; above it execution pauses. Unset: no cap. */
-    GAS_PRICE_CAP_GWEI: z.coerce.number().positive('must be above 0').optional(),
+    GAS_PRICE_CAP_GWEI: z.optional(z.coerce.number().check(z.positive('must be above 0'))),
     /** Gas the signers may spend per UTC day (native token, e.g. 0.5 ETH); reaching it pauses execution. Unset: no budget. */
-    DAILY_GAS_BUDGET_ETH: z.coerce.number().positive('must be above 0').optional(),
+    DAILY_GAS_BUDGET_ETH: z.optional(z.coerce.number().check(z.positive('must be above 0'))),
     /** This many consecutive reverted liquidations pause execution for REVERT_COOLDOWN_SEC. */
-    REVERT_STREAK_LIMIT: int(1).default(3),
-    REVERT_COOLDOWN_SEC: int(1).default(900),
+    REVERT_STREAK_LIMIT: z._default(int(1), 3),
+    REVERT_COOLDOWN_SEC: z._default(int(1), 900),
     /** A leased nonce not signed within this time is taken over by the next allocation. */
-    NONCE_LEASE_SEC: int(5).default(60),
+    NONCE_LEASE_SEC: z._default(int(5), 60),
     /** Transactions one signer may have pending at once; unset = no limit (functions/pipeline/execute-candidate.ts). */
-    MAX_PENDING_PER_SIGNER: int(1).optional(),
+    MAX_PENDING_PER_SIGNER: z.optional(int(1)),
     /** Plan and simulate, never send. */
-    DRY_RUN: z.enum(['true', 'false']).default('false'),
+    DRY_RUN: z._default(z.enum(['true', 'false']), 'false'),
   })
-  .superRefine((env, ctx) => {
+  .check(z.superRefine((env, ctx) => {
     if (!env.RPC_URL === !env.RPC_URL_SECRET_NAME) {
       ctx.addIssue({ code: 'custom', path: ['RPC_URL_SECRET_NAME'], message: 'set exactly one of RPC_URL (local chain only) and RPC_URL_SECRET_NAME' });
     }
@@ -212,7 +209,7 @@ const envSchema = z
       // Checked with the signer: only a function that sends transactions prices their gas.
       ctx.addIssue({ code: 'custom', path: ['NATIVE_PRICE_ASSET'], message: 'required with a signer: the reserve whose oracle price converts gas to USD (WETH on Ethereum)' });
     }
-  });
+  }));
 
 export type PipelineEnv = z.output<typeof envSchema>;
 

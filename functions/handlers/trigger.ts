@@ -49,7 +49,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getAddress, isAddress } from 'ethers';
-import * as z from 'zod';
+import * as z from '../zod';
 import { type ConfigRequirement, loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import type { WatchTierPolicy } from '../domain/watch-tier';
 import { reportingBestEffort } from '../pipeline/best-effort';
@@ -84,56 +84,55 @@ const requiredAs = (expected: string) => (issue: { input: unknown }) => (issue.i
 export const MAX_TRIGGER_BATCH = 20;
 
 function addressSchema(expected: string) {
-  return (
-    z
-      .string({ error: requiredAs(expected) })
-      .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
+  return z.pipe(
+    z.string({ error: requiredAs(expected) }).check(
+      z.regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address'),
       // Mixed case is an EIP-55 checksum, which catches a mistyped character; all lower or upper case has none.
-      .refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case')
-      .transform((value) => getAddress(value))
+      z.refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case'),
+    ),
+    z.transform((value: string) => getAddress(value)),
   );
 }
 
 export const triggerPayloadSchema = z.discriminatedUnion(
   'action',
   [
-    z.object({ action: z.literal('scan') }).strict(),
+    z.strictObject({ action: z.literal('scan') }),
     z
-      .object({
+      .strictObject({
         action: z.literal('liquidate'),
-        account: addressSchema('the borrower address (0x…)').optional(),
-        accounts: z
-          .array(addressSchema('a borrower address (0x…)'), { error: 'must be a list of borrower addresses' })
-          .min(1, 'must name at least one account')
-          .max(MAX_TRIGGER_BATCH, `must name at most ${MAX_TRIGGER_BATCH} accounts (one transaction)`)
-          .refine((list) => new Set(list.map((a) => a.toLowerCase())).size === list.length, 'must not name an account twice')
-          .optional(),
+        account: z.optional(addressSchema('the borrower address (0x…)')),
+        accounts: z.optional(
+          z.array(addressSchema('a borrower address (0x…)'), { error: 'must be a list of borrower addresses' }).check(
+            z.minLength(1, 'must name at least one account'),
+            z.maxLength(MAX_TRIGGER_BATCH, `must name at most ${MAX_TRIGGER_BATCH} accounts (one transaction)`),
+            z.refine((list) => new Set(list.map((a) => a.toLowerCase())).size === list.length, 'must not name an account twice'),
+          ),
+        ),
         dryRun: z.boolean({ error: requiredAs('true or false') }),
       })
-      .strict()
-      .refine((p) => (p.account === undefined) !== (p.accounts === undefined), { error: 'required: either account (one borrower) or accounts (a list, one transaction)', path: ['account'] }),
-    z.object({ action: z.literal('pause'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
-    z.object({ action: z.literal('resume'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).min(1, 'must say why') }).strict(),
-    z.object({ action: z.literal('status') }).strict(),
-    z
-      .object({
-        action: z.literal('deploy-liquidator'),
-        dryRun: z.boolean({ error: requiredAs('true or false') }),
-        replace: z.boolean({ error: 'must be true or false' }).optional(),
-      })
-      .strict(),
-    z
-      .object({
-        action: z.literal('withdraw'),
-        dryRun: z.boolean({ error: requiredAs('true or false') }),
-        token: z
-          .string({ error: 'must be a token address (0x…)' })
-          .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address')
-          .refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case')
-          .transform((value) => getAddress(value))
-          .optional(),
-      })
-      .strict(),
+      .check(z.refine((p) => (p.account === undefined) !== (p.accounts === undefined), { error: 'required: either account (one borrower) or accounts (a list, one transaction)', path: ['account'] })),
+    z.strictObject({ action: z.literal('pause'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).check(z.minLength(1, 'must say why')) }),
+    z.strictObject({ action: z.literal('resume'), reason: z.string({ error: requiredAs('why (recorded with the switch)') }).check(z.minLength(1, 'must say why')) }),
+    z.strictObject({ action: z.literal('status') }),
+    z.strictObject({
+      action: z.literal('deploy-liquidator'),
+      dryRun: z.boolean({ error: requiredAs('true or false') }),
+      replace: z.optional(z.boolean({ error: 'must be true or false' })),
+    }),
+    z.strictObject({
+      action: z.literal('withdraw'),
+      dryRun: z.boolean({ error: requiredAs('true or false') }),
+      token: z.optional(
+        z.pipe(
+          z.string({ error: 'must be a token address (0x…)' }).check(
+            z.regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address'),
+            z.refine((value) => isAddress(value), 'checksum does not match (EIP-55): check the address, or write it in lower case'),
+          ),
+          z.transform((value: string) => getAddress(value)),
+        ),
+      ),
+    }),
   ],
   {
     error: (issue) =>

@@ -3,24 +3,23 @@
  * bigint values travel as decimal strings. A body that does not decode is rejected with a reason that names the
  * field, and goes to the dead-letter queue without failing its batch-mates.
  */
-import * as z from 'zod';
+import * as z from '../zod';
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
-const decimal = z.string().regex(/^\d+$/, 'must be a non-negative integer as a decimal string');
+const address = z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address'));
+const decimal = z.string().check(z.regex(/^\d+$/, 'must be a non-negative integer as a decimal string'));
 
-export const candidateMessageSchema = z
-  .object({
+export const candidateMessageSchema = z.strictObject({
     version: z.literal(1, { error: 'must be 1' }),
     chainId: decimal,
     /** The lending market, identified by its Pool address. */
     pool: address,
     borrower: address,
     /** Block at which the scanner saw the account liquidatable. */
-    detectedBlock: z.number().int().nonnegative(),
+    detectedBlock: z.number().check(z.int(), z.nonnegative()),
     /** Health factor at detectedBlock, WAD. */
     healthFactorWad: decimal,
     /** Block at which the account first became liquidatable in this episode (for detection latency). */
-    firstLiquidatableBlock: z.number().int().nonnegative(),
+    firstLiquidatableBlock: z.number().check(z.int(), z.nonnegative()),
     /** How the candidate was produced. */
     source: z.enum(['scanner', 'trigger']),
     /**
@@ -28,9 +27,8 @@ export const candidateMessageSchema = z
      * pool: chunk-rest.ts). SQS FIFO has no per-message delay, so the worker hands a message that is not yet due
      * back to the queue. Absent on messages written before it existed: due at once.
      */
-    notBeforeBlock: z.number().int().nonnegative().optional(),
-  })
-  .strict();
+    notBeforeBlock: z.optional(z.number().check(z.int(), z.nonnegative())),
+});
 
 export type CandidateMessage = z.infer<typeof candidateMessageSchema>;
 

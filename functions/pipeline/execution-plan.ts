@@ -14,10 +14,10 @@
  * ledger items and results have always had.
  *
  * Adding a field: add it to ExecutionPlan (or PlanSubmission) and to its schema below; the `satisfies` clauses
- * do not compile until both agree. A field that plans stored before it lack must be `.optional()` (or carry a
+ * do not compile until both agree. A field that plans stored before it lack must be `z.optional(…)` (or carry a
  * documented default), or attempts in flight across the deploy no longer decode.
  */
-import * as z from 'zod';
+import * as z from '../zod';
 import type { ChunkMarker, CloseFactorRule, FundingMode, LiquidationLimit, SizingStrategyName } from '../domain';
 
 /** The transaction that carries the plan, as the dispatcher (transaction-dispatcher.ts) signed it. */
@@ -133,15 +133,15 @@ void LISTS_ARE_COMPLETE;
 
 const expecting = (expected: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? `required (${expected})` : `must be ${expected}`) });
 
-const decimal = z.string(expecting('a non-negative integer as a decimal string')).regex(/^\d+$/, 'must be a non-negative integer as a decimal string');
-const signedDecimal = z.string(expecting('an integer as a decimal string')).regex(/^-?\d+$/, 'must be an integer as a decimal string');
+const decimal = z.string(expecting('a non-negative integer as a decimal string')).check(z.regex(/^\d+$/, 'must be a non-negative integer as a decimal string'));
+const signedDecimal = z.string(expecting('an integer as a decimal string')).check(z.regex(/^-?\d+$/, 'must be an integer as a decimal string'));
 /** bigint ⇄ decimal string. */
 const amount = z.codec(decimal, z.bigint(), { decode: (text) => BigInt(text), encode: (value) => value.toString() });
 const signedAmount = z.codec(signedDecimal, z.bigint(), { decode: (text) => BigInt(text), encode: (value) => value.toString() });
 /** A small count (steps, nonce, replacements) ⇄ decimal string. */
-const count = z.codec(decimal, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), { decode: (text) => Number(text), encode: (value) => String(value) });
-const address = z.string(expecting('a 0x-prefixed 20-byte hex address')).regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
-const callData = z.string(expecting('0x-prefixed hex bytes')).regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes');
+const count = z.codec(decimal, z.number().check(z.int(), z.nonnegative(), z.lte(Number.MAX_SAFE_INTEGER)), { decode: (text) => Number(text), encode: (value) => String(value) });
+const address = z.string(expecting('a 0x-prefixed 20-byte hex address')).check(z.regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address'));
+const callData = z.string(expecting('0x-prefixed hex bytes')).check(z.regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes'));
 const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) => z.enum(values, expecting(`one of ${values.join(', ')}`));
 
 type Decided = Omit<ExecutionPlan, 'submission' | 'funded' | 'chunk'>;
@@ -171,7 +171,7 @@ const decidedFields = {
   profitBase: signedAmount,
   gasEstimate: amount,
   gasLimit: amount,
-} satisfies { [K in keyof Decided]-?: z.ZodType<Decided[K], string> };
+} satisfies { [K in keyof Decided]-?: z.ZodMiniType<Decided[K], string> };
 
 const FUNDING_MODES = ['flash-loan', 'inventory'] as const satisfies readonly FundingMode[];
 
@@ -179,7 +179,7 @@ const FUNDING_MODES = ['flash-loan', 'inventory'] as const satisfies readonly Fu
 const fundedFields = {
   funding: oneOf(FUNDING_MODES),
   liquidatorContract: address,
-  swapPath: z.string(expecting('0x-prefixed hex bytes')).regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes'),
+  swapPath: z.string(expecting('0x-prefixed hex bytes')).check(z.regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes')),
   quotedAmountOutUnits: amount,
   amountOutMinimumUnits: amount,
   flashLoanUnits: amount,
@@ -187,8 +187,8 @@ const fundedFields = {
   flashLoanPremiumUnits: amount,
   expectedProfitUnits: signedAmount,
   minProfitUnits: amount,
-  reducedFromRepayUnits: amount.optional(),
-} satisfies { [K in keyof FundedPlanFields]-?: z.ZodType<FundedPlanFields[K], string | undefined> };
+  reducedFromRepayUnits: z.optional(amount),
+} satisfies { [K in keyof FundedPlanFields]-?: z.ZodMiniType<FundedPlanFields[K], string | undefined> };
 const FUNDED_KEYS = Object.keys(fundedFields) as (keyof FundedPlanFields)[];
 const REQUIRED_FUNDED_KEYS = FUNDED_KEYS.filter((key) => key !== 'reducedFromRepayUnits');
 
@@ -201,10 +201,10 @@ const chunkFields = {
 } as const;
 const CHUNK_KEYS = Object.keys(chunkFields) as (keyof typeof chunkFields)[];
 const optionalChunkFields = {
-  chunkRestRepayUnits: amount.optional(),
-  chunkPriceImpactBps: amount.optional(),
-  chunkMaxPriceImpactBps: amount.optional(),
-  chunkFullPriceImpactBps: amount.optional(),
+  chunkRestRepayUnits: z.optional(amount),
+  chunkPriceImpactBps: z.optional(amount),
+  chunkMaxPriceImpactBps: z.optional(amount),
+  chunkFullPriceImpactBps: z.optional(amount),
 };
 
 function flatChunk(chunk: ChunkMarker | undefined): Partial<Record<keyof typeof chunkFields, bigint>> {
@@ -221,20 +221,20 @@ function flatChunk(chunk: ChunkMarker | undefined): Partial<Record<keyof typeof 
 const TRANSACTION_FIELDS = ['from', 'nonce', 'to', 'data'] as const;
 
 const submissionFields = {
-  from: address.optional(),
-  nonce: count.optional(),
-  to: address.optional(),
-  data: callData.optional(),
+  from: z.optional(address),
+  nonce: z.optional(count),
+  to: z.optional(address),
+  data: z.optional(callData),
   /**
    * Plans stored before this codec wrote `replacements` only once a replacement was signed: absent with a
    * transaction means 0. (Informational: the replacement limit counts the ledger's transactions.)
    */
-  replacements: count.optional(),
-  effectiveGasPriceWei: amount.optional(),
-} satisfies { [K in keyof PlanSubmission]-?: z.ZodType<PlanSubmission[K] | undefined, string | undefined> };
+  replacements: z.optional(count),
+  effectiveGasPriceWei: z.optional(amount),
+} satisfies { [K in keyof PlanSubmission]-?: z.ZodMiniType<PlanSubmission[K] | undefined, string | undefined> };
 
-const optionalFundedFields = Object.fromEntries(Object.entries(fundedFields).map(([key, schema]) => [key, schema.optional()])) as {
-  [K in keyof typeof fundedFields]: z.ZodOptional<(typeof fundedFields)[K]>;
+const optionalFundedFields = Object.fromEntries(Object.entries(fundedFields).map(([key, schema]) => [key, z.optional(schema)])) as {
+  [K in keyof typeof fundedFields]: z.ZodMiniOptional<(typeof fundedFields)[K]>;
 };
 
 const encodedPlanSchema = z.object({ ...decidedFields, ...optionalFundedFields, ...optionalChunkFields, ...submissionFields });
@@ -242,14 +242,14 @@ const encodedPlanSchema = z.object({ ...decidedFields, ...optionalFundedFields, 
 /** The stored form of `plan`. Throws (ZodError) on a value no decoder would accept back, e.g. a negative amount. */
 export function encodePlan(plan: ExecutionPlan): EncodedPlan {
   const { submission, funded, chunk, ...decided } = plan;
-  const encoded: Record<string, string | undefined> = encodedPlanSchema.encode({ ...decided, ...funded, ...flatChunk(chunk), ...submission });
+  const encoded: Record<string, string | undefined> = z.encode(encodedPlanSchema, { ...decided, ...funded, ...flatChunk(chunk), ...submission });
   // No `undefined` values: the result is JSON, and a DynamoDB item.
   return Object.fromEntries(Object.entries(encoded).filter(([, value]) => value !== undefined)) as EncodedPlan;
 }
 
 /** The plan a stored form holds; `where` names it in the error (e.g. the ledger's opportunity). Unknown fields are dropped. */
 export function decodePlan(stored: unknown, where: string): ExecutionPlan {
-  const parsed = encodedPlanSchema.safeDecode(stored as EncodedPlan);
+  const parsed = z.safeDecode(encodedPlanSchema, stored as EncodedPlan);
   if (!parsed.success) throw new MalformedPlanError(where, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(plan)'}: ${issue.message}`));
   const { from, nonce, to, data, replacements, effectiveGasPriceWei, ...rest } = parsed.data;
   const decided: Decided & { funded?: FundedPlanFields; chunk?: ChunkMarker } = Object.fromEntries(

@@ -18,4 +18,6 @@ it(`bundles the worker within ${WORKER_BUNDLE_BUDGET_BYTES} bytes, leaving the A
   expect(HANDLER_BUNDLING.external).toEqual(['@aws-sdk/*', '@smithy/*']);
   // ethers is bundled, not expected from the runtime.
   expect(text).not.toMatch(/require\("ethers"\)/);
+  // ENS normalisation is the stand-in (lib/bundling.ts, alias), not @adraffy/ens-normalize's Unicode tables.
+  expect(text).toContain("ENS names are not resolved by the pipeline's functions");
 });

@@ -6,7 +6,7 @@
  * the signatures against both IPool.sol sources in node_modules.
  */
 import { id, type JsonRpcProvider, toQuantity } from 'ethers';
-import * as z from 'zod';
+import * as z from '../../zod';
 import type { AccountEvent, AccountEventKind, AccountEventRead, AccountEventSource } from '../../pipeline/index-borrowers';
 
 interface PoolEvent {
@@ -46,16 +46,16 @@ const TOPICS = [...BY_TOPIC.keys()];
 export const RANGE_TOO_LARGE =
   /too many (results|logs|blocks)|returned more than|response size|block range|range (is )?too (large|wide|big)|exceeds? (the )?max(imum)? (block )?range|range limit|limited to (a )?[\d,]+ (block )?range|max(imum)? results|query timeout/i;
 
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/, 'must be 0x-prefixed hex');
-const word = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex word');
+const hex = z.string().check(z.regex(/^0x[0-9a-fA-F]*$/, 'must be 0x-prefixed hex'));
+const word = z.string().check(z.regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex word'));
 const logSchema = z.object({
   address: z.string(),
-  topics: z.array(word).min(1),
+  topics: z.array(word).check(z.minLength(1)),
   blockNumber: hex,
-  removed: z.boolean().optional(),
+  removed: z.optional(z.boolean()),
 });
 const logsSchema = z.array(logSchema);
-const blockSchema = z.object({ hash: word }).nullable();
+const blockSchema = z.nullable(z.object({ hash: word }));
 
 export class EventSourceError extends Error {
   constructor(message: string, cause?: unknown) {

@@ -11,7 +11,7 @@
  * `ReserveInitialized` carries the new aToken, so a listing costs one extra eth_getLogs only when it happens.
  */
 import { id, Interface, type JsonRpcProvider, type Result, toQuantity } from 'ethers';
-import * as z from 'zod';
+import * as z from '../../zod';
 import { AAVE_V3_ACCOUNT_EVENTS, RANGE_TOO_LARGE, rpcErrorText } from './aave-v3-event-source';
 
 export interface PositionChanges {
@@ -129,14 +129,14 @@ const MARKET_ABI = new Interface([
   'function getReserveData(address asset) view returns (tuple(uint256 configuration, uint128 liquidityIndex, uint128 currentLiquidityRate, uint128 variableBorrowIndex, uint128 currentVariableBorrowRate, uint128 currentStableBorrowRate, uint40 lastUpdateTimestamp, uint16 id, address aTokenAddress, address stableDebtTokenAddress, address variableDebtTokenAddress, address interestRateStrategyAddress, uint128 accruedToTreasury, uint128 unbacked, uint128 isolationModeTotalDebt))',
 ]);
 
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/, 'must be 0x-prefixed hex');
-const word = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex word');
+const hex = z.string().check(z.regex(/^0x[0-9a-fA-F]*$/, 'must be 0x-prefixed hex'));
+const word = z.string().check(z.regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex word'));
 const logsSchema = z.array(
   z.object({
-    address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte address'),
-    topics: z.array(word).min(1),
+    address: z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte address')),
+    topics: z.array(word).check(z.minLength(1)),
     blockNumber: hex,
-    removed: z.boolean().optional(),
+    removed: z.optional(z.boolean()),
   }),
 );
 type Log = z.infer<typeof logsSchema>[number];

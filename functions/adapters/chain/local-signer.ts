@@ -5,7 +5,7 @@
  * - `LocalKeySigner` holds a private key in memory. Only the local chain accepts a raw key in the environment
  *   (pipeline-config.ts refuses SIGNER_MODE=local elsewhere).
  */
-import { keccak256, type TransactionRequest, Wallet } from 'ethers';
+import { BaseWallet, keccak256, SigningKey, type TransactionRequest } from 'ethers';
 import type { SignedTransaction, Signer, UnsignedTransaction } from '../../ports/transactions';
 
 /** The one method of an ethers signer the port needs. */
@@ -36,9 +36,14 @@ export class EthersSignerAdapter implements Signer {
   }
 }
 
+/**
+ * ethers' `BaseWallet` signs as `Wallet` does (Wallet extends it); `Wallet` adds JSON keystores and mnemonics,
+ * which drag aes-js, scrypt and the BIP-39 wordlist (about 70 kB) into every bundle that signs.
+ */
 export class LocalKeySigner extends EthersSignerAdapter {
   constructor(privateKey: string) {
-    const wallet = new Wallet(privateKey);
+    // As `new Wallet(key)`: a key without the 0x prefix is accepted.
+    const wallet = new BaseWallet(new SigningKey(privateKey.startsWith('0x') ? privateKey : `0x${privateKey}`));
     super(wallet.address, wallet);
   }
 }

@@ -16,7 +16,7 @@
 import { mapWithConcurrency } from '../concurrency';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../zod';
 import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower, WatchTier } from '../../ports/borrower-store';
 
 /** BatchWriteItem accepts at most 25 put/delete requests. */
@@ -67,20 +67,20 @@ export class MalformedBorrowerItemError extends Error {
   }
 }
 
-const block = z.number().int().nonnegative();
-const decimal = z.string().regex(/^\d+$/, 'must be a non-negative integer as a decimal string');
+const block = z.number().check(z.int(), z.nonnegative());
+const decimal = z.string().check(z.regex(/^\d+$/, 'must be a non-negative integer as a decimal string'));
 const itemSchema = z.object({
   borrower: z.string(),
   tier: z.enum(['hot', 'warm', 'cold']),
   firstSeenBlock: block,
   lastEventBlock: block,
-  lastHealthFactorWad: decimal.optional(),
-  lastScannedBlock: block.optional(),
-  liquidatableSinceBlock: block.optional(),
-  enqueuedUntilBlock: block.optional(),
-  enqueuedAtBlock: block.optional(),
+  lastHealthFactorWad: z.optional(decimal),
+  lastScannedBlock: z.optional(block),
+  liquidatableSinceBlock: z.optional(block),
+  enqueuedUntilBlock: z.optional(block),
+  enqueuedAtBlock: z.optional(block),
 });
-const markSchema = z.object({ borrower: z.string(), enqueuedUntilBlock: block.optional(), enqueuedAtBlock: block.optional() });
+const markSchema = z.object({ borrower: z.string(), enqueuedUntilBlock: z.optional(block), enqueuedAtBlock: z.optional(block) });
 
 export const marketTierOf = (market: string, tier: WatchTier): string => `${market}#${tier}`;
 export const snapshotKeyOf = (market: string, borrower: string): string => `${market}#${borrower.toLowerCase()}`;

@@ -8,14 +8,14 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../zod';
 import type { CheckpointStore, IndexerCheckpoint } from '../../ports/borrower-store';
 
 export const CHECKPOINT_SORT_KEY = 'indexer-checkpoint';
 
 const checkpointSchema = z.object({
-  block: z.number().int().nonnegative(),
-  blockHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex hash'),
+  block: z.number().check(z.int(), z.nonnegative()),
+  blockHash: z.string().check(z.regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex hash')),
 });
 
 /** The stored checkpoint is no longer the `previous` the writer read: another indexer moved it. */

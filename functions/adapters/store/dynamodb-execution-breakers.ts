@@ -19,7 +19,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../zod';
 import {
   evaluateExecutionBreakers,
   type ExecutionBreakerCounters,
@@ -56,13 +56,13 @@ export interface KillSwitchRecord {
   changedAtMs: number;
 }
 
-const count = z.number().int().nonnegative();
+const count = z.number().check(z.int(), z.nonnegative());
 /** A DynamoDB number as the document client returns it: a safe integer as number, a larger one as bigint. */
-const wei = z.union([count, z.bigint().nonnegative()]).transform((value) => BigInt(value));
+const wei = z.pipe(z.union([count, z.bigint().check(z.gte(0n))]), z.transform((value) => BigInt(value)));
 
 const killSwitchSchema = z.object({ on: z.boolean(), by: z.string(), reason: z.string(), changedAtMs: count });
-const revertStreakSchema = z.object({ consecutiveReverts: count.default(0), pausedUntilMs: count.optional() });
-const gasDaySchema = z.object({ gasSpentWei: wei.default(0n) });
+const revertStreakSchema = z.object({ consecutiveReverts: z._default(count, 0), pausedUntilMs: z.optional(count) });
+const gasDaySchema = z.object({ gasSpentWei: z._default(wei, 0n) });
 
 export class DynamoDbExecutionBreakers implements ExecutionBreakers {
   private readonly pk: string;
@@ -179,7 +179,7 @@ export class DynamoDbExecutionBreakers implements ExecutionBreakers {
     );
   }
 
-  private async read<S extends z.ZodType>(sk: string, schema: S): Promise<z.output<S> | undefined> {
+  private async read<S extends z.ZodMiniType>(sk: string, schema: S): Promise<z.output<S> | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.table, Key: { pk: this.pk, sk }, ConsistentRead: true }));
     if (!Item) return undefined;
     const parsed = schema.safeParse(Item);

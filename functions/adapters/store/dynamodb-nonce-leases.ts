@@ -25,7 +25,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../zod';
 import {
   type LeaseRecord,
   type LeaseState,
@@ -55,7 +55,7 @@ export interface DynamoDbNonceLeasesOptions {
   maxAllocationRounds?: number;
 }
 
-const count = z.number().int().nonnegative();
+const count = z.number().check(z.int(), z.nonnegative());
 const leaseItemSchema = z.object({
   signer: z.string(),
   nonce: count,
@@ -63,8 +63,8 @@ const leaseItemSchema = z.object({
   state: z.enum(['leased', 'signed', 'confirmed', 'released']),
   expiresAtMs: count,
   updatedAtMs: count,
-  txHash: z.string().optional(),
-  rawTransaction: z.string().optional(),
+  txHash: z.optional(z.string()),
+  rawTransaction: z.optional(z.string()),
 });
 const headSchema = z.object({ next: count });
 
