@@ -203,6 +203,10 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
           metrics.addMetric('CircuitBreakerOpen', MetricUnit.Count, 1);
           logger.warn('execution breaker open: liquidatable borrowers not enqueued', { block: event.block, reason: event.reason, detail: event.detail, heldBack: event.heldBack });
           break;
+        case 'oracle-update':
+          logger.info('pending oracle update followed', { ...event, assets: [...event.assets] });
+          metrics.addMetric('CandidatesEnqueued', MetricUnit.Count, event.enqueued);
+          break;
         case 'pacing-off':
           logger.warn('blocks come faster than SCANNER_BLOCK_TIME_MS: polling every interval for the rest of the invocation', {
             block: event.block,

@@ -38,7 +38,12 @@ export type BestEffortStep =
    * members could not be recorded): the claim keeps its position, and later candidates for the account wait
    * `in-flight` until its own message comes back and takes it again.
    */
-  | 'claim-release';
+  | 'claim-release'
+  /**
+   * A pending oracle update not followed (the mempool poll or its simulation failed): its accounts are found when
+   * the update is mined, a block later, by the block-following path.
+   */
+  | 'pending-update';
 
 /** The metric each step counts (a Count of 1 per failure, with the function's `service` and `market` dimensions). */
 export const BEST_EFFORT_METRICS = {
@@ -52,6 +57,7 @@ export const BEST_EFFORT_METRICS = {
   'revert-explain': 'ReceiptPollFailures',
   'realized-read': 'ReceiptPollFailures',
   'claim-release': 'ClaimReleaseFailures',
+  'pending-update': 'PendingUpdateFailures',
 } as const satisfies Record<BestEffortStep, string>;
 
 export type BestEffortMetric = (typeof BEST_EFFORT_METRICS)[BestEffortStep];

@@ -7,6 +7,30 @@ import * as z from '../zod';
 
 const address = z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address'));
 const decimal = z.string().check(z.regex(/^\d+$/, 'must be a non-negative integer as a decimal string'));
+const signedDecimal = z.string().check(z.regex(/^-?\d+$/, 'must be an integer as a decimal string'));
+const hex = z.string().check(z.regex(/^0x([0-9a-fA-F]{2})*$/, 'must be 0x-prefixed hex bytes'));
+
+/**
+ * A price update of one of the market's feeds seen in the mempool: the candidate is liquidatable once it lands,
+ * and the worker plans as if it had (the feed's code replaced by a constant feed with `answer`, by state
+ * override) and sends right behind it, priced like it (or in a bundle after `raw`).
+ */
+export const oracleUpdateSchema = z.strictObject({
+  txHash: z.string().check(z.regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte transaction hash')),
+  /** The contract the update is sent to (the aggregator the Pool's price source reads). */
+  feed: address,
+  /** Its new answer, in the feed's decimals. */
+  answer: signedDecimal,
+  decimals: z.number().check(z.int(), z.nonnegative(), z.lte(36)),
+  /** The update's fees: the follower pays the same, so a fee-ordered block keeps it right behind. */
+  maxFeePerGas: z.optional(decimal),
+  maxPriorityFeePerGas: z.optional(decimal),
+  gasPrice: z.optional(decimal),
+  /** The update's signed transaction, for a bundle relay (absent when it could not be rebuilt). */
+  raw: z.optional(hex),
+});
+
+export type OracleUpdateRef = z.infer<typeof oracleUpdateSchema>;
 
 export const candidateMessageSchema = z.strictObject({
     version: z.literal(1, { error: 'must be 1' }),
@@ -21,13 +45,15 @@ export const candidateMessageSchema = z.strictObject({
     /** Block at which the account first became liquidatable in this episode (for detection latency). */
     firstLiquidatableBlock: z.number().check(z.int(), z.nonnegative()),
     /** How the candidate was produced. */
-    source: z.enum(['scanner', 'trigger']),
+    source: z.enum(['scanner', 'trigger', 'oracle-update']),
     /**
      * Do not work on it before this block (the rest of a chunked liquidation waits for arbitrage to refill the
      * pool: chunk-rest.ts). SQS FIFO has no per-message delay, so the worker hands a message that is not yet due
      * back to the queue. Absent on messages written before it existed: due at once.
      */
     notBeforeBlock: z.optional(z.number().check(z.int(), z.nonnegative())),
+    /** Found from a pending oracle update (source `oracle-update`): not liquidatable until it lands. */
+    oracleUpdate: z.optional(oracleUpdateSchema),
 });
 
 export type CandidateMessage = z.infer<typeof candidateMessageSchema>;

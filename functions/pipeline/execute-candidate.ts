@@ -48,7 +48,7 @@ import type { FlashLoanTermsSource, LiquidatorContract, RevertClass, SwapQuoter 
 import { type AttemptRecord, type FinalOutcome, IN_FLIGHT_ATTEMPT_STATES, type LiquidationLedger } from '../ports/liquidation-ledger';
 import type { Signer } from '../ports/transactions';
 import { type BatchMember, type ExecutionBatchSession, resumeBatchMember } from './batch-execution';
-import { type CandidateMessage, deduplicationIdOf, marketKeyOf } from './candidate-message';
+import { type CandidateMessage, deduplicationIdOf, marketKeyOf, type OracleUpdateRef } from './candidate-message';
 import { ClaimedFailure, failClaimedAttempt, type FailureStage, messageOf, PendingTransactionError } from './execution-failures';
 import { type EncodedPlan, encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
 import { type FundedChoice, liquidatorCallOf, planBest, planFunded } from './funded-plan';
@@ -110,6 +110,24 @@ export interface ExecutionSettings extends DispatcherSettings {
 }
 
 /** The use case's ports, and the dispatcher's (built from the same deps for each execution). */
+/**
+ * Following a pending oracle update (a candidate with `oracleUpdate`): while the update is in the mempool the
+ * account is not liquidatable yet, so every read, quote and simulation of the decision is made with the update
+ * applied (its feed replaced by a constant feed with the new answer, by state override), and the transaction is
+ * priced like the update so that a fee-ordered block keeps it right behind it (or sent in a bundle after it).
+ */
+export interface OracleUpdateFollower {
+  /** `pending`: still in the mempool; `landed`: mined (the chain itself has the price); `gone`: dropped or replaced. */
+  statusOf(txHash: string): Promise<'pending' | 'landed' | 'gone'>;
+  /** The decision's readers with the update applied. */
+  readersWith(update: OracleUpdateRef): Pick<ExecuteCandidateDeps, 'positions' | 'liquidator' | 'quoter' | 'flashTerms' | 'nativePrice'>;
+  /**
+   * Where the first broadcast of a follower goes when a bundle relay is configured: `[update, ours]` for the next
+   * blocks. Absent: a public transaction priced like the update.
+   */
+  bundleBroadcast?(update: OracleUpdateRef, chain: DispatcherDeps['chain']): DispatcherDeps['chain']['broadcast'];
+}
+
 export interface ExecuteCandidateDeps extends DispatcherDeps {
   positions: CandidatePositionSource;
   /** Our liquidator contract (contracts/src/Liquidator.sol): what every liquidation calls. */
@@ -121,6 +139,8 @@ export interface ExecuteCandidateDeps extends DispatcherDeps {
   nativePrice: NativePriceSource;
   breakers?: ExecutionBreakerGate;
   settings: ExecutionSettings;
+  /** Candidates found from a pending oracle update; absent: such a candidate is planned on the chain as it is. */
+  oracleUpdates?: OracleUpdateFollower;
 }
 
 export interface ExecuteCandidateInput {
@@ -249,8 +269,49 @@ async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opp
   return { kind: 'liquidate', block, choice: funded.choice, gasPrice, nativePriceBase8 };
 }
 
-export async function executeCandidate(deps: ExecuteCandidateDeps, input: ExecuteCandidateInput): Promise<ExecutionResult> {
+/**
+ * The deps of a candidate that follows a pending oracle update: readers with the update applied, fees of the
+ * update (same tip and fee cap: a fee-ordered block puts equal fees in arrival order, so ours lands right behind
+ * it), and the bundle relay for the first broadcast when one is configured. Undefined when the candidate follows
+ * no update or the update is no longer pending (landed: the chain has the price; gone: nothing to follow).
+ */
+async function followerDeps(deps: ExecuteCandidateDeps, message: CandidateMessage): Promise<ExecuteCandidateDeps | undefined> {
+  const update = message.oracleUpdate;
+  const follower = deps.oracleUpdates;
+  if (!update || !follower || (await follower.statusOf(update.txHash)) !== 'pending') return undefined;
+  const priority = BigInt(update.maxPriorityFeePerGas ?? update.gasPrice ?? '0');
+  const cap = BigInt(update.maxFeePerGas ?? update.gasPrice ?? '0');
+  const chain: DispatcherDeps['chain'] = {
+    ...deps.chain,
+    async feesAfter(block) {
+      const fees = await deps.chain.feesAfter(block);
+      return { baseFeePerGasWei: fees.baseFeePerGasWei, maxPriorityFeePerGasWei: priority, maxFeePerGasWei: cap > fees.baseFeePerGasWei ? cap : fees.baseFeePerGasWei + priority };
+    },
+  };
+  let bundled = false;
+  const viaBundle = follower.bundleBroadcast?.(update, deps.chain);
+  if (viaBundle) {
+    // The first broadcast goes in the bundle; a replacement (the update has landed by then) goes public.
+    chain.broadcast = (raw) => {
+      if (bundled) return deps.chain.broadcast(raw);
+      bundled = true;
+      return viaBundle(raw);
+    };
+  }
+  return { ...deps, ...follower.readersWith(update), chain };
+}
+
+export async function executeCandidate(baseDeps: ExecuteCandidateDeps, input: ExecuteCandidateInput): Promise<ExecutionResult> {
   const { message, attempt } = input;
+  // A failed status read plans on the chain as it is (a warning and PendingUpdateFailures): if the update is still
+  // pending the account reads healthy (`stale`) and the scanner finds it again once the update lands.
+  const following = await runBestEffort(baseDeps.bestEffort, 'pending-update', () => followerDeps(baseDeps, message), { opportunity: deduplicationIdOf(message) });
+  const deps = following ?? baseDeps;
+  if (following) {
+    // Alone, not in the invocation's batch: the batch's simulation would not see the pending update.
+    input.batch?.leave(attempt);
+    input = { ...input, batch: undefined };
+  }
   const opportunity = deduplicationIdOf(message);
   const nowIso = () => new Date(deps.clock.nowMs()).toISOString();
   const dispatcher = createTransactionDispatcher(deps);

@@ -35,7 +35,7 @@ import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower } fro
 import type { CandidateQueue } from '../ports/candidate-queue';
 import type { Clock } from '../ports/clock';
 import { type BestEffort, runBestEffort, UNREPORTED } from './best-effort';
-import type { CandidateMessage } from './candidate-message';
+import type { CandidateMessage, OracleUpdateRef } from './candidate-message';
 import { AccountReads, type PositionChangeSource } from './account-reads';
 
 /** The chain head (never a cached block number: a stale head pins reads to the block before a price update). */
@@ -97,6 +97,29 @@ export interface ScanBlocksSettings {
   materialChangeBps: bigint;
   /** Consecutive failed blocks (RPC, store or queue errors) after which the invocation gives up and throws. */
   maxConsecutiveBlockFailures: number;
+}
+
+/** A price update of one of the market's feeds, still in the mempool. */
+export interface PendingOracleUpdate {
+  txHash: string;
+  /** Reserves whose Pool price it sets (lower-case asset addresses). */
+  assets: readonly string[];
+  /** new answer ÷ the feed's answer at the observation polled with: the factor the Pool prices of `assets` move by. */
+  ratio: { numerator: bigint; denominator: bigint };
+  /** What the worker needs to follow it. */
+  follow: OracleUpdateRef;
+}
+
+/**
+ * The oracle-update path: price updates seen in the mempool, and the health of accounts as if one had landed (the
+ * feed's answer set by a state override). Only where the node shows pending transactions (an L1 public mempool,
+ * anvil).
+ */
+export interface PendingUpdateWatch {
+  /** Updates of the market's feeds that appeared in the mempool since the last poll. */
+  poll(observation: OracleObservation): Promise<{ updates: PendingOracleUpdate[]; rpcCalls: number }>;
+  /** Health of `users` at `block` with `update` applied. */
+  scanWithUpdate(users: readonly string[], block: number, update: PendingOracleUpdate): Promise<{ accounts: ScannedAccount[]; rpcCalls: number }>;
 }
 
 export type ReadMode =
@@ -168,6 +191,8 @@ export type ScanEvent =
   | { kind: 'unreadable'; block: number; borrower: string; reason: string }
   | { kind: 'publish-failed'; block: number; borrower: string; reason: string }
   | { kind: 'block-failed'; error: ScanBlockError; consecutiveFailures: number }
+  /** A pending oracle update was simulated; `enqueued` accounts go to the worker to follow it in its block. */
+  | { kind: 'oracle-update'; block: number; txHash: string; assets: readonly string[]; simulated: number; liquidatable: number; enqueued: number; rpcCalls: number }
   /** Blocks came faster than the configured block time (several appeared during one paced wait): polling every interval again. */
   | { kind: 'pacing-off'; block: number; skippedBlocks: number; blockTimeMs: number };
 
@@ -183,6 +208,8 @@ export interface ScanBlocksDeps {
   sleep(ms: number): Promise<void>;
   /** Position and risk-parameter changes per block range: required by the change-driven read mode. */
   changes?: PositionChangeSource;
+  /** Pending oracle updates (optional): accounts an update will make liquidatable are enqueued before it lands. */
+  pendingUpdates?: PendingUpdateWatch;
   /**
    * Readings kept from earlier invocations (change-driven mode); absent: a fresh one, so every account is read at
    * the invocation's first block.
@@ -399,6 +426,104 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     }
   };
 
+  /**
+   * 3. Writes the candidates' records with a new mark (set at `block`), then publishes their messages. Returns
+   * how many records were written and messages accepted.
+   */
+  const enqueueAt = async (block: number, batch: readonly Candidate[]): Promise<{ records: number; enqueued: number }> => {
+    if (batch.length === 0) return { records: 0, enqueued: 0 };
+    const mark: EnqueueMark = { enqueuedUntilBlock: block + settings.reenqueueAfterBlocks, enqueuedAtBlock: block };
+    const marked = batch.map((c) => withMark(c.record, mark));
+    await stage('store', block, () => deps.store.recordScan(settings.marketKey, marked));
+    // The store holds the marks now; until a message is accepted this invocation does not, so a refused (or
+    // unsent) one is enqueued again at the next block, or its mark removed by the next write.
+    for (const record of marked) {
+      states.get(key(record.borrower))!.stored = record;
+      noteChange(key(record.borrower));
+    }
+    const result = await stage('queue', block, () => deps.queue.publish(batch.map((c) => c.message)));
+    const failed = new Set(result.failed.map((f) => key(f.message.borrower)));
+    for (const f of result.failed) emit({ kind: 'publish-failed', block, borrower: f.message.borrower, reason: f.reason });
+    let enqueued = 0;
+    batch.forEach((c, i) => {
+      const k = key(c.message.borrower);
+      if (failed.has(k)) return;
+      states.get(k)!.current = marked[i];
+      dirty.delete(k);
+      enqueued++;
+      emit({ kind: 'enqueued', block, message: c.message });
+    });
+    return { records: marked.length, enqueued };
+  };
+
+  /** Updates already simulated (a transaction stays in the mempool for several polls). */
+  const followedUpdates = new Set<string>();
+  /** The last block's oracle verdicts and execution breaker: what gates a candidate found from a pending update. */
+  let lastVerdicts: BreakerVerdict[] = [];
+  let lastExecutionOpen = false;
+
+  /**
+   * The oracle-update path, between blocks: each new pending update of a feed the market uses is simulated at
+   * `block` (the head) on the accounts it can take under 1, and those it makes liquidatable are enqueued now,
+   * with what the worker needs to land their liquidation right behind the update.
+   */
+  const followPendingUpdates = async (block: number): Promise<void> => {
+    const observation = previousObservation;
+    if (!deps.pendingUpdates || observation === undefined || observation.block !== block) return;
+    const polled = await deps.pendingUpdates.poll(observation);
+    summary.rpcCalls += polled.rpcCalls;
+    for (const update of polled.updates) {
+      if (followedUpdates.has(update.txHash)) continue;
+      followedUpdates.add(update.txHash);
+      let users: string[];
+      if (reads === undefined) {
+        users = [...states.values()].map((s) => s.current.borrower);
+      } else {
+        // The accounts whose last reading does not prove them safe at the prices the update brings.
+        const market = reads.marketAt(observation);
+        const repriced = new Set(update.assets.map((a) => a.toLowerCase()));
+        const prices = new Map(market.prices);
+        for (const r of observation.readings) {
+          const price = prices.get(r.reserveId);
+          if (price !== undefined && repriced.has(r.asset.toLowerCase())) prices.set(r.reserveId, (price * update.ratio.numerator) / update.ratio.denominator);
+        }
+        const after = { ...market, prices };
+        users = [...states.keys()].filter((k) => reads.reasonToRead(k, after) !== undefined).map((k) => states.get(k)!.current.borrower);
+      }
+      const scanned = users.length === 0 ? { accounts: [], rpcCalls: 0 } : await deps.pendingUpdates.scanWithUpdate(users, block, update);
+      summary.rpcCalls += scanned.rpcCalls;
+      const candidates: Candidate[] = [];
+      let liquidatable = 0;
+      for (const account of scanned.accounts) {
+        if (!isLiquidatable(account)) continue;
+        liquidatable++;
+        const state = states.get(key(account.user));
+        if (!state || lastExecutionOpen) continue;
+        const record = state.current;
+        if (record.enqueuedUntilBlock !== undefined && block < record.enqueuedUntilBlock) continue;
+        if (openBreakersAffecting(account.userConfiguration, observation.readings, lastVerdicts).length > 0) continue;
+        // Liquidatable from the block the update lands in (the next one, if it is followed in time).
+        const since = record.liquidatableSinceBlock ?? block + 1;
+        candidates.push({
+          record: withEpisode(record, since, markOf(record)),
+          message: {
+            version: 1,
+            chainId: settings.chainId.toString(),
+            pool: settings.pool,
+            borrower: record.borrower,
+            detectedBlock: block,
+            healthFactorWad: account.healthFactorWad.toString(),
+            firstLiquidatableBlock: since,
+            source: 'oracle-update',
+            oracleUpdate: update.follow,
+          },
+        });
+      }
+      const done = await enqueueAt(block, candidates);
+      emit({ kind: 'oracle-update', block, txHash: update.txHash, assets: update.assets, simulated: users.length, liquidatable, enqueued: done.enqueued, rpcCalls: scanned.rpcCalls + polled.rpcCalls });
+    }
+  };
+
   /** Handles one block; returns its progress (lag filled in by the caller). */
   const handleBlock = async (block: number, firstOfInvocation: boolean): Promise<Omit<BlockProgress, 'lagBlocks' | 'durationMs'>> => {
     let rpcCalls = 0;
@@ -531,28 +656,9 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     let candidatesEnqueued = 0;
     /** 3. Writes the candidates' records with a new mark, then publishes their messages. */
     const enqueue = async (batch: readonly Candidate[]): Promise<void> => {
-      if (batch.length === 0) return;
-      const mark: EnqueueMark = { enqueuedUntilBlock: block + settings.reenqueueAfterBlocks, enqueuedAtBlock: block };
-      const marked = batch.map((c) => withMark(c.record, mark));
-      await stage('store', block, () => deps.store.recordScan(settings.marketKey, marked));
-      recordsWritten += marked.length;
-      // The store holds the marks now; until a message is accepted this invocation does not, so a refused (or
-      // unsent) one is enqueued again at the next block, or its mark removed by the next write.
-      for (const record of marked) {
-        states.get(key(record.borrower))!.stored = record;
-        noteChange(key(record.borrower));
-      }
-      const result = await stage('queue', block, () => deps.queue.publish(batch.map((c) => c.message)));
-      const failed = new Set(result.failed.map((f) => key(f.message.borrower)));
-      for (const f of result.failed) emit({ kind: 'publish-failed', block, borrower: f.message.borrower, reason: f.reason });
-      batch.forEach((c, i) => {
-        const k = key(c.message.borrower);
-        if (failed.has(k)) return;
-        states.get(k)!.current = marked[i];
-        dirty.delete(k);
-        candidatesEnqueued++;
-        emit({ kind: 'enqueued', block, message: c.message });
-      });
+      const done = await enqueueAt(block, batch);
+      recordsWritten += done.records;
+      candidatesEnqueued += done.enqueued;
     };
     if (execution.kind === 'open' && heldBack > 0) emit({ kind: 'execution-paused', block, reason: execution.reason, detail: execution.detail, heldBack });
     await enqueue(candidates);
@@ -580,6 +686,8 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     // The baseline for the next block's deviation and repricing checks moves only once a block succeeded: after
     // a failure, the retry compares with the last good block and still sees a price move of the failed one.
     previousObservation = observation;
+    lastVerdicts = verdicts;
+    lastExecutionOpen = execution.kind === 'open';
     reads?.settled(block);
 
     return {
@@ -605,7 +713,8 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   /** The head as last polled; undefined when it must be asked again. */
   let head: number | undefined;
   let consecutiveFailures = 0;
-  let pacing = settings.blockTimeMs !== undefined;
+  // Watching the mempool needs a poll every interval: no pacing then.
+  let pacing = settings.blockTimeMs !== undefined && deps.pendingUpdates === undefined;
   /** The block after which the last paced wait started. */
   let pacedAfter: number | undefined;
   const waitOnePoll = () => deps.sleep(Math.min(settings.pollIntervalMs, Math.max(0, stopAtMs - clock.nowMs())));
@@ -627,7 +736,11 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
         }
         pacedAfter = undefined;
         if (lastBlock !== undefined && head <= lastBlock) {
-          // No new block yet: wait one poll interval (never past the stop time), then ask again.
+          // No new block yet: look at the mempool, wait one poll interval (never past the stop time), ask again.
+          if (deps.pendingUpdates) {
+            const at = lastBlock;
+            await runBestEffort(deps.bestEffort ?? UNREPORTED, 'pending-update', () => followPendingUpdates(at), { block: at });
+          }
           await waitOnePoll();
           head = undefined;
           continue;

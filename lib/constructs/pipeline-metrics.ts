@@ -50,7 +50,7 @@ export const CUSTOM_METRICS = {
  * Failures of best-effort steps, as functions/pipeline/best-effort.ts (BEST_EFFORT_METRICS) names them; each is
  * a Count of 1 per failure with `{ service, market }`. README.md (Watching it) says what each one costs.
  */
-export const BEST_EFFORT_FAILURE_METRICS = ['BreakerUpdateFailures', 'NonceLeaseUpdateFailures', 'ReceiptPollFailures', 'HeadPollFailures', 'ClaimReleaseFailures'] as const;
+export const BEST_EFFORT_FAILURE_METRICS = ['BreakerUpdateFailures', 'NonceLeaseUpdateFailures', 'ReceiptPollFailures', 'HeadPollFailures', 'ClaimReleaseFailures', 'PendingUpdateFailures'] as const;
 
 export type BestEffortFailureMetric = (typeof BEST_EFFORT_FAILURE_METRICS)[number];
 

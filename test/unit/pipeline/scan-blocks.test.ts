@@ -7,7 +7,7 @@ import { DEFAULT_WATCH_TIER_POLICY } from '../../../functions/domain/watch-tier'
 import { AccountReads } from '../../../functions/pipeline/account-reads';
 import { type CandidateMessage, deduplicationIdOf } from '../../../functions/pipeline/candidate-message';
 import type { BestEffort, BestEffortStep } from '../../../functions/pipeline/best-effort';
-import { type BlockSource, ScanBlockError, type ScanBlocksSettings, type ScanEvent, scanBlocks, type BlockProgress } from '../../../functions/pipeline/scan-blocks';
+import { type BlockSource, type PendingOracleUpdate, type PendingUpdateWatch, ScanBlockError, type ScanBlocksSettings, type ScanEvent, scanBlocks, type BlockProgress } from '../../../functions/pipeline/scan-blocks';
 import type { CandidateQueue } from '../../../functions/ports/candidate-queue';
 import type { TrackedBorrower } from '../../../functions/ports/borrower-store';
 import {
@@ -859,5 +859,122 @@ describe('scanBlocks: progress', () => {
       lagBlocks: 0,
       durationMs: 0,
     });
+  });
+});
+
+describe('scanBlocks: pending oracle updates', () => {
+  const NEAR_WETH = address(0x41);
+  const FAR_WETH = address(0x42);
+  const WBTC_USER = address(0x43);
+  const wethUser = usage({ collateral: [WETH], borrowing: [USDC] });
+  const wbtcUser = usage({ collateral: [WBTC], borrowing: [USDC] });
+  const TX = `0x${'ab'.repeat(32)}`;
+  const follow = { txHash: TX, feed: address(0xfeed), answer: '270000000000', decimals: 8, maxFeePerGas: '3000000000', maxPriorityFeePerGas: '2000000000' };
+
+  /** A mempool that shows one ETH −10 % update from `at` ms on, and health as if it had landed. */
+  class FakePending implements PendingUpdateWatch {
+    polls = 0;
+    simulated: { users: string[]; block: number }[] = [];
+    constructor(
+      private readonly time: VirtualTime,
+      private readonly at: number,
+      private readonly healthAfter: (user: string) => bigint,
+    ) {}
+    async poll() {
+      this.polls++;
+      const updates: PendingOracleUpdate[] =
+        this.time.nowMs() >= this.at ? [{ txHash: TX, assets: [WETH.asset], ratio: { numerator: 9n, denominator: 10n }, follow }] : [];
+      return { updates, rpcCalls: 1 };
+    }
+    async scanWithUpdate(users: readonly string[], block: number) {
+      this.simulated.push({ users: [...users], block });
+      return {
+        accounts: users.map((user) => ({ user, healthFactorWad: this.healthAfter(user), totalDebtBase: 1_000_00000000n, totalCollateralBase: 2_000_00000000n, userConfiguration: user === WBTC_USER ? wbtcUser : wethUser })),
+        rpcCalls: 1,
+      };
+    }
+  }
+
+  const before: Record<string, bigint> = { [NEAR_WETH]: hf('1.08'), [FAR_WETH]: hf('1.5'), [WBTC_USER]: hf('1.02') };
+  const after: Record<string, bigint> = { [NEAR_WETH]: hf('0.972'), [FAR_WETH]: hf('1.35'), [WBTC_USER]: hf('1.02') };
+
+  function pendingHarness(settings: Partial<ScanBlocksSettings>) {
+    const h = harness({
+      borrowers: [tracked(NEAR_WETH), tracked(FAR_WETH), tracked(WBTC_USER)],
+      healthAt: (user) => ({ healthFactorWad: before[user], userConfiguration: user === WBTC_USER ? wbtcUser : wethUser }),
+      settings,
+    });
+    // The update appears 2.6 s in: after block 101 (2 s), before block 102 (4 s).
+    const pending = new FakePending(h.time, h.time.nowMs() + 2_600, (user) => after[user]);
+    const breakers = {
+      check: async () =>
+        h.execution.openUntilBlock !== undefined && h.chain.blockAt(h.time.nowMs()) < h.execution.openUntilBlock
+          ? ({ kind: 'open', reason: 'kill-switch', detail: 'on by ops: drill' } as const)
+          : ({ kind: 'closed' } as const),
+    };
+    const run = () =>
+      scanBlocks(
+        { settings: defaultSettings(settings), store: h.store, queue: h.queue, accounts: h.accounts, oracle: h.oracle, blocks: h.chain, changes: h.changes, clock: h.time, sleep: h.time.sleep, pendingUpdates: pending, onEvent: (e) => h.events.push(e), breakers },
+        { deadlineAtMs: h.time.nowMs() + 20_000 },
+      );
+    return { h, pending, run };
+  }
+
+  it('enqueues, before the update lands, the accounts it makes liquidatable, with what the worker needs to follow it', async () => {
+    const { h, pending, run } = pendingHarness(CHANGE_DRIVEN);
+
+    await run();
+
+    const messages = h.queue.published.filter((m) => m.source === 'oracle-update');
+    expect(messages).toEqual([
+      expect.objectContaining({ borrower: NEAR_WETH, detectedBlock: 101, firstLiquidatableBlock: 102, healthFactorWad: hf('0.972').toString(), oracleUpdate: follow }),
+    ]);
+    // Simulated once, at the head, on the accounts the update's prices can take near 1: not the far one, not WBTC's.
+    expect(pending.simulated).toEqual([{ users: [NEAR_WETH], block: 101 }]);
+    const event = h.events.find((e) => e.kind === 'oracle-update');
+    expect(event).toMatchObject({ block: 101, txHash: TX, simulated: 1, liquidatable: 1, enqueued: 1 });
+    // The mark holds: the block-following path does not enqueue it again.
+    expect(h.store.get(MARKET, NEAR_WETH)).toMatchObject({ enqueuedAtBlock: 101, liquidatableSinceBlock: 102 });
+  });
+
+  it('every-block mode simulates every account; an execution breaker holds the candidates back', async () => {
+    const { h, pending, run } = pendingHarness({});
+    h.execution.openUntilBlock = 1_000;
+
+    await run();
+
+    expect(pending.simulated[0].users.sort()).toEqual([NEAR_WETH, FAR_WETH, WBTC_USER].sort());
+    expect(h.queue.published.filter((m) => m.source === 'oracle-update')).toEqual([]);
+    expect(h.events.find((e) => e.kind === 'oracle-update')).toMatchObject({ liquidatable: 1, enqueued: 0 });
+  });
+
+  it('reports a failed mempool poll as a best-effort failure and keeps following blocks', async () => {
+    const { h, pending, run } = pendingHarness(CHANGE_DRIVEN);
+    const failures: string[] = [];
+    pending.poll = async () => {
+      throw new Error('eth_getFilterChanges: filter not found');
+    };
+    const summary = await scanBlocks(
+      {
+        settings: defaultSettings(CHANGE_DRIVEN),
+        store: h.store,
+        queue: h.queue,
+        accounts: h.accounts,
+        oracle: h.oracle,
+        blocks: h.chain,
+        changes: h.changes,
+        clock: h.time,
+        sleep: h.time.sleep,
+        pendingUpdates: pending,
+        bestEffort: { failed: (step) => failures.push(step) },
+      },
+      { deadlineAtMs: h.time.nowMs() + 20_000 },
+    );
+    void run;
+
+    expect(summary.failedBlocks).toBe(0);
+    expect(summary.blocks).toBe(5);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(new Set(failures)).toEqual(new Set(['pending-update']));
   });
 });
