@@ -22,6 +22,7 @@ const OWN: SourceSet = {
     'contracts/src/PositionOpener.sol',
     'contracts/src/HealthLens.sol',
     'contracts/src/OracleLens.sol',
+    'contracts/src/ConstantFeed.sol',
     'contracts/src/Liquidator.sol',
     // Test only: a swap router that attacks the Liquidator calling it (test/integration/liquidator-contract.test.ts).
     'contracts/src/test/HostileCallbacks.sol',
