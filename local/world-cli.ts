@@ -1,5 +1,5 @@
 /**
- * npm run world -- up [--scenario NAME|FILE] [--aave v3.6|v3.0] [--block-time SEC] [--no-services] [--reseed] [--json]
+ * npm run world -- up [--scenario NAME|FILE] [--aave v3.6|v3.0] [--block-time SEC] [--price-updates same-block|mempool] [--no-services] [--reseed] [--json]
  * npm run world -- down
  *
  * `up` boots the local world, writes its addresses and endpoints to .world/world.json, applies the scenario's
@@ -18,13 +18,13 @@ const STATE_DIR = WORLD_STATE_DIR;
 const STATE_FILE = WORLD_STATE_FILE;
 
 const USAGE = `usage:
-  npm run world -- up [--scenario NAME|FILE] [--aave v3.6|v3.0] [--block-time SEC] [--no-services] [--reseed] [--json]
+  npm run world -- up [--scenario NAME|FILE] [--aave v3.6|v3.0] [--block-time SEC] [--price-updates same-block|mempool] [--no-services] [--reseed] [--json]
   npm run world -- down`;
 
 function summary(info: WorldInfo): string {
   const lines = [
     `world "${info.scenario}" is up (${info.timings.bootSeconds.toFixed(1)} s${info.timings.seededFromCache ? ', market from cache' : ', market seeded'})`,
-    `  chain       ${info.rpcUrl}  chain id ${info.chainId}  block ${info.startBlock}  ${info.blockTimeSec > 0 ? `${info.blockTimeSec} s blocks` : 'automine'}`,
+    `  chain       ${info.rpcUrl}  chain id ${info.chainId}  block ${info.startBlock}  ${info.blockTimeSec > 0 ? `${info.blockTimeSec} s blocks` : 'automine'}  price updates ${info.priceUpdates.mode}`,
     `  Aave ${info.market.version}   pool ${info.market.pool}  oracle ${info.market.aaveOracle}`,
     `  reserves    ${Object.entries(info.market.reserves).map(([symbol, r]) => `${symbol} ${r.underlying}`).join('  ')}`,
     `  borrowers   ${info.borrowers.length}`,
@@ -42,6 +42,7 @@ async function up(args: string[]): Promise<void> {
       scenario: { type: 'string', default: 'default' },
       aave: { type: 'string' },
       'block-time': { type: 'string' },
+      'price-updates': { type: 'string', default: 'same-block' },
       'no-services': { type: 'boolean', default: false },
       reseed: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -65,9 +66,12 @@ async function up(args: string[]): Promise<void> {
     blockTimeSec = Number(values['block-time']);
     if (!Number.isInteger(blockTimeSec) || blockTimeSec < 0) throw new Error(`--block-time must be a whole number of seconds ≥ 0`);
   }
+  const priceUpdates = values['price-updates'];
+  if (priceUpdates !== 'same-block' && priceUpdates !== 'mempool') throw new Error(`--price-updates must be same-block or mempool, got ${priceUpdates}`);
   const world = await startWorld({
     scenario,
     blockTimeSec,
+    priceUpdates,
     services: !values['no-services'],
     reseed: values.reseed,
     log: (line) => console.error(line),

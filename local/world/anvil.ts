@@ -34,6 +34,12 @@ export interface AnvilOptions {
   loadStatePath?: string;
   /** Where anvil writes its whole state when it exits. */
   dumpStatePath?: string;
+  /**
+   * How anvil orders its mempool into a block (`--order`; anvil's own default is `fees`, left implicit when
+   * unset). Measured on anvil 1.7.1: `fees` sorts by maxFeePerGas (gasPrice for legacy transactions), highest first, and keeps
+   * arrival order among equal ones; maxPriorityFeePerGas plays no part. `fifo` keeps arrival order.
+   */
+  order?: 'fees' | 'fifo';
 }
 
 export interface Anvil {
@@ -76,6 +82,7 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
   if (options.blockTimeSec > 0) args.push('--block-time', String(options.blockTimeSec));
   if (options.loadStatePath) args.push('--load-state', options.loadStatePath);
   if (options.dumpStatePath) args.push('--dump-state', options.dumpStatePath);
+  if (options.order) args.push('--order', options.order);
   const { process, match } = await startProcess({
     name: 'anvil',
     command: anvilBinary(),

@@ -10,11 +10,12 @@
  * Every process it starts is stopped by `stop()`, and also when the owning Node process exits (processes.ts).
  */
 import { rmSync } from 'node:fs';
-import { Contract, type JsonRpcProvider, JsonRpcSigner, MaxUint256 } from 'ethers';
+import { Contract, getAddress, type JsonRpcProvider, JsonRpcSigner, MaxUint256, parseUnits, Transaction } from 'ethers';
 import { createJsonRpcProvider, latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import type { AaveMarket } from './aave/market';
 import { LOCAL_CHAIN_ID, startAnvil, type Anvil } from './anvil';
 import { type DexDeployment, findPool, movePoolsToTargets, oracleTarget, readPoolState } from './dex';
+import { type Eip1559Fees, movePoolsThroughMempool, sendPending } from './dex/mempool';
 import { parsePair } from './dex/pairs';
 import { miningModeOf } from './dex/same-block';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
@@ -33,8 +34,24 @@ export interface WorldOptions {
   resourcePrefix?: string;
   /** Ignore a cached seed and deploy again. */
   reseed?: boolean;
+  /**
+   * How `setPrice` (and the shocks) reach the chain (default 'same-block'):
+   * - 'same-block': mining pauses, the feed update and the arbitrage swaps are mined in one block of their own;
+   * - 'mempool': as a real oracle update, a pending transaction in a fee-ordered mempool (anvil `--order fees`)
+   *   with `priceUpdatePriorityFeeWei`, the arbitrage swaps behind it at lower fees, mined on the interval like
+   *   any transaction, so a follower can land in the update's block, priced equal to it and sent after it.
+   *   Needs interval mining (`blockTimeSec` > 0).
+   */
+  priceUpdates?: PriceUpdateMode;
+  /** Priority fee of a price update in 'mempool' mode, wei per gas (default 3 gwei: recognisable, and above the arbitrage's). */
+  priceUpdatePriorityFeeWei?: bigint;
   log?: (line: string) => void;
 }
+
+export type PriceUpdateMode = 'same-block' | 'mempool';
+
+/** Priority fee of a price update in 'mempool' mode unless the world options say otherwise. */
+export const DEFAULT_PRICE_UPDATE_PRIORITY_FEE_WEI = parseUnits('3', 'gwei');
 
 /** Everything a process needs to talk to the world; JSON-serialisable (written by `npm run world -- up`). */
 export interface WorldInfo {
@@ -61,6 +78,12 @@ export interface WorldInfo {
   liquidatorContract: string;
   /** The first block of the running world (after the seeded state was loaded). */
   startBlock: number;
+  /**
+   * How price updates reach the chain (WorldOptions.priceUpdates). In 'mempool' mode an update is a pending
+   * type-2 transaction from `accounts.deployer` to the asset's feed (`feeds`), offering `priorityFeeWei` (decimal
+   * string) and a maxFeePerGas of twice the latest base fee plus that; the arbitrage swaps follow at lower fees.
+   */
+  priceUpdates: { mode: 'same-block' } | { mode: 'mempool'; priorityFeeWei: string };
   dynamodb?: { endpoint: string; tables: TableNames };
   sqs?: { endpoint: string; queues: QueueUrls };
   timings: { bootSeconds: number; seededFromCache: boolean };
@@ -82,6 +105,11 @@ export interface World {
    * swap landed first) does it take one more block per retry. To get one block, mining is paused for the few
    * milliseconds of sending and then set back to the world's own mode (automine or `blockTimeSec`), so do not
    * call it while a test holds mining paused itself. Calls to setPrice and movePool run one at a time.
+   *
+   * In 'mempool' mode (WorldOptions.priceUpdates) nothing pauses mining: the update is sent as a pending
+   * transaction with the world's priority fee, then the swaps as pending transactions at lower fees (in the same
+   * block unless the interval block is cut between the two sends). Resolves once the update and the swaps are
+   * mined, with the update's block.
    */
   setPrice(asset: AssetSymbol, priceBase8: bigint): Promise<number>;
   /**
@@ -116,6 +144,87 @@ const FEED_ABI = ['function setPrice(int256 answer)', 'function latestAnswer() v
 /** Gas limit of a feed update sent in a batch (SettablePriceFeed.setPrice uses ~35k). */
 const SET_PRICE_GAS = 100_000n;
 
+/**
+ * Fees of a price update in 'mempool' mode: the priority fee given and a maxFeePerGas of twice the latest base
+ * fee plus it (as ethers' default), so a base fee rising for a block or two cannot price it out.
+ */
+async function priceUpdateFees(provider: JsonRpcProvider, priorityFeeWei: bigint): Promise<Eip1559Fees> {
+  const latest = (await provider.send('eth_getBlockByNumber', ['latest', false])) as { baseFeePerGas?: string };
+  const baseFeeWei = BigInt(latest.baseFeePerGas ?? 0);
+  return { maxFeePerGasWei: 2n * baseFeeWei + priorityFeeWei, maxPriorityFeePerGasWei: priorityFeeWei };
+}
+
+/**
+ * Fees of the arbitrage behind an update: half its priority fee and a maxFeePerGas lower by the same amount, so
+ * the swaps come after the update (and after a follower priced equal to it) both in anvil's order (maxFeePerGas)
+ * and a builder's (effective priority fee).
+ */
+function arbitrageFeesBehind(update: Eip1559Fees): Eip1559Fees {
+  const lowerByWei = update.maxPriorityFeePerGasWei - update.maxPriorityFeePerGasWei / 2n;
+  return { maxFeePerGasWei: update.maxFeePerGasWei - lowerByWei, maxPriorityFeePerGasWei: update.maxPriorityFeePerGasWei - lowerByWei };
+}
+
+/** A price update waiting in the mempool ('mempool' mode), as a follower sees it. */
+export interface PendingPriceUpdate {
+  hash: string;
+  /** The signed transaction, as eth_sendRawTransaction and a bundle's `txs` take it. */
+  raw: string;
+  maxFeePerGasWei: bigint;
+  maxPriorityFeePerGasWei: bigint;
+}
+
+interface RpcTransaction {
+  hash: string;
+  from: string;
+  to: string | null;
+  blockNumber: string | null;
+  type: string;
+  chainId: string;
+  nonce: string;
+  gas: string;
+  maxFeePerGas: string;
+  maxPriorityFeePerGas: string;
+  value: string;
+  input: string;
+  accessList?: { address: string; storageKeys: string[] }[];
+  r: string;
+  s: string;
+  yParity?: string;
+  v: string;
+}
+
+/**
+ * The pending (not yet mined) update of `asset`'s feed from the world's deployer, read from anvil's mempool
+ * (`txpool_content`), or undefined when none waits. Its signed raw transaction is rebuilt from
+ * eth_getTransactionByHash and checked against the hash.
+ */
+export async function findPendingPriceUpdate(provider: JsonRpcProvider, info: WorldInfo, asset: AssetSymbol): Promise<PendingPriceUpdate | undefined> {
+  const feed = info.feeds[asset];
+  if (!feed) throw new Error(`asset ${asset} is not listed in this world`);
+  const content = (await provider.send('txpool_content', [])) as { pending: Record<string, Record<string, RpcTransaction>> };
+  const fromDeployer = Object.entries(content.pending).find(([address]) => getAddress(address) === getAddress(info.accounts.deployer))?.[1] ?? {};
+  const listed = Object.values(fromDeployer).find((tx) => tx.to !== null && getAddress(tx.to) === getAddress(feed));
+  if (!listed) return undefined;
+  const tx = (await provider.send('eth_getTransactionByHash', [listed.hash])) as RpcTransaction | null;
+  if (!tx || tx.blockNumber !== null) return undefined; // mined between the two reads
+  if (tx.type !== '0x2') throw new Error(`price update ${tx.hash} is of type ${tx.type}, expected an EIP-1559 transaction (0x2)`);
+  const raw = Transaction.from({
+    type: 2,
+    chainId: BigInt(tx.chainId),
+    nonce: Number(tx.nonce),
+    to: tx.to,
+    gasLimit: BigInt(tx.gas),
+    maxFeePerGas: BigInt(tx.maxFeePerGas),
+    maxPriorityFeePerGas: BigInt(tx.maxPriorityFeePerGas),
+    value: BigInt(tx.value),
+    data: tx.input,
+    accessList: tx.accessList ?? [],
+    signature: { r: tx.r, s: tx.s, yParity: Number(tx.yParity ?? tx.v) as 0 | 1 },
+  });
+  if (raw.hash !== tx.hash) throw new Error(`rebuilding price update ${tx.hash} gave a transaction hashing to ${raw.hash}`);
+  return { hash: tx.hash, raw: raw.serialized, maxFeePerGasWei: BigInt(tx.maxFeePerGas), maxPriorityFeePerGasWei: BigInt(tx.maxPriorityFeePerGas) };
+}
+
 async function seedOrLoad(scenario: Scenario, reseed: boolean, log: (line: string) => void) {
   const key = seedCacheKey(scenario);
   const cached = reseed ? undefined : readSeedCache(key);
@@ -146,6 +255,14 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const blockTimeSec = options.blockTimeSec ?? scenario.blockTimeSec;
   const withServices = options.services ?? true;
   const prefix = options.resourcePrefix ?? 'local';
+  const priceUpdates = options.priceUpdates ?? 'same-block';
+  const priceUpdatePriorityFeeWei = options.priceUpdatePriorityFeeWei ?? DEFAULT_PRICE_UPDATE_PRIORITY_FEE_WEI;
+  if (priceUpdates === 'mempool' && blockTimeSec === 0) {
+    throw new Error(
+      "priceUpdates 'mempool' needs interval mining (blockTimeSec > 0): with automine every transaction is mined alone the moment it arrives, so an update never waits in the mempool",
+    );
+  }
+  if (priceUpdatePriorityFeeWei <= 0n) throw new Error('priceUpdatePriorityFeeWei must be positive: the arbitrage behind an update pays less');
 
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -163,7 +280,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     servicesReady.catch(() => undefined);
 
     const { seed, fromCache } = await seedOrLoad(scenario, options.reseed ?? false, log);
-    const anvil: Anvil = await startAnvil({ blockTimeSec, loadStatePath: seed.statePath });
+    const anvil: Anvil = await startAnvil({
+      blockTimeSec,
+      loadStatePath: seed.statePath,
+      ...(priceUpdates === 'mempool' ? { order: 'fees' as const } : {}),
+    });
     stoppers.push(anvil.process.stop);
     const provider = createJsonRpcProvider(anvil.rpcUrl, LOCAL_CHAIN_ID);
     stoppers.push(async () => provider.destroy());
@@ -204,6 +325,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       dex: seed.result.dex,
       liquidatorContract: seed.result.liquidatorContract,
       startBlock,
+      priceUpdates: priceUpdates === 'mempool' ? { mode: 'mempool', priorityFeeWei: priceUpdatePriorityFeeWei.toString() } : { mode: 'same-block' },
       dynamodb,
       sqs,
       timings: { bootSeconds: Number(process.hrtime.bigint() - started) / 1e9, seededFromCache: fromCache },
@@ -224,18 +346,23 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       return new Contract(feed, FEED_ABI, provider);
     };
 
-    const setPrice = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
+    /** Every pool holding `asset`, with the price the oracles imply once its feed says `priceBase8`. */
+    const oracleTargetsAfter = async (asset: AssetSymbol, priceBase8: bigint) => {
+      const prices: Partial<Record<AssetSymbol, bigint>> = { [asset]: priceBase8 };
+      const pools = info.dex.pools.filter((p) => p.symbol0 === asset || p.symbol1 === asset);
+      for (const p of pools) {
+        const other = p.symbol0 === asset ? p.symbol1 : p.symbol0;
+        prices[other] ??= (await feedOf(other).getFunction('latestAnswer').staticCall()) as bigint;
+      }
+      return pools.map((p) => oracleTarget(p, prices));
+    };
+
+    const setPriceInOneBlock = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
       oneAtATime(async () => {
         const feed = feedOf(asset);
-        const prices: Partial<Record<AssetSymbol, bigint>> = { [asset]: priceBase8 };
-        const pools = info.dex.pools.filter((p) => p.symbol0 === asset || p.symbol1 === asset);
-        for (const p of pools) {
-          const other = p.symbol0 === asset ? p.symbol1 : p.symbol0;
-          prices[other] ??= (await feedOf(other).getFunction('latestAnswer').staticCall()) as bigint;
-        }
         const { firstBlock } = await movePoolsToTargets(
           provider,
-          pools.map((p) => oracleTarget(p, prices)),
+          await oracleTargetsAfter(asset, priceBase8),
           {
             ...moveOptions,
             leading: [
@@ -252,6 +379,28 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         );
         return firstBlock;
       });
+
+    const setPriceThroughMempool = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
+      oneAtATime(async () => {
+        const feed = feedOf(asset);
+        const targets = await oracleTargetsAfter(asset, priceBase8);
+        const fees = await priceUpdateFees(provider, priceUpdatePriorityFeeWei);
+        const update = {
+          label: `setting the ${asset} price`,
+          from: ACCOUNTS.deployer,
+          to: await feed.getAddress(),
+          data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
+          gas: SET_PRICE_GAS,
+          mustSucceed: true,
+        };
+        const updateHash = await sendPending(provider, update, fees);
+        await movePoolsThroughMempool(provider, targets, { swapRouter: info.dex.swapRouter, arbitrageur: ACCOUNTS.arbitrageur, fees: arbitrageFeesBehind(fees) });
+        const receipt = await pollReceipt(provider, updateHash);
+        if (receipt.status !== 1) throw new Error(`${update.label} reverted (tx ${updateHash})`);
+        return receipt.blockNumber;
+      });
+
+    const setPrice = priceUpdates === 'mempool' ? setPriceThroughMempool : setPriceInOneBlock;
 
     const movePool = (pair: string, pricesBase8: Partial<Record<AssetSymbol, bigint>>) =>
       oneAtATime(async () => {
@@ -274,8 +423,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
           const block = await latestBlockNumber(provider);
           while (pending.length > 0 && block >= from + pending[0].afterBlocks) {
             const shock = pending.shift()!;
-            await setPrice(shock.asset, shock.priceBase8);
-            lastShockBlock = await latestBlockNumber(provider);
+            const updateBlock = await setPrice(shock.asset, shock.priceBase8);
+            // Same-block mode keeps reporting the head after the move; in mempool mode the head may already be
+            // past the update (its swaps landed a block later), and the update's own block is the shock's.
+            lastShockBlock = priceUpdates === 'mempool' ? updateBlock : await latestBlockNumber(provider);
             onShock?.(`shock: ${shock.asset} → $${(Number(shock.priceBase8) / 1e8).toLocaleString('en-US')} (block ${lastShockBlock})`);
           }
           await new Promise((resolve) => setTimeout(resolve, 200));
