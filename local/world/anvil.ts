@@ -36,8 +36,8 @@ export interface AnvilOptions {
   dumpStatePath?: string;
   /**
    * How anvil orders its mempool into a block (`--order`; anvil's own default is `fees`, left implicit when
-   * unset). Measured on anvil 1.7.1: `fees` sorts by maxFeePerGas (gasPrice for legacy transactions), highest first, and keeps
-   * arrival order among equal ones; maxPriorityFeePerGas plays no part. `fifo` keeps arrival order.
+   * unset). Measured on anvil 1.7.1: `fees` sorts by maxFeePerGas (gasPrice for legacy transactions), highest
+   * first, and keeps arrival order among equal ones; maxPriorityFeePerGas plays no part. `fifo` keeps arrival order.
    */
   order?: 'fees' | 'fifo';
 }
