@@ -120,7 +120,7 @@ export interface OracleUpdateFollower {
   /** `pending`: still in the mempool; `landed`: mined (the chain itself has the price); `gone`: dropped or replaced. */
   statusOf(txHash: string): Promise<'pending' | 'landed' | 'gone'>;
   /** The decision's readers with the update applied. */
-  readersWith(update: OracleUpdateRef): Pick<ExecuteCandidateDeps, 'positions' | 'liquidator' | 'quoter' | 'flashTerms' | 'nativePrice'>;
+  readersWith(update: OracleUpdateRef): Partial<Pick<ExecuteCandidateDeps, 'positions' | 'liquidator' | 'quoter' | 'flashTerms' | 'nativePrice'>>;
   /**
    * Where the first broadcast of a follower goes when a bundle relay is configured: `[update, ours]` for the next
    * blocks. Absent: a public transaction priced like the update.
