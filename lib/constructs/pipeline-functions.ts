@@ -110,7 +110,10 @@ export class PipelineFunctions extends Construct {
           sourceMap: HANDLER_BUNDLING.sourcemap,
           sourcesContent: HANDLER_BUNDLING.sourcesContent,
           externalModules: [...HANDLER_BUNDLING.external],
-          esbuildArgs: { '--alias': Object.entries(HANDLER_BUNDLING.alias).map(([from, to]) => `${from}=${to}`) },
+          esbuildArgs: {
+            '--alias': Object.entries(HANDLER_BUNDLING.alias).map(([from, to]) => `${from}=${to}`),
+            '--legal-comments': HANDLER_BUNDLING.legalComments,
+          },
           // The locally installed esbuild (no Docker on build machines).
           forceDockerBundling: false,
         },

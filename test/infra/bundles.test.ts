@@ -20,4 +20,10 @@ it(`bundles the worker within ${WORKER_BUNDLE_BUDGET_BYTES} bytes, leaving the A
   expect(text).not.toMatch(/require\("ethers"\)/);
   // ENS normalisation is the stand-in (lib/bundling.ts, alias), not @adraffy/ens-normalize's Unicode tables.
   expect(text).toContain("ENS names are not resolved by the pipeline's functions");
+  // JMESPath is the field-path stand-in (lib/bundling.ts, alias), not the package's parser and function library.
+  expect(text).toContain('is not supported in the bundled functions: only field paths');
+  expect(text).not.toContain('funcPowertoolsJson');
+  // License notices ship beside the bundle, not inside it.
+  expect(result.outputFiles.find((f) => f.path.endsWith('index.js.LEGAL.txt'))?.text).toContain('noble-curves - MIT License');
+  expect(text).not.toContain('Bundled license information');
 });

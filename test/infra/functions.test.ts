@@ -3,10 +3,11 @@
  * schedules, the worker's event source, the environment that names tables and queues, least-privilege grants
  * and the signing key.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { parseDeploymentConfig } from '../../lib/config';
-import { WORKER_BUNDLE_BUDGET_BYTES } from '../../lib/bundling';
+import { esbuildOptionsFor, WORKER_BUNDLE_BUDGET_BYTES } from '../../lib/bundling';
 import { PIPELINE_FUNCTIONS, type PipelineFunctionName } from '../../lib/pipeline-functions';
 import { QUEUES, type QueueName, TABLES, type TableName } from '../../lib/resources';
 import {
@@ -62,7 +63,19 @@ describe('functions', () => {
 
     expect(existsSync(join(assetDir, 'index.js'))).toBe(true);
     expect(existsSync(join(assetDir, 'index.js.map'))).toBe(true);
+    // lib/bundling.ts, legalComments: the license notices travel in the asset, beside the bundle.
+    expect(existsSync(join(assetDir, 'index.js.LEGAL.txt'))).toBe(true);
     if (name === 'worker') expect(statSync(join(assetDir, 'index.js')).size).toBeLessThanOrEqual(WORKER_BUNDLE_BUDGET_BYTES);
+  });
+
+  it.each(names)('%s: the bundle `cdk synth` makes is the one bench/bundles.ts measures (lib/bundling.ts)', async (name) => {
+    const { properties } = functionResource(keeper, name);
+    const assetDir = join(keeper.outdir, `asset.${(properties.Code.S3Key as string).replace(/\.zip$/, '')}`);
+
+    const inMemory = await build({ ...esbuildOptionsFor(join(__dirname, '..', '..', PIPELINE_FUNCTIONS[name].entry)), write: false, logLevel: 'silent' });
+
+    const js = inMemory.outputFiles.find((f) => f.path.endsWith('index.js'))!;
+    expect(readFileSync(join(assetDir, 'index.js')).equals(Buffer.from(js.contents))).toBe(true);
   });
 
   it('scanner: outlives its schedule by 30 s, following the configured rate', () => {
