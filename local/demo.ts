@@ -23,9 +23,13 @@ import { EthersLiquidatorContract } from '../functions/adapters/chain/liquidator
 import { latestBlockNumber } from '../functions/adapters/chain/provider';
 import type { RecordOutcome } from '../functions/handlers/worker';
 import { cliArgs } from './cli-args';
+import { startBundleRelay } from './relay/bundle-relay-server';
 import { startLocalPipeline } from './runtime/local-pipeline';
 import type { LocalSignerCount } from './runtime/pipeline-env';
 import { loadScenario, ScenarioError } from './world/scenario';
+
+/** The local bundle relay's auth key: identity only (the stand-in checks signatures, nothing pays with it). */
+const LOCAL_BUNDLE_AUTH_KEY = '0x' + '42'.repeat(32);
 import { startWorld, type World } from './world/world';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -131,6 +135,7 @@ async function main(): Promise<void> {
     name: 'demo',
     usage: `usage: npm run demo [-- --scenario NAME|FILE] [--report FILE] [--json] [--timeout SEC] [--sizing max|target-health|two-step]
                     [--block-time SEC] [--signers 1-4] [--worker-concurrency N] [--max-batch-size N] [--verbose]
+                    [--price-updates same-block|mempool] [--follow-pending] [--bundle-relay]
   --scenario NAME|FILE     the scenario to run (default: default)
   --report FILE            where the JSON report is written (default: demo-report.json)
   --json                   print the report as JSON on stdout instead of the summary
@@ -141,6 +146,12 @@ async function main(): Promise<void> {
   --worker-concurrency N   concurrent workers, 1 to 10 (default: the scenario's demo.workerConcurrency)
   --max-batch-size N       liquidations per batch, 1 to 20 (default: 10)
   --verbose                a line per candidate and outcome, however many borrowers
+  --price-updates MODE     same-block (default): a shock's oracle update and the arbitrage land in one block the
+                           world mines itself; mempool: they wait in anvil's mempool for the next block, which
+                           orders transactions by fee as a block builder does
+  --follow-pending         the oracle-update path: the scanner watches the mempool for price updates and the
+                           worker lands liquidations right behind them (needs --price-updates mempool)
+  --bundle-relay           send those liquidations as bundles through a local eth_sendBundle stand-in
   -h, --help               print this help`,
     options: {
       scenario: { type: 'string', default: 'default' },
@@ -153,8 +164,15 @@ async function main(): Promise<void> {
       'worker-concurrency': { type: 'string' },
       'max-batch-size': { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      'price-updates': { type: 'string', default: 'same-block' },
+      'follow-pending': { type: 'boolean', default: false },
+      'bundle-relay': { type: 'boolean', default: false },
     },
   });
+  const priceUpdates = values['price-updates'] as 'same-block' | 'mempool';
+  if (!['same-block', 'mempool'].includes(priceUpdates)) throw new Error('--price-updates must be same-block or mempool');
+  if (values['follow-pending'] && priceUpdates !== 'mempool') throw new Error('--follow-pending needs --price-updates mempool (updates must wait in the mempool to be followed)');
+  if (values['bundle-relay'] && !values['follow-pending']) throw new Error('--bundle-relay needs --follow-pending');
   const blockTimeSec = values['block-time'] === undefined ? undefined : Number(values['block-time']);
   if (blockTimeSec !== undefined && (!Number.isInteger(blockTimeSec) || blockTimeSec < 1)) throw new Error('--block-time must be a whole number of seconds ≥ 1');
   const timeoutFlagMs = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
@@ -179,11 +197,12 @@ async function main(): Promise<void> {
   const workerConcurrency = workerConcurrencyFlag ?? scenario.demo.workerConcurrency;
   const timeoutMs = timeoutFlagMs ?? scenario.demo.timeoutSec * 1000;
   const verbose = values.verbose || scenario.positions.length <= VERBOSE_UP_TO_BORROWERS;
-  const say = (line: string) => console.error(line);
+  const say = (line: string) => console.error(process.env.DEMO_TIMESTAMPS ? `${((Date.now() - started) / 1000).toFixed(2).padStart(7)} ${line}` : line);
   say(
     `demo: scenario "${scenario.name}": ${scenario.positions.length} borrowers on Aave ${scenario.aave}, ${scenario.shocks.length} shocks, ${blockTimeSec ?? scenario.blockTimeSec} s blocks; ${signers} signer(s), ${workerConcurrency} concurrent workers, batches of up to ${maxBatchSize}`,
   );
-  const world: World = await startWorld({ scenario, blockTimeSec, log: say });
+  const world: World = await startWorld({ scenario, blockTimeSec, priceUpdates, log: say });
+  const relay = values['bundle-relay'] ? await startBundleRelay({ upstreamRpcUrl: world.info.rpcUrl }) : undefined;
   const { provider } = world;
   const outcomes: { outcome: RecordOutcome; messageId: string }[] = [];
   let enqueued = 0;
@@ -192,6 +211,10 @@ async function main(): Promise<void> {
   try {
     const pipelineStarting = Date.now();
     pipeline = await startLocalPipeline(world, {
+      overrides: {
+        ...(values['follow-pending'] ? { SCANNER_FOLLOW_PENDING_UPDATES: 'true' } : {}),
+        ...(relay ? { BUNDLE_RELAY_URL: relay.url, BUNDLE_RELAY_AUTH_KEY: LOCAL_BUNDLE_AUTH_KEY } : {}),
+      },
       sizing,
       signers,
       workerConcurrency,
@@ -204,6 +227,9 @@ async function main(): Promise<void> {
       onScanEvent: (event) => {
         if (event.kind === 'enqueued') enqueued++;
         if (event.kind === 'enqueued' && verbose) say(`  scanner: block ${event.block}: enqueued ${event.message.borrower} (HF ${(Number(BigInt(event.message.healthFactorWad)) / 1e18).toFixed(4)})`);
+        if (event.kind === 'oracle-update') {
+          say(`  scanner: pending oracle update ${event.txHash.slice(0, 10)}… at head ${event.block}: ${event.simulated} accounts simulated, ${event.liquidatable} liquidatable once it lands, ${event.enqueued} enqueued to follow it`);
+        }
         if (event.kind === 'breaker-opened') say(`  scanner: block ${event.block}: oracle breaker OPEN for ${event.asset}: ${event.reason} (${event.detail})`);
         if (event.kind === 'blocked-by-breaker') say(`  scanner: block ${event.block}: ${event.borrower} not enqueued: breaker open on ${event.assets.join(', ')}`);
       },
@@ -357,6 +383,12 @@ async function main(): Promise<void> {
       }
       if (event.name !== 'LiquidationCall') continue;
       const borrower = (event.args.user as string).toLowerCase();
+      // Liquidated in the very block of the oracle update that made it liquidatable (the oracle-update path): the
+      // observer reads blocks' end states and never saw it liquidatable; it was from that block on.
+      const state = accounts.get(borrower);
+      if (state && (state.firstLiquidatableBlock === undefined || state.firstLiquidatableBlock > log.blockNumber) && oracleUpdates.some((u) => u.block === log.blockNumber)) {
+        state.firstLiquidatableBlock = log.blockNumber;
+      }
       const repaid = await valueBase(oracle, event.args.debtAsset, event.args.debtToCover, decimalsOf(event.args.debtAsset), log.blockNumber);
       const received = await valueBase(oracle, event.args.collateralAsset, event.args.liquidatedCollateralAmount, decimalsOf(event.args.collateralAsset), log.blockNumber);
       const first = accounts.get(borrower)?.firstLiquidatableBlock;
@@ -495,6 +527,17 @@ async function main(): Promise<void> {
         p95: percentile(firstLiquidationLatency, 95),
         max: firstLiquidationLatency.at(-1) ?? null,
       },
+      /**
+       * Accounts whose first liquidation was mined in the block that made them liquidatable (latency 0): for a
+       * price shock, the oracle update's own block, right behind it.
+       */
+      sameBlockLiquidations: {
+        count: firstLiquidationLatency.filter((x) => x === 0).length,
+        share: firstLiquidationLatency.length === 0 ? null : firstLiquidationLatency.filter((x) => x === 0).length / firstLiquidationLatency.length,
+      },
+      priceUpdates,
+      followPending: values['follow-pending'],
+      bundles: relay ? relay.bundles.map((b) => ({ blockNumber: b.blockNumber, txs: b.txHashes.length, outcome: b.outcome })) : undefined,
       remaining: remaining.map((a) => ({ label: a.label, address: a.address, healthFactor: Number(a.healthFactorWad) / 1e18 })),
       /** Accounts the Pool could not report on at the end (getUserAccountData reverted). */
       unreadableAccounts: [...unreadable].map(([address, reason]) => ({ address, label: accounts.get(address)?.label, reason })),
@@ -545,6 +588,7 @@ async function main(): Promise<void> {
     process.exitCode = ok ? 0 : 1;
   } finally {
     await pipeline?.stop().catch(() => undefined);
+    await relay?.stop();
     await world.stop();
   }
 }

@@ -39,6 +39,14 @@ const envSchema = z
     /** A private submission endpoint (Flashbots-Protect style): transactions go there first, the public RPC on its failure. */
     PRIVATE_RPC_URL: optionalUrl,
     PRIVATE_RPC_URL_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
+    /**
+     * A bundle relay (Flashbots `eth_sendBundle`): a liquidation following a pending oracle update goes to it as
+     * `[update, liquidation]`. Its auth key signs requests only (identity, no funds): BUNDLE_RELAY_AUTH_KEY on the
+     * local chain, BUNDLE_RELAY_AUTH_KEY_SECRET_NAME (Secrets Manager) elsewhere.
+     */
+    BUNDLE_RELAY_URL: optionalUrl,
+    BUNDLE_RELAY_AUTH_KEY: z.optional(z.string().check(z.regex(/^(0x)?[0-9a-fA-F]{64}$/, 'must be a 32-byte hex private key'))),
+    BUNDLE_RELAY_AUTH_KEY_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
 
     BORROWERS_TABLE: z.optional(z.string().check(z.minLength(1))),
     SNAPSHOTS_TABLE: z.optional(z.string().check(z.minLength(1))),
@@ -141,6 +149,8 @@ const envSchema = z
      * sell into the same pool in the blocks between the quote and this one (a crash brings many); the contract's
      * profit guard still refuses any call that would not pay its gas.
      */
+    /** The bound of a liquidation that follows a pending oracle update into its block (execute-candidate.ts followerSlippageBps). */
+    FOLLOWER_SLIPPAGE_BPS: z._default(int(0).check(z.lte(5_000, 'must be at most 5000')), 500),
     MAX_SLIPPAGE_BPS: z._default(int(0).check(z.lte(5_000, 'must be at most 5000')), 100),
     // Candidates of one worker invocation sent as one liquidateBatch transaction (1: one transaction each).
     MAX_BATCH_SIZE: z._default(int(1).check(z.lte(20, 'must be at most 20')), 10),
@@ -167,6 +177,12 @@ const envSchema = z
     MAX_PENDING_PER_SIGNER: z.optional(int(1)),
     /** Plan and simulate, never send. */
     DRY_RUN: z._default(z.enum(['true', 'false']), 'false'),
+    /**
+     * The oracle-update path: the scanner watches the mempool for price updates of the market's feeds between
+     * blocks and enqueues the accounts an update will make liquidatable before it lands. Only where the node shows
+     * pending transactions (an L1 public mempool); no pacing of head polls then.
+     */
+    SCANNER_FOLLOW_PENDING_UPDATES: z._default(z.enum(['true', 'false']), 'false'),
   })
   .check(z.superRefine((env, ctx) => {
     if (!env.RPC_URL === !env.RPC_URL_SECRET_NAME) {
@@ -177,6 +193,12 @@ const envSchema = z
     }
     if (env.PRIVATE_RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
       ctx.addIssue({ code: 'custom', path: ['PRIVATE_RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use PRIVATE_RPC_URL_SECRET_NAME` });
+    }
+    if (env.BUNDLE_RELAY_URL && !env.BUNDLE_RELAY_AUTH_KEY === !env.BUNDLE_RELAY_AUTH_KEY_SECRET_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['BUNDLE_RELAY_AUTH_KEY_SECRET_NAME'], message: 'with BUNDLE_RELAY_URL, set exactly one of BUNDLE_RELAY_AUTH_KEY (local chain only) and BUNDLE_RELAY_AUTH_KEY_SECRET_NAME' });
+    }
+    if (env.BUNDLE_RELAY_AUTH_KEY && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+      ctx.addIssue({ code: 'custom', path: ['BUNDLE_RELAY_AUTH_KEY'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use BUNDLE_RELAY_AUTH_KEY_SECRET_NAME` });
     }
     if (env.KMS_ENDPOINT && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
       ctx.addIssue({ code: 'custom', path: ['KMS_ENDPOINT'], message: `only for the local KMS stand-in on chain ${LOCAL_CHAIN_ID}` });
@@ -248,6 +270,8 @@ export interface PipelineConfig {
     deadlineMarginMs: number;
     pollIntervalMs: number;
     blockTimeMs?: number;
+    /** The oracle-update path (SCANNER_FOLLOW_PENDING_UPDATES). */
+    followPendingUpdates: boolean;
     reads: { mode: 'every-block' } | { mode: 'changes'; maxReadIntervalSec: number; marginBps: number; assumedBorrowRateBps: number; maxGapBlocks: number };
     chunkSize: number;
     reenqueueAfterBlocks: number;
@@ -256,6 +280,8 @@ export interface PipelineConfig {
     oracleMaxDeviationBps: number;
   };
   worker: {
+    /** Where liquidations following a pending oracle update are sent as bundles; absent: public, priced to follow. */
+    bundleRelay?: { url: string; authKey: { key: string } | { secretName: string } };
     /** Undefined for functions that do not sign (indexer, scanner); required by the worker ('signer'). */
     signer?: { mode: 'local'; privateKeys: string[] } | { mode: 'kms'; keyIds: string[] };
     nativePriceAsset?: string;
@@ -269,6 +295,7 @@ export interface PipelineConfig {
     liquidator?: { address: string } | { parameterName: string };
     swap: { quoter?: string; router?: string; feeTiers: number[]; routes: { tokens: string[]; fees: number[] }[] };
     maxSlippageBps: bigint;
+    followerSlippageBps: bigint;
     /** Candidates of one invocation that go out as one `liquidateBatch` transaction, at most. */
     maxBatchSize: number;
     /** A swap may move its pool by this much at most (bps, from the quote); larger plans are chunked. */
@@ -349,6 +376,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
       pollIntervalMs: e.SCANNER_POLL_INTERVAL_MS,
       ...(e.SCANNER_BLOCK_TIME_MS === undefined ? {} : { blockTimeMs: e.SCANNER_BLOCK_TIME_MS }),
+      followPendingUpdates: e.SCANNER_FOLLOW_PENDING_UPDATES === 'true',
       reads:
         e.SCANNER_READ_MODE === 'every-block'
           ? { mode: 'every-block' }
@@ -366,6 +394,9 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       oracleMaxDeviationBps: e.ORACLE_MAX_DEVIATION_BPS,
     },
     worker: {
+      ...(e.BUNDLE_RELAY_URL
+        ? { bundleRelay: { url: e.BUNDLE_RELAY_URL, authKey: e.BUNDLE_RELAY_AUTH_KEY ? { key: e.BUNDLE_RELAY_AUTH_KEY } : { secretName: e.BUNDLE_RELAY_AUTH_KEY_SECRET_NAME! } } }
+        : {}),
       signer:
         e.SIGNER_MODE === 'local'
           ? { mode: 'local', privateKeys: splitList(e.SIGNER_PRIVATE_KEY!) }
@@ -392,6 +423,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
         routes: e.SWAP_ROUTES === undefined ? [] : swapRoutesSchema.parse(JSON.parse(e.SWAP_ROUTES)),
       },
       maxSlippageBps: BigInt(e.MAX_SLIPPAGE_BPS),
+      followerSlippageBps: BigInt(e.FOLLOWER_SLIPPAGE_BPS),
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxPriceImpactBps: e.MAX_PRICE_IMPACT_BPS === undefined ? undefined : BigInt(e.MAX_PRICE_IMPACT_BPS),
       treasury: e.TREASURY_ADDRESS,

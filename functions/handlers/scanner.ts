@@ -18,6 +18,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { AaveV3OracleLensReader } from '../adapters/chain/aave-v3-oracle-lens-reader';
+import { AaveV3PendingUpdateWatch } from '../adapters/chain/aave-v3-pending-update-watch';
 import { AaveV3PositionChanges } from '../adapters/chain/aave-v3-position-changes';
 import { AaveV3HealthScanner } from '../adapters/chain/health-scan';
 import { latestBlockNumber } from '../adapters/chain/provider';
@@ -35,6 +36,7 @@ import {
   type AccountScanner,
   type BlockSource,
   type OracleSource,
+  type PendingUpdateWatch,
   type ReadMode,
   type ScanBlocksDeps,
   type ScanBlocksSettings,
@@ -56,6 +58,8 @@ export interface ScannerRuntime {
   blocks: BlockSource;
   /** Position and risk-parameter changes (the change-driven read mode needs them). */
   changes?: PositionChangeSource;
+  /** Pending oracle updates (SCANNER_FOLLOW_PENDING_UPDATES). */
+  pendingUpdates?: PendingUpdateWatch;
   /** The market's execution breakers (kill switch …); absent without KEEPER_STATE_TABLE. */
   breakers?: ScanBlocksDeps['breakers'];
 }
@@ -230,6 +234,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
         oracle: adapters.oracle,
         blocks: adapters.blocks,
         ...(adapters.changes ? { changes: adapters.changes } : {}),
+        ...(adapters.pendingUpdates ? { pendingUpdates: adapters.pendingUpdates } : {}),
         ...(reads ? { reads } : {}),
         breakers: adapters.breakers,
         clock,
@@ -278,6 +283,7 @@ export async function scannerRuntimeFromConfig(
     // One eth_call per block; a node that refuses state overrides gets the per-call reader (4 + N calls).
     oracle: new AaveV3OracleLensReader(provider, config.pool, { onFallback: options.onOracleFallback }),
     changes: new AaveV3PositionChanges(provider, config.pool),
+    ...(config.scanner.followPendingUpdates ? { pendingUpdates: new AaveV3PendingUpdateWatch(provider, config.pool, { chunkSize: config.scanner.chunkSize }) } : {}),
     blocks: { latestBlockNumber: () => latestBlockNumber(provider) },
     breakers: config.tables.keeperState
       ? new DynamoDbExecutionBreakers(createDocumentClient(config), config.tables.keeperState, { scope: config.marketKey, ...config.worker.breakers })

@@ -29,12 +29,16 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { JsonRpcProvider } from 'ethers';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { BaseWallet, type JsonRpcProvider, SigningKey } from 'ethers';
 import { createDocumentClient, createDynamoDbClient, createKmsClient, createSqsClient } from '../adapters/aws/clients';
 import { AaveV3FlashLoanTerms } from '../adapters/chain/aave-v3-flash-loan-terms';
 import { NoLiquidatorContractError, liquidatorAddressFromConfig } from '../adapters/chain/liquidator-address';
 import { EthersLiquidatorContract } from '../adapters/chain/liquidator-contract';
 import { UniswapV3Quoter } from '../adapters/chain/uniswap-v3-quoter';
+import { FlashbotsBundleRelay } from '../adapters/chain/flashbots-bundle-relay';
+import { oracleUpdateFollower } from '../adapters/chain/oracle-update-follower';
+import type { BundleRelay } from '../ports/bundle-relay';
 import type { LiquidatorContract } from '../ports/liquidator-contract';
 import { AaveV3PositionReader, UnsupportedPositionError } from '../adapters/chain/aave-v3-position-reader';
 import { ethersChainGateway } from '../adapters/chain/ethers-chain-gateway';
@@ -57,11 +61,13 @@ import {
   deduplicationIdOf,
   MalformedMessageError,
   marketKeyOf,
+  type OracleUpdateRef,
 } from '../pipeline/candidate-message';
 import { type BestEffort, reportingBestEffort } from '../pipeline/best-effort';
 import {
   type CandidatePositionSource,
   executeCandidate,
+  followerDeps,
   type ExecuteCandidateDeps,
   type ExecuteCandidateInput,
   type ExecutionResult,
@@ -97,7 +103,11 @@ export interface WorkerDependencies {
    * A batch session per invocation (functions/pipeline/batch-execution.ts): the invocation's candidates that are
    * claimed and planned at about the same time go out as one `liquidateBatch` transaction. Absent: one each.
    */
-  openBatch?: (participants: number) => ExecutionBatchSession;
+  /**
+   * A batch session for `participants` records of one invocation; with `follows`, for records following that
+   * pending oracle update (undefined when the update is no longer pending: those records join the plain session).
+   */
+  openBatch?: (participants: number, follows?: OracleUpdateRef) => Promise<ExecutionBatchSession | undefined>;
   deadLetter: DeadLetterQueue;
   /** Used by this handler's idempotent function only (Powertools: one persistence layer per function). */
   idempotencyStore: BasePersistenceLayer;
@@ -361,8 +371,35 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     // The in-progress idempotency record expires with the invocation, so a crashed attempt can be redone.
     idempotency.registerLambdaContext(context);
     const processor = new BatchProcessor(EventType.SQS);
-    const batch = deps.openBatch?.(event.Records.length);
-    const response = await processPartialResponse(event, (record: SQSRecord) => processRecord(record, context, batch), processor, { context, processInParallel: true });
+    // Records following the same pending oracle update share a session whose batches are read and priced with
+    // it applied; the others (and those whose update is no longer pending) share the plain one.
+    const follows = new Map<string, { update: OracleUpdateRef; records: string[] }>();
+    for (const record of event.Records) {
+      const decoded = decodeForMarket(record.body, deps.marketKey);
+      const update = decoded.kind === 'candidate' ? decoded.message.oracleUpdate : undefined;
+      if (!update) continue;
+      const group = follows.get(update.txHash) ?? { update, records: [] };
+      group.records.push(record.messageId);
+      follows.set(update.txHash, group);
+    }
+    const sessionOf = new Map<string, ExecutionBatchSession | undefined>();
+    let plain = event.Records.length;
+    for (const { update, records } of follows.values()) {
+      const session = await deps.openBatch?.(records.length, update).catch((error: unknown) => {
+        logger.warn('could not open a batch following the oracle update: its candidates go alone', { txHash: update.txHash, error: error as Error });
+        return undefined;
+      });
+      if (!session) continue;
+      plain -= records.length;
+      for (const id of records) sessionOf.set(id, session);
+    }
+    const plainBatch = plain > 0 ? await deps.openBatch?.(plain) : undefined;
+    const response = await processPartialResponse(
+      event,
+      (record: SQSRecord) => processRecord(record, context, sessionOf.has(record.messageId) ? sessionOf.get(record.messageId) : plainBatch),
+      processor,
+      { context, processInParallel: true },
+    );
     await deps.afterBatch?.().catch((error: unknown) => logger.warn('upkeep after the batch failed', { error: error as Error }));
     return response;
   };
@@ -441,6 +478,17 @@ export interface ExecutionOverrides {
   faults?: ExecutionFaults;
   /** Receives the reason whenever the private endpoint fails and the public RPC takes a transaction. */
   onPrivateFallback?: (reason: string) => void;
+  /** Receives the reason whenever the bundle relay refuses a bundle and the liquidation goes public. */
+  onBundleRefused?: (reason: string) => void;
+}
+
+/** The bundle relay of the configuration, with its auth key (local key, or from Secrets Manager). */
+async function bundleRelayFromConfig(config: PipelineConfig): Promise<BundleRelay | undefined> {
+  const relay = config.worker.bundleRelay;
+  if (!relay) return undefined;
+  const key = 'key' in relay.authKey ? relay.authKey.key : await getSecret(relay.authKey.secretName, { maxAge: 300 });
+  if (typeof key !== 'string' || !/^(0x)?[0-9a-fA-F]{64}$/.test(key)) throw new Error('the bundle relay auth key secret is not a 32-byte hex private key');
+  return new FlashbotsBundleRelay({ url: relay.url, authSigner: new BaseWallet(new SigningKey(key.startsWith('0x') ? key : `0x${key}`)) });
 }
 
 /** Everything but where best-effort failures go: each handler wires its own logger and metrics (reportingBestEffort). */
@@ -483,7 +531,20 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   const nonces = new DynamoDbNonceLeases(documents, nonceTable, { leaseMs: config.worker.nonceLeaseMs });
   const lanes = new Map(signers.map((signer) => [signer.address, createSendLane()]));
   const chainId = BigInt(config.chainId);
+  const relay = await bundleRelayFromConfig(config);
+  // A candidate following a pending oracle update reads through the same adapters on a provider that applies it.
+  const readersOn = (on: JsonRpcProvider) => {
+    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet);
+    return {
+      positions: aavePositionSource(overReader),
+      liquidator: new EthersLiquidatorContract(on, liquidator.address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
+      quoter: new UniswapV3Quoter(on, config.worker.swap.quoter!, { feeTiers: config.worker.swap.feeTiers, routes: config.worker.swap.routes }),
+      flashTerms: new AaveV3FlashLoanTerms(on, config.pool),
+      nativePrice: aaveOracleNativePrice(overReader, nativePriceAsset),
+    };
+  };
   return {
+    oracleUpdates: oracleUpdateFollower(provider, { readersOn, ...(relay ? { relay } : {}), onBundleRefused: overrides.onBundleRefused }),
     // One lane per signer and process: concurrent records lease, sign and broadcast one at a time per key.
     sendLane: (address) => lanes.get(address) ?? createSendLane(),
     positions: aavePositionSource(reader),
@@ -505,6 +566,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
       ruleSet: config.ruleSet,
       funding: config.worker.funding,
       maxSlippageBps: config.worker.maxSlippageBps,
+      followerSlippageBps: config.worker.followerSlippageBps,
       swapCostBps: config.worker.swapCostBps,
       minProfitBase: config.worker.minProfitBase,
       assumedGasPerStep: overrides.assumedGasPerStep ?? 500_000n,
@@ -576,6 +638,10 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
       metrics.addMetric('PrivateSubmissionFallbacks', MetricUnit.Count, 1);
       logger.warn('private submission failed: sent through the public RPC', { reason });
     },
+    onBundleRefused: (reason) => {
+      metrics.addMetric('PrivateSubmissionFallbacks', MetricUnit.Count, 1);
+      logger.warn('bundle relay refused the bundle: the liquidation following the oracle update went through the public RPC', { reason });
+    },
   });
   const documents = createDocumentClient(config);
   const sqs = createSqsClient(config);
@@ -585,7 +651,14 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
     marketKey: config.marketKey,
     execute: (input) => executeCandidate({ ...executeDeps, bestEffort }, input),
     ...(config.worker.maxBatchSize > 1
-      ? { openBatch: (participants: number) => executionBatchSession({ ...executeDeps, bestEffort }, { participants, maxBatchSize: config.worker.maxBatchSize }) }
+      ? {
+          openBatch: async (participants: number, follows?: OracleUpdateRef) => {
+            const base = { ...executeDeps, bestEffort };
+            if (!follows) return executionBatchSession(base, { participants, maxBatchSize: config.worker.maxBatchSize });
+            const following = await followerDeps(base, { oracleUpdate: follows });
+            return following && executionBatchSession(following, { participants, maxBatchSize: config.worker.maxBatchSize, follows: follows.txHash });
+          },
+        }
       : {}),
     deadLetter: new SqsDeadLetter(sqs, deadLetterQueueUrl),
     redelivery: new SqsRedelivery(sqs, config.candidatesQueueUrl!),

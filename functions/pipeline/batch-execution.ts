@@ -69,7 +69,11 @@ export interface BatchMember {
   firstIndex: number;
 }
 
-export type ExecutionBatchSession = BatchSession<BatchMember, ExecutionResult>;
+/**
+ * `follows`: the pending oracle update this session's batches follow (their deps read with it applied and pay its
+ * fees); only candidates following that update join it.
+ */
+export type ExecutionBatchSession = BatchSession<BatchMember, ExecutionResult> & { follows?: string };
 
 export interface BatchSessionSettings {
   /** Records of the invocation that may join. */
@@ -80,14 +84,15 @@ export interface BatchSessionSettings {
 }
 
 /** A session for one invocation: its batches are executed with `deps`. */
-export function executionBatchSession(deps: ExecuteCandidateDeps, settings: BatchSessionSettings): ExecutionBatchSession {
-  return createBatchSession<BatchMember, ExecutionResult>({
+export function executionBatchSession(deps: ExecuteCandidateDeps, settings: BatchSessionSettings & { follows?: string }): ExecutionBatchSession {
+  const session = createBatchSession<BatchMember, ExecutionResult>({
     participants: settings.participants,
     maxBatchSize: settings.maxBatchSize,
     maxWaitMs: settings.maxWaitMs ?? 3_000,
     participantOf: (member) => member.attempt,
     flush: (members) => executeBatch(deps, members),
   });
+  return settings.follows === undefined ? session : { ...session, follows: settings.follows };
 }
 
 /** Whether `liquidator` can send batches (the port's optional part). */

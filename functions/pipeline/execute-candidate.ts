@@ -106,6 +106,12 @@ export interface ExecutionSettings extends DispatcherSettings {
   funding: FundingMode;
   /** amountOutMinimum = quoted output × (1 − maxSlippageBps). */
   maxSlippageBps: bigint;
+  /**
+   * The bound of a liquidation following a pending oracle update: it sells in the update's block together with
+   * every other liquidation the update allows (the keeper's own included), before arbitrage has moved the pools,
+   * so it needs a wider bound than one quoted a block ahead. Default: maxSlippageBps.
+   */
+  followerSlippageBps?: bigint;
   dryRun: boolean;
 }
 
@@ -275,7 +281,7 @@ async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opp
  * it), and the bundle relay for the first broadcast when one is configured. Undefined when the candidate follows
  * no update or the update is no longer pending (landed: the chain has the price; gone: nothing to follow).
  */
-async function followerDeps(deps: ExecuteCandidateDeps, message: CandidateMessage): Promise<ExecuteCandidateDeps | undefined> {
+export async function followerDeps(deps: ExecuteCandidateDeps, message: Pick<CandidateMessage, 'oracleUpdate'>): Promise<ExecuteCandidateDeps | undefined> {
   const update = message.oracleUpdate;
   const follower = deps.oracleUpdates;
   if (!update || !follower || (await follower.statusOf(update.txHash)) !== 'pending') return undefined;
@@ -288,17 +294,13 @@ async function followerDeps(deps: ExecuteCandidateDeps, message: CandidateMessag
       return { baseFeePerGasWei: fees.baseFeePerGasWei, maxPriorityFeePerGasWei: priority, maxFeePerGasWei: cap > fees.baseFeePerGasWei ? cap : fees.baseFeePerGasWei + priority };
     },
   };
-  let bundled = false;
   const viaBundle = follower.bundleBroadcast?.(update, deps.chain);
   if (viaBundle) {
-    // The first broadcast goes in the bundle; a replacement (the update has landed by then) goes public.
-    chain.broadcast = (raw) => {
-      if (bundled) return deps.chain.broadcast(raw);
-      bundled = true;
-      return viaBundle(raw);
-    };
+    // In a bundle behind the update while it is pending; once it has landed (a replacement), publicly.
+    chain.broadcast = async (raw) => ((await follower.statusOf(update.txHash)) === 'pending' ? viaBundle(raw) : deps.chain.broadcast(raw));
   }
-  return { ...deps, ...follower.readersWith(update), chain };
+  const settings = { ...deps.settings, maxSlippageBps: deps.settings.followerSlippageBps ?? deps.settings.maxSlippageBps };
+  return { ...deps, ...follower.readersWith(update), chain, settings };
 }
 
 export async function executeCandidate(baseDeps: ExecuteCandidateDeps, input: ExecuteCandidateInput): Promise<ExecutionResult> {
@@ -307,8 +309,8 @@ export async function executeCandidate(baseDeps: ExecuteCandidateDeps, input: Ex
   // pending the account reads healthy (`stale`) and the scanner finds it again once the update lands.
   const following = await runBestEffort(baseDeps.bestEffort, 'pending-update', () => followerDeps(baseDeps, message), { opportunity: deduplicationIdOf(message) });
   const deps = following ?? baseDeps;
-  if (following) {
-    // Alone, not in the invocation's batch: the batch's simulation would not see the pending update.
+  if (following && input.batch?.follows !== message.oracleUpdate?.txHash) {
+    // Alone, not in a batch that does not follow the same update: its simulation would not see it.
     input.batch?.leave(attempt);
     input = { ...input, batch: undefined };
   }

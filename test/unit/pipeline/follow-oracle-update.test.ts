@@ -18,9 +18,9 @@ const UPDATE: OracleUpdateRef = {
 };
 const FOLLOWING: CandidateMessage = { ...MESSAGE, source: 'oracle-update', oracleUpdate: UPDATE };
 
-function follower(status: 'pending' | 'landed' | 'gone', readersUsed: string[], bundles?: string[][]): OracleUpdateFollower {
+function follower(status: 'pending' | 'landed' | 'gone' | (() => 'pending' | 'landed' | 'gone'), readersUsed: string[], bundles?: string[][]): OracleUpdateFollower {
   return {
-    statusOf: async () => status,
+    statusOf: async () => (typeof status === 'function' ? status() : status),
     // The position reads liquidatable through these readers (the update applied), whatever the chain says.
     readersWith: (update) => {
       readersUsed.push(update.txHash);
@@ -75,11 +75,13 @@ describe('executeCandidate following a pending oracle update', () => {
     expect(w.signed).toEqual([]);
   });
 
-  it('sends the first broadcast in the bundle after the update, and a replacement through the public RPC', async () => {
+  it('sends a broadcast in the bundle after the update while it is pending, and a replacement after it landed through the public RPC', async () => {
     // Never mined at first: the dispatcher replaces the transaction after replaceAfterMs.
     const w = world({ mine: { index: 1, afterMs: 10_000 } });
     const bundles: string[][] = [];
-    w.deps.oracleUpdates = follower('pending', [], bundles);
+    // Pending until the first broadcast has gone (decision, then the bundle), landed by the replacement.
+    let checks = 0;
+    w.deps.oracleUpdates = follower(() => (++checks <= 2 ? 'pending' : 'landed'), [], bundles);
 
     const result = await executeCandidate(w.deps, { message: FOLLOWING, attempt: 'message-1', receiptDeadlineMs: w.clock.now + 60_000 });
 
