@@ -108,6 +108,11 @@ const scanner = z
     readMode: z.enum(['changes', 'every-block'], { error: 'must be "changes" or "every-block"' }).default('changes'),
     /** Change-driven reads: every account is read at least this often (seconds). */
     maxReadIntervalSec: wholeNumber(12, 86_400).default(3_600),
+    /**
+     * The oracle-update path: watch the mempool for price updates of the market's feeds and land liquidations right
+     * behind them. Only where the RPC node shows pending transactions (an L1 public mempool).
+     */
+    followPendingUpdates: z.boolean(expected('true or false')).default(false),
   }, expected('an object'))
   .strict();
 
@@ -168,6 +173,16 @@ const execution = z
      * call that would not pay its gas.
      */
     maxSlippageBps: wholeNumber(0, 5_000).default(100),
+    /** The bound of a liquidation following a pending oracle update into its block (it sells with all the others). */
+    followerSlippageBps: wholeNumber(0, 5_000).default(500),
+    /**
+     * A bundle relay (Flashbots `eth_sendBundle` URL) for liquidations following a pending oracle update, and the
+     * Secrets Manager secret holding its auth key (a 32-byte hex key that signs requests; it holds no funds).
+     */
+    bundleRelay: z
+      .object({ url: z.url({ error: 'must be a URL' }), authKeySecretName: secretName }, expected('an object'))
+      .strict()
+      .optional(),
     /** Where `withdraw` (manual trigger) sends the profit the liquidator contract holds. Absent: withdraw refuses. */
     treasury: address.optional(),
     /** Plan and simulate, never send (a first deployment can watch before it acts). */

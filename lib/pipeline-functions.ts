@@ -148,6 +148,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     Object.assign(env, {
       SCANNER_READ_MODE: config.scanner.readMode,
       SCANNER_MAX_READ_INTERVAL_SEC: config.scanner.maxReadIntervalSec.toString(),
+      SCANNER_FOLLOW_PENDING_UPDATES: config.scanner.followPendingUpdates ? 'true' : 'false',
       // Head polls paced by the chain's block time (the scanner stops pacing by itself if blocks come faster).
       SCANNER_BLOCK_TIME_MS: Math.max(100, Math.round(config.blockTimeSec * 1000)).toString(),
     });
@@ -165,6 +166,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
       FEE_BUMP_BPS: x.feeBumpBps.toString(),
       FUNDING: x.funding,
       MAX_SLIPPAGE_BPS: x.maxSlippageBps.toString(),
+      FOLLOWER_SLIPPAGE_BPS: x.followerSlippageBps.toString(),
       LIQUIDATOR_ADDRESS_PARAMETER: liquidatorParameterNameOf(config),
       SWAP_QUOTER_ADDRESS: config.market.dex.quoterV2,
       SWAP_ROUTER_ADDRESS: config.market.dex.swapRouter02,
@@ -179,6 +181,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     if (x.maxPriceImpactBps !== undefined) env.MAX_PRICE_IMPACT_BPS = x.maxPriceImpactBps.toString();
     if (x.maxBatchSize !== undefined) env.MAX_BATCH_SIZE = x.maxBatchSize.toString();
     if (config.privateRpcUrlSecretName) env.PRIVATE_RPC_URL_SECRET_NAME = config.privateRpcUrlSecretName;
+    if (x.bundleRelay) Object.assign(env, { BUNDLE_RELAY_URL: x.bundleRelay.url, BUNDLE_RELAY_AUTH_KEY_SECRET_NAME: x.bundleRelay.authKeySecretName });
     if (config.market.dex.routes.length > 0) env.SWAP_ROUTES = JSON.stringify(config.market.dex.routes);
     if (x.treasury !== undefined) env.TREASURY_ADDRESS = x.treasury;
   }

@@ -86,6 +86,9 @@ export class PipelineFunctions extends Construct {
     const privateRpcUrlSecret = config.privateRpcUrlSecretName
       ? secretsmanager.Secret.fromSecretNameV2(this, 'PrivateRpcUrlSecret', config.privateRpcUrlSecretName)
       : undefined;
+    const bundleRelayKeySecret = config.execution.bundleRelay
+      ? secretsmanager.Secret.fromSecretNameV2(this, 'BundleRelayAuthKeySecret', config.execution.bundleRelay.authKeySecretName)
+      : undefined;
 
     const functions = {} as Record<PipelineFunctionName, nodejs.NodejsFunction>;
     for (const name of Object.keys(PIPELINE_FUNCTIONS) as PipelineFunctionName[]) {
@@ -144,6 +147,7 @@ export class PipelineFunctions extends Construct {
         // Exactly what the KMS signer calls: the address once per key (GetPublicKey), then one Sign per transaction.
         signerKey.grant(fn, 'kms:Sign', 'kms:GetPublicKey');
         privateRpcUrlSecret?.grantRead(fn);
+        bundleRelayKeySecret?.grantRead(fn);
         // The liquidator contract's address: read by both, written by the trigger's deploy-liquidator.
         fn.addToRolePolicy(
           new iam.PolicyStatement({

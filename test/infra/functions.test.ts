@@ -93,6 +93,27 @@ describe('functions', () => {
     expect(deployedEnvironment(keeper, 'worker').SCANNER_READ_MODE).toBeUndefined();
   });
 
+  it('oracle-update path: the scanner watches the mempool only when configured; the senders get the follower bound and the bundle relay, and may read its auth key secret', () => {
+    expect(deployedEnvironment(keeper, 'scanner').SCANNER_FOLLOW_PENDING_UPDATES).toBe('false');
+    expect(deployedEnvironment(keeper, 'worker')).toMatchObject({ FOLLOWER_SLIPPAGE_BPS: '500' });
+    expect(deployedEnvironment(keeper, 'worker').BUNDLE_RELAY_URL).toBeUndefined();
+    const relayed = synthesizeKeeper(
+      parseDeploymentConfig({
+        ...CONFIG,
+        name: 'backrun-keeper',
+        scanner: { followPendingUpdates: true },
+        execution: { ...CONFIG.execution, bundleRelay: { url: 'https://relay.flashbots.net', authKeySecretName: 'keeper/flashbots-auth' } },
+      }),
+    );
+    expect(deployedEnvironment(relayed, 'scanner').SCANNER_FOLLOW_PENDING_UPDATES).toBe('true');
+    for (const name of ['worker', 'trigger'] as const) {
+      expect(deployedEnvironment(relayed, name)).toMatchObject({ BUNDLE_RELAY_URL: 'https://relay.flashbots.net', BUNDLE_RELAY_AUTH_KEY_SECRET_NAME: 'keeper/flashbots-auth' });
+      const reads = statementsOfRole(relayed, roleOf(relayed, name)).filter((st) => asArray(st.Action).includes('secretsmanager:GetSecretValue'));
+      expect(JSON.stringify(reads)).toContain('keeper/flashbots-auth');
+    }
+    expect(JSON.stringify(statementsOfRole(relayed, roleOf(relayed, 'scanner')))).not.toContain('keeper/flashbots-auth');
+  });
+
   it('worker: its timeout is at most a sixth of the candidates queue visibility timeout', () => {
     const timeout = functionResource(keeper, 'worker').properties.Timeout as number;
     const visibility = resources()[logicalIdOfQueue('candidates')].Properties.VisibilityTimeout as number;
