@@ -612,7 +612,9 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       );
       state.current = record;
       noteChange(k);
-      if (tier === 'hot' || healthChangedMaterially(stored.lastHealthFactorWad, account.healthFactorWad, settings.materialChangeBps)) {
+      // A snapshot only for a material move from the stored health factor (which the record write then moves):
+      // a hot account read at every block writes as often as its health moves, not once per block.
+      if (healthChangedMaterially(stored.lastHealthFactorWad, account.healthFactorWad, settings.materialChangeBps)) {
         pendingSnapshots.push({
           borrower: current.borrower,
           block,

@@ -741,14 +741,16 @@ describe('scanBlocks: overlapping invocations', () => {
 });
 
 describe('scanBlocks: writes', () => {
-  it('writes records and snapshots only for new accounts, hot accounts and material changes', async () => {
+  it('writes records and snapshots only for new accounts and material changes, hot accounts included', async () => {
     const COLD = Array.from({ length: 200 }, (_, i) => address(0x1000 + i));
     const HOT = address(0x1);
     const DRIFT = address(0x2);
     const driftAt = (block: number) => (block < 101 ? hf('1.1') : block < 105 ? hf('1.105') : hf('1.13'));
+    // HOT is read at every block: 1.020 until block 102, 1.021 (+0.1 %, not material), then 1.04 from 104 (+1.9 %).
+    const hotAt = (block: number) => (block < 102 ? hf('1.02') : block < 104 ? hf('1.021') : hf('1.04'));
     const h = harness({
       borrowers: [...COLD, HOT, DRIFT].map((b) => tracked(b)),
-      healthAt: (user, block) => ({ healthFactorWad: user === HOT ? hf('1.02') : user === DRIFT ? driftAt(block) : hf('1.5') }),
+      healthAt: (user, block) => ({ healthFactorWad: user === HOT ? hotAt(block) : user === DRIFT ? driftAt(block) : hf('1.5') }),
     });
 
     // Blocks 100…104, then a second invocation over 105…108.
@@ -757,17 +759,18 @@ describe('scanBlocks: writes', () => {
 
     const writes = h.progress().map((p) => [p.block, p.recordsWritten, p.snapshotsWritten]);
     expect(writes).toEqual([
-      // First invocation: every account is new to the store. Then only HOT is read (and snapshotted) each block.
+      // First invocation: every account is new to the store. Then only HOT is read each block; it writes only when
+      // its health factor moved materially from the stored one (block 104: 1.02 → 1.04).
       [100, 202, 202],
-      [101, 0, 1],
-      [102, 0, 1],
-      [103, 0, 1],
-      [104, 0, 1],
+      [101, 0, 0],
+      [102, 0, 0],
+      [103, 0, 0],
+      [104, 1, 1],
       // Second invocation: everyone is read again; only DRIFT moved materially (1.10 → 1.13, +2.7 %).
-      [105, 1, 2],
-      [106, 0, 1],
-      [107, 0, 1],
-      [108, 0, 1],
+      [105, 1, 1],
+      [106, 0, 0],
+      [107, 0, 0],
+      [108, 0, 0],
     ]);
     // Snapshots expire `snapshotRetentionSec` after the clock's time of writing.
     expect(h.store.snapshots[0]).toMatchObject({ block: 100, expiresAtSec: 1_700_000_000 + 3_600 });
