@@ -3,6 +3,7 @@
  * errors that say it themselves).
  */
 import type { FailureClass } from '../pipeline/execute-candidate';
+import { classifyCallFailure, isNodeTrouble } from './chain/call-failure';
 
 const RETRYABLE_ETHERS_CODES = new Set(['NETWORK_ERROR', 'TIMEOUT', 'SERVER_ERROR', 'UNKNOWN_ERROR', 'BAD_DATA']);
 const RETRYABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -17,8 +18,8 @@ const RETRYABLE_AWS_NAMES = new Set([
 
 /**
  * The one place failures are classified. Walks the `cause` chain: an error that states `retryable` (or carries
- * its adapter's classification) decides; otherwise transport and throttling failures (ethers, AWS SDK, Node
- * sockets) are retryable and everything else — reverts, validation, bugs — is permanent: recorded and
+ * its adapter's classification, e.g. chain/call-failure.ts NodeCallError) decides; otherwise transport and
+ * throttling failures (ethers, AWS SDK, Node sockets, a node's error behind an eth_call) are retryable and everything else — reverts, validation, bugs — is permanent: recorded and
  * acknowledged, since a retry would fail again.
  * (The scanner re-detects a still-liquidatable account as a new opportunity, sooner than a redelivery would.)
  */
@@ -36,6 +37,9 @@ export function classifyWorkerFailure(error: unknown): FailureClass {
     // Adapters that classify their own failures (kms-signer.ts: KmsRequestError.classification).
     if (e.classification?.kind === 'retryable' || e.classification?.kind === 'permanent') return e.classification.kind;
     if (typeof e.code === 'string' && (RETRYABLE_ETHERS_CODES.has(e.code) || RETRYABLE_SYSTEM_CODES.has(e.code))) return 'retryable';
+    // ethers reports every JSON-RPC error of an eth_call as a CALL_EXCEPTION: the node's "header not found" or
+    // -32005 is node trouble, not a revert (chain/call-failure.ts).
+    if (e.code === 'CALL_EXCEPTION' && isNodeTrouble(classifyCallFailure(current))) return 'retryable';
     if (isArithmeticPanicOfARead(current)) return 'retryable';
     if (e.$metadata) {
       const status = e.$metadata.httpStatusCode ?? 0;
