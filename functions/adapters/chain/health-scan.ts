@@ -1,5 +1,6 @@
 import type { JsonRpcProvider } from 'ethers';
 import { mapWithConcurrency } from '../concurrency';
+import { classifyCallFailure, isRevert, NodeCallError } from './call-failure';
 import { HEALTH_LENS_RUNTIME_BYTECODE, HEALTH_LENS_SELECTOR, HEALTH_LENS_WORDS_PER_USER, LENS_ADDRESS } from './health-lens';
 
 /** One account as `Pool.getUserAccountData` reports it (base currency: USD, 8 decimals; thresholds in bps). */
@@ -38,7 +39,10 @@ export interface HealthScanOptions {
   onFallback?: (reason: string) => void;
 }
 
-/** An account whose getUserAccountData reverted at this block (e.g. an arithmetic panic in the Pool). */
+/**
+ * An account whose getUserAccountData reverted at this block (e.g. an arithmetic panic in the Pool). Only a revert
+ * makes an account unreadable: a node that fails the call fails the scan instead.
+ */
 export interface UnreadableAccount {
   user: string;
   reason: string;
@@ -61,19 +65,27 @@ const GET_USER_ACCOUNT_DATA_SELECTOR = '0xbf92857c';
 const GET_USER_CONFIGURATION_SELECTOR = '0x4417a583';
 const MAX_GAS_PER_CALL = 1_000_000_000n;
 
-/** A call that executed and reverted (as opposed to a transport failure or a refused request). */
-function isRevert(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return e.code === 'CALL_EXCEPTION' || /execution reverted|revert/i.test(String(e.message ?? ''));
+/** The node does not take the lens's state override: read per account from then on. */
+class OverrideRefused extends Error {
+  constructor(readonly reason: string) {
+    super(`node refused the eth_call state override (${reason})`);
+    this.name = 'OverrideRefused';
+  }
 }
 
-function reasonOf(err: unknown): string {
-  const e = err as { shortMessage?: unknown; message?: unknown };
-  return String(e.shortMessage ?? e.message ?? err);
+/**
+ * What a failed read of `what` means for the scan (call-failure.ts): a revert is the account's (the caller makes
+ * it unreadable); a refused override switches to per-account reads; node trouble fails the whole scan with a
+ * retryable NodeCallError, so that no account is ever counted unreadable because the node failed; anything else
+ * (a bug, a result that does not decode) is rethrown as it is.
+ */
+function revertReasonOrThrow(err: unknown, what: string): string {
+  const failure = classifyCallFailure(err);
+  if (isRevert(failure)) return failure.reason;
+  if (failure.kind === 'override-refused') throw new OverrideRefused(failure.reason);
+  if (failure.kind === 'other') throw err;
+  throw new NodeCallError(failure, what, { cause: err });
 }
-
-/** Node errors that mean "this node does not take a state-override argument". */
-const OVERRIDE_REFUSED = /state ?override|invalid params|too many (arguments|params)|unsupported|not supported|-32602|unknown field/i;
 
 function word(hex: string, index: number): bigint {
   return BigInt(`0x${hex.slice(index * 64, index * 64 + 64)}`);
@@ -114,7 +126,9 @@ function decodeAccountWords(user: string, hex: string, first: number): AccountHe
 
 /**
  * Reads the health of many accounts of one Aave V3 Pool, every read pinned to the same block. Starts with the
- * lens override; if the node refuses overrides it says so once (onFallback) and reads per account from then on.
+ * lens override; if the node refuses overrides (or ignores them) it says so once (onFallback) and reads per
+ * account from then on. A call the node fails (header not found, rate limit, timeout, reset: call-failure.ts)
+ * fails the scan with a retryable NodeCallError; the next scan asks again.
  */
 export class AaveV3HealthScanner {
   private mode: HealthScanMode;
@@ -144,10 +158,9 @@ export class AaveV3HealthScanner {
       try {
         return await this.scanWithLens(users, block, blockTag);
       } catch (err) {
-        const message = (err as Error).message ?? String(err);
-        if (!OVERRIDE_REFUSED.test(message)) throw err;
+        if (!(err instanceof OverrideRefused)) throw err;
         this.mode = 'per-account';
-        this.options.onFallback?.(`node refused the eth_call state override (${message}); reading accounts one call each`);
+        this.options.onFallback?.(`${err.message}; reading accounts one call each`);
       }
     }
     return this.scanPerAccount(users, block, blockTag);
@@ -167,19 +180,24 @@ export class AaveV3HealthScanner {
         gas: `0x${(gas < MAX_GAS_PER_CALL ? gas : MAX_GAS_PER_CALL).toString(16)}`,
       };
       rpcCalls++;
+      let result: string;
       try {
-        return decodeLensResult(chunk, (await this.provider.send('eth_call', [call, blockTag, override])) as string);
+        result = (await this.provider.send('eth_call', [call, blockTag, override])) as string;
       } catch (err) {
-        if (!isRevert(err)) throw err;
+        const reason = revertReasonOrThrow(err, `health lens call for ${chunk.length} accounts at block ${block}`);
         // One account the Pool cannot report on reverts the whole lens call: split until it is alone
         // (log2(chunk) extra calls per such account), and read everyone else.
         if (chunk.length === 1) {
-          unreadable.push({ user: chunk[0], reason: reasonOf(err) });
+          unreadable.push({ user: chunk[0], reason });
           return [];
         }
         const half = Math.ceil(chunk.length / 2);
         return [...(await read(chunk.slice(0, half))), ...(await read(chunk.slice(half)))];
       }
+      // The lens always returns its array: an empty result means the node ran the call without the override
+      // (a node that ignores the third parameter), against an address that has no code.
+      if (result === '0x') throw new OverrideRefused('the call returned no data: the node ignored the override');
+      return decodeLensResult(chunk, result);
     };
     const results = await mapWithConcurrency(chunks, this.concurrency, read);
     return { block, mode: 'lens-override', accounts: results.flat(), unreadable, rpcCalls };
@@ -195,8 +213,7 @@ export class AaveV3HealthScanner {
         ])) as [string, string];
         return [decodeAccountWords(user, data.replace(/^0x/, '') + config.replace(/^0x/, ''), 0)];
       } catch (err) {
-        if (!isRevert(err)) throw err;
-        unreadable.push({ user, reason: reasonOf(err) });
+        unreadable.push({ user, reason: revertReasonOrThrow(err, `getUserAccountData of ${user} at block ${block}`) });
         return [];
       }
     });
