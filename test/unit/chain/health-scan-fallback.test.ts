@@ -98,7 +98,7 @@ describe('health scan on errors as ethers raises them', () => {
   const userOfCall = (data: string) => `0x${data.slice(10 + 24)}`;
 
   /** A Pool and lens stand-in: `lens` answers calls with an override, `perAccount` the plain ones (default: serve). */
-  function pool(behaviour: { lens?: (users: string[]) => NodeAnswer; perAccount?: (user: string, selector: string) => NodeAnswer }) {
+  function pool(behaviour: { lens?: (users: string[]) => NodeAnswer; perAccount?: (user: string, selector: string) => NodeAnswer | undefined }) {
     return scriptedNode((method, params) => {
       if (method !== 'eth_call') return { error: { code: -32601, message: `the method ${method} does not exist/is not available` } };
       const data = (params[0] as { data: string }).data;
