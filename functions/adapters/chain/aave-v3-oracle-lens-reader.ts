@@ -6,13 +6,15 @@
  * (`latestRoundData()`). The same readings as AaveV3OracleReader (4 + N calls per block), plus each reserve's
  * variable borrow rate, and without its caches: ids and sources are read at every block.
  *
- * A node that refuses state overrides gets the per-call AaveV3OracleReader from then on (told once through
- * `onFallback`). Any other failure (network, rate limit, HTTP 5xx, the lens reverting because the Pool did)
- * fails the read with an OracleReadError, as the per-call reader does.
+ * A node that refuses state overrides (call-failure.ts: override-refused) gets the per-call AaveV3OracleReader from
+ * then on (told once through `onFallback`). Any other failure (network, rate limit, HTTP 5xx, the lens reverting
+ * because the Pool did) fails the read with an OracleReadError, as the per-call reader does; its cause is the
+ * node's error, which the worker's classification calls retryable.
  */
 import { getAddress, type JsonRpcProvider } from 'ethers';
 import type { FeedRound, OracleReading, PoolPrice } from '../../domain/oracle-breaker';
 import { AaveV3OracleReader, OracleReadError, type OracleReadResult } from './aave-v3-oracle-reader';
+import { classifyCallFailure, isNodeTrouble } from './call-failure';
 import {
   ORACLE_LENS_ADDRESS,
   ORACLE_LENS_HEADER_WORDS,
@@ -40,33 +42,6 @@ const DEFAULT_GAS = 30_000_000n;
 const ADDRESS_LIMIT = 1n << 160n;
 const INT256_SIGN = 1n << 255n;
 const UINT256_MODULUS = 1n << 256n;
-
-/**
- * Node errors that mean "this node does not take a state-override argument" (the same test as health-scan.ts's
- * OVERRIDE_REFUSED). Matched against the node's own error (code and message), not ethers' wrapping of it.
- */
-const OVERRIDE_REFUSED = /state ?override|invalid params|too many (arguments|params)|unsupported|not supported|-32602|unknown field/i;
-
-/** ethers' codes for failures that are never a refusal of the override, whatever their text says. */
-const NOT_A_REFUSAL = new Set(['SERVER_ERROR', 'TIMEOUT', 'NETWORK_ERROR', 'BAD_DATA']);
-
-/**
- * What the node said, if it refused the override. ethers reports every JSON-RPC error of an eth_call as a
- * CALL_EXCEPTION ("missing revert data") with the node's error in `info.error`; a plain JSON-RPC client
- * carries it as the error itself.
- */
-function overrideRefusal(err: unknown): string | undefined {
-  const e = err as { code?: unknown; message?: unknown; data?: unknown; info?: { error?: { code?: unknown; message?: unknown } } };
-  if (typeof e.code === 'string' && NOT_A_REFUSAL.has(e.code)) return undefined;
-  // Revert data: the call ran (with the override) and the lens reverted.
-  if (e.code === 'CALL_EXCEPTION' && typeof e.data === 'string' && e.data !== '0x') return undefined;
-  const nodeError = e.info?.error;
-  const text =
-    nodeError && typeof nodeError.message === 'string'
-      ? `${nodeError.message}${nodeError.code === undefined ? '' : ` (code ${String(nodeError.code)})`}`
-      : `${String(e.message ?? err)}${typeof e.code === 'number' ? ` (code ${e.code})` : ''}`;
-  return OVERRIDE_REFUSED.test(text) ? text : undefined;
-}
 
 function reasonOf(err: unknown): string {
   const e = err as { shortMessage?: unknown; message?: unknown };
@@ -235,9 +210,11 @@ export class AaveV3OracleLensReader {
     try {
       result = await this.provider.send('eth_call', [call, `0x${block.toString(16)}`, override]);
     } catch (err) {
-      const refusal = overrideRefusal(err);
-      if (refusal !== undefined) return { kind: 'refused', reason: refusal };
-      throw new OracleReadError(block, `oracle lens call failed: ${reasonOf(err)}`, { cause: err });
+      const failure = classifyCallFailure(err);
+      if (failure.kind === 'override-refused') return { kind: 'refused', reason: failure.reason };
+      // Node trouble keeps its kind in the message; a revert of the lens (the Pool reverted) is in ethers' words.
+      const said = isNodeTrouble(failure) ? `${failure.kind}: ${failure.reason}` : reasonOf(err);
+      throw new OracleReadError(block, `oracle lens call failed: ${said}`, { cause: err });
     }
     // The lens always returns at least its header: an empty result means the node ran the call without the
     // override (a node that ignores the third parameter), against an address that has no code.

@@ -19,6 +19,7 @@
  */
 import { Contract, isError, type JsonRpcProvider, ZeroAddress } from 'ethers';
 import type { FeedRound, OracleObservation, OracleReading, PoolPrice } from '../../domain/oracle-breaker';
+import { classifyCallFailure, isNodeTrouble, isRevert } from './call-failure';
 
 const POOL_ABI = [
   'function ADDRESSES_PROVIDER() view returns (address)',
@@ -66,14 +67,20 @@ interface ReserveLayout {
 }
 
 /**
- * The contract answered "no": a revert (CALL_EXCEPTION) or return data that does not decode (BAD_DATA, e.g. a
- * source without code or without `latestRoundData`). Anything else (network, rate limit) fails the whole read.
+ * The contract answered "no": a revert (call-failure.ts: with or without data) or return data that does not
+ * decode (BAD_DATA, e.g. a source without code or without `latestRoundData`). Anything else — the node failing
+ * the call (ethers reports that as a CALL_EXCEPTION too, "missing revert data"), network, rate limit — fails the
+ * whole read: a feed is never "unavailable" because the node was.
  */
 function isRefusal(err: unknown): boolean {
-  return isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA');
+  return isError(err, 'BAD_DATA') || (isError(err, 'CALL_EXCEPTION') && isRevert(classifyCallFailure(err)));
 }
 
+/** ethers' words for a revert or a decoding failure; the node's, with the kind, for node trouble. */
 function reason(err: unknown): string {
+  const failure = classifyCallFailure(err);
+  if (isNodeTrouble(failure) && !isError(err, 'BAD_DATA')) return `${failure.kind}: ${failure.reason}`;
+  if (isRevert(failure)) return failure.reason;
   const e = err as { shortMessage?: string; message?: string };
   return e.shortMessage ?? e.message ?? String(err);
 }

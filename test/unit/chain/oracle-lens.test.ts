@@ -139,9 +139,9 @@ describe('AaveV3OracleLensReader', () => {
   });
 
   it.each([
-    ['a transport failure', new Error('connect ECONNREFUSED 127.0.0.1:8545'), 'oracle lens call failed: connect ECONNREFUSED 127.0.0.1:8545'],
-    ['a rate limit', Object.assign(new Error('could not coalesce error'), { code: 'CALL_EXCEPTION', shortMessage: 'missing revert data', info: { error: { code: -32005, message: 'rate limit exceeded' } } }), 'oracle lens call failed: missing revert data'],
-    ['HTTP 503', Object.assign(new Error('server response 503 Service Unavailable (not supported)'), { code: 'SERVER_ERROR', shortMessage: 'server response 503 Service Unavailable' }), 'oracle lens call failed: server response 503 Service Unavailable'],
+    ['a transport failure', new Error('connect ECONNREFUSED 127.0.0.1:8545'), 'oracle lens call failed: transport: connect ECONNREFUSED 127.0.0.1:8545'],
+    ['a rate limit', Object.assign(new Error('could not coalesce error'), { code: 'CALL_EXCEPTION', shortMessage: 'missing revert data', info: { error: { code: -32005, message: 'rate limit exceeded' } } }), 'oracle lens call failed: rate-limited: rate limit exceeded (code -32005)'],
+    ['HTTP 503', Object.assign(new Error('server response 503 Service Unavailable (not supported)'), { code: 'SERVER_ERROR', shortMessage: 'server response 503 Service Unavailable' }), 'oracle lens call failed: node-error: server response 503 Service Unavailable'],
     ['a revert of the lens (the Pool reverted)', Object.assign(new Error('execution reverted'), { code: 'CALL_EXCEPTION', data: '0x4e487b71', shortMessage: 'execution reverted (unknown custom error)', info: { error: { code: 3, message: 'execution reverted: unsupported' } } }), 'oracle lens call failed: execution reverted (unknown custom error)'],
   ])('does not mistake %s for a refused override', async (_case, failure, message) => {
     const notices: string[] = [];
