@@ -53,10 +53,26 @@
  *                   callsPerBlockByMethod: { [method]: number }, reportedCallsPerBlock (scanner's own count),
  *                   callsPerBlockByRole: { head, oracle, changes, health }, accountsReadPerBlock,
  *                   maxLagBlocks, skippedBlocks: number[], repeatedBlocks }
+ *   PhaseFigures also carries the store writes the scanner reported (BlockProgress `recordsWritten`,
+ *   `snapshotsWritten`) summed over the phase ÷ chainBlocks: `recordsWrittenPerBlock`, `snapshotsWrittenPerBlock`.
+ *   `cpu` (CpuFigures, see `measureScannerCpu`): the change-driven scanner's CPU time per block, measured alone.
  * Next to it, `<name>-trace.json` holds every block each scanner reported (block, ms since the run started, RPC
  * calls, accounts read and why, lag, duration), to see where the calls of a phase went.
+ *
+ * CPU per block (for the scanner's Lambda memory, bench/cost-estimate.ts): before the comparison, one change-driven
+ * scanner runs ALONE in this process (no proxy: its provider talks to anvil directly; anvil is another process),
+ * and `process.cpuUsage()` (user + system) is read at the start of each invocation and at each block it reports.
+ * A block's CPU is the difference from the previous reading: everything the invocation did for it (head polls and
+ * paced waits, oracle lens, change log, health reads, decoding, decisions, store writes to memory). Invocation 1
+ * starts cold (first block: every account read, unknown to the store), then SOLO_STEADY_BLOCKS quiet blocks after
+ * the second (where the change log learns the market's addresses); invocation 2 starts with empty readings over the
+ * same store: its first block reads everyone again against stored health factors, which is the hourly re-read
+ * (`maxReadIntervalSec`) and a new container's first block. The process holds nothing else busy then (the world
+ * has no services), so the figures are the scanner's own, JIT warm-up included (the first block pays it). Heap
+ * used after each invocation's first block is recorded too (process-wide: an upper bound of the scanner's state).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpuUsage, memoryUsage } from 'node:process';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { JsonRpcProvider } from 'ethers';
@@ -109,6 +125,8 @@ const TARGET_STEADY_CALLS_PER_BLOCK = 5;
 const MIN_SHOCK_LIQUIDATABLE = 100;
 /** How long the scanners may take to reach the last measured block once the chain has passed it (lag). */
 const CATCH_UP_MS = 60_000;
+/** Quiet blocks of the CPU measurement, after its cold first block and the change log's learning block. */
+const SOLO_STEADY_BLOCKS = 10;
 const WATCH_POLL_MS = 200;
 const PROGRESS_EVERY_MS = 10_000;
 
@@ -134,6 +152,10 @@ export interface PhaseFigures {
   /** Calls the adapters reported, by role, ÷ chainBlocks. */
   callsPerBlockByRole: Record<Role, number>;
   accountsReadPerBlock: number;
+  /** Borrower records the scanner sent to the store (BlockProgress.recordsWritten) ÷ chainBlocks; absent in older files. */
+  recordsWrittenPerBlock?: number;
+  /** Health snapshots the scanner sent to the store (BlockProgress.snapshotsWritten) ÷ chainBlocks; absent in older files. */
+  snapshotsWrittenPerBlock?: number;
   maxLagBlocks: number;
   /** Chain blocks of the phase the scanner never handled (it jumped to a newer head). */
   skippedBlocks: number[];
@@ -153,6 +175,32 @@ export interface RpcCallsFigures {
     settings: { reads: 'every-block' | 'changes'; oracle: 'per-call' | 'lens'; blockTimeMs: number | null; pollIntervalMs: number; chunkSize: number; invocationMs: number | null };
     phases: Record<'steady' | 'shock', PhaseFigures>;
   }[];
+  /** The change-driven scanner's CPU time per block, measured alone (see the header); absent in older files. */
+  cpu?: CpuFigures;
+}
+
+/** One measured block of the CPU measurement. */
+export interface CpuBlock {
+  block: number;
+  /** process.cpuUsage() user + system since the previous reading (ms). */
+  cpuMs: number;
+  /** Wall time since the previous reading (ms): waits for the chain included. */
+  wallMs: number;
+  accountsScanned: number;
+  rpcCalls: number;
+  recordsWritten: number;
+  snapshotsWritten: number;
+}
+
+export interface CpuFigures {
+  /** Invocation 1, first block: every account read, all new to the store (a cold start on an empty table). */
+  coldFirstBlock: CpuBlock;
+  /** Invocation 2, first block: every account read again against stored health factors (the hourly re-read). */
+  fullReread: CpuBlock;
+  /** Invocation 1, the quiet blocks after the learning block: mean and max CPU per block (ms). */
+  steady: { blocks: number; cpuMsPerBlock: number; maxCpuMs: number; wallMsPerBlock: number; accountsReadPerBlock: number };
+  /** process.memoryUsage().heapUsed (MB) before the scanner started and after each invocation's first block. */
+  heapUsedMb: { before: number; afterColdFirstBlock: number; afterFullReread: number };
 }
 
 /** The figures a run wrote (bench/cost-estimate.ts reads the steady-state calls per block from them). */
@@ -366,6 +414,8 @@ function phaseFigures(s: ScannerUnderTest, afterBlock: number, toBlock: number):
     reportedCallsPerBlock: sum(handled.map((p) => p.rpcCalls)) / chainBlocks,
     callsPerBlockByRole: Object.fromEntries(ROLES.map((role) => [role, (end.roleCalls[role] - start.roleCalls[role]) / chainBlocks])) as Record<Role, number>,
     accountsReadPerBlock: sum(handled.map((p) => p.accountsScanned)) / chainBlocks,
+    recordsWrittenPerBlock: sum(handled.map((p) => p.recordsWritten)) / chainBlocks,
+    snapshotsWrittenPerBlock: sum(handled.map((p) => p.snapshotsWritten)) / chainBlocks,
     maxLagBlocks: Math.max(0, ...handled.map((p) => p.lagBlocks)),
     skippedBlocks,
   };
@@ -378,7 +428,8 @@ function describePhase(label: string, p: PhaseFigures): string {
   const roles = ROLES.map((r) => `${r} ${fmt(p.callsPerBlockByRole[r])}`).join(', ');
   return (
     `${label}: ${fmt(p.callsPerBlock)} calls/block by the proxy (${methods}); ${fmt(p.reportedCallsPerBlock)} by the scanner's own count ` +
-    `(${roles}); ${fmt(p.accountsReadPerBlock, 1)} accounts read/block; ${p.blocksHandled}/${p.chainBlocks} blocks handled` +
+    `(${roles}); ${fmt(p.accountsReadPerBlock, 1)} accounts read/block; ` +
+    `${fmt(p.recordsWrittenPerBlock ?? 0)} records + ${fmt(p.snapshotsWrittenPerBlock ?? 0)} snapshots written/block; ${p.blocksHandled}/${p.chainBlocks} blocks handled` +
     `${p.skippedBlocks.length > 0 ? ` (skipped ${p.skippedBlocks.join(', ')})` : ''}${p.repeatedBlocks > 0 ? `, ${p.repeatedBlocks} handled twice` : ''}, max lag ${p.maxLagBlocks}`
   );
 }
@@ -423,6 +474,81 @@ function compareEnqueues(scanners: readonly ScannerUnderTest[]): Map<ScannerKey,
   return late;
 }
 
+const cpuMsNow = (): number => {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+};
+const heapUsedMb = (): number => memoryUsage().heapUsed / 2 ** 20;
+
+/**
+ * The change-driven scanner alone, with the production adapters on a direct provider (see the header): CPU per
+ * block of a cold first block, of quiet blocks, and of a full re-read against stored health factors.
+ */
+async function measureScannerCpu(config: PipelineConfig, rpcUrl: string, borrowers: readonly string[], startBlock: number): Promise<CpuFigures> {
+  const reads = config.scanner.reads;
+  if (reads.mode !== 'changes') throw new Error('the scanner default read mode is no longer `changes`');
+  const provider = createJsonRpcProvider(rpcUrl, config.chainId);
+  const store = new MemoryBorrowerStore(borrowers, startBlock);
+  const ports = {
+    store,
+    queue: new FirstEnqueueQueue(),
+    accounts: new AaveV3HealthScanner(provider, config.pool, { chunkSize: config.scanner.chunkSize }),
+    oracle: new AaveV3OracleLensReader(provider, config.pool),
+    blocks: { latestBlockNumber: () => latestBlockNumber(provider) },
+    changes: new AaveV3PositionChanges(provider, config.pool),
+    clock: systemClock,
+  };
+  const settings: ScanBlocksSettings = { ...scanSettingsFromConfig(config), reads: { mode: 'changes', policy: DEFAULT_READ_POLICY, maxGapBlocks: reads.maxGapBlocks }, blockTimeMs: BLOCK_TIME_MS };
+  /** One invocation with fresh readings, until it has reported `blocks` blocks. */
+  const invocation = async (blocks: number): Promise<CpuBlock[]> => {
+    const abort = new AbortController();
+    const measured: CpuBlock[] = [];
+    let lastCpuMs = cpuMsNow();
+    let lastWallMs = Date.now();
+    const onEvent = (e: ScanEvent) => {
+      if (e.kind === 'block-failed') log(`cpu measurement: ${e.error.message}`);
+      if (e.kind !== 'block' || abort.signal.aborted) return;
+      const [cpuMs, wallMs, p] = [cpuMsNow(), Date.now(), e.progress];
+      measured.push({ block: p.block, cpuMs: cpuMs - lastCpuMs, wallMs: wallMs - lastWallMs, accountsScanned: p.accountsScanned, rpcCalls: p.rpcCalls, recordsWritten: p.recordsWritten, snapshotsWritten: p.snapshotsWritten });
+      [lastCpuMs, lastWallMs] = [cpuMs, wallMs];
+      if (measured.length >= blocks) abort.abort();
+    };
+    try {
+      await scanBlocks(
+        { settings, ...ports, reads: new AccountReads(DEFAULT_READ_POLICY, reads.maxGapBlocks), sleep: (ms) => delay(ms, undefined, { signal: abort.signal }), onEvent },
+        { deadlineAtMs: Date.now() + (blocks + 10) * BLOCK_TIME_MS * 2 },
+      );
+    } catch (err) {
+      if (!(abort.signal.aborted && (err as Error).name === 'AbortError')) throw err;
+    }
+    if (measured.length < blocks) throw new Error(`cpu measurement: the scanner reported ${measured.length} of ${blocks} blocks`);
+    return measured;
+  };
+  try {
+    const before = heapUsedMb();
+    const first = await invocation(2 + SOLO_STEADY_BLOCKS);
+    const afterColdFirstBlock = heapUsedMb();
+    const [reread] = await invocation(1);
+    const afterFullReread = heapUsedMb();
+    const quiet = first.slice(2);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return {
+      coldFirstBlock: first[0],
+      fullReread: reread,
+      steady: {
+        blocks: quiet.length,
+        cpuMsPerBlock: mean(quiet.map((b) => b.cpuMs)),
+        maxCpuMs: Math.max(...quiet.map((b) => b.cpuMs)),
+        wallMsPerBlock: mean(quiet.map((b) => b.wallMs)),
+        accountsReadPerBlock: mean(quiet.map((b) => b.accountsScanned)),
+      },
+      heapUsedMb: { before, afterColdFirstBlock, afterFullReread },
+    };
+  } finally {
+    provider.destroy();
+  }
+}
+
 export async function rpcCalls(options: { jsonPath?: string } = {}): Promise<BenchResult> {
   const jsonPath = options.jsonPath ?? RPC_CALLS_JSON_PATH;
   const scenario = loadScenario(SCENARIO);
@@ -441,6 +567,14 @@ export async function rpcCalls(options: { jsonPath?: string } = {}): Promise<Ben
     const config = loadPipelineConfig({ CHAIN_ID: chainId, MARKET_NAME: 'bench', POOL_ADDRESS: market.pool, AAVE_POOL_VERSION: '3.6', RPC_URL: rpcUrl });
     const changesDefaults = config.scanner.reads;
     if (changesDefaults.mode !== 'changes') throw new Error('the scanner default read mode is no longer `changes`');
+    // CPU per block of the change-driven scanner, alone in the process, before the comparison starts.
+    const cpu = await measureScannerCpu(config, rpcUrl, borrowers, startBlock);
+    log(
+      `cpu (change-driven, alone): cold first block ${fmt(cpu.coldFirstBlock.cpuMs, 0)} ms (${cpu.coldFirstBlock.accountsScanned} accounts); ` +
+        `full re-read ${fmt(cpu.fullReread.cpuMs, 0)} ms (${cpu.fullReread.accountsScanned} accounts, ${cpu.fullReread.recordsWritten} records, ${cpu.fullReread.snapshotsWritten} snapshots written); ` +
+        `quiet blocks ${fmt(cpu.steady.cpuMsPerBlock, 1)} ms mean, ${fmt(cpu.steady.maxCpuMs, 1)} ms max over ${cpu.steady.blocks}; ` +
+        `heap ${fmt(cpu.heapUsedMb.before, 0)} → ${fmt(cpu.heapUsedMb.afterColdFirstBlock, 0)} → ${fmt(cpu.heapUsedMb.afterFullReread, 0)} MB`,
+    );
     const specs: ScannerSpec[] = [
       { key: 'before', label: 'before', reads: { mode: 'every-block' }, oracle: 'per-call' },
       { key: 'every-block-lens-paced', label: 'every-block, lens + paced', reads: { mode: 'every-block' }, oracle: 'lens', blockTimeMs: BLOCK_TIME_MS },
@@ -534,6 +668,7 @@ export async function rpcCalls(options: { jsonPath?: string } = {}): Promise<Ben
         shock: { ...shockRange, blocks: shockRange.toBlock - shockRange.fromBlock + 1 },
       },
       scanners: figures.map(({ s, steady, shock: atShockFigures }) => ({ key: s.key, label: s.label, settings: s.description, phases: { steady, shock: atShockFigures } })),
+      cpu,
     };
     mkdirSync(dirname(jsonPath), { recursive: true });
     writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -572,7 +707,13 @@ export async function rpcCalls(options: { jsonPath?: string } = {}): Promise<Ben
         { label: `${s.label}: max lag (steady / shock)`, value: Math.max(steady.maxLagBlocks, atShockFigures.maxLagBlocks), unit: 'blocks' },
       );
     }
-    rows.push({ label: 'accounts enqueued at the shock (each scanner)', value: enqueued.size, unit: 'accounts' });
+    rows.push(
+      { label: 'accounts enqueued at the shock (each scanner)', value: enqueued.size, unit: 'accounts' },
+      { label: 'change-driven: steady records + snapshots written/block', value: (changes.steady.recordsWrittenPerBlock ?? 0) + (changes.steady.snapshotsWrittenPerBlock ?? 0), unit: 'writes' },
+      { label: 'change-driven: shock records + snapshots written/block', value: (changes.shock.recordsWrittenPerBlock ?? 0) + (changes.shock.snapshotsWrittenPerBlock ?? 0), unit: 'writes' },
+      { label: 'change-driven, alone: CPU per quiet block', value: cpu.steady.cpuMsPerBlock, unit: 'ms' },
+      { label: 'change-driven, alone: CPU of a full re-read (10,000 accounts)', value: cpu.fullReread.cpuMs, unit: 'ms' },
+    );
     return {
       name: `rpc-calls (${SCENARIO}: ${borrowers.length} borrowers, ${world.info.blockTimeSec} s blocks, anvil; RPC calls per chain block counted by a proxy per scanner)`,
       rows,
