@@ -76,17 +76,15 @@ export function createIndexerHandler(deps: IndexerDeps) {
     try {
       const { source, borrowers, checkpoints } = await connect();
       const deadlineMs = clock.nowMs() + context.getRemainingTimeInMillis() - marginMs;
-      // A failed window is tried again within the run; each failure is a warning and counts IndexerWindowRetries.
+      // A failed window is tried again within the run; each failure is a warning (and counts in failedWindows).
       const onWindowFailed = ({ fromBlock, toBlock, consecutiveFailures, error }: WindowFailure) =>
         logger.warn('indexer window failed; trying it again', { fromBlock, toBlock, consecutiveFailures, error: error instanceof Error ? error.message : String(error) });
       const summary = await indexBorrowers({ market, settings, source, borrowers, checkpoints, clock, sleep: deps.sleep, onWindowFailed }, deadlineMs);
 
-      metrics.addMetric('BorrowersIndexed', MetricUnit.Count, summary.borrowersSeen);
-      metrics.addMetric('NewBorrowers', MetricUnit.Count, summary.newBorrowers);
       // Blocks have no CloudWatch unit; Count it is. Clamped: a node behind the checkpoint is not negative lag.
+      // The one indexer metric (the dashboard graphs it); borrowers seen, new borrowers, RPC calls and window
+      // retries are in the run's log line below (each custom metric costs $0.30 a month; README, Watching it).
       metrics.addMetric('IndexerLagBlocks', MetricUnit.Count, Math.max(0, summary.headBlock - summary.toBlock));
-      metrics.addMetric('IndexerRpcCalls', MetricUnit.Count, summary.rpcCalls);
-      metrics.addMetric('IndexerWindowRetries', MetricUnit.Count, summary.failedWindows);
 
       if (summary.reorg.kind === 'checkpoint-block-replaced') {
         logger.warn('a reorg replaced the checkpoint block: the last reorgDepth blocks were read again, older ones were not', { reorg: summary.reorg });
@@ -106,7 +104,7 @@ export function createIndexerHandler(deps: IndexerDeps) {
 
   return middy(run)
     .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics));
 }
 
 /** The real adapters for a configuration; `close` releases the RPC provider (tests, scripts). */
@@ -122,7 +120,8 @@ export async function connectFromConfig(config: PipelineConfig): Promise<Indexer
 /** Wiring from the environment: configuration → observability → adapters → handler. */
 export function indexerHandlerFromEnvironment(env: Record<string, string | undefined>) {
   const config = loadPipelineConfig(env, ['borrowers', 'keeperState']);
-  const { logger, metrics } = createObservability('indexer', config.marketKey);
+  // The market dimension is MARKET_NAME, as in the other functions: the dashboard reads IndexerLagBlocks by it.
+  const { logger, metrics } = createObservability('indexer', config.marketName);
   return createIndexerHandler({
     market: config.marketKey,
     settings: config.indexer,

@@ -79,7 +79,7 @@ export interface ScannerHandlerDeps {
 
 /**
  * A health factor change of 1 % (of the last stored value) is worth a store write and a snapshot; smaller moves
- * (interest accrual, small price ticks) are not, unless the account is hot.
+ * (interest accrual, small price ticks) are not, whatever the account's tier.
  */
 const MATERIAL_CHANGE_BPS = 100n;
 /** A few blocks in a row failing (RPC, DynamoDB, SQS) ends the invocation with an error; the next one retries. */
@@ -87,10 +87,12 @@ const MAX_CONSECUTIVE_BLOCK_FAILURES = 5;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function breakerMetric(metrics: Metrics, asset: string, open: 0 | 1): void {
-  const single = metrics.singleMetric();
-  single.addDimension('asset', asset.toLowerCase());
-  single.addMetric('BreakerOpen', MetricUnit.Count, open);
+/**
+ * BreakerOpen, without an asset dimension (one series, not one per asset): the number of oracle breakers open
+ * when it is emitted, so its Maximum is > 0 while any is open. The assets are in the log lines next to it.
+ */
+function breakerMetric(metrics: Metrics, openBreakers: number): void {
+  metrics.addMetric('BreakerOpen', MetricUnit.Count, openBreakers);
 }
 
 function readModeOf(reads: PipelineConfig['scanner']['reads']): ReadMode {
@@ -155,6 +157,8 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
     const loggedBlocked = new Set<string>();
 
     const loggedUnreadable = new Set<string>();
+    /** Assets whose oracle breaker this invocation saw open (BreakerOpen counts them). */
+    const openBreakers = new Set<string>();
     const onEvent = (event: ScanEvent): void => {
       switch (event.kind) {
         case 'block': {
@@ -171,11 +175,13 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
         }
         case 'breaker-opened':
           logger.warn('oracle breaker opened', { block: event.block, asset: event.asset, reason: event.reason, detail: event.detail });
-          breakerMetric(metrics, event.asset, 1);
+          openBreakers.add(event.asset.toLowerCase());
+          breakerMetric(metrics, openBreakers.size);
           break;
         case 'breaker-closed':
           logger.info('oracle breaker closed', { block: event.block, asset: event.asset });
-          breakerMetric(metrics, event.asset, 0);
+          openBreakers.delete(event.asset.toLowerCase());
+          breakerMetric(metrics, openBreakers.size);
           break;
         case 'blocked-by-breaker':
           if (!loggedBlocked.has(event.borrower.toLowerCase())) {
@@ -203,7 +209,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
           logger.error('candidate not accepted by the queue', { block: event.block, borrower: event.borrower, reason: event.reason });
           break;
         case 'execution-paused':
-          // Counted per block; the alarm on CircuitBreakerOpen comes from here and from the worker.
+          // Counted per block; the breaker alarm sums CircuitBreakerOpen over the scanner and the worker.
           metrics.addMetric('CircuitBreakerOpen', MetricUnit.Count, 1);
           logger.warn('execution breaker open: liquidatable borrowers not enqueued', { block: event.block, reason: event.reason, detail: event.detail, heldBack: event.heldBack });
           break;
@@ -245,7 +251,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
       { deadlineAtMs },
     );
 
-    for (const asset of summary.breakerOpen) breakerMetric(metrics, asset, 1);
+    if (summary.breakerOpen.length > 0) breakerMetric(metrics, summary.breakerOpen.length);
     metrics.addMetric('BlocksFollowed', MetricUnit.Count, summary.blocks);
     metrics.addMetric('ScannerHeartbeat', MetricUnit.Count, 1);
     logger.info('scan finished', { ...summary });
@@ -263,7 +269,7 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
 
   return middy(scan)
     .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics));
 }
 
 /** The real adapters for a configuration; `close` releases the RPC provider (tests, scripts). */

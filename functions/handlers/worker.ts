@@ -223,7 +223,6 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     if (outcome.kind !== 'mined') return;
     const rest = restCandidateOf(message, outcome);
     if (!rest) return;
-    metrics.addMetric('LiquidationChunks', MetricUnit.Count, 1);
     const published = await deps.candidates?.publish([rest]).catch((error: unknown) => ({ sent: 0, failed: [{ message: rest, reason: messageOf(error) }] }));
     if (published && published.failed.length > 0) {
       metrics.addMetric('ChunkRestPublishFailures', MetricUnit.Count, 1);
@@ -247,15 +246,14 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
         logger.info('stale candidate: healthy at the latest block', { block: outcome.block, healthFactorWad: outcome.healthFactorWad });
         return;
       case 'skipped':
-        count(outcome.reason === 'unprofitable' ? 'SkippedUnprofitable' : 'SkippedCandidates');
+        // Other skip reasons are in the log line only (no alarm or graph reads them).
+        if (outcome.reason === 'unprofitable') count('SkippedUnprofitable');
         logger.info('candidate skipped', { block: outcome.block, reason: outcome.reason, detail: outcome.detail });
         return;
       case 'dry-run':
-        count('DryRunPlans');
         logger.info('dry run: liquidation planned and simulated, not sent', { block: outcome.block, plan: outcome.plan });
         return;
       case 'in-flight':
-        count('InFlightCandidates');
         logger.info('another attempt holds this position: nothing sent', { heldBy: outcome.heldBy });
         return;
       case 'paused':
@@ -406,7 +404,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
 
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics));
 }
 
 // ── Wiring ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -678,7 +676,6 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
       for (const repair of repairs) {
         const repaired = repair.rebroadcast.length + repair.filled.length;
         if (repaired > 0) {
-          metrics.addMetric('NonceGapsRepaired', MetricUnit.Count, repaired);
           logger.warn('nonce gaps repaired', { rebroadcast: repair.rebroadcast, filled: repair.filled, skipped: repair.skipped });
         }
       }

@@ -66,7 +66,7 @@ export class PipelineAlarms extends Construct {
 
     add('OracleBreakerOpen', 'oracle-breaker-open', {
       alarmDescription: 'An oracle circuit breaker is open (stale or jumping price): accounts using that asset are not enqueued.',
-      metric: metrics.breakerOpen(fiveMinutes),
+      metric: metrics.custom('scanner', 'BreakerOpen', { statistic: 'Maximum', period: fiveMinutes }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -75,7 +75,9 @@ export class PipelineAlarms extends Construct {
 
     add('WorkerBreakerOpen', 'worker-breaker-open', {
       alarmDescription: 'Execution is paused by a circuit breaker (kill switch, revert streak, daily gas budget or gas price cap).',
-      metric: metrics.custom('worker', 'CircuitBreakerOpen', { statistic: 'Sum', period: fiveMinutes }),
+      // The scanner counts it while it holds candidates back, the worker when a queued one is not sent: a kill
+      // switch with nothing queued is seen by the scanner only.
+      metric: metrics.circuitBreakerOpen(fiveMinutes),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,

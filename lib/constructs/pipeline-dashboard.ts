@@ -58,7 +58,7 @@ export class PipelineDashboard extends Construct {
         [m.custom('scanner', 'ScanLagBlocks', { statistic: 'Maximum', period: minute, label: 'scan lag (blocks)' })],
         [
           m.custom('scanner', 'OracleAgeSeconds', { statistic: 'Maximum', period: minute, label: 'oldest oracle round (s)' }),
-          m.breakerOpen(minute),
+          m.custom('scanner', 'BreakerOpen', { statistic: 'Maximum', period: minute, label: 'oracle breakers open' }),
         ],
       ),
       graph(
@@ -81,6 +81,7 @@ export class PipelineDashboard extends Construct {
         m.custom('worker', 'SkippedUnprofitable', { statistic: 'Sum', period: fiveMinutes, label: 'unprofitable' }),
         m.custom('worker', 'DuplicateCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'duplicates' }),
         m.custom('worker', 'CircuitBreakerOpen', { statistic: 'Sum', period: fiveMinutes, label: 'paused by a breaker' }),
+        m.custom('worker', 'LiquidationsDropped', { statistic: 'Sum', period: fiveMinutes, label: 'dropped (nonce used)' }),
       ]),
       graph(
         'Worker: profit and detection latency',
@@ -100,6 +101,16 @@ export class PipelineDashboard extends Construct {
         'Best-effort failures per 5 minutes (any function)',
         BEST_EFFORT_FAILURE_METRICS.map((name) => m.bestEffortFailures(name, fiveMinutes)),
       ),
+      graph('Other failures and fallbacks per 5 minutes', [
+        m.custom('scanner', 'UnreadableAccounts', { statistic: 'Sum', period: fiveMinutes, label: 'unreadable accounts (scanner)' }),
+        m.custom('scanner', 'OracleLensFallbacks', { statistic: 'Sum', period: fiveMinutes, label: 'oracle lens refused (scanner)' }),
+        m.circuitBreakerOpen(fiveMinutes),
+        m.custom('worker', 'MalformedMessages', { statistic: 'Sum', period: fiveMinutes, label: 'malformed candidates' }),
+        m.custom('worker', 'DeadLetteredCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'dead-lettered candidates' }),
+        m.custom('worker', 'ChunkRestPublishFailures', { statistic: 'Sum', period: fiveMinutes, label: 'chunk rest not queued' }),
+        m.custom('worker', 'PrivateSubmissionFallbacks', { statistic: 'Sum', period: fiveMinutes, label: 'private submission → public' }),
+      ]),
+      graph('Indexer lag (blocks)', [m.custom('indexer', 'IndexerLagBlocks', { statistic: 'Maximum', period: fiveMinutes, label: 'indexer lag' })]),
     );
     dashboard.addWidgets(
       graph(

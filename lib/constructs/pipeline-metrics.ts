@@ -4,12 +4,17 @@
  * followed by the default dimensions, here `{ market: MARKET_NAME }`. An alarm only sees a metric whose
  * dimensions match exactly, so every metric here carries exactly `{ service, market }`.
  *
- * BreakerOpen is the exception: the scanner emits it per asset (`{ service, market, asset }`), and the assets
- * are the market's reserves, unknown at deploy time. It is read with a CloudWatch Metrics Insights query that
- * takes the maximum over every asset.
+ * BreakerOpen is one series too (the number of oracle breakers open, no asset dimension: one metric at $0.30 a
+ * month instead of one per asset; the assets are in the scanner's log lines).
  *
  * Best-effort failures (BEST_EFFORT_FAILURE_METRICS) are counted by whichever function ran the step (worker,
- * trigger, scanner), so they too are read with a Metrics Insights query, summed over every service of the market.
+ * trigger, scanner), and CircuitBreakerOpen by the scanner (candidates held back) and the worker (nothing sent),
+ * so they are read with a Metrics Insights query, summed over every service of the market.
+ *
+ * Every custom metric (name × dimension set) costs $0.30 a month for each hour it is emitted, prorated: the
+ * functions emit only what an alarm or the dashboard reads (CUSTOM_METRICS, BEST_EFFORT_FAILURE_METRICS), plus the
+ * trigger's operator counts. README.md (Operating it → Watching it) lists the metrics dropped and where their
+ * information went; test/infra/observability.test.ts checks that nothing else is emitted.
  */
 import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -29,7 +34,11 @@ export const CUSTOM_METRICS = {
     'BlocksFollowed',
     'ScannerHeartbeat',
     'BreakerOpen',
+    'CircuitBreakerOpen',
+    'UnreadableAccounts',
+    'OracleLensFallbacks',
   ],
+  indexer: ['IndexerLagBlocks'],
   worker: [
     'LiquidationsSent',
     'LiquidationsMined',
@@ -43,6 +52,11 @@ export const CUSTOM_METRICS = {
     'ProfitUsd',
     'DetectionLatencyBlocks',
     'SignerBalanceEth',
+    'LiquidationsDropped',
+    'MalformedMessages',
+    'DeadLetteredCandidates',
+    'ChunkRestPublishFailures',
+    'PrivateSubmissionFallbacks',
   ],
 } as const satisfies Partial<Record<PipelineFunctionName, readonly string[]>>;
 
@@ -67,7 +81,7 @@ export class PipelineMetrics {
 
   custom<S extends MetricSource>(
     source: S,
-    metricName: Exclude<CustomMetricName<S>, 'BreakerOpen'>,
+    metricName: CustomMetricName<S>,
     options: { statistic: string; period: Duration; label?: string },
   ): cloudwatch.Metric {
     return new cloudwatch.Metric({
@@ -81,24 +95,18 @@ export class PipelineMetrics {
     });
   }
 
-  /**
-   * The highest BreakerOpen over every asset of the market: 1 while any oracle breaker is open. Metrics Insights
-   * queries the latest 3 hours only, which an alarm and a short dashboard window never exceed.
-   */
-  breakerOpen(period: Duration): cloudwatch.MathExpression {
-    const { service, market } = this.dimensionsOf('scanner');
-    return new cloudwatch.MathExpression({
-      expression:
-        `SELECT MAX(BreakerOpen) FROM SCHEMA("${METRICS_NAMESPACE}", asset, market, service) ` +
-        `WHERE market = '${market}' AND service = '${service}'`,
-      usingMetrics: {},
-      period,
-      label: 'BreakerOpen (any asset)',
-    });
-  }
-
   /** The sum of a best-effort failure metric over every function of the market (Metrics Insights, latest 3 hours). */
   bestEffortFailures(metricName: BestEffortFailureMetric, period: Duration): cloudwatch.MathExpression {
+    return this.sumOverFunctions(metricName, period);
+  }
+
+  /** CircuitBreakerOpen of the scanner (candidates held back) and the worker (nothing sent), summed. */
+  circuitBreakerOpen(period: Duration): cloudwatch.MathExpression {
+    return this.sumOverFunctions('CircuitBreakerOpen', period);
+  }
+
+  /** The sum of a metric over every function of the market (Metrics Insights, latest 3 hours). */
+  private sumOverFunctions(metricName: string, period: Duration): cloudwatch.MathExpression {
     const { market } = this.dimensionsOf('worker');
     return new cloudwatch.MathExpression({
       expression: `SELECT SUM(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", market, service) WHERE market = '${market}'`,

@@ -76,22 +76,31 @@ describe('what the functions emit', () => {
     expect(handlerSource(name)).toContain('reportingBestEffort(logger, metrics)');
   });
 
-  it('Powertools emits { service, market } for the handlers\' metrics, and adds asset for BreakerOpen', () => {
+  it('Powertools emits { service, market } for the handlers\' metrics, BreakerOpen included', () => {
     const { metrics } = createObservability(PIPELINE_FUNCTIONS.scanner.serviceName, CONFIG.name);
 
     const [plain] = captureEmf(() => {
       metrics.addMetric('ScannerHeartbeat', MetricUnit.Count, 1);
+      metrics.addMetric('BreakerOpen', MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
-    });
-    const [perAsset] = captureEmf(() => {
-      const single = metrics.singleMetric();
-      single.addDimension('asset', '0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2');
-      single.addMetric('BreakerOpen', MetricUnit.Count, 1);
     });
 
     expect(plain._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'market']] });
-    expect(plain).toMatchObject({ service: 'scanner', market: CONFIG.name });
-    expect(perAsset._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'market', 'asset']]);
+    expect(plain).toMatchObject({ service: 'scanner', market: CONFIG.name, BreakerOpen: 1 });
+  });
+
+  /** Metric names a handler passes to Powertools (addMetric('…') or the worker's count('…')). */
+  const emittedBy = (name: PipelineFunctionName): string[] =>
+    [...new Set([...handlerSource(name).matchAll(/(?:addMetric|\bcount)\(\s*'([A-Za-z]+)'/g)].map((m) => m[1]))].sort();
+
+  it.each(['scanner', 'worker', 'indexer'] as const)('%s emits only what an alarm or the dashboard reads (each metric costs $0.30 a month)', (name) => {
+    const read = new Set<string>([...CUSTOM_METRICS[name], ...BEST_EFFORT_FAILURE_METRICS]);
+
+    expect(emittedBy(name).filter((metric) => !read.has(metric))).toEqual([]);
+  });
+
+  it.each(names)('%s does not capture the ColdStart metric (no alarm or graph reads it; REPORT lines carry Init Duration)', (name) => {
+    expect(handlerSource(name)).not.toMatch(/captureColdStartMetric:\s*true/);
   });
 });
 
@@ -120,32 +129,18 @@ describe('alarms', () => {
 
   it.each([
     ['scanner-heartbeat-missing', { MetricName: 'ScannerHeartbeat', Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' }],
-    ['worker-breaker-open', { MetricName: 'CircuitBreakerOpen', Statistic: 'Sum', Period: 300, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }],
+    ['oracle-breaker-open', { MetricName: 'BreakerOpen', Statistic: 'Maximum', Period: 300, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' }],
     ['signer-balance-low', { MetricName: 'SignerBalanceEth', Statistic: 'Minimum', Threshold: 0.05, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'ignore' }],
     ['revert-rate', { MetricName: 'LiquidationsReverted', Statistic: 'Sum', Period: 3600, Threshold: 2, ComparisonOperator: 'GreaterThanThreshold' }],
   ])('%s', (suffix, expected) => {
     expect(alarmsByName().get(`${CONFIG.name}-${suffix}`)).toMatchObject({ Namespace: METRICS_NAMESPACE, EvaluationPeriods: 1, ...expected });
   });
 
-  it('oracle-breaker-open: the highest BreakerOpen of any asset, through a Metrics Insights query', () => {
-    const alarm = alarmsByName().get(`${CONFIG.name}-oracle-breaker-open`)!;
-
-    expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
-    expect(alarm.Metrics).toEqual([
-      {
-        Id: expect.any(String),
-        Expression: `SELECT MAX(BreakerOpen) FROM SCHEMA("LiquidationPipeline", asset, market, service) WHERE market = '${CONFIG.name}' AND service = 'scanner'`,
-        Label: expect.any(String),
-        Period: 300,
-        ReturnData: true,
-      },
-    ]);
-  });
-
   it.each([
     ['breaker-update-failed', 'BreakerUpdateFailures'],
     ['nonce-lease-update-failed', 'NonceLeaseUpdateFailures'],
-  ])('%s: any failure of %s in any function of the market, through a Metrics Insights query', (suffix, metric) => {
+    ['worker-breaker-open', 'CircuitBreakerOpen'],
+  ])('%s: any count of %s in any function of the market, through a Metrics Insights query', (suffix, metric) => {
     const alarm = alarmsByName().get(`${CONFIG.name}-${suffix}`)!;
 
     expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
@@ -208,6 +203,15 @@ describe('dashboard', () => {
     'OracleAgeSeconds',
     'ScanLagBlocks',
     'SignerBalanceEth',
+    'BreakerOpen',
+    'LiquidationsDropped',
+    'UnreadableAccounts',
+    'OracleLensFallbacks',
+    'MalformedMessages',
+    'DeadLetteredCandidates',
+    'ChunkRestPublishFailures',
+    'PrivateSubmissionFallbacks',
+    'IndexerLagBlocks',
     'ApproximateNumberOfMessagesVisible',
     'Errors',
     'Duration',
@@ -215,7 +219,7 @@ describe('dashboard', () => {
     expect(body()).toContain(`\\"${metric}\\"`);
   });
 
-  it.each([...BEST_EFFORT_FAILURE_METRICS])('graphs %s over every function of the market', (metric) => {
+  it.each([...BEST_EFFORT_FAILURE_METRICS, 'CircuitBreakerOpen'])('graphs %s over every function of the market', (metric) => {
     // The query's quotes are escaped once per level of JSON; the rest is as pipeline-metrics.ts writes it.
     expect(body()).toMatch(new RegExp(`SELECT SUM\\(${metric}\\) FROM SCHEMA\\([^)]*LiquidationPipeline[^)]*, market, service\\) WHERE market = '${CONFIG.name}'`));
   });
