@@ -1,25 +1,36 @@
 /**
- * npx tsx bench/cost-estimate.ts [--json] [--accounts 10000] [--block-sec 12] [--reserves 50] [--hot-share 0.02]
- *                                [--material-changes-per-day 2] [--candidates-per-day 50] [--liquidations-per-day 20]
+ * npx tsx bench/cost-estimate.ts [--json] [--measured bench/out/rpc-calls.json] [--accounts 10000] [--block-sec 12]
+ *                                [--reserves 50] [--shock-blocks-per-month 2160] [--material-changes-per-day 2]
+ *                                [--candidates-per-day 50] [--liquidations-per-day 20]
  *
- * Monthly AWS cost of one keeper instance (us-east-1, list prices, no free tier) scanning `accounts` borrowers at
- * every block. Every count is derived from the code, cited where it is read:
+ * Monthly AWS cost of one keeper instance (us-east-1, list prices, no free tier) following every block with the
+ * change-driven scanner, and the RPC calls it makes. The scanner's counts are MEASURED, read from the figures
+ * `npx tsx bench/run.ts --only rpc-calls` writes (bench/out/rpc-calls.json, `--measured FILE`): RPC calls per
+ * block, store writes per block (borrower records, health snapshots) in the steady state and after a price shock,
+ * and the scanner's CPU time per block. Without that file the script stops (exit 2) and says how to make it:
+ * an estimate from assumptions alone is what this script used to be, and it was off by 10×.
+ * What the code decides is read from the code:
  * - the scanner's settings are the defaults of functions/config/pipeline-config.ts (loaded, not copied);
  * - memory, timeouts and schedules come from lib/pipeline-functions.ts and deploy/config.example.json;
- * - the RPC calls per block follow functions/pipeline/scan-blocks.ts (head polls), the HealthLens chunks of
- *   functions/adapters/chain/health-scan.ts and the per-block reads of aave-v3-oracle-reader.ts. The formula is
- *   checked against the one measured figure there is: the block-following scanner's RPC calls per minute in the
- *   detection-latency benchmark (bench-results.json, or BENCHMARKS.md);
  * - the custom metrics are the metric names the handlers pass to Powertools (read from their source).
- * What the code cannot tell (how many accounts sit near liquidation, how often health moves, how many
- * candidates a day) are assumptions, printed with the result and settable by flag.
+ * What neither the bench nor the code can tell (how many blocks a month look like the bench's shock, how often
+ * health moves, how many candidates a day) are assumptions, printed with the result and settable by flag.
+ *
+ * From the bench's 2 s blocks to `--block-sec`: the change-driven scanner's calls per block do not depend on the
+ * block time. Head polls are paced by it (SCANNER_BLOCK_TIME_MS: the scanner sleeps until one poll interval
+ * before the next block is due, then polls), so a block costs about two polls at 2 s or 12 s; the oracle lens and
+ * the change log are one call each per block. The measured per-block figures are used as they are, per block.
+ * Nor do they depend on the reserve count (one lens call reads every reserve's price). Health reads scale with the
+ * accounts: a full read is ⌈accounts / chunk⌉ lens calls, and the shock's reads scale with accounts / the bench's.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BEST_EFFORT_METRICS } from '../functions/pipeline/best-effort';
 import { loadPipelineConfig } from '../functions/config/pipeline-config';
 import { loadDeploymentConfig } from '../lib/config';
 import { PIPELINE_FUNCTIONS, type PipelineFunctionName, timeoutSecOf } from '../lib/pipeline-functions';
 import { cliArgs } from '../local/cli-args';
+import { type PhaseFigures, RPC_CALLS_JSON_PATH, readRpcCallsFigures, type RpcCallsFigures } from './rpc-calls';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
@@ -42,7 +53,10 @@ const PRICES = {
   dynamoDbPitrPerGbMonth: 0.2,
   /** https://aws.amazon.com/sqs/pricing/ — FIFO requests (per 64 KB chunk). */
   sqsFifoPerMillionRequests: 0.5,
-  /** https://aws.amazon.com/cloudwatch/pricing/ — custom metrics, first 10,000, per metric-month. */
+  /**
+   * https://aws.amazon.com/cloudwatch/pricing/ — custom metrics, first 10,000, per metric-month; prorated by the
+   * hour and metered only in hours the metric is sent.
+   */
   cloudWatchPerMetricMonth: 0.3,
   /** https://aws.amazon.com/cloudwatch/pricing/ — standard-resolution alarm, per alarm metric-month. */
   cloudWatchPerAlarmMetricMonth: 0.1,
@@ -69,10 +83,10 @@ const SECONDS_PER_MONTH = 30 * 24 * 3600;
 interface Assumptions {
   accounts: number;
   blockSec: number;
-  /** Reserves of the market: one latestRoundData per reserve and block; one BreakerOpen series per asset at most. */
+  /** Reserves of the market: the reserve layout read per execution environment (the lens reads prices in one call). */
   reserves: number;
-  /** Accounts with HF below 1.05 (watch tier `hot`): a snapshot at every block they are read. */
-  hotShare: number;
+  /** Blocks a month priced at the bench's shock figures (accounts under 1 + margin read at every block). */
+  shockBlocksPerMonth: number;
   /** Health-factor moves of ≥ 1 % per account and day: a borrower record (and GSI) write plus a snapshot. */
   materialChangesPerDay: number;
   candidatesPerDay: number;
@@ -81,11 +95,11 @@ interface Assumptions {
 
 /** What the code does not decide; each is printed with the result. */
 const ASSUMPTION_NOTES: Record<keyof Assumptions, string> = {
-  accounts: 'tracked borrowers, every one read at every block (the upper bound: watch tiers read warm/cold accounts every 5/30 blocks)',
+  accounts: 'tracked borrowers (the bench measured 10,000)',
   blockSec: 'seconds per block (Ethereum: 12)',
-  reserves: 'reserves of the market (Aave V3 Ethereum core lists about 50)',
-  hotShare: 'share of accounts with HF < 1.05 (written as a snapshot at every block)',
-  materialChangesPerDay: 'health-factor moves of at least 1 % per account and day',
+  reserves: 'reserves of the market (Aave V3 Ethereum core lists about 50): the layout read per new environment',
+  shockBlocksPerMonth: 'blocks a month like the bench\'s shock (~1,300 accounts under 1 + margin read each block); 2,160 = 1 % of 12 s blocks',
+  materialChangesPerDay: 'health-factor moves of at least 1 % per account and day, seen by the hourly re-read',
   candidatesPerDay: 'candidates the worker handles per day',
   liquidationsPerDay: 'transactions sent per day (one KMS Sign each, plus replacements)',
 };
@@ -115,9 +129,36 @@ const MODEL = {
   scannerLogBytesPerInvocation: 4_000,
   indexerLogBytesPerInvocation: 1_500,
   workerLogBytesPerCandidate: 3_000,
-  /** Assets whose oracle breaker opens within a month (BreakerOpen is emitted per asset, only once it opened). */
-  breakerAssetsPerMonth: 5,
+  /**
+   * Hours a month an event-only metric is sent (a failure counter, an oracle breaker, an operator's action): it
+   * is billed for those hours only. A day's worth each.
+   */
+  eventMetricHoursPerMonth: 24,
+  /** Lambda CPU share: 1,769 MB is one vCPU, and the share is proportional to memory. */
+  mbPerVcpu: 1_769,
 } as const;
+
+/**
+ * Metrics sent only when something happens that should not (a failure, an open breaker, a revert) or when an
+ * operator acts (the trigger): billed for the hours they are sent (MODEL.eventMetricHoursPerMonth). Every other
+ * metric a handler emits is billed for the month (the scanner's and indexer's per run) or for the hours with a
+ * candidate (the worker's). Best-effort failure metrics (functions/pipeline/best-effort.ts) are added below.
+ */
+const EVENT_ONLY_METRICS = new Set([
+  'BreakerOpen',
+  'CircuitBreakerOpen',
+  'UnreadableAccounts',
+  'OracleLensFallbacks',
+  'LiquidationsDropped',
+  'LiquidationsReverted',
+  'LiquidationsRevertedByMarket',
+  'FailedCandidates',
+  'MalformedMessages',
+  'DeadLetteredCandidates',
+  'ChunkRestPublishFailures',
+  'PrivateSubmissionFallbacks',
+  ...Object.values(BEST_EFFORT_METRICS),
+]);
 
 interface Line {
   service: string;
@@ -139,43 +180,42 @@ function scannerDefaults() {
   return config.scanner;
 }
 
-/**
- * JSON-RPC requests per scanned block (scan-blocks.ts handleBlock and its loop):
- * - oracle (aave-v3-oracle-reader.ts readAt): eth_getBlockByNumber, getReservesList, getPriceOracle,
- *   getAssetsPrices, and one latestRoundData per reserve;
- * - health (health-scan.ts scanWithLens): one eth_call per chunk of `chunkSize` accounts;
- * - head (scan-blocks.ts pollHead): one eth_blockNumber per poll interval while waiting, plus one after the block.
- * The reserve layout (ADDRESSES_PROVIDER, getReserveData and getSourceOfAsset per reserve) is read once per
- * execution environment and counted apart.
- */
-function rpcCallsPerBlock(accountsPerBlock: number, reserves: number, blockSec: number, chunkSize: number, pollIntervalMs: number) {
-  const oracle = 4 + reserves;
-  const health = Math.ceil(accountsPerBlock / chunkSize);
-  const head = Math.max(1, Math.floor((blockSec * 1000) / pollIntervalMs)) + 1;
-  return { oracle, health, head, total: oracle + health + head };
+/** The change-driven scanner's measured figures, or why there are none. */
+export interface MeasuredScanner {
+  source: string;
+  measuredAt: string;
+  borrowers: number;
+  blockTimeSec: number;
+  steady: Required<PhaseFigures>;
+  shock: Required<PhaseFigures>;
+  cpu: NonNullable<RpcCallsFigures['cpu']>;
 }
 
-/**
- * The measured RpcCalls of the block-following scanner: from bench-results.json when the last `npm run bench`
- * ran detection-latency, else the figure of record in BENCHMARKS.md (same benchmark). Its scenario, crash-30:
- * 300 borrowers, 2 s blocks, three reserves (WETH, USDC, WBTC).
- */
-function measuredRpcCalls(): { callsPerMinute: number; source: string; accounts: number; blockSec: number; reserves: number } | undefined {
-  const scenario = { accounts: 300, blockSec: 2, reserves: 3 };
-  const resultsPath = join(PROJECT_ROOT, 'bench-results.json');
-  if (existsSync(resultsPath)) {
-    const results = JSON.parse(readFileSync(resultsPath, 'utf8')) as { name: string; rows: { label: string; value: number }[] }[];
-    const row = results.find((r) => r.name.startsWith('detection-latency'))?.rows.find((r) => r.label === 'block loop: RPC calls per minute');
-    if (row) return { callsPerMinute: row.value, source: 'bench-results.json', ...scenario };
+export class MissingMeasurementError extends Error {
+  constructor(path: string, what: string) {
+    super(`${path}: ${what}. Produce it with \`npx tsx bench/run.ts --only rpc-calls\` (about 3 minutes: the \`large\` world, 10,000 borrowers), then run this again.`);
+    this.name = 'MissingMeasurementError';
   }
-  const benchmarksPath = join(PROJECT_ROOT, 'BENCHMARKS.md');
-  if (!existsSync(benchmarksPath)) return undefined;
-  // | **block loop** (…) | p50 | p95 | max | missed | RPC calls / min |
-  const row = readFileSync(benchmarksPath, 'utf8')
-    .split('\n')
-    .find((line) => line.startsWith('| **block loop**'));
-  const calls = row && Number(row.split('|').map((cell) => cell.trim()).filter((cell) => cell.length > 0).at(-1));
-  return calls ? { callsPerMinute: calls, source: 'BENCHMARKS.md (detection-latency)', ...scenario } : undefined;
+}
+
+export function readMeasuredScanner(path: string = RPC_CALLS_JSON_PATH): MeasuredScanner {
+  if (!existsSync(path)) throw new MissingMeasurementError(path, 'no measured RPC calls and store writes per block');
+  const figures = readRpcCallsFigures(path);
+  const scanner = figures.scanners.find((s) => s.key === 'change-driven');
+  if (!scanner) throw new MissingMeasurementError(path, 'no change-driven scanner in the figures');
+  const complete = (p: PhaseFigures): p is Required<PhaseFigures> => p.recordsWrittenPerBlock !== undefined && p.snapshotsWrittenPerBlock !== undefined;
+  if (!complete(scanner.phases.steady) || !complete(scanner.phases.shock) || !figures.cpu) {
+    throw new MissingMeasurementError(path, 'figures from an older bench (no store writes or CPU per block)');
+  }
+  return {
+    source: path,
+    measuredAt: figures.measuredAt,
+    borrowers: figures.borrowers,
+    blockTimeSec: figures.blockTimeSec,
+    steady: scanner.phases.steady,
+    shock: scanner.phases.shock,
+    cpu: figures.cpu,
+  };
 }
 
 /** Custom metrics per handler: the names passed to Powertools, plus ColdStart where the handler captures it. */
@@ -190,7 +230,7 @@ function customMetricsOf(name: PipelineFunctionName): string[] {
   return [...names].sort();
 }
 
-export function estimate(a: Assumptions) {
+export function estimate(a: Assumptions, measured: MeasuredScanner) {
   const deployment = loadDeploymentConfig(join(PROJECT_ROOT, 'deploy', 'config.example.json'));
   const scanner = scannerDefaults();
   const lines: Line[] = [];
@@ -205,20 +245,30 @@ export function estimate(a: Assumptions) {
   const scannerInvocations = SECONDS_PER_MONTH / scannerRateSec;
   const indexerInvocations = SECONDS_PER_MONTH / (deployment.schedule.indexerEveryMinutes * 60);
   const blocks = SECONDS_PER_MONTH / a.blockSec;
-  const scannedBlocks = blocks * overlap;
   const days = SECONDS_PER_MONTH / 86_400;
 
-  // ── RPC (not billed by AWS; what the RPC provider bills) ──
-  const perBlock = rpcCallsPerBlock(a.accounts, a.reserves, a.blockSec, scanner.chunkSize, scanner.pollIntervalMs);
+  // ── RPC (not billed by AWS; what the RPC provider bills), from the measured figures ──
+  if (scanner.reads.mode !== 'changes') throw new Error('the scanner default read mode is no longer `changes`: the measured figures are of the change-driven scanner');
+  const chunks = (accounts: number) => Math.ceil(accounts / scanner.chunkSize);
   const environmentStarts = MODEL.environmentStartsPerHour * 24 * days;
-  const layoutCalls = environmentStarts * (1 + 2 * a.reserves);
-  const rpcCallsPerMonth = scannedBlocks * perBlock.total + layoutCalls;
-  const measured = measuredRpcCalls();
-  const check = measured && {
-    source: measured.source,
-    measuredPerMinute: measured.callsPerMinute,
-    formulaPerMinute: (60 / measured.blockSec) * rpcCallsPerBlock(measured.accounts, measured.reserves, measured.blockSec, scanner.chunkSize, scanner.pollIntervalMs).total,
+  /** Warm environments following blocks at once: two while invocations overlap. */
+  const environments = Math.ceil(overlap);
+  const steadyCallsPerBlock = measured.steady.callsPerBlock;
+  // The shock's reads scale with the accounts; its other calls (head, oracle, change log) are per block.
+  const shockHealthCalls = measured.shock.accountsReadPerBlock === 0 ? 0 : chunks((measured.shock.accountsReadPerBlock * a.accounts) / measured.borrowers);
+  const shockCallsPerBlock = measured.shock.callsPerBlock - measured.shock.callsPerBlockByRole.health + shockHealthCalls;
+  const shockBlocks = Math.min(a.shockBlocksPerMonth, blocks);
+  /** Every account read at once: each warm environment every maxReadIntervalSec, and each new environment's first block. */
+  const fullReads = environments * (SECONDS_PER_MONTH / scanner.reads.maxReadIntervalSec) + environmentStarts;
+  const rpc = {
+    steady: (blocks - shockBlocks) * overlap * steadyCallsPerBlock,
+    shock: shockBlocks * overlap * shockCallsPerBlock,
+    fullReads: fullReads * chunks(a.accounts),
+    // The reserve layout (ADDRESSES_PROVIDER, getReserveData and getSourceOfAsset per reserve) and the change
+    // log's market addresses, once per execution environment: counted as the per-call layout read, an upper bound.
+    layout: environmentStarts * (1 + 2 * a.reserves),
   };
+  const rpcCallsPerMonth = rpc.steady + rpc.shock + rpc.fullReads + rpc.layout;
 
   // ── Lambda ──
   const gbSeconds = (name: PipelineFunctionName, invocations: number, seconds: number) => invocations * seconds * (PIPELINE_FUNCTIONS[name].memoryMb / 1024);
@@ -233,14 +283,34 @@ export function estimate(a: Assumptions) {
     add('Lambda', `${name}: ${Math.round(invocations).toLocaleString('en-US')} invocations × ${seconds} s × ${PIPELINE_FUNCTIONS[name].memoryMb} MB`, gbs, 'GB-s', gbs * PRICES.lambdaArmPerGbSecond);
   }
   const requests = lambda.reduce((sum, l) => sum + l.invocations, 0);
+  const lambdaGbs = lambda.reduce((sum, l) => sum + gbSeconds(l.name, l.invocations, l.seconds), 0);
   add('Lambda', 'requests', requests, 'requests', (requests / 1e6) * PRICES.lambdaPerMillionRequests);
 
-  // ── DynamoDB ──
-  const hotPerBlock = a.accounts * a.hotShare;
-  const materialPerBlock = (a.accounts * a.materialChangesPerDay) / (86_400 / a.blockSec);
-  const snapshotWrites = scannedBlocks * (hotPerBlock + materialPerBlock);
+  // The scanner's memory against its measured CPU per block: Lambda gives memory / 1,769 MB of a vCPU.
+  const scannerMemoryMb = PIPELINE_FUNCTIONS.scanner.memoryMb;
+  const vcpu = scannerMemoryMb / MODEL.mbPerVcpu;
+  const fullReadCpuMs = Math.max(measured.cpu.coldFirstBlock.cpuMs, measured.cpu.fullReread.cpuMs) * (a.accounts / measured.borrowers);
+  const scannerCpu = {
+    memoryMb: scannerMemoryMb,
+    vcpu,
+    quietBlockCpuMs: measured.cpu.steady.cpuMsPerBlock,
+    quietBlockSec: measured.cpu.steady.cpuMsPerBlock / 1000 / vcpu,
+    maxQuietBlockSec: measured.cpu.steady.maxCpuMs / 1000 / vcpu,
+    fullReadCpuMs,
+    fullReadSec: fullReadCpuMs / 1000 / vcpu,
+    blockSec: a.blockSec,
+  };
+
+  // ── DynamoDB (writes: measured per block in the bench's steady and shock phases, plus the hourly re-read) ──
+  // Records written with a material change (and the candidates' marks), snapshots on a material change only.
+  const recordsWritten = (blocks - shockBlocks) * overlap * measured.steady.recordsWrittenPerBlock + shockBlocks * overlap * measured.shock.recordsWrittenPerBlock * (a.accounts / measured.borrowers);
+  const snapshotsWritten = (blocks - shockBlocks) * overlap * measured.steady.snapshotsWrittenPerBlock + shockBlocks * overlap * measured.shock.snapshotsWrittenPerBlock * (a.accounts / measured.borrowers);
+  // A quiet chain moves no health factor (the bench's steady phase and re-read wrote nothing); a real one does:
+  // each material move is written once, by the read that sees it (a record and a snapshot).
+  const materialMoves = a.accounts * a.materialChangesPerDay * days;
+  const snapshotWrites = snapshotsWritten + materialMoves;
   // A borrower record write also rewrites its byWatchTier index entry (projection ALL): two write units.
-  const recordWrites = scannedBlocks * materialPerBlock * 2;
+  const recordWrites = (recordsWritten + materialMoves) * 2;
   const indexerWrites = indexerInvocations * 1;
   const workerWrites = candidates * MODEL.workerWritesPerCandidate;
   const writes = snapshotWrites + recordWrites + indexerWrites + workerWrites;
@@ -264,12 +334,23 @@ export function estimate(a: Assumptions) {
 
   // ── CloudWatch ──
   const metricsPerFunction = (Object.keys(PIPELINE_FUNCTIONS) as PipelineFunctionName[]).map((name) => ({ name, metrics: customMetricsOf(name) }));
-  // BreakerOpen has an asset dimension: one series per asset whose breaker opened.
-  const metricCount = metricsPerFunction.reduce((sum, f) => sum + f.metrics.length + (f.metrics.includes('BreakerOpen') ? MODEL.breakerAssetsPerMonth - 1 : 0), 0);
-  add('CloudWatch', 'custom metrics (EMF, dimensions service + market)', metricCount, 'metrics', metricCount * PRICES.cloudWatchPerMetricMonth);
-  // Seven single-metric alarms; the oracle alarm's Metrics Insights query analyzes one series per asset.
-  const alarmMetrics = 7 + MODEL.breakerAssetsPerMonth;
-  add('CloudWatch', 'alarms (7 standard + Metrics Insights over BreakerOpen per asset)', alarmMetrics, 'alarm metrics', alarmMetrics * PRICES.cloudWatchPerAlarmMetricMonth);
+  /** Hours a month with at least one candidate (Poisson arrivals): when the worker's outcome metrics are sent. */
+  const candidateHourShare = 1 - Math.exp(-a.candidatesPerDay / 24);
+  const metricMonths = metricsPerFunction.flatMap(({ name, metrics }) =>
+    metrics.map((metric) => {
+      if (name === 'trigger' || EVENT_ONLY_METRICS.has(metric)) return { name, metric, kind: 'event' as const, months: MODEL.eventMetricHoursPerMonth / (days * 24) };
+      if (name === 'worker') return { name, metric, kind: 'per-candidate' as const, months: candidateHourShare };
+      return { name, metric, kind: 'every-run' as const, months: 1 };
+    }),
+  );
+  const monthsOf = (kind: string) => metricMonths.filter((m) => m.kind === kind).reduce((sum, m) => sum + m.months, 0);
+  const countOf = (kind: string) => metricMonths.filter((m) => m.kind === kind).length;
+  add('CloudWatch', `custom metrics sent every run (scanner, indexer): ${countOf('every-run')}`, monthsOf('every-run'), 'metric-months', monthsOf('every-run') * PRICES.cloudWatchPerMetricMonth);
+  add('CloudWatch', `custom metrics per candidate (worker): ${countOf('per-candidate')}, in hours with one`, monthsOf('per-candidate'), 'metric-months', monthsOf('per-candidate') * PRICES.cloudWatchPerMetricMonth);
+  add('CloudWatch', `event-only metrics (failures, breakers, trigger): ${countOf('event')}, ${MODEL.eventMetricHoursPerMonth} h each`, monthsOf('event'), 'metric-months', monthsOf('event') * PRICES.cloudWatchPerMetricMonth);
+  // Seven single-metric alarms; the three Metrics Insights alarms analyse one series per function that sends it.
+  const alarmMetrics = 7 + 3 * 2;
+  add('CloudWatch', 'alarms (7 standard + 3 Metrics Insights sums over the functions)', alarmMetrics, 'alarm metrics', alarmMetrics * PRICES.cloudWatchPerAlarmMetricMonth);
   add('CloudWatch', 'dashboard', 1, 'dashboards', PRICES.cloudWatchPerDashboardMonth);
   const logGb = (scannerInvocations * MODEL.scannerLogBytesPerInvocation + indexerInvocations * MODEL.indexerLogBytesPerInvocation + candidates * MODEL.workerLogBytesPerCandidate) / 1e9;
   add('CloudWatch', 'logs ingested (EMF + INFO logs)', logGb, 'GB', logGb * PRICES.cloudWatchLogsIngestPerGb);
@@ -290,34 +371,79 @@ export function estimate(a: Assumptions) {
   add('EventBridge Scheduler', 'scanner + indexer invocations', schedules, 'invocations', (schedules / 1e6) * PRICES.schedulerPerMillionInvocations);
 
   const totalUsd = lines.reduce((sum, l) => sum + l.usd, 0);
+  const largest = [...lines].sort((x, y) => y.usd - x.usd).slice(0, 5).map((l) => ({ service: l.service, item: l.item, usd: l.usd }));
   return {
     region: 'us-east-1',
     totalUsdPerMonth: totalUsd,
     lines,
+    largest,
+    targets: {
+      awsUsdPerMonth: { target: TARGETS.awsUsdPerMonth, value: totalUsd, met: totalUsd <= TARGETS.awsUsdPerMonth },
+      rpcCallsPerMonth: { target: TARGETS.rpcCallsPerMonth, value: Math.round(rpcCallsPerMonth), met: rpcCallsPerMonth <= TARGETS.rpcCallsPerMonth },
+    },
+    measured: {
+      source: measured.source,
+      measuredAt: measured.measuredAt,
+      benchBorrowers: measured.borrowers,
+      benchBlockTimeSec: measured.blockTimeSec,
+      steadyCallsPerBlock: measured.steady.callsPerBlock,
+      steadyCallsPerBlockByRole: measured.steady.callsPerBlockByRole,
+      shockCallsPerBlock: measured.shock.callsPerBlock,
+      shockAccountsReadPerBlock: measured.shock.accountsReadPerBlock,
+      steadyWritesPerBlock: { records: measured.steady.recordsWrittenPerBlock, snapshots: measured.steady.snapshotsWrittenPerBlock },
+      shockWritesPerBlock: { records: measured.shock.recordsWrittenPerBlock, snapshots: measured.shock.snapshotsWrittenPerBlock },
+      cpu: measured.cpu,
+    },
     assumptions: Object.fromEntries((Object.keys(a) as (keyof Assumptions)[]).map((k) => [k, { value: a[k], meaning: ASSUMPTION_NOTES[k] }])),
     model: MODEL,
     derived: {
-      scanner: { rateSec: scannerRateSec, timeoutSec: scannerTimeoutSec, runSec: scannerRunSec, overlap, chunkSize: scanner.chunkSize, pollIntervalMs: scanner.pollIntervalMs },
+      scanner: { rateSec: scannerRateSec, timeoutSec: scannerTimeoutSec, runSec: scannerRunSec, overlap, chunkSize: scanner.chunkSize, maxReadIntervalSec: scanner.reads.maxReadIntervalSec },
+      scannerCpu,
       blocksPerMonth: blocks,
-      rpcCallsPerBlock: perBlock,
+      rpcCallsPerBlock: { steady: steadyCallsPerBlock, shock: shockCallsPerBlock, fullRead: chunks(a.accounts) },
+      rpcCallsPerMonthBySource: Object.fromEntries(Object.entries(rpc).map(([k, v]) => [k, Math.round(v)])),
       rpcCallsPerMonth: Math.round(rpcCallsPerMonth),
-      rpcCallsCheck: check ?? 'no measured RpcCalls found (bench-results.json, BENCHMARKS.md): the formula is derived from the code only',
-      customMetrics: Object.fromEntries(metricsPerFunction.map((f) => [f.name, f.metrics])),
+      dynamoDbWrites: { records: Math.round(recordWrites), snapshots: Math.round(snapshotWrites), materialMoves: Math.round(materialMoves) },
+      customMetrics: metricMonths,
     },
     notes: [
       'List prices, no free tier, no Savings Plans; data transfer is not billed (RPC responses are inbound, Lambdas run outside a VPC).',
-      'The RPC provider bills the JSON-RPC calls above separately; they are the largest running cost outside AWS.',
-      'DynamoDB writes grow with the share of hot accounts: a market under stress writes a snapshot of each at every block.',
+      'The RPC provider bills the JSON-RPC calls above separately.',
+      'The scanner is billed for wall time, waits included: it follows blocks continuously, two environments at once for the schedule overlap.',
+      `Always-free tier (per account, not per instance) would take off about ${freeTierUsd(lines, { lambdaGbSeconds: lambdaGbs, lambdaRequests: requests }).toFixed(2)} USD: ${FREE_TIER_NOTE}.`,
     ],
   };
+}
+
+/** The targets of issue 13 (PERFORMANCE.md): 10,000 accounts at 12 s blocks. */
+const TARGETS = { awsUsdPerMonth: 10, rpcCallsPerMonth: 3_000_000 } as const;
+
+const FREE_TIER_NOTE = 'Lambda 400,000 GB-s and 1M requests, CloudWatch 10 metrics, 10 alarms and 3 dashboards, SQS 1M requests, KMS 20,000 requests a month';
+
+/** What the always-free tier would take off (it is the account's, shared by everything in it: not applied above). */
+function freeTierUsd(lines: readonly Line[], lambda: { lambdaGbSeconds: number; lambdaRequests: number }): number {
+  const sumOf = (service: string, pattern: RegExp) => lines.filter((l) => l.service === service && pattern.test(l.item)).reduce((s, l) => s + l.usd, 0);
+  const metricMonths = lines.filter((l) => l.service === 'CloudWatch' && /metrics/.test(l.item)).reduce((s, l) => s + l.quantity, 0);
+  return (
+    Math.min(lambda.lambdaGbSeconds, 400_000) * PRICES.lambdaArmPerGbSecond +
+    (Math.min(lambda.lambdaRequests, 1e6) / 1e6) * PRICES.lambdaPerMillionRequests +
+    Math.min(metricMonths, 10) * PRICES.cloudWatchPerMetricMonth +
+    sumOf('CloudWatch', /^alarms/) +
+    sumOf('CloudWatch', /^dashboard/) +
+    sumOf('SQS', /./) +
+    Math.min(sumOf('KMS', /^Sign/), (20_000 / 1e4) * PRICES.kmsAsymmetricPer10kRequests)
+  );
 }
 
 function main(): void {
   const values = cliArgs({
     name: 'cost-estimate',
-    usage: `usage: npx tsx bench/cost-estimate.ts [--json] [--accounts 10000] [--block-sec 12] [--reserves 50] [--hot-share 0.02]
-                                      [--material-changes-per-day 2] [--candidates-per-day 50] [--liquidations-per-day 20]
+    usage: `usage: npx tsx bench/cost-estimate.ts [--json] [--measured FILE] [--accounts 10000] [--block-sec 12] [--reserves 50]
+                                      [--shock-blocks-per-month 2160] [--material-changes-per-day 2]
+                                      [--candidates-per-day 50] [--liquidations-per-day 20]
   --json                       print the estimate as JSON instead of a table
+  --measured FILE              the change-driven scanner's measured figures (default bench/out/rpc-calls.json,
+                               written by \`npx tsx bench/run.ts --only rpc-calls\`); missing: exit 2
 ${Object.entries(ASSUMPTION_NOTES)
   .map(([key, note]) => `  --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).padEnd(27)}${note}`)
   .join('\n')}
@@ -325,10 +451,11 @@ ${Object.entries(ASSUMPTION_NOTES)
 Each assumption is a non-negative number; its default is shown above.`,
     options: {
       json: { type: 'boolean', default: false },
+      measured: { type: 'string', default: RPC_CALLS_JSON_PATH },
       accounts: { type: 'string', default: '10000' },
       'block-sec': { type: 'string', default: '12' },
       reserves: { type: 'string', default: '50' },
-      'hot-share': { type: 'string', default: '0.02' },
+      'shock-blocks-per-month': { type: 'string', default: '2160' },
       'material-changes-per-day': { type: 'string', default: '2' },
       'candidates-per-day': { type: 'string', default: '50' },
       'liquidations-per-day': { type: 'string', default: '20' },
@@ -339,38 +466,61 @@ Each assumption is a non-negative number; its default is shown above.`,
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} must be a non-negative number, got ${value}`);
     return n;
   };
-  const result = estimate({
-    accounts: num('accounts', values.accounts),
-    blockSec: num('block-sec', values['block-sec']),
-    reserves: num('reserves', values.reserves),
-    hotShare: num('hot-share', values['hot-share']),
-    materialChangesPerDay: num('material-changes-per-day', values['material-changes-per-day']),
-    candidatesPerDay: num('candidates-per-day', values['candidates-per-day']),
-    liquidationsPerDay: num('liquidations-per-day', values['liquidations-per-day']),
-  });
+  let measured: MeasuredScanner;
+  try {
+    measured = readMeasuredScanner(values.measured);
+  } catch (err) {
+    if (!(err instanceof MissingMeasurementError)) throw err;
+    console.error(`cost-estimate: ${err.message}`);
+    process.exit(2);
+  }
+  const result = estimate(
+    {
+      accounts: num('accounts', values.accounts),
+      blockSec: num('block-sec', values['block-sec']),
+      reserves: num('reserves', values.reserves),
+      shockBlocksPerMonth: num('shock-blocks-per-month', values['shock-blocks-per-month']),
+      materialChangesPerDay: num('material-changes-per-day', values['material-changes-per-day']),
+      candidatesPerDay: num('candidates-per-day', values['candidates-per-day']),
+      liquidationsPerDay: num('liquidations-per-day', values['liquidations-per-day']),
+    },
+    measured,
+  );
   if (values.json) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
   const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
-  console.log(`Monthly AWS cost of one keeper instance, ${result.region} list prices\n`);
+  const m = result.measured;
+  console.log(`Monthly AWS cost of one keeper instance, ${result.region} list prices`);
+  console.log(`measured: ${m.source} (${m.measuredAt}; ${m.benchBorrowers.toLocaleString('en-US')} borrowers, ${m.benchBlockTimeSec} s blocks)\n`);
   console.log(`${'service'.padEnd(22)} ${'item'.padEnd(92)} ${'quantity'.padStart(14)} ${'unit'.padEnd(13)} ${'USD'.padStart(9)}`);
   for (const l of result.lines) {
     console.log(`${l.service.padEnd(22)} ${l.item.slice(0, 92).padEnd(92)} ${fmt(l.quantity).padStart(14)} ${l.unit.padEnd(13)} ${l.usd.toFixed(2).padStart(9)}`);
   }
   console.log(`${'total'.padEnd(22)} ${''.padEnd(92)} ${''.padStart(14)} ${''.padEnd(13)} ${result.totalUsdPerMonth.toFixed(2).padStart(9)}\n`);
   const d = result.derived;
+  const r = d.rpcCallsPerMonthBySource;
   console.log(
-    `RPC calls per scanned block: ${d.rpcCallsPerBlock.total} (oracle ${d.rpcCallsPerBlock.oracle}, health ${d.rpcCallsPerBlock.health}, head polls ${d.rpcCallsPerBlock.head}); ` +
-      `${d.rpcCallsPerMonth.toLocaleString('en-US')} per month (scanner overlap ×${d.scanner.overlap.toFixed(2)})`,
+    `RPC calls per month: ${d.rpcCallsPerMonth.toLocaleString('en-US')} = steady blocks ${r.steady.toLocaleString('en-US')} (${d.rpcCallsPerBlock.steady.toFixed(2)}/block measured × overlap ×${d.scanner.overlap.toFixed(2)}) ` +
+      `+ shock blocks ${r.shock.toLocaleString('en-US')} (${d.rpcCallsPerBlock.shock.toFixed(2)}/block) + full reads ${r.fullReads.toLocaleString('en-US')} (${d.rpcCallsPerBlock.fullRead} calls each: hourly per environment and each new one) ` +
+      `+ reserve layout ${r.layout.toLocaleString('en-US')}`,
   );
-  if (typeof d.rpcCallsCheck === 'string') console.log(`check: ${d.rpcCallsCheck}`);
-  else {
-    console.log(
-      `check: at the benchmark's scale (300 borrowers, 3 reserves, 2 s blocks) the formula gives ${d.rpcCallsCheck.formulaPerMinute.toFixed(0)} calls/min; ` +
-        `measured ${d.rpcCallsCheck.measuredPerMinute.toFixed(0)} (${d.rpcCallsCheck.source})`,
-    );
-  }
+  console.log(
+    `store writes per block, measured: steady ${m.steadyWritesPerBlock.records.toFixed(2)} records + ${m.steadyWritesPerBlock.snapshots.toFixed(2)} snapshots; ` +
+      `shock ${m.shockWritesPerBlock.records.toFixed(1)} + ${m.shockWritesPerBlock.snapshots.toFixed(1)}; month: ${d.dynamoDbWrites.records.toLocaleString('en-US')} record WRU (GSI included), ${d.dynamoDbWrites.snapshots.toLocaleString('en-US')} snapshots`,
+  );
+  const c = d.scannerCpu;
+  console.log(
+    `scanner CPU, measured alone: ${c.quietBlockCpuMs.toFixed(1)} ms per quiet block, ${c.fullReadCpuMs.toFixed(0)} ms per full read; at ${c.memoryMb} MB (${(c.vcpu * 100).toFixed(1)} % of a vCPU) ` +
+      `a quiet block takes ${c.quietBlockSec.toFixed(2)} s (max ${c.maxQuietBlockSec.toFixed(2)} s) and a full read ${c.fullReadSec.toFixed(2)} s of a ${c.blockSec} s block`,
+  );
+  const t = result.targets;
+  console.log(
+    `targets: AWS ≤ $${t.awsUsdPerMonth.target}/month: ${t.awsUsdPerMonth.met ? 'met' : 'NOT met'} ($${t.awsUsdPerMonth.value.toFixed(2)}); ` +
+      `RPC ≤ ${t.rpcCallsPerMonth.target.toLocaleString('en-US')} calls/month: ${t.rpcCallsPerMonth.met ? 'met' : 'NOT met'} (${t.rpcCallsPerMonth.value.toLocaleString('en-US')})`,
+  );
+  console.log(`largest items: ${result.largest.map((l) => `${l.service} ${l.item.split(':')[0]} $${l.usd.toFixed(2)}`).join('; ')}`);
   console.log('\nassumptions:');
   for (const [key, { value, meaning }] of Object.entries(result.assumptions)) console.log(`  ${key.padEnd(22)} ${String(value).padStart(8)}  ${meaning}`);
   console.log('\nnotes:');

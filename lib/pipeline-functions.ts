@@ -42,8 +42,8 @@ export interface PipelineFunctionDefinition {
 }
 
 /**
- * Memory: the scanner decodes every tracked account at every block and the worker simulates and signs; 1 GB
- * gives them about 0.6 vCPU on arm64. The indexer mostly waits on eth_getLogs.
+ * Memory: the worker simulates and signs; 1 GB gives it about 0.6 vCPU on arm64. The indexer mostly waits on
+ * eth_getLogs. The scanner's is chosen from its measured CPU time per block (scanner below).
  */
 export const PIPELINE_FUNCTIONS: Record<PipelineFunctionName, PipelineFunctionDefinition> = {
   indexer: {
@@ -62,7 +62,14 @@ export const PIPELINE_FUNCTIONS: Record<PipelineFunctionName, PipelineFunctionDe
     id: 'scanner',
     entry: 'functions/handlers/scanner.ts',
     serviceName: 'scanner',
-    memoryMb: 1024,
+    // From bench/rpc-calls.ts (the change-driven scanner alone, 10,000 borrowers, 2026-12-06): 20.8 ms of CPU per
+    // quiet block (39 ms max), 99–115 ms for a block that reads every account (the hourly re-read, a new
+    // environment's first block). Lambda gives memory / 1,769 MB of a vCPU: at 192 MB (10.9 %) that is 0.19 s
+    // (0.36 s max) of a 12 s block and ~1.1 s for a full read; 128 MB (7.2 %) would still fit the CPU (0.29 s,
+    // 1.6 s), but not the memory with headroom: the bundle loaded with its AWS SDK clients is 66 MB RSS and the
+    // state of 10,000 accounts added 24 MB of heap. Billed for wall time (it follows blocks continuously), the
+    // scanner's GB-seconds are the largest AWS cost: bench/cost-estimate.ts. Check "Max Memory Used" after a deploy.
+    memoryMb: 192,
     timeoutSec: 90,
     // keeperState, read-only: the market's kill switch and execution breakers.
     tables: { borrowers: 'readWrite', snapshots: 'write', keeperState: 'read' },
