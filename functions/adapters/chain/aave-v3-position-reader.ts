@@ -3,9 +3,14 @@
  * oracle prices, indexes, grace periods and the price-oracle sentinel (once per block, shared by every user
  * read at that block), then the user's balances, scaled balances and collateral flags. Works for the V3.0
  * (@aave/core-v3) and v3.3+ (aave-v3-origin) Pools: the calls used exist in both with the same layout.
+ *
+ * A call the node fails (header not found, rate limit, timeout, reset: call-failure.ts) fails the read with a
+ * retryable NodeCallError, so that the worker asks again rather than recording the node's failure as the
+ * position's; a revert of a read is thrown as ethers raised it, as before.
  */
 import { Contract, type JsonRpcProvider, ZeroAddress } from 'ethers';
 import type { ReservePosition, RuleSet, UserPosition } from '../../domain';
+import { nodeCallErrorOf } from './call-failure';
 
 const POOL_ABI = [
   'function getReservesList() view returns (address[])',
@@ -85,7 +90,9 @@ export class AaveV3PositionReader {
   marketAt(block: number): Promise<MarketSnapshot> {
     let snapshot = this.snapshots.get(block);
     if (!snapshot) {
-      snapshot = this.readMarket(block);
+      snapshot = this.readMarket(block).catch((err: unknown) => {
+        throw nodeCallErrorOf(err, `reading the market at block ${block}`) ?? err;
+      });
       snapshot.catch(() => this.snapshots.delete(block));
       this.snapshots.set(block, snapshot);
       // Keep the few most recent blocks only.
@@ -160,6 +167,14 @@ export class AaveV3PositionReader {
 
   /** The user's position at `block`: every balance, flag and price read at that block. */
   async readPosition(user: string, block: number): Promise<UserPosition> {
+    try {
+      return await this.readUserPosition(user, block);
+    } catch (err) {
+      throw nodeCallErrorOf(err, `reading the position of ${user} at block ${block}`) ?? err;
+    }
+  }
+
+  private async readUserPosition(user: string, block: number): Promise<UserPosition> {
     const blockTag = block;
     const [market, userConfig, eModeCategory] = await Promise.all([
       this.marketAt(block),

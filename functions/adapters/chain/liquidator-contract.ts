@@ -2,7 +2,8 @@
  * Our liquidator contract (contracts/src/Liquidator.sol) over JSON-RPC: builds `liquidate` and `liquidateBatch`
  * calls, simulates them pinned to a block (the call's return value is the profit the contract keeps, or each batch
  * item's result), reads `Liquidated` and `BatchItem…` events from receipts and names reverts, classifying them as
- * ours (`model`) or the market's (`market-moved`).
+ * ours (`model`) or the market's (`market-moved`). A call the node fails is not a revert: it is thrown as a
+ * retryable NodeCallError (call-failure.ts).
  */
 import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
 import type {
@@ -16,7 +17,8 @@ import type {
   RevertClass,
 } from '../../ports/liquidator-contract';
 import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
-import { isRevertError, revertDataOf } from './revert-data';
+import { classifyCallFailure, isRevert, nodeCallErrorOf } from './call-failure';
+import { revertDataOf } from './revert-data';
 
 /** The contract's ABI as the keeper uses it (Liquidator.sol; test/unit/chain/liquidator-abi.test.ts checks it against the compiled one). */
 export const LIQUIDATOR_ABI = [
@@ -104,6 +106,26 @@ interface ItemResult {
   reason: string;
 }
 
+/** A revert of a call of ours, named and classified. */
+interface Reverted {
+  kind: 'revert';
+  reason: string;
+  revertClass: RevertClass;
+  data: string | undefined;
+}
+
+/**
+ * A failed eth_call / eth_estimateGas of ours: a revert (call-failure.ts: with or without data) is returned,
+ * named and classified; the node failing the call (header not found, rate limit, timeout, reset) is thrown as a
+ * NodeCallError, retryable, and never reported as a revert; anything else is rethrown as it is.
+ */
+function revertOrThrow(err: unknown, what: string): Reverted {
+  if (!isRevert(classifyCallFailure(err))) throw nodeCallErrorOf(err, what) ?? err;
+  const data = revertDataOf(err);
+  const reason = decodeLiquidatorRevert(data, (err as Error).message ?? String(err));
+  return { kind: 'revert', reason, revertClass: classifyRevert(reason), data };
+}
+
 /** A failed item's outcome: its revert data named and classified like a whole call's. */
 function failedItem(index: number, user: string, data: string): BatchItemOutcome {
   const reason = decodeLiquidatorRevert(data === '0x' ? undefined : data, 'reverted without data');
@@ -144,11 +166,8 @@ export class EthersLiquidatorContract implements BatchLiquidatorContract {
       const estimate = BigInt((await this.provider.send('eth_estimateGas', [tx, blockTag])) as string);
       return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n, profitUnits: profit };
     } catch (err) {
-      // Only a revert is an outcome; transport errors, timeouts and rate limits are the caller's to retry.
-      if (!isRevertError(err)) throw err;
-      const data = revertDataOf(err);
-      const reason = decodeLiquidatorRevert(data, (err as Error).message ?? String(err));
-      return { kind: 'revert', block, reason, revertClass: classifyRevert(reason), data };
+      // Only a revert is an outcome; node errors, timeouts and rate limits are thrown, the caller's to retry.
+      return { ...revertOrThrow(err, `simulating liquidate of ${call.user} at block ${block}`), block };
     }
   }
 
@@ -181,10 +200,7 @@ export class EthersLiquidatorContract implements BatchLiquidatorContract {
       const estimate = BigInt((await this.provider.send('eth_estimateGas', [tx, blockTag])) as string);
       return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n, items };
     } catch (err) {
-      if (!isRevertError(err)) throw err;
-      const data = revertDataOf(err);
-      const reason = decodeLiquidatorRevert(data, (err as Error).message ?? String(err));
-      return { kind: 'revert', block, reason, revertClass: classifyRevert(reason), data };
+      return { ...revertOrThrow(err, `simulating liquidateBatch of ${calls.length} items at block ${block}`), block };
     }
   }
 
@@ -248,9 +264,8 @@ export class EthersLiquidatorContract implements BatchLiquidatorContract {
       // Passes on the state after its block: it failed for a reason of that block's order (e.g. an update before it).
       return { reason: 'reverted in its block; passes on the state after it', revertClass: 'market-moved' };
     } catch (err) {
-      if (!isRevertError(err)) throw err;
-      const reason = decodeLiquidatorRevert(revertDataOf(err), (err as Error).message ?? String(err));
-      return { reason, revertClass: classifyRevert(reason) };
+      const { reason, revertClass } = revertOrThrow(err, `replaying ${txHash} at block ${tx.blockNumber}`);
+      return { reason, revertClass };
     }
   }
 }
