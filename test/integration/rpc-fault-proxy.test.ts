@@ -225,11 +225,89 @@ describe('rpc fault proxy', () => {
     expect(proxy.stats().byMethod.eth_chainId).toEqual({ calls: 3, errors: 2, drops: 0, delayed: 0 });
   });
 
+  it("refuses state overrides as geth does a parameter too many, per call, and forwards everything else", async () => {
+    // Arrange
+    const { proxy } = await proxied(13, { overrides: 'refuse' });
+    const call = { to: SOME_ACCOUNT, data: '0x' };
+    const override = { [SOME_ACCOUNT]: { code: '0x00' } };
+    const refusal = { code: -32602, message: 'too many arguments, want at most 2' };
+
+    // Act
+    const withOverride = await post(proxy.url, { jsonrpc: '2.0', id: 1, method: 'eth_call', params: [call, 'latest', override] });
+    const estimate = await post(proxy.url, { jsonrpc: '2.0', id: 2, method: 'eth_estimateGas', params: [call, 'latest', override] });
+    const plain = await post(proxy.url, { jsonrpc: '2.0', id: 3, method: 'eth_call', params: [call, 'latest'] });
+    const batch = await post(proxy.url, [
+      { jsonrpc: '2.0', id: 'a', method: 'eth_call', params: [call, 'latest', override] },
+      { jsonrpc: '2.0', id: 'b', method: 'eth_call', params: [call, 'latest'] },
+      { jsonrpc: '2.0', id: 'c', method: 'eth_chainId', params: [] },
+    ]);
+
+    // Assert
+    expect(withOverride).toMatchObject({ status: 200, json: { jsonrpc: '2.0', id: 1, error: refusal } });
+    expect(estimate).toMatchObject({ status: 200, json: { id: 2, error: refusal } });
+    expect(plain).toMatchObject({ status: 200, json: { id: 3, result: '0x' } });
+    expect(batch.status).toBe(200);
+    expect(batch.json).toEqual([
+      { jsonrpc: '2.0', id: 'a', error: refusal },
+      expect.objectContaining({ id: 'b', result: '0x' }),
+      expect.objectContaining({ id: 'c', result: '0x7a69' }),
+    ]);
+    expect(proxy.stats().byMethod).toEqual({
+      eth_call: { calls: 4, errors: 2, drops: 0, delayed: 0 },
+      eth_estimateGas: { calls: 1, errors: 1, drops: 0, delayed: 0 },
+      eth_chainId: { calls: 1, errors: 0, drops: 0, delayed: 0 },
+    });
+  });
+
+  it('answers node errors the way nodes do, in turn: header not found, HTTP 429 with a -32005 body, execution reverted without data', async () => {
+    // Arrange
+    const { proxy } = await proxied(17, { nodeErrorRate: 1, methods: ['eth_call'] });
+    const request = (id: number) => ({ jsonrpc: '2.0', id, method: 'eth_call', params: [{ to: SOME_ACCOUNT, data: '0x' }, 'latest'] });
+
+    // Act
+    const answers = [];
+    for (let id = 1; id <= 4; id++) answers.push(await post(proxy.url, request(id)));
+    const untouched = await post(proxy.url, { jsonrpc: '2.0', id: 5, method: 'eth_blockNumber', params: [] });
+
+    // Assert
+    expect(answers.map(({ status, json }) => ({ status, json }))).toEqual([
+      { status: 200, json: { jsonrpc: '2.0', id: 1, error: { code: -32000, message: 'header not found' } } },
+      { status: 429, json: { jsonrpc: '2.0', id: 2, error: { code: -32005, message: 'daily request count exceeded, request rate limited' } } },
+      { status: 200, json: { jsonrpc: '2.0', id: 3, error: { code: -32000, message: 'execution reverted' } } },
+      { status: 200, json: { jsonrpc: '2.0', id: 4, error: { code: -32000, message: 'header not found' } } },
+    ]);
+    expect(untouched).toMatchObject({ status: 200, json: { id: 5, result: expect.stringMatching(/^0x/) } });
+    expect(proxy.stats()).toMatchObject({ calls: 5, errors: 4 });
+  });
+
+  it('mixes node errors into the seeded schedule: about the share asked, and the same calls for the same seed', async () => {
+    // Arrange
+    const first = await proxied(21, { nodeErrorRate: 0.25, nodeErrors: ['header-not-found'] });
+    const second = await proxied(21, { nodeErrorRate: 0.25, nodeErrors: ['header-not-found'] });
+    const headerNotFound = async (provider: JsonRpcProvider) => {
+      const seen: boolean[] = [];
+      for (let i = 0; i < 80; i++) seen.push(await blockNumber(provider).then(() => false, (err: { error?: { message?: string } }) => err.error?.message === 'header not found'));
+      return seen;
+    };
+
+    // Act
+    const a = await headerNotFound(first.provider);
+    const b = await headerNotFound(second.provider);
+
+    // Assert: Binomial(80, 0.25): mean 20, sd ≈ 3.9.
+    expect(b).toEqual(a);
+    expect(a.filter(Boolean).length).toBeGreaterThanOrEqual(7);
+    expect(a.filter(Boolean).length).toBeLessThanOrEqual(33);
+    expect(first.proxy.stats()).toMatchObject({ calls: 80, errors: a.filter(Boolean).length });
+  });
+
   it('refuses impossible faults', async () => {
     await expect(startRpcFaultProxy({ upstream: anvil.rpcUrl, seed: 1, faults: { errorRate: 0.7, dropRate: 0.5 } })).rejects.toThrow('errorRate + dropRate must be ≤ 1, got 1.2');
     const { proxy } = await proxied(1, {});
     expect(() => proxy.setFaults({ delayMs: { min: 10, max: 5 } })).toThrow('delayMs must satisfy 0 ≤ min ≤ max, got 10..5');
     expect(() => proxy.setFaults({ errorRate: 1.5 })).toThrow('errorRate must be between 0 and 1, got 1.5');
+    expect(() => proxy.setFaults({ errorRate: 0.5, nodeErrorRate: 0.75 })).toThrow('errorRate + dropRate + nodeErrorRate must be ≤ 1, got 1.25');
+    expect(() => proxy.setFaults({ nodeErrorRate: 0.5, nodeErrors: [] })).toThrow('nodeErrors must name at least one answer when nodeErrorRate > 0');
   });
 
   it('frees its port on close, even with a request held', async () => {
