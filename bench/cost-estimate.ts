@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { BEST_EFFORT_METRICS } from '../functions/pipeline/best-effort';
 import { loadPipelineConfig } from '../functions/config/pipeline-config';
 import { loadDeploymentConfig } from '../lib/config';
-import { PIPELINE_FUNCTIONS, type PipelineFunctionName, timeoutSecOf } from '../lib/pipeline-functions';
+import { PIPELINE_FUNCTIONS, type PipelineFunctionName, SCANNER_HANDOVER_SEC, timeoutSecOf } from '../lib/pipeline-functions';
 import { cliArgs } from '../local/cli-args';
 import { type PhaseFigures, RPC_CALLS_JSON_PATH, readRpcCallsFigures, type RpcCallsFigures } from './rpc-calls';
 
@@ -239,7 +239,9 @@ export function estimate(a: Assumptions, measured: MeasuredScanner) {
   // ── Time line ──
   const scannerRateSec = deployment.schedule.scannerEveryMinutes * 60;
   const scannerTimeoutSec = timeoutSecOf('scanner', deployment);
-  const scannerRunSec = scannerTimeoutSec - scanner.deadlineMarginMs / 1000;
+  // It follows blocks for its period and a short handover (SCANNER_FOLLOW_SEC), then writes and returns: billed
+  // for about that long, not for its whole timeout.
+  const scannerRunSec = Math.min(scannerTimeoutSec - scanner.deadlineMarginMs / 1000, scannerRateSec + SCANNER_HANDOVER_SEC);
   /** Invocations overlap: while two run, both scan every block (their writes are conditional, not skipped). */
   const overlap = scannerRunSec / scannerRateSec;
   const scannerInvocations = SECONDS_PER_MONTH / scannerRateSec;

@@ -75,7 +75,7 @@ export const PIPELINE_FUNCTIONS: Record<PipelineFunctionName, PipelineFunctionDe
     tables: { borrowers: 'readWrite', snapshots: 'write', keeperState: 'read' },
     queues: { candidates: 'send' },
     sends: false,
-    description: 'Follows blocks, reads every tracked account\'s health and enqueues liquidatable ones (scheduled)',
+    description: 'Follows blocks, reads the health of accounts whose prices, positions or interest changed, enqueues liquidatable ones (scheduled)',
   },
   worker: {
     id: 'worker',
@@ -106,8 +106,13 @@ export const PIPELINE_FUNCTIONS: Record<PipelineFunctionName, PipelineFunctionDe
   },
 };
 
-/** How long a scanner invocation outlives its schedule period: consecutive invocations overlap by this much. */
+/**
+ * How long a scanner's timeout outlives its schedule period: room for a slow last block and the final write. It
+ * follows blocks only for the period and SCANNER_HANDOVER_SEC (SCANNER_FOLLOW_SEC), so two overlap that long.
+ */
 export const SCANNER_OVERLAP_SEC = 30;
+/** How long consecutive scanner invocations both follow blocks: enough for the next one to start and take over. */
+export const SCANNER_HANDOVER_SEC = 5;
 
 export function timeoutSecOf(name: PipelineFunctionName, config: Pick<DeploymentConfig, 'schedule'>): number {
   if (name === 'scanner') return config.schedule.scannerEveryMinutes * 60 + SCANNER_OVERLAP_SEC;
@@ -156,6 +161,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
       SCANNER_READ_MODE: config.scanner.readMode,
       SCANNER_MAX_READ_INTERVAL_SEC: config.scanner.maxReadIntervalSec.toString(),
       SCANNER_FOLLOW_PENDING_UPDATES: config.scanner.followPendingUpdates ? 'true' : 'false',
+      SCANNER_FOLLOW_SEC: String(config.schedule.scannerEveryMinutes * 60 + SCANNER_HANDOVER_SEC),
       // Head polls paced by the chain's block time (the scanner stops pacing by itself if blocks come faster).
       SCANNER_BLOCK_TIME_MS: Math.max(100, Math.round(config.blockTimeSec * 1000)).toString(),
     });

@@ -78,6 +78,13 @@ const envSchema = z
      */
     SCANNER_BLOCK_TIME_MS: z.optional(int(100).check(z.lte(600_000, 'must be at most 600000'))),
     /**
+     * Follow blocks at most this long per invocation: the schedule's period and a few seconds, so the next
+     * invocation takes over without a gap while two overlap only briefly (each reads the head, the oracle and the
+     * change log at every block). The function's timeout stays longer, for a slow last block and the final write.
+     * Unset: until SCANNER_DEADLINE_MARGIN_MS before the timeout.
+     */
+    SCANNER_FOLLOW_SEC: z.optional(int(1)),
+    /**
      * `changes`: an account is read when its position, a price or a risk parameter it depends on changed, or its
      * interest may have taken it near 1 (functions/domain/read-policy.ts); `every-block`: every account at every block.
      */
@@ -270,6 +277,7 @@ export interface PipelineConfig {
     deadlineMarginMs: number;
     pollIntervalMs: number;
     blockTimeMs?: number;
+    followMs?: number;
     /** The oracle-update path (SCANNER_FOLLOW_PENDING_UPDATES). */
     followPendingUpdates: boolean;
     reads: { mode: 'every-block' } | { mode: 'changes'; maxReadIntervalSec: number; marginBps: number; assumedBorrowRateBps: number; maxGapBlocks: number };
@@ -376,6 +384,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
       pollIntervalMs: e.SCANNER_POLL_INTERVAL_MS,
       ...(e.SCANNER_BLOCK_TIME_MS === undefined ? {} : { blockTimeMs: e.SCANNER_BLOCK_TIME_MS }),
+      ...(e.SCANNER_FOLLOW_SEC === undefined ? {} : { followMs: e.SCANNER_FOLLOW_SEC * 1000 }),
       followPendingUpdates: e.SCANNER_FOLLOW_PENDING_UPDATES === 'true',
       reads:
         e.SCANNER_READ_MODE === 'every-block'

@@ -152,7 +152,10 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
 
   const follow = async (adapters: ScannerRuntime, context: Context): Promise<ScanSummary> => {
     // Deadline on the Clock's time line, so the pipeline never needs the Lambda context.
-    const deadlineAtMs = clock.nowMs() + context.getRemainingTimeInMillis();
+    // The follow window (SCANNER_FOLLOW_SEC) ends the block loop before the timeout's margin when it comes first.
+    const remainingMs = context.getRemainingTimeInMillis();
+    const followMs = config.scanner.followMs;
+    const deadlineAtMs = clock.nowMs() + (followMs === undefined ? remainingMs : Math.min(remainingMs, followMs + config.scanner.deadlineMarginMs));
     /** Borrowers already logged as blocked by a breaker in this invocation (one line each, not one per block). */
     const loggedBlocked = new Set<string>();
 

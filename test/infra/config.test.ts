@@ -39,8 +39,10 @@ describe('parseDeploymentConfig', () => {
       feeBumpBps: 1250,
       funding: 'flash-loan',
       maxSlippageBps: 100,
+      followerSlippageBps: 500,
       dryRun: false,
     });
+    expect(config.scanner).toEqual({ readMode: 'changes', maxReadIntervalSec: 3_600, followPendingUpdates: false });
     expect(config.market.dex).toMatchObject({ feeTiers: [100, 500, 3000, 10000], routes: [] });
     expect(config.alarms).toEqual({ signerBalanceMinEth: 0.05, maxRevertsPerHour: 2 });
     expect(config.privateRpcUrlSecretName).toBeUndefined();

@@ -87,6 +87,9 @@ describe('functions', () => {
   it('scanner: reads by change and paces its head polls by the chain\'s block time, from the deployment config', () => {
     const base = deployedEnvironment(keeper, 'scanner');
     expect(base).toMatchObject({ SCANNER_READ_MODE: 'changes', SCANNER_MAX_READ_INTERVAL_SEC: '3600', SCANNER_BLOCK_TIME_MS: String(CONFIG.blockTimeSec * 1000) });
+    // It follows blocks for its period and 5 s of handover, well within its timeout (period + 30 s).
+    expect(base.SCANNER_FOLLOW_SEC).toBe('65');
+    expect(Number(base.SCANNER_FOLLOW_SEC)).toBeLessThan(functionResource(keeper, 'scanner').properties.Timeout as number);
     const fast = synthesizeKeeper(parseDeploymentConfig({ ...CONFIG, name: 'fast-keeper', blockTimeSec: 0.25, scanner: { readMode: 'every-block', maxReadIntervalSec: 600 } }));
     expect(deployedEnvironment(fast, 'scanner')).toMatchObject({ SCANNER_READ_MODE: 'every-block', SCANNER_MAX_READ_INTERVAL_SEC: '600', SCANNER_BLOCK_TIME_MS: '250' });
     // Only the scanner reads these.
