@@ -13,6 +13,7 @@ import { detectionLatency } from './detection-latency';
 import { executionThroughput } from './execution-throughput';
 import { healthScan } from './health-scan';
 import { liquidationGas } from './liquidation-gas';
+import { oracleBackrun } from './oracle-backrun';
 import { rpcCalls } from './rpc-calls';
 import { worldBoot } from './world-boot';
 
@@ -33,6 +34,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'chunked-liquidation': chunkedLiquidation,
   'batch-gas': batchGas,
   'rpc-calls': () => rpcCalls(),
+  'oracle-backrun': oracleBackrun,
 };
 
 async function main(): Promise<void> {
