@@ -6,7 +6,8 @@
 import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
 import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../ports/lending-protocol';
 import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
-import { isRevertError, revertDataOf } from './revert-data';
+import { classifyCallFailure, isRevert, NodeCallError } from './call-failure';
+import { revertDataOf } from './revert-data';
 
 const POOL = new Interface([
   'function liquidationCall(address collateralAsset, address debtAsset, address user, uint256 debtToCover, bool receiveAToken)',
@@ -73,8 +74,9 @@ export class AaveV3LiquidationExecutor implements LiquidationSimulator {
     } catch (err) {
       const data = revertDataOf(err);
       const message = (err as Error).message ?? String(err);
-      // Only a revert is an outcome; transport errors, timeouts and rate limits are the caller's to retry.
-      if (!isRevertError(err)) throw err;
+      // Only a revert is an outcome; node errors, transport errors, timeouts and rate limits are the caller's to retry.
+      const failure = classifyCallFailure(err);
+      if (!isRevert(failure)) throw failure.kind === 'other' ? err : new NodeCallError(failure, `liquidationCall simulation at block ${block}`, { cause: err });
       return { kind: 'revert', block, reason: decodeRevert(data, message), data };
     }
   }

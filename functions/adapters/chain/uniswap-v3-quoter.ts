@@ -7,7 +7,7 @@
 import { Interface, type JsonRpcProvider } from 'ethers';
 import { encodeSwapPath, sameAddress, type SwapRoute } from '../../domain';
 import type { SwapQuote, SwapQuoter } from '../../ports/liquidator-contract';
-import { isRevertError } from './revert-data';
+import { classifyCallFailure, isRevert, NodeCallError } from './call-failure';
 
 const QUOTER_V2 = new Interface([
   'function quoteExactInput(bytes path, uint256 amountIn) returns (uint256 amountOut, uint160[] sqrtPriceX96AfterList, uint32[] initializedTicksCrossedList, uint256 gasEstimate)',
@@ -58,8 +58,11 @@ export class UniswapV3Quoter implements SwapQuoter {
           const [amountOut, , , gasEstimate] = QUOTER_V2.decodeFunctionResult('quoteExactInput', result) as unknown as [bigint, unknown, unknown, bigint];
           return { route, amountInUnits, amountOutUnits: amountOut, swapGasEstimate: gasEstimate };
         } catch (err) {
-          if (isRevertError(err)) return undefined; // no pool, or not enough liquidity on this route
-          throw err;
+          const failure = classifyCallFailure(err);
+          if (isRevert(failure)) return undefined; // no pool, or not enough liquidity on this route
+          // The node failing the quote is not "no route": retryable, never a skip.
+          if (failure.kind === 'other') throw err;
+          throw new NodeCallError(failure, `quote ${route.tokens.join('→')} at block ${block}`, { cause: err });
         }
       }),
     );
