@@ -83,6 +83,11 @@ export class AccountReads {
     return { accounts, reserves, everyone: false };
   }
 
+  /** The last block handled with these readings (an earlier invocation's last, in a warm container). */
+  get lastSettledBlock(): number | undefined {
+    return this.changesThrough;
+  }
+
   /** Changes up to `block` are accounted for (call once the block succeeded). */
   settled(block: number): void {
     this.changesThrough = block;

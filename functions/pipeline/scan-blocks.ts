@@ -737,9 +737,11 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
           emit({ kind: 'pacing-off', block: head, skippedBlocks: head - pacedAfter - 1, blockTimeMs: settings.blockTimeMs! });
         }
         pacedAfter = undefined;
-        if (lastBlock !== undefined && head <= lastBlock) {
+        // A warm container's readings were taken up to the previous invocation's last block: that block is done.
+        const handledThrough = lastBlock ?? reads?.lastSettledBlock;
+        if (handledThrough !== undefined && head <= handledThrough) {
           // No new block yet: look at the mempool, wait one poll interval (never past the stop time), ask again.
-          if (deps.pendingUpdates) {
+          if (deps.pendingUpdates && lastBlock !== undefined) {
             const at = lastBlock;
             await runBestEffort(deps.bestEffort ?? UNREPORTED, 'pending-update', () => followPendingUpdates(at), { block: at });
           }

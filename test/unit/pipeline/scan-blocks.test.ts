@@ -343,6 +343,19 @@ describe('scanBlocks: change-driven reads', () => {
     expect(h.changes.ranges[1]).toEqual({ fromBlock: 102, toBlock: 110 });
   });
 
+  it('a warm invocation starting while its predecessor\'s last block is still the head waits for the next block', async () => {
+    const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: CHANGE_DRIVEN });
+    const reads = new AccountReads(DEFAULT_READ_POLICY, 100);
+
+    // Blocks 100 and 101 (0–2 s), then the next invocation at 3 s: block 101 is still the head.
+    await h.run(12_500, { reads });
+    await h.time.sleep(3_000 - (h.time.nowMs() - h.chain.timeOf(100)));
+    await h.run(12_500, { reads });
+
+    expect(h.progress().map((p) => p.block)).toEqual([100, 101, 102]);
+    expect(h.oracle.reads).toBe(3);
+  });
+
   it('forgets every reading when the gap since its last block is longer than maxGapBlocks', async () => {
     const h = harness({ borrowers: [tracked(A)], healthAt: () => ({ healthFactorWad: hf('1.5') }), settings: { reads: { mode: 'changes', policy: DEFAULT_READ_POLICY, maxGapBlocks: 5 } } });
     const reads = new AccountReads(DEFAULT_READ_POLICY, 5);
