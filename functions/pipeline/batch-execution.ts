@@ -37,7 +37,7 @@ import type {
   LiquidateDecision,
   RealizedLiquidation,
 } from './execute-candidate';
-import { executionPlanOf, replacementBudgetOf, sendAlone } from './execute-candidate';
+import { executionPlanOf, FollowedUpdateLandedError, replacementBudgetOf, sendAlone } from './execute-candidate';
 import { runBestEffort } from './best-effort';
 import { messageOf, PendingTransactionError } from './execution-failures';
 import { encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
@@ -256,6 +256,12 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     await Promise.all(
       priced.map((p, i) => leave(p.member, { kind: 'dry-run', block, plan: plans[i] }, { kind: 'dry-run', opportunity: p.member.opportunity, block, plan: encodePlan(plans[i]) })),
     );
+    return results;
+  }
+
+  // A plan made with a pending oracle update applied is stale once the update has landed: planned again.
+  if (await deps.followedUpdateLanded?.()) {
+    await Promise.all(priced.map((p) => retryLater(p.member, new FollowedUpdateLandedError(p.member.opportunity))));
     return results;
   }
 

@@ -147,6 +147,12 @@ export interface ExecuteCandidateDeps extends DispatcherDeps {
   settings: ExecutionSettings;
   /** Candidates found from a pending oracle update; absent: such a candidate is planned on the chain as it is. */
   oracleUpdates?: OracleUpdateFollower;
+  /**
+   * Set on the deps of a candidate following a pending update: whether the update has landed meanwhile. Checked
+   * right before anything is signed: a plan made with the update applied but sent after it landed would sell into
+   * pools the arbitrage has moved since (its bound fails), so it is planned again on the chain as it is.
+   */
+  followedUpdateLanded?: () => Promise<boolean>;
 }
 
 export interface ExecuteCandidateInput {
@@ -300,7 +306,10 @@ export async function followerDeps(deps: ExecuteCandidateDeps, message: Pick<Can
     chain.broadcast = async (raw) => ((await follower.statusOf(update.txHash)) === 'pending' ? viaBundle(raw) : deps.chain.broadcast(raw));
   }
   const settings = { ...deps.settings, maxSlippageBps: deps.settings.followerSlippageBps ?? deps.settings.maxSlippageBps };
-  return { ...deps, ...follower.readersWith(update), chain, settings };
+  const followedUpdateLanded = async () =>
+    // A failed status read sends the plan (a warning and PendingUpdateFailures): the contract's guards still hold.
+    (await runBestEffort(deps.bestEffort, 'pending-update', () => follower.statusOf(update.txHash), { txHash: update.txHash })) === 'landed';
+  return { ...deps, ...follower.readersWith(update), chain, settings, followedUpdateLanded };
 }
 
 export async function executeCandidate(baseDeps: ExecuteCandidateDeps, input: ExecuteCandidateInput): Promise<ExecutionResult> {
@@ -382,6 +391,15 @@ export async function executeCandidate(baseDeps: ExecuteCandidateDeps, input: Ex
   return input.batch ? input.batch.join(member) : sendAlone(deps, member, signer);
 }
 
+/** The oracle update a plan followed landed before the plan was sent: planned again (retryable). */
+export class FollowedUpdateLandedError extends Error {
+  readonly retryable = true;
+  constructor(opportunity: string) {
+    super(`${opportunity}: the oracle update it follows landed before it was sent; planned again on the chain as it is`);
+    this.name = 'FollowedUpdateLandedError';
+  }
+}
+
 /**
  * A claimed, planned candidate sent on its own (`liquidate`): simulated, checked, handed to the dispatcher.
  * `signer`: the key chosen before deciding; chosen now if absent.
@@ -400,6 +418,7 @@ export async function sendAlone(deps: ExecuteCandidateDeps, member: BatchMember,
     const prepared = await prepare(deps, { opportunity, attempt, block, decision, signer: key, nowIso });
     if (prepared.kind === 'result') return prepared.result;
     ready = prepared;
+    if (await deps.followedUpdateLanded?.()) throw new ClaimedFailure('prepare', new FollowedUpdateLandedError(opportunity));
   } catch (error) {
     if (!(error instanceof ClaimedFailure)) throw error;
     const failed = await failClaimedAttempt(deps, { opportunity, attempt, block, nowIso: nowIso() }, error);

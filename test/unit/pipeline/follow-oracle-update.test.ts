@@ -6,7 +6,7 @@
  */
 import type { CandidateMessage, OracleUpdateRef } from '../../../functions/pipeline/candidate-message';
 import { executeCandidate, type OracleUpdateFollower } from '../../../functions/pipeline/execute-candidate';
-import { GWEI, healthy, liquidatable, MESSAGE, world } from './execution-fakes';
+import { GWEI, healthy, liquidatable, MESSAGE, OPPORTUNITY, world } from './execution-fakes';
 
 const UPDATE: OracleUpdateRef = {
   txHash: `0x${'cd'.repeat(32)}`,
@@ -79,9 +79,10 @@ describe('executeCandidate following a pending oracle update', () => {
     // Never mined at first: the dispatcher replaces the transaction after replaceAfterMs.
     const w = world({ mine: { index: 1, afterMs: 10_000 } });
     const bundles: string[][] = [];
-    // Pending until the first broadcast has gone (decision, then the bundle), landed by the replacement.
+    // Pending until the first broadcast has gone (decision, the check before signing, then the bundle), landed by
+    // the replacement.
     let checks = 0;
-    w.deps.oracleUpdates = follower(() => (++checks <= 2 ? 'pending' : 'landed'), [], bundles);
+    w.deps.oracleUpdates = follower(() => (++checks <= 3 ? 'pending' : 'landed'), [], bundles);
 
     const result = await executeCandidate(w.deps, { message: FOLLOWING, attempt: 'message-1', receiptDeadlineMs: w.clock.now + 60_000 });
 
@@ -91,6 +92,20 @@ describe('executeCandidate following a pending oracle update', () => {
     // The replacement went through the chain gateway's broadcast.
     expect(w.broadcasts).toHaveLength(1);
     expect(w.signed).toHaveLength(2);
+  });
+
+  it('does not send a plan whose update landed meanwhile: the claim ends failed (retryable) and the delivery comes back', async () => {
+    const w = world({ read: { kind: 'position', position: healthy } });
+    let checks = 0;
+    // Pending when planned, landed by the time the transaction would be signed.
+    w.deps.oracleUpdates = follower(() => (++checks <= 1 ? 'pending' : 'landed'), []);
+
+    const error = await executeCandidate(w.deps, { message: FOLLOWING, attempt: 'message-1', receiptDeadlineMs: w.clock.now + 30_000 }).catch((e: unknown) => e);
+
+    expect((error as Error).message).toMatch(/landed before it was sent/);
+    expect(w.signed).toEqual([]);
+    expect(w.broadcasts).toEqual([]);
+    expect(w.ledger.attempts.get(OPPORTUNITY)?.state).toBe('failed');
   });
 
   it('a failed status read is reported and the candidate planned on the chain as it is', async () => {
