@@ -37,12 +37,13 @@ export function overrideOf(update: OracleUpdateRef): StateOverride {
 const BUNDLE_BLOCKS = 2;
 
 export function oracleUpdateFollower(provider: JsonRpcProvider, options: OracleUpdateFollowerOptions): OracleUpdateFollower {
+  const statusOf = async (txHash: string): Promise<'pending' | 'landed' | 'gone'> => {
+    const tx = (await provider.send('eth_getTransactionByHash', [txHash])) as { blockNumber?: string | null } | null;
+    if (tx === null) return 'gone';
+    return tx.blockNumber === null || tx.blockNumber === undefined ? 'pending' : 'landed';
+  };
   return {
-    async statusOf(txHash) {
-      const tx = (await provider.send('eth_getTransactionByHash', [txHash])) as { blockNumber?: string | null } | null;
-      if (tx === null) return 'gone';
-      return tx.blockNumber === null || tx.blockNumber === undefined ? 'pending' : 'landed';
-    },
+    statusOf,
     readersWith: (update) => options.readersOn(withStateOverride(provider, overrideOf(update))),
     ...(options.relay
       ? {
@@ -50,15 +51,31 @@ export function oracleUpdateFollower(provider: JsonRpcProvider, options: OracleU
             const relay = options.relay!;
             return async (raw: string): Promise<BroadcastResult> => {
               if (!update.raw) return chain.broadcast(raw);
-              try {
-                const head = await chain.latestBlock();
-                for (let i = 1; i <= BUNDLE_BLOCKS; i++) await relay.sendBundle({ txs: [update.raw, raw], blockNumber: head + i });
-                return { kind: 'accepted' };
-              } catch (error) {
-                // A refused bundle is not a lost liquidation: the transaction goes out publicly, priced to follow.
-                options.onBundleRefused?.((error as Error).message);
-                return chain.broadcast(raw);
+              let accepted = 0;
+              let refusal: unknown;
+              const head = await chain.latestBlock();
+              for (let i = 1; i <= BUNDLE_BLOCKS && refusal === undefined; i++) {
+                try {
+                  await relay.sendBundle({ txs: [update.raw, raw], blockNumber: head + i });
+                  accepted++;
+                } catch (error) {
+                  refusal = error;
+                }
               }
+              // Accepted for a block: the relay has it (a later block's refusal changes nothing).
+              if (accepted > 0) return { kind: 'accepted' };
+              const reason = (refusal as Error).message;
+              options.onBundleRefused?.(reason);
+              // Refused because the update has landed: the plan (made with it pending) is stale and nothing of
+              // ours is out, so nothing is sent and the delivery plans again. Otherwise publicly, priced to follow.
+              const status = await statusOf(update.txHash).catch((error: unknown) => {
+                options.onBundleRefused?.(`the update's status is unknown (${(error as Error).message}): sent publicly`);
+                return 'pending' as const;
+              });
+              if (status === 'landed') {
+                return { kind: 'rejected', reason: `the oracle update landed before its bundle: ${reason}`, retryable: true };
+              }
+              return chain.broadcast(raw);
             };
           },
         }

@@ -87,7 +87,8 @@ describe('oracleUpdateFollower', () => {
       },
     };
     const refusals: string[] = [];
-    const { provider } = providerAnswering({});
+    // The update still pending when the relay refuses.
+    const { provider } = providerAnswering({ eth_getTransactionByHash: { blockNumber: null } });
     const follower = oracleUpdateFollower(provider, { readersOn: () => ({}), relay, onBundleRefused: (reason) => refusals.push(reason) });
     const publicly: string[] = [];
     const chain = chainRecording(publicly);
@@ -107,6 +108,22 @@ describe('oracleUpdateFollower', () => {
     const { raw: _raw, ...withoutRaw } = UPDATE;
     await follower.bundleBroadcast!(withoutRaw, chain)('0xours3');
     expect(publicly).toEqual(['0xours2', '0xours3']);
+  });
+
+  it('a bundle refused because the update has landed sends nothing: the plan is stale, the delivery plans again', async () => {
+    const relay: BundleRelay = {
+      sendBundle: async () => {
+        throw new Error('txs[0] refused by the node: nonce has already been used');
+      },
+    };
+    const { provider } = providerAnswering({ eth_getTransactionByHash: { blockNumber: '0x65' } });
+    const publicly: string[] = [];
+    const follower = oracleUpdateFollower(provider, { readersOn: () => ({}), relay });
+
+    const result = await follower.bundleBroadcast!(UPDATE, chainRecording(publicly))('0xours');
+
+    expect(result).toMatchObject({ kind: 'rejected', retryable: true });
+    expect(publicly).toEqual([]);
   });
 
   it('has no bundle broadcast without a relay', () => {
