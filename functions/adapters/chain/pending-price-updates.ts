@@ -18,6 +18,7 @@
 import { AbiCoder, getAddress, Interface, Signature, Transaction, type TransactionLike } from 'ethers';
 import * as z from '../../zod';
 import { mapWithConcurrency } from '../concurrency';
+import { classifyCallFailure, isRevert } from './call-failure';
 import { type JsonRpcSend, rpcErrorText } from './aave-v3-event-source';
 
 /** Fees the transaction offers: type 2 (and later) by max fee and tip, types 0 and 1 by gas price. */
@@ -252,16 +253,6 @@ function messageOf(err: unknown): string {
 /** geth, anvil and erigon: "filter not found"; nethermind: "Filter with id … does not exist". */
 const FILTER_GONE = /filter not found|filter .*does not exist/i;
 
-/**
- * The call ran and reverted (no `aggregator()`), as opposed to a node or transport failure. ethers reports every
- * JSON-RPC error of an eth_call as a CALL_EXCEPTION, with revert data when the node gave some and the node's own
- * error in `info.error` (geth reverts without data: "execution reverted").
- */
-function isRevert(err: unknown): boolean {
-  const e = err as { code?: unknown; data?: unknown; info?: { error?: { message?: unknown } } };
-  return e.code === 'CALL_EXCEPTION' && (typeof e.data === 'string' || /revert/i.test(String(e.info?.error?.message ?? '')));
-}
-
 type Send = (method: string, params: unknown[]) => Promise<unknown>;
 
 /**
@@ -301,7 +292,8 @@ export class PendingPriceUpdates {
         try {
           result = (await this.provider.send('eth_call', [{ to: source, data: AGGREGATOR_CALL }, blockTag])) as string;
         } catch (err) {
-          if (isRevert(err)) return self;
+          // Reverted (no `aggregator()`): its own target. A node failing the call is not an answer: thrown.
+          if (isRevert(classifyCallFailure(err))) return self;
           throw err;
         }
         if (!/^0x[0-9a-fA-F]{64}/.test(result)) return self;
