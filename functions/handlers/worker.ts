@@ -289,17 +289,16 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     }
   };
 
-  const processRecord = async (record: SQSRecord, context: Context, batch: ExecutionBatchSession | undefined): Promise<RecordOutcome> => {
+  const processRecord = async (record: SQSRecord, decoded: Decoded, context: Context, batch: ExecutionBatchSession | undefined): Promise<RecordOutcome> => {
     try {
-      return await processCandidate(record, context, batch);
+      return await processCandidate(record, decoded, context, batch);
     } finally {
       // However the record ended (rejected, replayed, no liquidation, failed), the batch no longer waits for it.
       batch?.leave(record.messageId);
     }
   };
 
-  const processCandidate = async (record: SQSRecord, context: Context, batch: ExecutionBatchSession | undefined): Promise<RecordOutcome> => {
-    const decoded = decodeForMarket(record.body, deps.marketKey);
+  const processCandidate = async (record: SQSRecord, decoded: Decoded, context: Context, batch: ExecutionBatchSession | undefined): Promise<RecordOutcome> => {
     if (decoded.kind === 'rejected') {
       // A failure here fails the record: SQS redelivers it and, after maxReceiveCount, redrives it itself.
       await deps.deadLetter.reject({ body: record.body, reason: decoded.reason, sourceMessageId: record.messageId, groupId: record.attributes.MessageGroupId });
@@ -372,8 +371,9 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     // Records following the same pending oracle update share a session whose batches are read and priced with
     // it applied; the others (and those whose update is no longer pending) share the plain one.
     const follows = new Map<string, { update: OracleUpdateRef; records: string[] }>();
+    const decodedOf = new Map(event.Records.map((record) => [record.messageId, decodeForMarket(record.body, deps.marketKey)]));
     for (const record of event.Records) {
-      const decoded = decodeForMarket(record.body, deps.marketKey);
+      const decoded = decodedOf.get(record.messageId)!;
       const update = decoded.kind === 'candidate' ? decoded.message.oracleUpdate : undefined;
       if (!update) continue;
       const group = follows.get(update.txHash) ?? { update, records: [] };
@@ -394,7 +394,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
     const plainBatch = plain > 0 ? await deps.openBatch?.(plain) : undefined;
     const response = await processPartialResponse(
       event,
-      (record: SQSRecord) => processRecord(record, context, sessionOf.has(record.messageId) ? sessionOf.get(record.messageId) : plainBatch),
+      (record: SQSRecord) => processRecord(record, decodedOf.get(record.messageId)!, context, sessionOf.has(record.messageId) ? sessionOf.get(record.messageId) : plainBatch),
       processor,
       { context, processInParallel: true },
     );

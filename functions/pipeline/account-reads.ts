@@ -6,7 +6,7 @@
  * Forgetting is always safe: an account without a reading is read at the next block. So a gap in the change log
  * (a block range the scanner never asked about, or too long a pause between invocations) forgets everything.
  */
-import type { OracleObservation } from '../domain/oracle-breaker';
+import { type OracleObservation, usageMaskOf } from '../domain/oracle-breaker';
 import { type AccountReading, type MarketNow, type PriceVector, type ReadPolicy, type ReadReason, rateBoundRay, readReason } from '../domain/read-policy';
 
 /** Position and risk-parameter changes in a block range (AaveV3PositionChanges fits this role). */
@@ -72,7 +72,7 @@ export class AccountReads {
       return { accounts, reserves: all, everyone: true };
     }
     if (ids.length > 0) {
-      const mask = ids.reduce<bigint>((m, id) => m | (3n << (2n * BigInt(id!))), 0n);
+      const mask = usageMaskOf(ids as number[]);
       for (const [account, reading] of this.readings) {
         if ((reading.userConfiguration & mask) !== 0n) {
           this.readings.delete(account);

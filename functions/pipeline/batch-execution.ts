@@ -70,10 +70,10 @@ export interface BatchMember {
 }
 
 /**
- * `follows`: the pending oracle update this session's batches follow (their deps read with it applied and pay its
- * fees); only candidates following that update join it.
+ * `follows`: the pending oracle update this session's batches follow and the deps that apply it (read with it,
+ * pay its fees); only candidates following that update join it, and they decide with those deps.
  */
-export type ExecutionBatchSession = BatchSession<BatchMember, ExecutionResult> & { follows?: string };
+export type ExecutionBatchSession = BatchSession<BatchMember, ExecutionResult> & { follows?: { txHash: string; deps: ExecuteCandidateDeps } };
 
 export interface BatchSessionSettings {
   /** Records of the invocation that may join. */
@@ -92,7 +92,7 @@ export function executionBatchSession(deps: ExecuteCandidateDeps, settings: Batc
     participantOf: (member) => member.attempt,
     flush: (members) => executeBatch(deps, members),
   });
-  return settings.follows === undefined ? session : { ...session, follows: settings.follows };
+  return settings.follows === undefined ? session : { ...session, follows: { txHash: settings.follows, deps } };
 }
 
 /** Whether `liquidator` can send batches (the port's optional part). */

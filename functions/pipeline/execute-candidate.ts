@@ -314,11 +314,16 @@ export async function followerDeps(deps: ExecuteCandidateDeps, message: Pick<Can
 
 export async function executeCandidate(baseDeps: ExecuteCandidateDeps, input: ExecuteCandidateInput): Promise<ExecutionResult> {
   const { message, attempt } = input;
-  // A failed status read plans on the chain as it is (a warning and PendingUpdateFailures): if the update is still
+  // In a session following this update, its deps (the update's status was read when the session opened). Else a
+  // failed status read plans on the chain as it is (a warning and PendingUpdateFailures): if the update is still
   // pending the account reads healthy (`stale`) and the scanner finds it again once the update lands.
-  const following = await runBestEffort(baseDeps.bestEffort, 'pending-update', () => followerDeps(baseDeps, message), { opportunity: deduplicationIdOf(message) });
+  const session = input.batch?.follows;
+  const following =
+    session !== undefined && session.txHash === message.oracleUpdate?.txHash
+      ? session.deps
+      : await runBestEffort(baseDeps.bestEffort, 'pending-update', () => followerDeps(baseDeps, message), { opportunity: deduplicationIdOf(message) });
   const deps = following ?? baseDeps;
-  if (following && input.batch?.follows !== message.oracleUpdate?.txHash) {
+  if (following && input.batch?.follows?.txHash !== message.oracleUpdate?.txHash) {
     // Alone, not in a batch that does not follow the same update: its simulation would not see it.
     input.batch?.leave(attempt);
     input = { ...input, batch: undefined };

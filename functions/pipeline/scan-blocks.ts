@@ -456,6 +456,18 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
     return { records: marked.length, enqueued };
   };
 
+  /** The candidate message for a liquidatable account seen at `block`, its episode from its record. */
+  const messageOf = (record: TrackedBorrower, account: ScannedAccount, block: number, source: CandidateMessage['source']): CandidateMessage => ({
+    version: 1,
+    chainId: settings.chainId.toString(),
+    pool: settings.pool,
+    borrower: record.borrower,
+    detectedBlock: block,
+    healthFactorWad: account.healthFactorWad.toString(),
+    firstLiquidatableBlock: record.liquidatableSinceBlock ?? block,
+    source,
+  });
+
   /** Updates already simulated (a transaction stays in the mempool for several polls). */
   const followedUpdates = new Set<string>();
   /** The last block's oracle verdicts and execution breaker: what gates a candidate found from a pending update. */
@@ -504,20 +516,8 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
         if (openBreakersAffecting(account.userConfiguration, observation.readings, lastVerdicts).length > 0) continue;
         // Liquidatable from the block the update lands in (the next one, if it is followed in time).
         const since = record.liquidatableSinceBlock ?? block + 1;
-        candidates.push({
-          record: withEpisode(record, since, markOf(record)),
-          message: {
-            version: 1,
-            chainId: settings.chainId.toString(),
-            pool: settings.pool,
-            borrower: record.borrower,
-            detectedBlock: block,
-            healthFactorWad: account.healthFactorWad.toString(),
-            firstLiquidatableBlock: since,
-            source: 'oracle-update',
-            oracleUpdate: update.follow,
-          },
-        });
+        const followed = withEpisode(record, since, markOf(record));
+        candidates.push({ record: followed, message: { ...messageOf(followed, account, block, 'oracle-update'), oracleUpdate: update.follow } });
       }
       const done = await enqueueAt(block, candidates);
       emit({ kind: 'oracle-update', block, txHash: update.txHash, assets: update.assets, simulated: users.length, liquidatable, enqueued: done.enqueued, rpcCalls: scanned.rpcCalls + polled.rpcCalls });
@@ -626,19 +626,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       if (!isLiq) continue;
       liquidatable++;
       const blocking = openBreakersAffecting(account.userConfiguration, observation.readings, verdicts);
-      const candidate: Candidate = {
-        record,
-        message: {
-          version: 1,
-          chainId: settings.chainId.toString(),
-          pool: settings.pool,
-          borrower: current.borrower,
-          detectedBlock: block,
-          healthFactorWad: account.healthFactorWad.toString(),
-          firstLiquidatableBlock: record.liquidatableSinceBlock ?? block,
-          source: 'scanner',
-        },
-      };
+      const candidate: Candidate = { record, message: messageOf(record, account, block, 'scanner') };
       if (blocking.length > 0) {
         blockedByBreaker++;
         emit({ kind: 'blocked-by-breaker', block, borrower: current.borrower, healthFactorWad: account.healthFactorWad, assets: blocking });

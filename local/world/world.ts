@@ -357,42 +357,31 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       return pools.map((p) => oracleTarget(p, prices));
     };
 
+    /** The feed update itself: the deployer sets the asset's price on its feed. */
+    const priceUpdateCall = async (asset: AssetSymbol, priceBase8: bigint) => {
+      const feed = feedOf(asset);
+      return {
+        label: `setting the ${asset} price`,
+        from: ACCOUNTS.deployer,
+        to: await feed.getAddress(),
+        data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
+        gas: SET_PRICE_GAS,
+        mustSucceed: true,
+      };
+    };
+
     const setPriceInOneBlock = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
       oneAtATime(async () => {
-        const feed = feedOf(asset);
-        const { firstBlock } = await movePoolsToTargets(
-          provider,
-          await oracleTargetsAfter(asset, priceBase8),
-          {
-            ...moveOptions,
-            leading: [
-              {
-                label: `setting the ${asset} price`,
-                from: ACCOUNTS.deployer,
-                to: await feed.getAddress(),
-                data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
-                gas: SET_PRICE_GAS,
-                mustSucceed: true,
-              },
-            ],
-          },
-        );
+        const targets = await oracleTargetsAfter(asset, priceBase8);
+        const { firstBlock } = await movePoolsToTargets(provider, targets, { ...moveOptions, leading: [await priceUpdateCall(asset, priceBase8)] });
         return firstBlock;
       });
 
     const setPriceThroughMempool = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
       oneAtATime(async () => {
-        const feed = feedOf(asset);
         const targets = await oracleTargetsAfter(asset, priceBase8);
         const fees = await priceUpdateFees(provider, priceUpdatePriorityFeeWei);
-        const update = {
-          label: `setting the ${asset} price`,
-          from: ACCOUNTS.deployer,
-          to: await feed.getAddress(),
-          data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
-          gas: SET_PRICE_GAS,
-          mustSucceed: true,
-        };
+        const update = await priceUpdateCall(asset, priceBase8);
         const updateHash = await sendPending(provider, update, fees);
         await movePoolsThroughMempool(provider, targets, { swapRouter: info.dex.swapRouter, arbitrageur: ACCOUNTS.arbitrageur, fees: arbitrageFeesBehind(fees) });
         const receipt = await pollReceipt(provider, updateHash);

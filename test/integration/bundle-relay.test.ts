@@ -11,7 +11,8 @@ import { latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/p
 import { type BundleRelayServer, startBundleRelay } from '../../local/relay/bundle-relay-server';
 import { loadScenario, type Scenario } from '../../local/world/scenario';
 import { LOCAL_LIQUIDATOR_KEYS } from '../../local/world/seed';
-import { findPendingPriceUpdate, type PendingPriceUpdate, startWorld, type World } from '../../local/world/world';
+import { startWorld, type World } from '../../local/world/world';
+import { justAfterABlock, waitForPendingUpdate } from './support';
 
 jest.setTimeout(180_000);
 
@@ -19,25 +20,6 @@ jest.setTimeout(180_000);
 const AUTH_KEY = '0x8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f';
 const GWEI = 1_000_000_000n;
 const usd = (n: number) => BigInt(Math.round(n * 1e8));
-
-async function justAfterABlock(world: World): Promise<number> {
-  const start = await latestBlockNumber(world.provider);
-  for (;;) {
-    const block = await latestBlockNumber(world.provider);
-    if (block > start) return block;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function waitForPendingUpdate(world: World): Promise<PendingPriceUpdate> {
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    const update = await findPendingPriceUpdate(world.provider, world.info, 'WETH');
-    if (update) return update;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('no pending WETH price update within 5 s');
-}
 
 describe('bundle relay stand-in behind the Flashbots adapter (mempool price updates, 1 s blocks)', () => {
   const scenario: Scenario = { ...loadScenario('default'), shocks: [] };
@@ -77,7 +59,7 @@ describe('bundle relay stand-in behind the Flashbots adapter (mempool price upda
     // Arrange
     const head = await justAfterABlock(world);
     const settled = world.setPrice('WETH', usd(2_700));
-    const update = await waitForPendingUpdate(world);
+    const update = await waitForPendingUpdate(world, 'WETH');
     const ours = await ourTransaction(update);
 
     // Act
@@ -100,7 +82,7 @@ describe('bundle relay stand-in behind the Flashbots adapter (mempool price upda
     // Arrange
     const head = await justAfterABlock(world);
     const settled = world.setPrice('WETH', usd(2_600));
-    const update = await waitForPendingUpdate(world);
+    const update = await waitForPendingUpdate(world, 'WETH');
     const accepted = relay.bundles.length;
     const payingMore = await ourTransaction({ maxFeePerGasWei: update.maxFeePerGasWei + GWEI, maxPriorityFeePerGasWei: update.maxPriorityFeePerGasWei + GWEI });
     // Same tip, a higher max fee: a builder keeps the order (equal effective tip), anvil would not.

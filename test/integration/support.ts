@@ -3,7 +3,10 @@
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { latestBlockNumber } from '../../functions/adapters/chain/provider';
 import { type CandidateMessage, decodeCandidateMessage } from '../../functions/pipeline/candidate-message';
+import type { AssetSymbol } from '../../local/world/scenario';
+import { findPendingPriceUpdate, type PendingPriceUpdate, type World } from '../../local/world/world';
 
 export const POOL_ABI = [
   'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
@@ -40,4 +43,25 @@ export async function drainCandidates(sqs: SQSClient, queueUrl: string): Promise
     messages.push(...batch.map((m) => decodeCandidateMessage(m.Body!)));
     await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
   }
+}
+
+/** Resolves just after a new block is mined, so what follows has almost a whole interval before the next. */
+export async function justAfterABlock(world: World): Promise<number> {
+  const start = await latestBlockNumber(world.provider);
+  for (;;) {
+    const block = await latestBlockNumber(world.provider);
+    if (block > start) return block;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The world's pending price update of `asset` (mempool mode), once it is in anvil's mempool (within 5 s). */
+export async function waitForPendingUpdate(world: World, asset: AssetSymbol): Promise<PendingPriceUpdate> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const update = await findPendingPriceUpdate(world.provider, world.info, asset);
+    if (update) return update;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`no pending ${asset} price update within 5 s`);
 }

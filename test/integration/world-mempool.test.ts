@@ -7,10 +7,11 @@
  * the priority fee playing no part.
  */
 import { Contract, parseUnits, toQuantity, type TransactionReceipt } from 'ethers';
-import { latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
+import { pollReceipt } from '../../functions/adapters/chain/provider';
 import { readPoolState } from '../../local/world/dex';
-import { ASSET_DECIMALS, type AssetSymbol, loadScenario, type Scenario } from '../../local/world/scenario';
-import { findPendingPriceUpdate, type PendingPriceUpdate, startWorld, type World } from '../../local/world/world';
+import { ASSET_DECIMALS, loadScenario, type Scenario } from '../../local/world/scenario';
+import { startWorld, type World } from '../../local/world/world';
+import { justAfterABlock, waitForPendingUpdate } from './support';
 
 jest.setTimeout(180_000);
 
@@ -28,26 +29,6 @@ function rawPriceFromSqrt(sqrtPriceX96: bigint): number {
   return sqrt * sqrt;
 }
 const ONE_TICK = 1e-4;
-
-/** Resolves just after a new block is mined, so what follows has almost a whole interval before the next. */
-async function justAfterABlock(world: World): Promise<number> {
-  const start = await latestBlockNumber(world.provider);
-  for (;;) {
-    const block = await latestBlockNumber(world.provider);
-    if (block > start) return block;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function waitForPendingUpdate(world: World, asset: AssetSymbol): Promise<PendingPriceUpdate> {
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    const update = await findPendingPriceUpdate(world.provider, world.info, asset);
-    if (update) return update;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`no pending ${asset} price update within 5 s`);
-}
 
 async function sendTransfer(world: World, from: string, fees: { maxFeePerGasWei: bigint; maxPriorityFeePerGasWei: bigint }): Promise<string> {
   return (await world.provider.send('eth_sendTransaction', [

@@ -1,9 +1,8 @@
-/** Watch tiers, table-driven, with the default policy: hot < 1.05, warm < 1.2; warm every 5 blocks, cold every 30. */
+/** Watch tiers, table-driven, with the default policy: hot < 1.05, warm < 1.2. */
 import {
   assertWatchTierPolicy,
   DEFAULT_WATCH_TIER_POLICY as P,
   healthChangedMaterially,
-  isDueAt,
   type WatchTier,
   watchTierOf,
 } from '../../../functions/domain/watch-tier';
@@ -34,23 +33,6 @@ describe('watchTierOf', () => {
   });
 });
 
-describe('isDueAt', () => {
-  it.each<[WatchTier, number, number | undefined, boolean]>([
-    ['cold', 100, undefined, true],
-    ['hot', 101, 100, true],
-    ['hot', 100, 100, false],
-    ['hot', 99, 100, false],
-    ['warm', 104, 100, false],
-    ['warm', 105, 100, true],
-    // Skipped blocks do not skip the account: due as soon as the interval has passed.
-    ['warm', 107, 100, true],
-    ['cold', 129, 100, false],
-    ['cold', 130, 100, true],
-  ])('%s at block %i, last read %s → %s', (tier, block, last, expected) => {
-    expect(isDueAt(tier, block, last, P)).toBe(expected);
-  });
-});
-
 describe('healthChangedMaterially (100 bps)', () => {
   it.each<[string, bigint | undefined, bigint, boolean]>([
     ['never recorded', undefined, wad('1.5'), true],
@@ -77,8 +59,6 @@ describe('assertWatchTierPolicy', () => {
 
   it.each<[string, Partial<typeof P>, string]>([
     ['hot above warm', { hotBelowWad: wad('1.3') }, 'invalid watch tier policy: hotBelowWad (1300000000000000000) exceeds warmBelowWad (1200000000000000000)'],
-    ['warm interval 0', { warmEveryBlocks: 0 }, 'invalid watch tier policy: warmEveryBlocks must be a whole number ≥ 1, got 0'],
-    ['cold interval 1.5', { coldEveryBlocks: 1.5 }, 'invalid watch tier policy: coldEveryBlocks must be a whole number ≥ 1, got 1.5'],
   ])('rejects %s', (_name, change, message) => {
     expect(() => assertWatchTierPolicy({ ...P, ...change })).toThrow(message);
   });

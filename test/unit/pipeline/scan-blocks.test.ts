@@ -91,7 +91,15 @@ function harness(options: HarnessOptions) {
   };
   const run = (
     invocationMs = INVOCATION_MS,
-    deps: { store?: InMemoryBorrowerStore; queue?: CandidateQueue; onEvent?: (e: ScanEvent) => void; blocks?: BlockSource; bestEffort?: BestEffort; reads?: AccountReads } = {},
+    deps: {
+      store?: InMemoryBorrowerStore;
+      queue?: CandidateQueue;
+      onEvent?: (e: ScanEvent) => void;
+      blocks?: BlockSource;
+      bestEffort?: BestEffort;
+      reads?: AccountReads;
+      pendingUpdates?: PendingUpdateWatch;
+    } = {},
   ) =>
     scanBlocks(
       {
@@ -103,6 +111,7 @@ function harness(options: HarnessOptions) {
         blocks: deps.blocks ?? chain,
         changes,
         ...(deps.reads ? { reads: deps.reads } : {}),
+        ...(deps.pendingUpdates ? { pendingUpdates: deps.pendingUpdates } : {}),
         breakers,
         clock: time,
         sleep: time.sleep,
@@ -922,17 +931,7 @@ describe('scanBlocks: pending oracle updates', () => {
     });
     // The update appears 2.6 s in: after block 101 (2 s), before block 102 (4 s).
     const pending = new FakePending(h.time, h.time.nowMs() + 2_600, (user) => after[user]);
-    const breakers = {
-      check: async () =>
-        h.execution.openUntilBlock !== undefined && h.chain.blockAt(h.time.nowMs()) < h.execution.openUntilBlock
-          ? ({ kind: 'open', reason: 'kill-switch', detail: 'on by ops: drill' } as const)
-          : ({ kind: 'closed' } as const),
-    };
-    const run = () =>
-      scanBlocks(
-        { settings: defaultSettings(settings), store: h.store, queue: h.queue, accounts: h.accounts, oracle: h.oracle, blocks: h.chain, changes: h.changes, clock: h.time, sleep: h.time.sleep, pendingUpdates: pending, onEvent: (e) => h.events.push(e), breakers },
-        { deadlineAtMs: h.time.nowMs() + 20_000 },
-      );
+    const run = (bestEffort?: BestEffort) => h.run(20_000, { pendingUpdates: pending, ...(bestEffort ? { bestEffort } : {}) });
     return { h, pending, run };
   }
 
@@ -965,28 +964,12 @@ describe('scanBlocks: pending oracle updates', () => {
   });
 
   it('reports a failed mempool poll as a best-effort failure and keeps following blocks', async () => {
-    const { h, pending, run } = pendingHarness(CHANGE_DRIVEN);
+    const { pending, run } = pendingHarness(CHANGE_DRIVEN);
     const failures: string[] = [];
     pending.poll = async () => {
       throw new Error('eth_getFilterChanges: filter not found');
     };
-    const summary = await scanBlocks(
-      {
-        settings: defaultSettings(CHANGE_DRIVEN),
-        store: h.store,
-        queue: h.queue,
-        accounts: h.accounts,
-        oracle: h.oracle,
-        blocks: h.chain,
-        changes: h.changes,
-        clock: h.time,
-        sleep: h.time.sleep,
-        pendingUpdates: pending,
-        bestEffort: { failed: (step) => failures.push(step) },
-      },
-      { deadlineAtMs: h.time.nowMs() + 20_000 },
-    );
-    void run;
+    const summary = await run({ failed: (step) => failures.push(step) });
 
     expect(summary.failedBlocks).toBe(0);
     expect(summary.blocks).toBe(5);
