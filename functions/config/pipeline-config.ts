@@ -9,6 +9,7 @@
 import * as z from '../zod';
 import type { RuleSet } from '../domain';
 import { ruleSetForPoolVersion } from '../domain';
+import { DEFAULT_CAPTURE_LOOKBACK_BLOCKS } from '../pipeline/record-liquidations';
 
 /** anvil / hardhat chain id: the only chain where a raw private key or RPC URL in the environment is accepted. */
 export const LOCAL_CHAIN_ID = 31337;
@@ -67,6 +68,12 @@ const envSchema = z
     INDEXER_LOG_WINDOW: z._default(int(1), 2_000),
     /** Blocks re-read on every run, so a reorg shallower than this is repaired. */
     INDEXER_REORG_DEPTH: z._default(int(0), 12),
+    /**
+     * Liquidations and deficits at most this many blocks below the head are recorded and valued at their block's
+     * oracle price (functions/pipeline/record-liquidations.ts). A full node keeps recent state only (geth: 128
+     * blocks); with an archive endpoint it may be raised to cover a longer indexer outage.
+     */
+    INDEXER_CAPTURE_LOOKBACK_BLOCKS: z._default(int(1), DEFAULT_CAPTURE_LOOKBACK_BLOCKS),
 
     /** Stop following blocks this long before the invocation's deadline. */
     SCANNER_DEADLINE_MARGIN_MS: z._default(int(1_000), 10_000),
@@ -231,13 +238,6 @@ const envSchema = z
     if (env.LIQUIDATOR_ADDRESS && env.LIQUIDATOR_ADDRESS_PARAMETER) {
       ctx.addIssue({ code: 'custom', path: ['LIQUIDATOR_ADDRESS_PARAMETER'], message: 'set at most one of LIQUIDATOR_ADDRESS and LIQUIDATOR_ADDRESS_PARAMETER' });
     }
-    if (env.SIGNER_MODE !== undefined && env.SWAP_QUOTER_ADDRESS === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['SWAP_QUOTER_ADDRESS'], message: 'required with a signer: the Uniswap V3 QuoterV2 that prices the sale of seized collateral' });
-    }
-    if (env.NATIVE_PRICE_ASSET === undefined && env.SIGNER_MODE !== undefined) {
-      // Checked with the signer: only a function that sends transactions prices their gas.
-      ctx.addIssue({ code: 'custom', path: ['NATIVE_PRICE_ASSET'], message: 'required with a signer: the reserve whose oracle price converts gas to USD (WETH on Ethereum)' });
-    }
   }));
 
 export type PipelineEnv = z.output<typeof envSchema>;
@@ -272,7 +272,7 @@ export interface PipelineConfig {
   /** Where the worker sends malformed messages, with the reason, instead of failing their batch. */
   candidatesDlqUrl?: string;
   endpoints: { dynamodb?: string; sqs?: string; kms?: string };
-  indexer: { startBlock: number; logWindow: number; reorgDepth: number };
+  indexer: { startBlock: number; logWindow: number; reorgDepth: number; captureLookbackBlocks: number };
   scanner: {
     deadlineMarginMs: number;
     pollIntervalMs: number;
@@ -358,6 +358,12 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     const name = REQUIREMENT_VAR[requirement];
     if (!env[name]) problems.push(`${name}: required by this function`);
   }
+  // Only a function that sends transactions prices their gas and the sale of seized collateral. The indexer may
+  // know the signer's keys without signing: it recognises our own liquidations by their addresses.
+  if (requires.includes('signer') && env.SIGNER_MODE !== undefined) {
+    if (env.SWAP_QUOTER_ADDRESS === undefined) problems.push('SWAP_QUOTER_ADDRESS: required with a signer: the Uniswap V3 QuoterV2 that prices the sale of seized collateral');
+    if (env.NATIVE_PRICE_ASSET === undefined) problems.push('NATIVE_PRICE_ASSET: required with a signer: the reserve whose oracle price converts gas to USD (WETH on Ethereum)');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
@@ -379,7 +385,12 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     candidatesQueueUrl: e.CANDIDATES_QUEUE_URL,
     candidatesDlqUrl: e.CANDIDATES_DLQ_URL,
     endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT, kms: e.KMS_ENDPOINT },
-    indexer: { startBlock: e.INDEXER_START_BLOCK, logWindow: e.INDEXER_LOG_WINDOW, reorgDepth: e.INDEXER_REORG_DEPTH },
+    indexer: {
+      startBlock: e.INDEXER_START_BLOCK,
+      logWindow: e.INDEXER_LOG_WINDOW,
+      reorgDepth: e.INDEXER_REORG_DEPTH,
+      captureLookbackBlocks: e.INDEXER_CAPTURE_LOOKBACK_BLOCKS,
+    },
     scanner: {
       deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
       pollIntervalMs: e.SCANNER_POLL_INTERVAL_MS,

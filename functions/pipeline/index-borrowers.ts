@@ -18,6 +18,8 @@
 import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import type { BorrowerStore, CheckpointStore, IndexerCheckpoint } from '../ports/borrower-store';
 import type { Clock } from '../ports/clock';
+import type { DeficitLog, LiquidationLog } from '../ports/market-liquidations';
+import { type CaptureTally, emptyCaptureTally, recordMarketEvents, type RecordMarketEventsDeps } from './record-liquidations';
 
 /** What happened to an account, in protocol-neutral verbs (Morpho Blue has the same ones). */
 export type AccountEventKind =
@@ -36,8 +38,13 @@ export interface AccountEvent {
   block: number;
 }
 
-/** A window either reads, or the node refuses it as too large (and a smaller one may pass). */
-export type AccountEventRead = { kind: 'events'; events: AccountEvent[] } | { kind: 'range-too-large'; reason: string };
+/**
+ * A window either reads, or the node refuses it as too large (and a smaller one may pass). A source that reads
+ * the details of LiquidationCall and DeficitCreated logs returns them too (record-liquidations.ts).
+ */
+export type AccountEventRead =
+  | { kind: 'events'; events: AccountEvent[]; liquidations?: LiquidationLog[]; deficits?: DeficitLog[] }
+  | { kind: 'range-too-large'; reason: string };
 
 /**
  * The market's account events on chain. Every method is exactly one JSON-RPC request, so the indexer can count
@@ -66,6 +73,8 @@ export interface IndexerSettings {
   maxConsecutiveWindowFailures?: number;
   /** Pause before a failed window is tried again (default 1,000 ms); never past the run's deadline. */
   windowRetryPauseMs?: number;
+  /** Liquidation and deficit logs older than this below the head are not recorded (default 120, record-liquidations.ts). */
+  captureLookbackBlocks?: number;
 }
 
 export interface IndexBorrowersDeps {
@@ -80,6 +89,11 @@ export interface IndexBorrowersDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Told of each failed window before it is tried again (the handler logs a warning and counts a metric). */
   onWindowFailed?: (failure: WindowFailure) => void;
+  /**
+   * Records each window's liquidations and deficits before the checkpoint moves past them (capture rate, bad
+   * debt). Absent: they are not recorded.
+   */
+  capture?: RecordMarketEventsDeps;
 }
 
 /** A window that failed and will be tried again. */
@@ -131,6 +145,8 @@ export interface IndexBorrowersSummary {
   /** Windows that failed and were tried again in this run. */
   failedWindows: number;
   reorg: ReorgCheck;
+  /** Liquidations and deficits recorded for the first time in this run (all zero without `capture`). */
+  capture: CaptureTally;
 }
 
 /** The node refuses eth_getLogs even for a single block: smaller windows cannot help. */
@@ -175,6 +191,8 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
   rpcCalls++;
   let checkpoint = await checkpoints.getCheckpoint(market);
   let reorg: ReorgCheck = { kind: 'first-run' };
+  // Added to as logs are recorded, so what a failed window recorded before failing is counted (once).
+  const capture = emptyCaptureTally();
 
   const summary = (outcome: IndexOutcome, fromBlock: number, counts: Partial<IndexBorrowersSummary> = {}): IndexBorrowersSummary => ({
     outcome,
@@ -189,6 +207,7 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
     rpcCalls,
     failedWindows: 0,
     reorg,
+    capture,
     ...counts,
   });
 
@@ -276,6 +295,8 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
       return { kind: 'refused' };
     }
     await track(read.events);
+    // Every liquidated account is tracked by now (a LiquidationCall proves debt): these are tracked borrowers'.
+    if (deps.capture) await recordMarketEvents(deps.capture, { liquidations: read.liquidations ?? [], deficits: read.deficits ?? [] }, headBlock, capture);
     // Windows below the checkpoint re-read it for reorgs and leave it where it is.
     if (!checkpoint || to >= checkpoint.block) {
       const blockHash = (await source.blockHash(to)).toLowerCase();

@@ -4,10 +4,15 @@
  * src/contracts/interfaces/IPool.sol); the logic libraries emit them by DELEGATECALL (V3.0) or as internal
  * code of the Pool, so every log's address is the Pool proxy. test/unit/pipeline/index-borrowers.test.ts checks
  * the signatures against both IPool.sol sources in node_modules.
+ *
+ * The same eth_getLogs also asks for DeficitCreated (v3.3+; a V3.0 Pool never emits it), and the details of
+ * LiquidationCall and DeficitCreated logs are decoded for the capture-rate and bad-debt records
+ * (functions/pipeline/record-liquidations.ts).
  */
-import { id, type JsonRpcProvider, toQuantity } from 'ethers';
+import { id, Interface, type JsonRpcProvider, toQuantity } from 'ethers';
 import * as z from '../../zod';
 import type { AccountEvent, AccountEventKind, AccountEventRead, AccountEventSource } from '../../pipeline/index-borrowers';
+import type { DeficitLog, LiquidationLog } from '../../ports/market-liquidations';
 
 interface PoolEvent {
   kind: AccountEventKind;
@@ -35,7 +40,18 @@ export const AAVE_V3_ACCOUNT_EVENTS: readonly PoolEvent[] = [
 ];
 
 const BY_TOPIC = new Map(AAVE_V3_ACCOUNT_EVENTS.map((event) => [id(event.signature), event]));
-const TOPICS = [...BY_TOPIC.keys()];
+
+/**
+ * The two logs read in full. LiquidationCall: IPool.sol (both versions); DeficitCreated: aave-v3-origin
+ * src/contracts/interfaces/IPool.sol (v3.3+), emitted by LiquidationLogic._burnBadDebt.
+ */
+export const POOL_DETAIL_EVENTS = new Interface([
+  'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
+  'event DeficitCreated(address indexed user, address indexed debtAsset, uint256 amountCreated)',
+]);
+const LIQUIDATION_TOPIC = POOL_DETAIL_EVENTS.getEvent('LiquidationCall')!.topicHash;
+const DEFICIT_TOPIC = POOL_DETAIL_EVENTS.getEvent('DeficitCreated')!.topicHash;
+const TOPICS = [...BY_TOPIC.keys(), DEFICIT_TOPIC];
 
 /**
  * Node answers that mean "ask for fewer blocks", as providers word them: geth/Infura "query returned more than
@@ -52,8 +68,12 @@ const logSchema = z.object({
   address: z.string(),
   topics: z.array(word).check(z.minLength(1)),
   blockNumber: hex,
+  data: z._default(hex, '0x'),
+  transactionHash: z.optional(word),
+  logIndex: z.optional(hex),
   removed: z.optional(z.boolean()),
 });
+type RawLog = z.output<typeof logSchema>;
 const logsSchema = z.array(logSchema);
 const blockSchema = z.nullable(z.object({ hash: word }));
 
@@ -120,15 +140,55 @@ export class AaveV3EventSource implements AccountEventSource {
       throw new EventSourceError(`eth_getLogs for blocks ${fromBlock}–${toBlock} returned malformed logs: ${parsed.error.message}`);
     }
     const events: AccountEvent[] = [];
+    const liquidations: LiquidationLog[] = [];
+    const deficits: DeficitLog[] = [];
     for (const log of parsed.data) {
       // `removed` is only set on filter subscriptions; a range query answers from the canonical chain.
       if (log.removed || log.address.toLowerCase() !== this.pool) continue;
-      const event = BY_TOPIC.get(log.topics[0].toLowerCase());
+      const topic0 = log.topics[0].toLowerCase();
+      if (topic0 === LIQUIDATION_TOPIC) liquidations.push(decodeLiquidation(log));
+      if (topic0 === DEFICIT_TOPIC) deficits.push(decodeDeficit(log));
+      const event = BY_TOPIC.get(topic0);
       const topic = event ? log.topics[event.accountTopic] : undefined;
       if (!event || !topic) continue;
       // An indexed address is the last 20 bytes of its 32-byte topic.
       events.push({ kind: event.kind, account: `0x${topic.slice(26).toLowerCase()}`, block: Number(log.blockNumber) });
     }
-    return { kind: 'events', events };
+    return { kind: 'events', events, liquidations, deficits };
   }
+}
+
+/** Where a log sits: its transaction and index (required for the logs recorded one item each). */
+function positionOf(log: RawLog): { txHash: string; logIndex: number; block: number } {
+  if (!log.transactionHash || log.logIndex === undefined) {
+    throw new EventSourceError(`a log of block ${Number(log.blockNumber)} has no transactionHash or logIndex`);
+  }
+  return { txHash: log.transactionHash.toLowerCase(), logIndex: Number(log.logIndex), block: Number(log.blockNumber) };
+}
+
+function decodeDetail(name: 'LiquidationCall' | 'DeficitCreated', log: RawLog) {
+  try {
+    return POOL_DETAIL_EVENTS.decodeEventLog(name, log.data, log.topics);
+  } catch (err) {
+    throw new EventSourceError(`a ${name} log of block ${Number(log.blockNumber)} does not decode: ${(err as Error).message}`, err);
+  }
+}
+
+function decodeLiquidation(log: RawLog): LiquidationLog {
+  const args = decodeDetail('LiquidationCall', log);
+  return {
+    ...positionOf(log),
+    borrower: (args.user as string).toLowerCase(),
+    liquidator: (args.liquidator as string).toLowerCase(),
+    collateralAsset: (args.collateralAsset as string).toLowerCase(),
+    debtAsset: (args.debtAsset as string).toLowerCase(),
+    debtRepaid: args.debtToCover as bigint,
+    collateralSeized: args.liquidatedCollateralAmount as bigint,
+    receiveAToken: args.receiveAToken as boolean,
+  };
+}
+
+function decodeDeficit(log: RawLog): DeficitLog {
+  const args = decodeDetail('DeficitCreated', log);
+  return { ...positionOf(log), borrower: (args.user as string).toLowerCase(), debtAsset: (args.debtAsset as string).toLowerCase(), amount: args.amountCreated as bigint };
 }

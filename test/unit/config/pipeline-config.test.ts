@@ -41,7 +41,7 @@ describe('pipeline configuration', () => {
     expect(config.marketKey).toBe('31337#0x3b02ff1e626ed7a8fd6ec5299e2c54e1421b626b');
     expect(config.rpc).toEqual({ url: 'http://127.0.0.1:8545' });
     expect(config.worker.targetHealthFactorWad).toBe(1_050_000_000_000_000_000n);
-    expect(config.indexer).toEqual({ startBlock: 0, logWindow: 2000, reorgDepth: 12 });
+    expect(config.indexer).toEqual({ startBlock: 0, logWindow: 2000, reorgDepth: 12, captureLookbackBlocks: 120 });
   });
 
   it('reads the capital-free execution settings with their defaults', () => {
@@ -58,7 +58,6 @@ describe('pipeline configuration', () => {
   });
 
   it.each([
-    ['a signer without a quoter', { ...LOCAL, SWAP_QUOTER_ADDRESS: undefined }, 'SWAP_QUOTER_ADDRESS: required with a signer'],
     ['an unknown funding mode', { ...LOCAL, FUNDING: 'wallet' }, 'FUNDING: must be "flash-loan" or "inventory"'],
     ['a fee tier Uniswap V3 does not have', { ...LOCAL, SWAP_FEE_TIERS: '500,250' }, 'SWAP_FEE_TIERS: must be Uniswap V3 fee tiers'],
     ['routes that are not JSON', { ...LOCAL, SWAP_ROUTES: '[{' }, 'SWAP_ROUTES: must be a JSON array of routes'],
@@ -98,8 +97,16 @@ describe('pipeline configuration', () => {
     expect(problems(scannerEnv, ['signer'])).toMatch(/SIGNER_MODE: required by this function/);
   });
 
-  it('requires the gas-pricing asset with a signer', () => {
-    expect(problems({ ...MAINNET, NATIVE_PRICE_ASSET: undefined } as unknown as Record<string, string>)).toMatch(/NATIVE_PRICE_ASSET: required with a signer/);
+  it('requires the gas-pricing asset and the quoter of a function that signs', () => {
+    expect(problems({ ...MAINNET, NATIVE_PRICE_ASSET: undefined } as unknown as Record<string, string>, ['signer'])).toMatch(/NATIVE_PRICE_ASSET: required with a signer/);
+    const { SWAP_QUOTER_ADDRESS: _q, ...withoutQuoter } = LOCAL;
+    expect(problems(withoutQuoter, ['signer'])).toMatch(/SWAP_QUOTER_ADDRESS: required with a signer/);
+  });
+
+  it('lets a function that only recognises the signers\' addresses (the indexer) know the keys without the quoter or gas asset', () => {
+    const { SWAP_QUOTER_ADDRESS: _q, NATIVE_PRICE_ASSET: _n, ...indexerEnv } = MAINNET;
+    expect(loadPipelineConfig(indexerEnv).worker.signer).toEqual({ mode: 'kms', keyIds: ['alias/keeper'] });
+    expect(loadPipelineConfig(indexerEnv).indexer.captureLookbackBlocks).toBe(120);
   });
 
   it('names a variable a function requires but is not set', () => {

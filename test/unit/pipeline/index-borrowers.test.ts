@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { id, Interface, makeError } from 'ethers';
-import { AAVE_V3_ACCOUNT_EVENTS, AaveV3EventSource, EventSourceError, type JsonRpcSend } from '../../../functions/adapters/chain/aave-v3-event-source';
+import { AAVE_V3_ACCOUNT_EVENTS, AaveV3EventSource, EventSourceError, type JsonRpcSend, POOL_DETAIL_EVENTS } from '../../../functions/adapters/chain/aave-v3-event-source';
 import {
   type AccountEvent,
   type AccountEventKind,
@@ -19,6 +19,7 @@ import {
   type IndexerSettings,
   LogWindowError,
 } from '../../../functions/pipeline/index-borrowers';
+import { emptyCaptureTally } from '../../../functions/pipeline/record-liquidations';
 import type { BorrowerStore, CheckpointStore, IndexerCheckpoint, TrackedBorrower } from '../../../functions/ports/borrower-store';
 
 const MARKET = '31337#0x00000000000000000000000000000000000000aa';
@@ -201,6 +202,7 @@ describe('indexBorrowers', () => {
         newBorrowers: 3,
         rpcCalls: 7, // head + 3 × (eth_getLogs + block hash for the checkpoint)
         failedWindows: 0,
+        capture: emptyCaptureTally(),
         reorg: { kind: 'first-run' },
       });
       // The supplier never borrowed: not tracked. B's supply in the window of its first borrow counts.
@@ -270,6 +272,7 @@ describe('indexBorrowers', () => {
         newBorrowers: 0,
         rpcCalls: 2, // head + the checkpoint block's hash
         failedWindows: 0,
+        capture: emptyCaptureTally(),
         reorg: { kind: 'unchanged' },
       });
       expect(chain.calls.logs).toBe(logsBefore);
@@ -534,6 +537,17 @@ describe('AaveV3EventSource', () => {
     });
   });
 
+  it.each([
+    ['V3.0', '@aave/core-v3/contracts/interfaces/IPool.sol', ['LiquidationCall']],
+    ['v3.6', '@aave-dao/aave-v3-origin/src/contracts/interfaces/IPool.sol', ['LiquidationCall', 'DeficitCreated']],
+  ])('decodes LiquidationCall and DeficitCreated as the Aave %s IPool.sol declares them (V3.0 has no DeficitCreated)', (_version, path, names) => {
+    const declared = declaredEvents(path);
+    const present = ['LiquidationCall', 'DeficitCreated'].filter((name) => declared.getEvent(name) !== null);
+
+    expect(present).toEqual(names);
+    for (const name of names) expect(POOL_DETAIL_EVENTS.getEvent(name)!.format('full')).toBe(declared.getEvent(name)!.format('full'));
+  });
+
   /** A JSON-RPC endpoint answering from a function, with ethers' own error objects for refusals. */
   function fakeRpc(answer: (method: string, params: unknown[]) => unknown): JsonRpcSend & { requests: { method: string; params: unknown[] }[] } {
     const requests: { method: string; params: unknown[] }[] = [];
@@ -550,7 +564,7 @@ describe('AaveV3EventSource', () => {
   const nodeError = (code: number, message: string) =>
     makeError('could not coalesce error', 'UNKNOWN_ERROR', { error: { code, message }, payload: { method: 'eth_getLogs' } });
 
-  it('asks for the pool and the seven topics, and decodes the account of each event', async () => {
+  it('asks for the pool, the seven topics and DeficitCreated, and decodes the account of each event and the details of liquidations and deficits', async () => {
     const log = (kind: AccountEventKind, topics: string[], block: number, address = POOL) => ({
       address: address.toLowerCase(),
       topics: [EVENT_TOPIC[kind], ...topics],
@@ -558,12 +572,16 @@ describe('AaveV3EventSource', () => {
       data: '0x',
     });
     const caller = pad(addr('9'));
+    const TX = `0x${'7'.repeat(64)}`;
+    const liquidation = POOL_DETAIL_EVENTS.encodeEventLog('LiquidationCall', [addr('1'), addr('2'), E, 1_500_000000n, 6n * 10n ** 17n, addr('9'), false]);
+    const deficit = POOL_DETAIL_EVENTS.encodeEventLog('DeficitCreated', [E, addr('2'), 42_000000n]);
     const rpc = fakeRpc(() => [
       log('supply', [RESERVE, pad(A), pad('0x0000000000000000000000000000000000000000')], 16),
       log('withdraw', [RESERVE, pad(B), caller], 17),
       log('borrow', [RESERVE, pad(C), pad('0x0000000000000000000000000000000000000000')], 18),
       log('repay', [RESERVE, pad(D), caller], 19),
-      log('liquidation', [RESERVE, pad(addr('2')), pad(E)], 20),
+      { ...log('liquidation', liquidation.topics.slice(1), 20), data: liquidation.data, transactionHash: TX, logIndex: '0x3' },
+      { address: POOL.toLowerCase(), topics: deficit.topics, data: deficit.data, blockNumber: '0x14', transactionHash: TX, logIndex: '0x4' },
       log('collateral-enabled', [RESERVE, pad(A)], 21),
       log('collateral-disabled', [RESERVE, pad(B)], 22),
       { ...log('borrow', [RESERVE, pad(C), caller], 23), topics: [`0x${'f'.repeat(64)}`, RESERVE] }, // another event
@@ -576,7 +594,7 @@ describe('AaveV3EventSource', () => {
     expect(rpc.requests).toEqual([
       {
         method: 'eth_getLogs',
-        params: [{ address: POOL.toLowerCase(), fromBlock: '0x10', toBlock: '0x18', topics: [Object.values(EVENT_TOPIC)] }],
+        params: [{ address: POOL.toLowerCase(), fromBlock: '0x10', toBlock: '0x18', topics: [[...Object.values(EVENT_TOPIC), id('DeficitCreated(address,address,uint256)')]] }],
       },
     ]);
     expect(read).toEqual({
@@ -590,6 +608,21 @@ describe('AaveV3EventSource', () => {
         { kind: 'collateral-enabled', account: A, block: 21 },
         { kind: 'collateral-disabled', account: B, block: 22 },
       ],
+      liquidations: [
+        {
+          txHash: TX,
+          logIndex: 3,
+          block: 20,
+          borrower: E,
+          liquidator: addr('9'),
+          collateralAsset: addr('1'),
+          debtAsset: addr('2'),
+          debtRepaid: 1_500_000000n,
+          collateralSeized: 6n * 10n ** 17n,
+          receiveAToken: false,
+        },
+      ],
+      deficits: [{ txHash: TX, logIndex: 4, block: 20, borrower: E, debtAsset: addr('2'), amount: 42_000000n }],
     });
   });
 
