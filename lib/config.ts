@@ -197,6 +197,8 @@ const alarms = z
     signerBalanceMinEth: positiveNumber.default(0.05),
     /** More reverted liquidations than this within one hour raise the revert-rate alarm. */
     maxRevertsPerHour: wholeNumber(0).default(2),
+    /** Bad debt (USD, DeficitCreated of Aave v3.3+) above this within 5 minutes raises the bad-debt alarm; 0: any. */
+    badDebtUsdMax: z.number(expected('a number')).min(0, 'must be at least 0').default(0),
   }, expected('an object'))
   .strict();
 

@@ -38,6 +38,11 @@ export interface PipelineFunctionDefinition {
   queues: Partial<Record<QueueName, QueueAccess>>;
   /** Signs and sends transactions: the KMS signing key, the private RPC endpoint and the execution settings. */
   sends: boolean;
+  /**
+   * Tells our liquidations from others' (the capture rate): knows the signer key's address (kms:GetPublicKey, no
+   * Sign) and reads the liquidator contract's address parameter.
+   */
+  recognisesOwnLiquidations?: boolean;
   description: string;
 }
 
@@ -56,7 +61,8 @@ export const PIPELINE_FUNCTIONS: Record<PipelineFunctionName, PipelineFunctionDe
     tables: { borrowers: 'readWrite', keeperState: 'readWrite' },
     queues: {},
     sends: false,
-    description: 'Indexes the market\'s borrowers from Pool events (scheduled)',
+    recognisesOwnLiquidations: true,
+    description: 'Indexes the market\'s borrowers from Pool events, records liquidations and deficits (scheduled)',
   },
   scanner: {
     id: 'scanner',
@@ -156,6 +162,8 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     NODE_OPTIONS: '--enable-source-maps',
   };
   if (name === 'indexer') env.INDEXER_START_BLOCK = config.market.indexerStartBlock.toString();
+  // The signer's key (SIGNER_MODE, KMS_KEY_ID) is added by the stack, which knows its ARN.
+  if (fn.recognisesOwnLiquidations) env.LIQUIDATOR_ADDRESS_PARAMETER = liquidatorParameterNameOf(config);
   if (name === 'scanner') {
     Object.assign(env, {
       SCANNER_READ_MODE: config.scanner.readMode,

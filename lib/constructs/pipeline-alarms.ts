@@ -118,6 +118,18 @@ export class PipelineAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
 
+    // DeficitCreated exists from Aave v3.3 on: a V3.0 market never sends BadDebtUsd and this alarm stays OK there.
+    add('BadDebt', 'bad-debt', {
+      alarmDescription:
+        `Liquidations left more than $${config.alarms.badDebtUsdMax} of bad debt (DeficitCreated) within 5 minutes: accounts went underwater before anyone liquidated them; see the deficit records in the keeper-state table (pk deficits#<market>) and the capture rate.`,
+      metric: metrics.custom('indexer', 'BadDebtUsd', { statistic: 'Sum', period: fiveMinutes }),
+      threshold: config.alarms.badDebtUsdMax,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // Sent only when a deficit was recorded: no data is no bad debt.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     add('RevertRate', 'revert-rate', {
       alarmDescription: `More than ${config.alarms.maxRevertsPerHour} liquidations reverted within an hour: sizing, gas or competition needs a look.`,
       metric: metrics.custom('worker', 'LiquidationsReverted', { statistic: 'Sum', period: Duration.hours(1) }),

@@ -112,6 +112,27 @@ export class PipelineDashboard extends Construct {
       ]),
       graph('Indexer lag (blocks)', [m.custom('indexer', 'IndexerLagBlocks', { statistic: 'Maximum', period: fiveMinutes, label: 'indexer lag' })]),
     );
+    const hour = Duration.hours(1);
+    dashboard.addWidgets(
+      graph(
+        'Captures: liquidated debt per hour (USD), ours vs others',
+        [
+          m.custom('indexer', 'LiquidatedDebtUsdByUs', { statistic: 'Sum', period: hour, label: 'ours (USD)' }),
+          m.custom('indexer', 'LiquidatedDebtUsdByOthers', { statistic: 'Sum', period: hour, label: 'others (USD)' }),
+        ],
+        [m.custom('indexer', 'LiquidationsByOthers', { statistic: 'Sum', period: hour, label: 'liquidations by others' })],
+      ),
+      new cloudwatch.GraphWidget({
+        title: 'Capture rate per hour (% of liquidated debt, USD; no data = no liquidation)',
+        left: [m.captureRatePercent(hour)],
+        leftYAxis: { min: 0, max: 100, showUnits: false },
+        width: WIDTH,
+        height: HEIGHT,
+      }),
+      graph('Bad debt created per hour (USD, Aave v3.3+ DeficitCreated)', [
+        m.custom('indexer', 'BadDebtUsd', { statistic: 'Sum', period: hour, label: 'bad debt (USD)' }),
+      ]),
+    );
     dashboard.addWidgets(
       graph(
         'Queues',

@@ -141,6 +141,18 @@ export class PipelineFunctions extends Construct {
       }
 
       rpcUrlSecret.grantRead(fn);
+      if (def.recognisesOwnLiquidations && !def.sends) {
+        // The signer's address only: GetPublicKey, never Sign. SIGNER_MODE names the keys; nothing here signs.
+        fn.addEnvironment('SIGNER_MODE', 'kms');
+        fn.addEnvironment('KMS_KEY_ID', signerKey.keyArn);
+        signerKey.grant(fn, 'kms:GetPublicKey');
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['ssm:GetParameter'],
+            resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: liquidatorParameterNameOf(config).slice(1) })],
+          }),
+        );
+      }
       if (def.sends) {
         fn.addEnvironment('SIGNER_MODE', 'kms');
         fn.addEnvironment('KMS_KEY_ID', signerKey.keyArn);

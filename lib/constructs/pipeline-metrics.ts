@@ -38,7 +38,8 @@ export const CUSTOM_METRICS = {
     'UnreadableAccounts',
     'OracleLensFallbacks',
   ],
-  indexer: ['IndexerLagBlocks'],
+  // The capture metrics are sent only by runs that recorded a liquidation or deficit (functions/handlers/indexer.ts).
+  indexer: ['IndexerLagBlocks', 'LiquidationsByOthers', 'LiquidatedDebtUsdByUs', 'LiquidatedDebtUsdByOthers', 'BadDebtUsd'],
   worker: [
     'LiquidationsSent',
     'LiquidationsMined',
@@ -92,6 +93,24 @@ export class PipelineMetrics {
       period: options.period,
       // A label makes an alarm render the metric as a query (Metrics[]); alarms leave it out.
       label: options.label,
+    });
+  }
+
+  /**
+   * Capture rate: debt repaid by us ÷ debt repaid by anyone, in USD at each block's oracle price, over each
+   * `period`, in percent. A ratio of the period's sums, not an average of per-run ratios (a $10 liquidation would
+   * weigh as much as a $1M one). The indexer sends each side only when not zero, so a missing side is 0; a period
+   * without any liquidation has no rate (no data), rather than 0 % or 100 %.
+   */
+  captureRatePercent(period: Duration): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'IF((FILL(us, 0) + FILL(others, 0)) > 0, 100 * FILL(us, 0) / (FILL(us, 0) + FILL(others, 0)))',
+      usingMetrics: {
+        us: this.custom('indexer', 'LiquidatedDebtUsdByUs', { statistic: 'Sum', period }),
+        others: this.custom('indexer', 'LiquidatedDebtUsdByOthers', { statistic: 'Sum', period }),
+      },
+      period,
+      label: 'CaptureRate (% of liquidated debt, USD)',
     });
   }
 

@@ -44,7 +44,7 @@ describe('parseDeploymentConfig', () => {
     });
     expect(config.scanner).toEqual({ readMode: 'changes', maxReadIntervalSec: 3_600, followPendingUpdates: false });
     expect(config.market.dex).toMatchObject({ feeTiers: [100, 500, 3000, 10000], routes: [] });
-    expect(config.alarms).toEqual({ signerBalanceMinEth: 0.05, maxRevertsPerHour: 2 });
+    expect(config.alarms).toEqual({ signerBalanceMinEth: 0.05, maxRevertsPerHour: 2, badDebtUsdMax: 0 });
     expect(config.privateRpcUrlSecretName).toBeUndefined();
   });
 

@@ -351,7 +351,7 @@ describe('signing key', () => {
     });
   });
 
-  it('only the worker and the trigger roles may use it, for kms:Sign and kms:GetPublicKey alone', () => {
+  it('only the worker and the trigger roles may sign with it (kms:Sign, kms:GetPublicKey); the indexer reads its public key alone', () => {
     const keyArn = JSON.stringify({ 'Fn::GetAtt': [signerKeyId(), 'Arn'] });
     const rolesWithKeyAccess = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) =>
@@ -361,11 +361,16 @@ describe('signing key', () => {
       )
       .flatMap((p) => (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref));
 
-    expect(rolesWithKeyAccess.sort()).toEqual([roleOf(keeper, 'trigger'), roleOf(keeper, 'worker')].sort());
-    for (const name of ['worker', 'trigger'] as const) {
-      const statements = statementsOfRole(keeper, roleOf(keeper, name)).filter((s) => asArray(s.Resource).some((r) => JSON.stringify(r) === keyArn));
-      expect(statements.flatMap((s) => asArray(s.Action)).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
-    }
+    const keyActions = (name: PipelineFunctionName) =>
+      statementsOfRole(keeper, roleOf(keeper, name))
+        .filter((s) => asArray(s.Resource).some((r) => JSON.stringify(r) === keyArn))
+        .flatMap((s) => asArray(s.Action))
+        .sort();
+
+    expect(rolesWithKeyAccess.sort()).toEqual([roleOf(keeper, 'indexer'), roleOf(keeper, 'trigger'), roleOf(keeper, 'worker')].sort());
+    for (const name of ['worker', 'trigger'] as const) expect(keyActions(name)).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    // Its address tells our liquidations from others' (the capture rate).
+    expect(keyActions('indexer')).toEqual(['kms:GetPublicKey']);
   });
 
   it('no other role gets kms:Sign on any key, and the key policy gives no one but the account kms:Sign', () => {
@@ -383,13 +388,14 @@ describe('signing key', () => {
     }
   });
 
-  it('the liquidator address parameter: read by the worker and the trigger, written by the trigger alone', () => {
+  it('the liquidator address parameter: read by the worker, the trigger and the indexer, written by the trigger alone', () => {
     const ssmActions = (name: PipelineFunctionName) =>
       statementsOfRole(keeper, roleOf(keeper, name))
         .filter((s) => asArray(s.Action).some((a) => a.startsWith('ssm:')))
         .map((s) => ({ actions: asArray(s.Action).sort(), resources: asArray(s.Resource).map((r) => JSON.stringify(r)) }));
 
-    expect(ssmActions('indexer')).toEqual([]);
+    expect(ssmActions('indexer')).toEqual([{ actions: ['ssm:GetParameter'], resources: [expect.stringContaining(':parameter/test-keeper/liquidator-address')] }]);
+    expect(functionResource(keeper, 'indexer').properties.Environment.Variables.LIQUIDATOR_ADDRESS_PARAMETER).toBe('/test-keeper/liquidator-address');
     expect(ssmActions('scanner')).toEqual([]);
     expect(ssmActions('worker')).toEqual([{ actions: ['ssm:GetParameter'], resources: [expect.stringContaining(':parameter/test-keeper/liquidator-address')] }]);
     expect(ssmActions('trigger')).toEqual([
@@ -398,10 +404,10 @@ describe('signing key', () => {
     expect(functionResource(keeper, 'worker').properties.Environment.Variables.LIQUIDATOR_ADDRESS_PARAMETER).toBe('/test-keeper/liquidator-address');
   });
 
-  it.each(names)('%s: signer mode kms with the key ARN only where the function sends transactions', (name) => {
+  it.each(names)('%s: signer mode kms with the key ARN only where the function sends transactions or recognises our liquidations', (name) => {
     const env = functionResource(keeper, name).properties.Environment.Variables;
 
-    if (PIPELINE_FUNCTIONS[name].sends) {
+    if (PIPELINE_FUNCTIONS[name].sends || PIPELINE_FUNCTIONS[name].recognisesOwnLiquidations) {
       expect(env.SIGNER_MODE).toBe('kms');
       expect(env.KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [signerKeyId(), 'Arn'] });
     } else {

@@ -109,14 +109,14 @@ describe('alarms', () => {
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
 
-    expect(alarms.length).toBe(10);
+    expect(alarms.length).toBe(11);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 
   it('custom-metric alarms name exactly the dimensions the emitting function writes', () => {
     const custom = [...alarmsByName().values()].filter((a) => a.Namespace === METRICS_NAMESPACE);
 
-    expect(custom.length).toBe(4);
+    expect(custom.length).toBe(5);
     for (const alarm of custom) {
       const source = (Object.keys(CUSTOM_METRICS) as MetricSource[]).find((s) => (CUSTOM_METRICS[s] as readonly string[]).includes(alarm.MetricName))!;
       // CloudWatch matches the set of dimensions; their order is irrelevant.
@@ -132,6 +132,8 @@ describe('alarms', () => {
     ['oracle-breaker-open', { MetricName: 'BreakerOpen', Statistic: 'Maximum', Period: 300, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' }],
     ['signer-balance-low', { MetricName: 'SignerBalanceEth', Statistic: 'Minimum', Threshold: 0.05, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'ignore' }],
     ['revert-rate', { MetricName: 'LiquidationsReverted', Statistic: 'Sum', Period: 3600, Threshold: 2, ComparisonOperator: 'GreaterThanThreshold' }],
+    // Any bad debt by default; sent only when a deficit was recorded, so no data is no bad debt.
+    ['bad-debt', { MetricName: 'BadDebtUsd', Statistic: 'Sum', Period: 300, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' }],
   ])('%s', (suffix, expected) => {
     expect(alarmsByName().get(`${CONFIG.name}-${suffix}`)).toMatchObject({ Namespace: METRICS_NAMESPACE, EvaluationPeriods: 1, ...expected });
   });
@@ -170,12 +172,13 @@ describe('alarms', () => {
   });
 
   it('thresholds follow the config', () => {
-    const custom = synthesizeKeeper({ ...CONFIG, name: 'alarm-keeper', alarms: { signerBalanceMinEth: 0.5, maxRevertsPerHour: 7 } });
+    const custom = synthesizeKeeper({ ...CONFIG, name: 'alarm-keeper', alarms: { signerBalanceMinEth: 0.5, maxRevertsPerHour: 7, badDebtUsdMax: 1_000 } });
     const alarms = Object.values(custom.pipelineTemplate.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
 
     expect(alarms).toEqual(expect.arrayContaining([
       expect.objectContaining({ AlarmName: 'alarm-keeper-signer-balance-low', Threshold: 0.5 }),
       expect.objectContaining({ AlarmName: 'alarm-keeper-revert-rate', Threshold: 7 }),
+      expect.objectContaining({ AlarmName: 'alarm-keeper-bad-debt', Threshold: 1_000 }),
     ]));
   });
 });
@@ -212,6 +215,10 @@ describe('dashboard', () => {
     'ChunkRestPublishFailures',
     'PrivateSubmissionFallbacks',
     'IndexerLagBlocks',
+    'LiquidationsByOthers',
+    'LiquidatedDebtUsdByUs',
+    'LiquidatedDebtUsdByOthers',
+    'BadDebtUsd',
     'ApproximateNumberOfMessagesVisible',
     'Errors',
     'Duration',
@@ -222,6 +229,18 @@ describe('dashboard', () => {
   it.each([...BEST_EFFORT_FAILURE_METRICS, 'CircuitBreakerOpen'])('graphs %s over every function of the market', (metric) => {
     // The query's quotes are escaped once per level of JSON; the rest is as pipeline-metrics.ts writes it.
     expect(body()).toMatch(new RegExp(`SELECT SUM\\(${metric}\\) FROM SCHEMA\\([^)]*LiquidationPipeline[^)]*, market, service\\) WHERE market = '${CONFIG.name}'`));
+  });
+
+  it('graphs the capture rate as ours ÷ all of the period\'s USD sums, with no data when nothing was liquidated', () => {
+    const widgets = body();
+    const expression = 'IF((FILL(us, 0) + FILL(others, 0)) > 0, 100 * FILL(us, 0) / (FILL(us, 0) + FILL(others, 0)))';
+
+    expect(widgets).toContain(expression);
+    expect(widgets).toContain('CaptureRate');
+    expect(widgets).toContain('no data = no liquidation');
+    // Both sums feed it under the ids it names, hidden from the graph.
+    expect(widgets).toMatch(/LiquidatedDebtUsdByUs[^\]]*id\W+us\W[^\]]*visible\W+false/);
+    expect(widgets).toMatch(/LiquidatedDebtUsdByOthers[^\]]*id\W+others\W[^\]]*visible\W+false/);
   });
 
   it('shows every alarm', () => {
