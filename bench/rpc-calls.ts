@@ -552,7 +552,7 @@ async function measureScannerCpu(config: PipelineConfig, rpcUrl: string, borrowe
 export async function rpcCalls(options: { jsonPath?: string } = {}): Promise<BenchResult> {
   const jsonPath = options.jsonPath ?? RPC_CALLS_JSON_PATH;
   const scenario = loadScenario(SCENARIO);
-  const shock = scenario.shocks.find((s) => s.asset === 'WETH');
+  const shock = scenario.shocks.find((s) => s.prices.WETH !== undefined);
   if (!shock) throw new Error(`scenario ${SCENARIO} has no WETH shock`);
   const world = await startWorld({ scenario, services: false, log });
   const abort = new AbortController();
@@ -620,9 +620,9 @@ export async function rpcCalls(options: { jsonPath?: string } = {}): Promise<Ben
     // Half a block after the last steady block appeared: setPrice mines its own block at once, so sent right after
     // a regular block it would land within milliseconds of it, and a scanner would see the two as one step.
     await delay(SHOCK_OFFSET_MS, undefined, { signal });
-    const shockBlock = await world.setPrice('WETH', shock.priceBase8);
+    const shockBlock = await world.setPrice('WETH', shock.prices.WETH!);
     phase = 'shock';
-    log(`${elapsed()} shock: WETH → $${(Number(shock.priceBase8) / 1e8).toLocaleString('en-US')} at block ${shockBlock}`);
+    log(`${elapsed()} shock: WETH → $${(Number(shock.prices.WETH!) / 1e8).toLocaleString('en-US')} at block ${shockBlock}`);
     const lastBlock = shockBlock + SHOCK_BLOCKS - 1;
     await until(async () => healthy() && (await latestBlockNumber(world.provider)) > lastBlock, SHOCK_BLOCKS * 2_000 * 3, `block ${lastBlock + 1}`, signal);
     await until(() => healthy() && scanners.every((s) => (lastHandled(s) ?? -1) >= lastBlock), CATCH_UP_MS, `every scanner to handle block ${lastBlock} (lag)`, signal);

@@ -150,13 +150,53 @@ const generateSpec = z
   })
   .strict();
 
+/** A base fee in gwei (JSON number), at most 9 decimals (wei), kept in wei. */
+const baseFeeGwei = z
+  .number({ error: 'must be a number of gwei, e.g. 120' })
+  .gt(0, 'must be greater than 0 gwei')
+  .max(100_000, 'must be at most 100000 gwei')
+  .refine((gwei) => !/\.\d{10,}$/.test(numberToPlainString(gwei)), 'has more than 9 decimals (wei precision)')
+  .transform((gwei) => parseUnits(numberToPlainString(gwei), 'gwei'));
+
+/**
+ * A step of the price path. Either form is accepted:
+ *   { "afterBlocks": 5, "asset": "WETH", "priceUsd": 2700 }                              // one asset
+ *   { "afterBlocks": 5, "prices": { "WETH": 2400, "WBTC": 40000 }, "baseFeeGwei": 120 }  // several, and/or gas
+ * Both become one ShockStep; every price of a step lands in one block (World.setPrices).
+ */
 const shockSpec = z
   .object({
     afterBlocks: z.number().int('afterBlocks must be a whole number').min(1, 'afterBlocks must be at least 1'),
-    asset: assetSymbol,
-    priceUsd,
+    asset: assetSymbol.optional(),
+    priceUsd: priceUsd.optional(),
+    prices: z
+      .partialRecord(assetSymbol, priceUsd)
+      .refine((m) => Object.keys(m).length > 0, 'needs at least one asset (or leave "prices" out and give "baseFeeGwei")')
+      .optional(),
+    /** The chain's base fee from this step's block until the next step that gives one. */
+    baseFeeGwei: baseFeeGwei.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((step, ctx) => {
+    if (step.asset !== undefined && step.priceUsd === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['priceUsd'], message: 'the one-asset form needs "priceUsd" with "asset"' });
+    }
+    if (step.priceUsd !== undefined && step.asset === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['asset'], message: 'the one-asset form needs "asset" with "priceUsd"' });
+    }
+    if (step.asset !== undefined && step.prices !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['prices'], message: 'give either "asset" and "priceUsd" or "prices", not both (add the asset to "prices")' });
+    }
+    if (step.asset === undefined && step.priceUsd === undefined && step.prices === undefined && step.baseFeeGwei === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['prices'], message: 'a step needs "prices", "baseFeeGwei" or both (or the one-asset form "asset" and "priceUsd")' });
+    }
+  });
+
+/** Both forms of a step as one ShockStep (the schema has checked it is one or the other). */
+function normaliseStep(step: z.output<typeof shockSpec>): ShockStep {
+  const prices: ShockStep['prices'] = step.asset !== undefined && step.priceUsd !== undefined ? { [step.asset]: step.priceUsd } : { ...step.prices };
+  return { afterBlocks: step.afterBlocks, prices, ...(step.baseFeeGwei !== undefined ? { baseFeeWei: step.baseFeeGwei } : {}) };
+}
 
 /**
  * Depth (USD per side) of every pool a scenario does not list. The largest shipped position is $200k of
@@ -216,8 +256,15 @@ export const scenarioSchema = z
       .strict()
       .refine((a) => Object.keys(a).length >= 2, 'needs at least two assets'),
     borrowers: z.array(borrowerSpec).default([]),
-    generate: generateSpec.optional(),
+    /** One block of generated borrowers, or several (each with its own seed, assets and ranges). */
+    generate: z
+      .union([generateSpec, z.array(generateSpec).min(1, 'needs at least one generate block')], {
+        error: 'must be a generate block or an array of them',
+      })
+      .optional(),
     shocks: z.array(shockSpec).default([]),
+    /** Where the scenario's shape comes from (post-mortems, price candles, news), for historical replays. */
+    sources: z.array(z.string().min(1, 'must not be empty')).optional(),
     dex: dexSpec.optional(),
     demo: demoSpec.optional(),
     /** Reserves left nearly fully borrowed after seeding (see the file comment). */
@@ -236,13 +283,16 @@ export const scenarioSchema = z
       for (const asset of Object.keys(b.collateral)) requireListed(asset, ['borrowers', i, 'collateral', asset]);
       for (const asset of Object.keys(b.debt)) requireListed(asset, ['borrowers', i, 'debt', asset]);
     });
-    if (s.generate) {
-      s.generate.collateral.forEach((a, i) => requireListed(a, ['generate', 'collateral', i]));
-      s.generate.debt.forEach((a, i) => requireListed(a, ['generate', 'debt', i]));
-      const pairs = s.generate.collateral.some((c) => s.generate!.debt.some((d) => d !== c));
-      if (!pairs) ctx.addIssue({ code: 'custom', path: ['generate'], message: 'collateral and debt lists leave no pair of different assets' });
+    for (const { spec: g, path } of generateBlocks(s.generate)) {
+      g.collateral.forEach((a, i) => requireListed(a, [...path, 'collateral', i]));
+      g.debt.forEach((a, i) => requireListed(a, [...path, 'debt', i]));
+      const pairs = g.collateral.some((c) => g.debt.some((d) => d !== c));
+      if (!pairs) ctx.addIssue({ code: 'custom', path, message: 'collateral and debt lists leave no pair of different assets' });
     }
-    s.shocks.forEach((shock, i) => requireListed(shock.asset, ['shocks', i, 'asset']));
+    s.shocks.forEach((shock, i) => {
+      if (shock.asset !== undefined) requireListed(shock.asset, ['shocks', i, 'asset']);
+      for (const asset of Object.keys(shock.prices ?? {})) requireListed(asset, ['shocks', i, 'prices', asset]);
+    });
     const pairsSeen = new Map<string, string>();
     for (const key of Object.keys(s.dex?.pools ?? {})) {
       const parsed = parsePair(key, ASSET_SYMBOLS);
@@ -267,13 +317,22 @@ export const scenarioSchema = z
     }
   });
 
+/** The generate blocks of a scenario with the path each is reported under (`generate` or `generate[1]`). */
+function generateBlocks(
+  generate: z.output<typeof generateSpec> | z.output<typeof generateSpec>[] | undefined,
+): { spec: z.output<typeof generateSpec>; path: (string | number)[]; labelPrefix: string }[] {
+  if (generate === undefined) return [];
+  if (!Array.isArray(generate)) return [{ spec: generate, path: ['generate'], labelPrefix: 'generate' }];
+  return generate.map((spec, k) => ({ spec, path: ['generate', k], labelPrefix: `generate[${k}]` }));
+}
+
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type ParsedScenario = z.output<typeof scenarioSchema>;
 export type AssetParams = z.output<typeof assetParams>;
 
 /** A position to open, in token units (bigint, the token's own decimals). */
 export interface PositionSpec {
-  /** Stable label: `borrowers[3]` or `generate[17]`. */
+  /** Stable label: `borrowers[3]`, `generate[17]` (one generate block) or `generate[1][17]` (several). */
   label: string;
   collateral: Partial<Record<AssetSymbol, bigint>>;
   debt: Partial<Record<AssetSymbol, bigint>>;
@@ -286,12 +345,26 @@ export interface Scenario {
   blockTimeSec: number;
   assets: Partial<Record<AssetSymbol, AssetParams>>;
   positions: PositionSpec[];
-  shocks: { afterBlocks: number; asset: AssetSymbol; priceBase8: bigint }[];
+  /** The price path, in file order (World.runShocks applies them by afterBlocks). */
+  shocks: ShockStep[];
+  /** Where a historical scenario's shape comes from (empty when the file gives none). */
+  sources: string[];
   dex: DexSpec;
   /** Signers and worker concurrency of `npm run demo` on this scenario (defaults 1 and 2). */
   demo: DemoSpec;
   /** Reserves the whale leaves nearly fully borrowed; absent when the scenario has no `utilisation`. */
   utilisation?: UtilisationSpec;
+}
+
+/**
+ * One step of a scenario's price path: at `afterBlocks` after the world's start block, every price in `prices`
+ * (USD, 8 decimals) lands in ONE block, and from that block on the chain's base fee is held at `baseFeeWei` when
+ * given (until a later step gives another).
+ */
+export interface ShockStep {
+  afterBlocks: number;
+  prices: Partial<Record<AssetSymbol, bigint>>;
+  baseFeeWei?: bigint;
 }
 
 /** One reserve under `utilisation`, in its token's units (principal: what was supplied and borrowed). */
@@ -358,7 +431,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
         return issue.keys
           .map((key) => {
             const where = formatPath([...issue.path, key]);
-            const isAssetMap = ['assets', 'collateral', 'debt', 'utilisation'].includes(String(issue.path.at(-1)));
+            const isAssetMap = ['assets', 'collateral', 'debt', 'utilisation', 'prices'].includes(String(issue.path.at(-1)));
             return `${where}: ${isAssetMap ? `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})` : 'unknown field'}`;
           })
           .join('\n  - ');
@@ -393,8 +466,8 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     }
   }
   if (problems.length > 0) throw new ScenarioError(source, problems);
-  if (parsed.generate) positions.push(...generatePositions(parsed.generate, parsed.assets));
-  const shocks = parsed.shocks.map((s) => ({ afterBlocks: s.afterBlocks, asset: s.asset, priceBase8: s.priceUsd }));
+  for (const { spec, labelPrefix } of generateBlocks(parsed.generate)) positions.push(...generatePositions(spec, parsed.assets, labelPrefix));
+  const shocks = parsed.shocks.map(normaliseStep);
   const utilisation = parsed.utilisation ? resolveUtilisation(parsed.utilisation, positions, parsed.assets, shocks, problems) : undefined;
   if (problems.length > 0) throw new ScenarioError(source, problems);
   return {
@@ -405,6 +478,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     assets: parsed.assets,
     positions,
     shocks,
+    sources: parsed.sources ?? [],
     dex: resolveDexSpec(parsed.dex),
     demo: { signers: (parsed.demo?.signers ?? 1) as DemoSpec['signers'], workerConcurrency: parsed.demo?.workerConcurrency ?? 2, timeoutSec: parsed.demo?.timeoutSec ?? 240 },
     ...(utilisation ? { utilisation } : {}),
@@ -487,7 +561,7 @@ function resolveUtilisation(
   [...shocks.entries()]
     .sort(([, a], [, b]) => a.afterBlocks - b.afterBlocks)
     .forEach(([i, shock]) => {
-      prices[shock.asset] = { ...prices[shock.asset]!, priceUsd: shock.priceBase8 };
+      for (const [asset, priceBase8] of Object.entries(shock.prices) as [AssetSymbol, bigint][]) prices[asset] = { ...prices[asset]!, priceUsd: priceBase8 };
       const hf = openingHealthFactor(whale, prices)!;
       if (hf < WHALE_MIN_HEALTH_FACTOR) {
         problems.push(
@@ -580,6 +654,7 @@ function prng(seed: number): () => number {
 function generatePositions(
   spec: z.output<typeof generateSpec>,
   assets: Partial<Record<AssetSymbol, AssetParams>>,
+  labelPrefix: string,
 ): PositionSpec[] {
   const random = prng(spec.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
@@ -607,7 +682,7 @@ function generatePositions(
     const debtBase = (collateralBase * BigInt(c.liquidationThresholdBps) * 1_000_000n) / (10_000n * hfPpm);
     const debtAmount = (debtBase * 10n ** BigInt(ASSET_DECIMALS[debtAsset])) / d.priceUsd;
     if (collateralAmount === 0n || debtAmount === 0n) continue;
-    positions.push({ label: `generate[${i}]`, collateral: { [collateralAsset]: collateralAmount }, debt: { [debtAsset]: debtAmount } });
+    positions.push({ label: `${labelPrefix}[${i}]`, collateral: { [collateralAsset]: collateralAmount }, debt: { [debtAsset]: debtAmount } });
   }
   return positions;
 }

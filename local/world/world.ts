@@ -10,7 +10,7 @@
  * Every process it starts is stopped by `stop()`, and also when the owning Node process exits (processes.ts).
  */
 import { rmSync } from 'node:fs';
-import { Contract, getAddress, type JsonRpcProvider, JsonRpcSigner, MaxUint256, parseUnits, Transaction } from 'ethers';
+import { Contract, formatUnits, getAddress, type JsonRpcProvider, JsonRpcSigner, MaxUint256, parseUnits, toQuantity, Transaction } from 'ethers';
 import { createJsonRpcProvider, latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import type { AaveMarket } from './aave/market';
 import { LOCAL_CHAIN_ID, startAnvil, type Anvil } from './anvil';
@@ -21,7 +21,7 @@ import { miningModeOf } from './dex/same-block';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type Fauxqs, startFauxqs } from './fauxqs';
 import { createQueues, createTables, localDynamoDbClient, localSqsClient, type QueueUrls, type TableNames } from './resources';
-import { ASSET_DECIMALS, ASSET_SYMBOLS, type AssetSymbol, PRICE_DECIMALS, type Scenario } from './scenario';
+import { ASSET_DECIMALS, ASSET_SYMBOLS, type AssetSymbol, PRICE_DECIMALS, type Scenario, type ShockStep } from './scenario';
 import { ACCOUNTS, commitSeedCache, pendingStatePath, readSeedCache, seedCacheKey, type SeededBorrower, seedMarket } from './seed';
 
 export interface WorldOptions {
@@ -113,6 +113,17 @@ export interface World {
    */
   setPrice(asset: AssetSymbol, priceBase8: bigint): Promise<number>;
   /**
+   * setPrice for several assets at once: every feed update and the arbitrage swaps of every pool holding one of
+   * them land in ONE block (same-block mode), or are pending together, the updates first ('mempool' mode; the
+   * block of the last update is returned). `setPrices({ WETH: 2_400_00000000n, WBTC: 40_000_00000000n })`.
+   */
+  setPrices(pricesBase8: Partial<Record<AssetSymbol, bigint>>): Promise<number>;
+  /**
+   * Holds the chain's base fee at `baseFeeWei` from the next block on, until called again (see BaseFeeHolder
+   * below for how anvil is made to hold it). Resolves with the first block that will carry it.
+   */
+  holdBaseFee(baseFeeWei: bigint): Promise<number>;
+  /**
    * Moves one DEX pool alone — someone else's swap — to the price implied by the given USD prices (8 decimals) of
    * its two assets, leaving the oracle where it is: `movePool('WETH/USDC', { WETH: 2_900_00000000n, USDC:
    * 1_00000000n })`. The pair may be written in either order. Resolves once mined, with the block and the pool's
@@ -133,7 +144,8 @@ export interface World {
   startArbitrage(options?: { toleranceBps?: number; onMove?: (line: string) => void }): { stop(): void };
   /**
    * Applies the scenario's shocks as blocks pass: `afterBlocks` counts from the world's start block, so a shock
-   * lands at the same block however long the caller took to start. Resolves `done` with the last shock's block.
+   * lands at the same block however long the caller took to start. A step's base fee is held from its block on
+   * (holdBaseFee) and its prices land in that block (setPrices). Resolves `done` with the last shock's block.
    */
   runShocks(onShock?: (line: string) => void): ShockRunner;
   stop(): Promise<void>;
@@ -145,13 +157,101 @@ const FEED_ABI = ['function setPrice(int256 answer)', 'function latestAnswer() v
 const SET_PRICE_GAS = 100_000n;
 
 /**
- * Fees of a price update in 'mempool' mode: the priority fee given and a maxFeePerGas of twice the latest base
- * fee plus it (as ethers' default), so a base fee rising for a block or two cannot price it out.
+ * Fees of a price update in 'mempool' mode (and of funding): the priority fee given and a maxFeePerGas of twice the base fee plus
+ * it (as ethers' default), so a base fee rising for a block or two cannot price it out. The base fee is the
+ * latest block's or, when higher, the one the world holds from the next block on (a gas step landing with it).
  */
-async function priceUpdateFees(provider: JsonRpcProvider, priorityFeeWei: bigint): Promise<Eip1559Fees> {
+async function priceUpdateFees(provider: JsonRpcProvider, priorityFeeWei: bigint, heldBaseFeeWei: bigint | undefined): Promise<Eip1559Fees> {
   const latest = (await provider.send('eth_getBlockByNumber', ['latest', false])) as { baseFeePerGas?: string };
-  const baseFeeWei = BigInt(latest.baseFeePerGas ?? 0);
+  const latestBaseFeeWei = BigInt(latest.baseFeePerGas ?? 0);
+  const baseFeeWei = heldBaseFeeWei !== undefined && heldBaseFeeWei > latestBaseFeeWei ? heldBaseFeeWei : latestBaseFeeWei;
   return { maxFeePerGasWei: 2n * baseFeeWei + priorityFeeWei, maxPriorityFeePerGasWei: priorityFeeWei };
+}
+
+/** Tip of the world's funding transactions (fundAccount), wei per gas. */
+const FUNDING_PRIORITY_FEE_WEI = parseUnits('1', 'gwei');
+
+/** How often the base-fee holder looks for a new block (a block every 2 s leaves ~100 ms unpinned at worst). */
+const BASE_FEE_POLL_MS = 100;
+
+/**
+ * Holds anvil's base fee at a chosen value. anvil (1.7.x) has no fixed base fee: `anvil_setNextBlockBaseFeePerGas`
+ * sets the NEXT block's only, and every block after follows EIP-1559 from its gas use — with a 1,000,000,000-gas
+ * limit a block is nearly empty, so the fee falls 12.5 % a block (measured: 120 → 105 → 91.9 → 80.4 gwei). The
+ * holder therefore sets it again as soon as it sees a new block (polling every BASE_FEE_POLL_MS), and
+ * sendInOneBlock pins it while mining is paused (`pin`), so the world's own one-block moves always carry it.
+ *
+ * Who still gets mined (measured on anvil 1.7.1, base fee held at 6× its value):
+ * - the world's eth_sendTransaction calls (feeds, arbitrage swaps): anvil prices them at the next block's base fee
+ *   + 1 gwei with no headroom, which is why they are only sent once the fee is pinned (sendInOneBlock);
+ * - funding (fundAccount) and 'mempool' price updates: 2 × the base fee + tip, explicit (priceUpdateFees);
+ * - the keeper: 2 × the next base fee eth_feeHistory reports + tip (ethers-chain-gateway feesAfter). anvil's
+ *   eth_feeHistory computes that next fee by EIP-1559 (0.875 × the held fee after a near-empty block), so the
+ *   keeper offers ≥ 1.75 × the held fee. A transaction signed just BEFORE a step raises the fee can be priced
+ *   out until the transaction follower replaces it at the new fee, as on mainnet during a gas spike.
+ * Between a block and the holder's next poll the next fee is briefly the drifted one: a transaction whose fees are
+ * left to anvil (eth_sendTransaction without them) and sent in that window is priced under the held fee and waits
+ * until the fee falls (the next gas step). The world never does that while a fee is held; a test or script that
+ * sends its own transactions during a gas step should give explicit fees, as every real client does.
+ */
+class BaseFeeHolder {
+  private heldWei: bigint | undefined;
+  private lastBlock = -1;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly provider: JsonRpcProvider,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get baseFeeWei(): bigint | undefined {
+    return this.heldWei;
+  }
+
+  /** Holds `baseFeeWei` from the next block on; resolves with that block's number. */
+  async hold(baseFeeWei: bigint): Promise<number> {
+    this.heldWei = baseFeeWei;
+    await this.pin();
+    if (!this.timer) this.timer = setInterval(() => void this.pinOnNewBlock(), BASE_FEE_POLL_MS);
+    return (await latestBlockNumber(this.provider)) + 1;
+  }
+
+  /** Sets the next block's base fee to the held one (nothing when none is held). */
+  pin = async (): Promise<void> => {
+    if (this.heldWei !== undefined) await this.provider.send('anvil_setNextBlockBaseFeePerGas', [toQuantity(this.heldWei)]);
+  };
+
+  private async pinOnNewBlock(): Promise<void> {
+    try {
+      const block = await latestBlockNumber(this.provider);
+      if (block === this.lastBlock) return;
+      this.lastBlock = block;
+      await this.pin();
+    } catch (error) {
+      // Also when the world is stopping: the next poll tries again, and stop() clears the timer.
+      if (this.timer) this.log(`world: holding the base fee failed: ${(error as Error).message}`);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** `WETH → $2,400, WBTC → $40,000` for a step's line. */
+function describePrices(pricesBase8: Partial<Record<AssetSymbol, bigint>>): string {
+  return (Object.entries(pricesBase8) as [AssetSymbol, bigint][])
+    .map(([asset, priceBase8]) => `${asset} → $${(Number(priceBase8) / 10 ** PRICE_DECIMALS).toLocaleString('en-US')}`)
+    .join(', ');
+}
+
+/** The line runShocks reports for a step: every asset it moved and the base fee it set. */
+function describeStep(step: ShockStep, block: number): string {
+  const parts = [];
+  if (Object.keys(step.prices).length > 0) parts.push(describePrices(step.prices));
+  if (step.baseFeeWei !== undefined) parts.push(`base fee ${formatUnits(step.baseFeeWei, 'gwei').replace(/\.0$/, '')} gwei`);
+  return `shock: ${parts.join(', ')} (block ${block})`;
 }
 
 /**
@@ -339,57 +439,76 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       moving = next.catch(() => undefined); // the caller gets the failure; the queue goes on
       return next;
     };
-    const moveOptions = { swapRouter: info.dex.swapRouter, arbitrageur: ACCOUNTS.arbitrageur, mining: miningModeOf(blockTimeSec) };
+    const baseFee = new BaseFeeHolder(provider, log);
+    stoppers.push(async () => baseFee.stop());
+    const moveOptions = { swapRouter: info.dex.swapRouter, arbitrageur: ACCOUNTS.arbitrageur, mining: miningModeOf(blockTimeSec), beforeBlock: baseFee.pin };
     const feedOf = (asset: AssetSymbol) => {
       const feed = info.feeds[asset];
       if (!feed) throw new Error(`asset ${asset} is not listed in this world`);
       return new Contract(feed, FEED_ABI, provider);
     };
 
-    /** Every pool holding `asset`, with the price the oracles imply once its feed says `priceBase8`. */
-    const oracleTargetsAfter = async (asset: AssetSymbol, priceBase8: bigint) => {
-      const prices: Partial<Record<AssetSymbol, bigint>> = { [asset]: priceBase8 };
-      const pools = info.dex.pools.filter((p) => p.symbol0 === asset || p.symbol1 === asset);
+    /** Every pool holding one of the assets priced, with the price the oracles imply once their feeds say so. */
+    const oracleTargetsAfter = async (pricesBase8: Partial<Record<AssetSymbol, bigint>>) => {
+      const prices: Partial<Record<AssetSymbol, bigint>> = { ...pricesBase8 };
+      const moved = (symbol: AssetSymbol) => pricesBase8[symbol] !== undefined;
+      const pools = info.dex.pools.filter((p) => moved(p.symbol0) || moved(p.symbol1));
       for (const p of pools) {
-        const other = p.symbol0 === asset ? p.symbol1 : p.symbol0;
-        prices[other] ??= (await feedOf(other).getFunction('latestAnswer').staticCall()) as bigint;
+        for (const symbol of [p.symbol0, p.symbol1]) prices[symbol] ??= (await feedOf(symbol).getFunction('latestAnswer').staticCall()) as bigint;
       }
       return pools.map((p) => oracleTarget(p, prices));
     };
 
-    /** The feed update itself: the deployer sets the asset's price on its feed. */
-    const priceUpdateCall = async (asset: AssetSymbol, priceBase8: bigint) => {
-      const feed = feedOf(asset);
-      return {
-        label: `setting the ${asset} price`,
-        from: ACCOUNTS.deployer,
-        to: await feed.getAddress(),
-        data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
-        gas: SET_PRICE_GAS,
-        mustSucceed: true,
-      };
-    };
+    /** The feed updates themselves: the deployer sets each asset's price on its feed. */
+    const priceUpdateCalls = async (pricesBase8: Partial<Record<AssetSymbol, bigint>>) =>
+      Promise.all(
+        (Object.entries(pricesBase8) as [AssetSymbol, bigint][]).map(async ([asset, priceBase8]) => {
+          const feed = feedOf(asset);
+          return {
+            label: `setting the ${asset} price`,
+            from: ACCOUNTS.deployer,
+            to: await feed.getAddress(),
+            data: feed.interface.encodeFunctionData('setPrice', [priceBase8]),
+            gas: SET_PRICE_GAS,
+            mustSucceed: true,
+          };
+        }),
+      );
 
-    const setPriceInOneBlock = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
+    const setPricesInOneBlock = (pricesBase8: Partial<Record<AssetSymbol, bigint>>): Promise<number> =>
       oneAtATime(async () => {
-        const targets = await oracleTargetsAfter(asset, priceBase8);
-        const { firstBlock } = await movePoolsToTargets(provider, targets, { ...moveOptions, leading: [await priceUpdateCall(asset, priceBase8)] });
+        const targets = await oracleTargetsAfter(pricesBase8);
+        const { firstBlock } = await movePoolsToTargets(provider, targets, { ...moveOptions, leading: await priceUpdateCalls(pricesBase8) });
         return firstBlock;
       });
 
-    const setPriceThroughMempool = (asset: AssetSymbol, priceBase8: bigint): Promise<number> =>
+    const setPricesThroughMempool = (pricesBase8: Partial<Record<AssetSymbol, bigint>>): Promise<number> =>
       oneAtATime(async () => {
-        const targets = await oracleTargetsAfter(asset, priceBase8);
-        const fees = await priceUpdateFees(provider, priceUpdatePriorityFeeWei);
-        const update = await priceUpdateCall(asset, priceBase8);
-        const updateHash = await sendPending(provider, update, fees);
+        const targets = await oracleTargetsAfter(pricesBase8);
+        const fees = await priceUpdateFees(provider, priceUpdatePriorityFeeWei, baseFee.baseFeeWei);
+        // Equal fees: anvil keeps their arrival order, all ahead of the cheaper swaps (anvil.ts `order`).
+        const sent = [];
+        for (const update of await priceUpdateCalls(pricesBase8)) sent.push({ update, hash: await sendPending(provider, update, fees) });
         await movePoolsThroughMempool(provider, targets, { swapRouter: info.dex.swapRouter, arbitrageur: ACCOUNTS.arbitrageur, fees: arbitrageFeesBehind(fees) });
-        const receipt = await pollReceipt(provider, updateHash);
-        if (receipt.status !== 1) throw new Error(`${update.label} reverted (tx ${updateHash})`);
-        return receipt.blockNumber;
+        let lastBlock = 0;
+        for (const { update, hash } of sent) {
+          const receipt = await pollReceipt(provider, hash);
+          if (receipt.status !== 1) throw new Error(`${update.label} reverted (tx ${hash})`);
+          lastBlock = Math.max(lastBlock, receipt.blockNumber);
+        }
+        return lastBlock;
       });
 
-    const setPrice = priceUpdates === 'mempool' ? setPriceThroughMempool : setPriceInOneBlock;
+    const setPrices = (pricesBase8: Partial<Record<AssetSymbol, bigint>>): Promise<number> => {
+      if (Object.keys(pricesBase8).length === 0) return Promise.reject(new Error('setPrices: no asset to price'));
+      return priceUpdates === 'mempool' ? setPricesThroughMempool(pricesBase8) : setPricesInOneBlock(pricesBase8);
+    };
+    const setPrice = (asset: AssetSymbol, priceBase8: bigint): Promise<number> => setPrices({ [asset]: priceBase8 });
+    const holdBaseFee = (baseFeeWei: bigint): Promise<number> => {
+      if (baseFeeWei <= 0n) return Promise.reject(new Error('holdBaseFee: the base fee must be positive'));
+      // Queued with the price moves, so a step's fee is pinned before its prices are sent.
+      return oneAtATime(() => baseFee.hold(baseFeeWei));
+    };
 
     const movePool = (pair: string, pricesBase8: Partial<Record<AssetSymbol, bigint>>) =>
       oneAtATime(async () => {
@@ -411,12 +530,18 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         while (!stopped && pending.length > 0) {
           const block = await latestBlockNumber(provider);
           while (pending.length > 0 && block >= from + pending[0].afterBlocks) {
-            const shock = pending.shift()!;
-            const updateBlock = await setPrice(shock.asset, shock.priceBase8);
-            // Same-block mode keeps reporting the head after the move; in mempool mode the head may already be
-            // past the update (its swaps landed a block later), and the update's own block is the shock's.
-            lastShockBlock = priceUpdates === 'mempool' ? updateBlock : await latestBlockNumber(provider);
-            onShock?.(`shock: ${shock.asset} → $${(Number(shock.priceBase8) / 1e8).toLocaleString('en-US')} (block ${lastShockBlock})`);
+            const step = pending.shift()!;
+            // The fee first: the step's prices then land in the first block that carries it.
+            const feeBlock = step.baseFeeWei !== undefined ? await holdBaseFee(step.baseFeeWei) : undefined;
+            if (Object.keys(step.prices).length > 0) {
+              const updateBlock = await setPrices(step.prices);
+              // Same-block mode keeps reporting the head after the move; in mempool mode the head may already be
+              // past the update (its swaps landed a block later), and the update's own block is the shock's.
+              lastShockBlock = priceUpdates === 'mempool' ? updateBlock : await latestBlockNumber(provider);
+            } else {
+              lastShockBlock = feeBlock!;
+            }
+            onShock?.(describeStep(step, lastShockBlock));
           }
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
@@ -431,7 +556,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         const amount = (100_000_000n * 10n ** BigInt(ASSET_DECIMALS[symbol] + PRICE_DECIMALS)) / scenario.assets[symbol]!.priceUsd;
         const token = new Contract(address, FUNDING_ABI, owner);
         for (const [method, args] of [['mint', [account, amount]], ['approve', [info.market.pool, MaxUint256]]] as const) {
-          const tx = await token.getFunction(method).send(...args);
+          // Explicit fees: left to anvil, a transaction sent just after a block is priced at that moment's next
+          // base fee + 1 gwei, under a held one (BaseFeeHolder).
+          const fees = await priceUpdateFees(provider, FUNDING_PRIORITY_FEE_WEI, baseFee.baseFeeWei);
+          const tx = await token.getFunction(method).send(...args, { maxFeePerGas: fees.maxFeePerGasWei, maxPriorityFeePerGas: fees.maxPriorityFeePerGasWei });
           const receipt = await pollReceipt(provider, tx.hash);
           if (receipt.status !== 1) throw new Error(`funding ${account} with ${symbol}: ${method} reverted (tx ${tx.hash})`);
         }
@@ -475,7 +603,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       return { stop: () => void (stopped = true) };
     };
 
-    return { info, provider, setPrice, movePool, fundAccount, startArbitrage, runShocks, stop: stopAll };
+    return { info, provider, setPrice, setPrices, holdBaseFee, movePool, fundAccount, startArbitrage, runShocks, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -95,8 +95,8 @@ describe('available-liquidity scenario on Aave v3.6', () => {
   });
 
   it('after the WBTC shock, a max plan seizes more than the reserve holds and reverts; fitted to it, it goes through', async () => {
-    const shock = scenario.shocks.find((s) => s.asset === 'WBTC')!;
-    const block = await world.setPrice('WBTC', shock.priceBase8);
+    const shock = scenario.shocks.find((s) => s.prices.WBTC !== undefined)!;
+    const block = await world.setPrice('WBTC', shock.prices.WBTC!);
     const victim = borrower('borrowers[0]');
     const position = await readPosition(victim, block);
     const available = (await pool.getVirtualUnderlyingBalance(address('WBTC'), { blockTag: block })) as bigint;
@@ -138,8 +138,8 @@ describe('available-liquidity scenario on Aave v3.6', () => {
   });
 
   it('keeps the whale healthy through every shock; the ordinary borrower liquidates within the reserves', async () => {
-    const shock = scenario.shocks.find((s) => s.asset === 'WETH')!;
-    const block = await world.setPrice('WETH', shock.priceBase8);
+    const shock = scenario.shocks.find((s) => s.prices.WETH !== undefined)!;
+    const block = await world.setPrice('WETH', shock.prices.WETH!);
     // About 1,939 WETH at $1,900 × 0.825 against 4 WBTC at $52,000: HF ≈ 14.6.
     expect(await healthFactorOf(borrower(WHALE_LABEL), block)).toBeGreaterThan(BigInt(WHALE_MIN_HEALTH_FACTOR) * WAD);
 

@@ -231,11 +231,11 @@ describe('thin-pool scenario', () => {
 
   it('after the shocks, selling the largest position through the thin pool loses most of its value, through the deep pools < 2 %', async () => {
     let shockBlock = 0;
-    for (const shock of scenario.shocks) {
-      shockBlock = await world.setPrice(shock.asset, shock.priceBase8);
-      const feedLogs = await world.provider.getLogs({ address: world.info.feeds[shock.asset], fromBlock: shockBlock, toBlock: shockBlock });
+    for (const [asset, priceBase8] of scenario.shocks.flatMap((s) => Object.entries(s.prices) as [AssetSymbol, bigint][])) {
+      shockBlock = await world.setPrice(asset, priceBase8);
+      const feedLogs = await world.provider.getLogs({ address: world.info.feeds[asset], fromBlock: shockBlock, toBlock: shockBlock });
       expect(feedLogs).toHaveLength(1);
-      for (const pool of world.info.dex.pools.filter((p) => p.symbol0 === shock.asset || p.symbol1 === shock.asset)) {
+      for (const pool of world.info.dex.pools.filter((p) => p.symbol0 === asset || p.symbol1 === asset)) {
         const swaps = await world.provider.getLogs({ address: pool.address, fromBlock: shockBlock, toBlock: shockBlock });
         expect({ pool: pool.pair, swaps: swaps.length }).toEqual({ pool: pool.pair, swaps: 1 });
       }
@@ -247,7 +247,7 @@ describe('thin-pool scenario', () => {
     expect(block).toBeGreaterThan(shockBlock);
     const { asset, amount, debtAsset } = largestPosition();
     const priceAfter = (symbol: AssetSymbol) =>
-      Number([...scenario.shocks].reverse().find((s) => s.asset === symbol)?.priceBase8 ?? scenario.assets[symbol]!.priceUsd) / 1e8;
+      Number([...scenario.shocks].reverse().find((s) => s.prices[symbol] !== undefined)?.prices[symbol] ?? scenario.assets[symbol]!.priceUsd) / 1e8;
     const fairOut = (Number(amount) / 10 ** ASSET_DECIMALS[asset]) * (priceAfter(asset) / priceAfter(debtAsset));
     const t = world.info.tokens;
     const feeOf = (a: AssetSymbol, b: AssetSymbol) => findPool(world.info.dex.pools, a, b)!.fee;

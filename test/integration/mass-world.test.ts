@@ -56,7 +56,7 @@ describe('the mass scenario', () => {
     const before = await latestBlockNumber(world.provider);
 
     const shock = scenario.shocks[0];
-    const shockBlock = await world.setPrice(shock.asset, shock.priceBase8);
+    const shockBlock = await world.setPrices(shock.prices);
 
     expect(await liquidatableAt(before)).toEqual([]);
     const liquidatable = await liquidatableAt(shockBlock);

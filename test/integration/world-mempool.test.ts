@@ -134,7 +134,7 @@ describe("local world with 'mempool' price updates (1 s blocks, anvil --order fe
 
   it('runShocks goes through the mempool too and reports the update block', async () => {
     // Arrange: the world's runShocks reads the scenario it was started with; a shock two blocks after the start is due
-    scenario.shocks = [{ afterBlocks: 2, asset: 'WBTC', priceBase8: usd(57_000) }];
+    scenario.shocks = [{ afterBlocks: 2, prices: { WBTC: usd(57_000) } }];
 
     // Act
     const lines: string[] = [];

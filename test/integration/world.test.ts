@@ -91,8 +91,8 @@ describe.each(['v3.6', 'v3.0'] as const)('local world on Aave %s', (aave) => {
 
   it('moves health factors as implied after a price shock', async () => {
     const shock = scenario.shocks[0];
-    await world.setPrice(shock.asset, shock.priceBase8);
-    prices[shock.asset] = shock.priceBase8;
+    await world.setPrices(shock.prices);
+    Object.assign(prices, shock.prices);
     const below1 = await expectImpliedHealthFactors();
     // The default scenario's first shock (ETH −15%) must make some borrowers liquidatable.
     expect(below1).toBeGreaterThan(0);

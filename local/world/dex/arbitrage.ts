@@ -137,6 +137,8 @@ export interface PoolMoveOptions {
   mining: MiningMode;
   /** Sent first, in the same block as the first round of swaps (e.g. the oracle update). */
   leading?: RawCall[];
+  /** Runs around each block this mines while mining is paused (sendInOneBlock's `beforeBlock`). */
+  beforeBlock?: () => Promise<void>;
 }
 
 /**
@@ -158,7 +160,7 @@ export async function movePoolsToTargets(
     const { blockNumber, mined } = await sendInOneBlock(provider, options.mining, async () => [
       ...(round === 0 ? leading : []),
       ...(await planPoolMoves(provider, options.swapRouter, options.arbitrageur, pending)),
-    ]);
+    ], options.beforeBlock);
     firstBlock ??= blockNumber;
     settledBlock = blockNumber;
     const fatal = mined.find((m) => m.receipt.status !== 1 && m.call.mustSucceed);

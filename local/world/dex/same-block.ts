@@ -36,16 +36,23 @@ export interface MinedCall {
  * Pauses mining, asks `build` for the calls (so it reads the chain while no block can land), sends them, mines
  * one block and restores `mining`. Resolves with the block number and every call's receipt (reverted ones too:
  * the caller decides which reverts are fatal).
+ *
+ * `beforeBlock` runs once mining is paused, before anything is sent, and again right after the block, before
+ * mining resumes: the world pins the next block's base fee there (World.holdBaseFee). anvil prices an
+ * `eth_sendTransaction` without fees at the next block's base fee + 1 gwei, with no headroom, so a call sent
+ * before the pin would be priced under the held fee and left out of the block.
  */
 export async function sendInOneBlock(
   provider: JsonRpcProvider,
   mining: MiningMode,
   build: () => Promise<RawCall[]>,
+  beforeBlock?: () => Promise<void>,
 ): Promise<{ blockNumber: number; mined: MinedCall[] }> {
   if (mining.kind === 'automine') await provider.send('evm_setAutomine', [false]);
   else await provider.send('evm_setIntervalMining', [0]);
   const sent: { call: RawCall; hash: string }[] = [];
   try {
+    await beforeBlock?.();
     for (const call of await build()) {
       const hash = (await provider.send('eth_sendTransaction', [
         { from: call.from, to: call.to, data: call.data, gas: toQuantity(call.gas) },
@@ -54,6 +61,7 @@ export async function sendInOneBlock(
     }
   } finally {
     await provider.send('evm_mine', []);
+    await beforeBlock?.();
     if (mining.kind === 'automine') await provider.send('evm_setAutomine', [true]);
     else await provider.send('evm_setIntervalMining', [mining.blockTimeSec]);
   }

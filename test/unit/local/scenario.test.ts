@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,6 +7,7 @@ import {
   loadScenario,
   openingHealthFactor,
   parseScenario,
+  SCENARIO_DIR,
   ScenarioError,
   WHALE_LABEL,
 } from '../../../local/world/scenario';
@@ -124,7 +125,7 @@ describe('scenario expansion', () => {
     expect(other).not.toEqual(a);
   });
 
-  it.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'large', 'thin-pool', 'available-liquidity'])('ships a valid %s scenario', (name) => {
+  it.each(readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')))('ships a valid %s scenario', (name) => {
     const scenario = loadScenario(name);
     expect(scenario.positions.length).toBeGreaterThan(0);
     for (const p of scenario.positions) expect(openingHealthFactor(p, scenario.assets)).toBeGreaterThanOrEqual(1);
@@ -306,6 +307,107 @@ describe('scenario utilisation field', () => {
     expect(scenario.aave).toBe('v3.6');
     expect(scenario.utilisation!.reserves.WBTC).toMatchObject({ suppliedUnits: 5n * 10n ** 8n, whaleBorrowUnits: 4n * 10n ** 8n, availableUnits: 10n ** 8n });
     expect(scenario.positions[0]).toMatchObject({ collateral: { WBTC: 5n * 10n ** 8n }, debt: { USDC: 210_000n * 10n ** 6n } });
-    expect(scenario.shocks[0]).toMatchObject({ asset: 'WBTC', priceBase8: 52_000n * 10n ** 8n });
+    expect(scenario.shocks[0]).toEqual({ afterBlocks: 5, prices: { WBTC: 52_000n * 10n ** 8n } });
+  });
+});
+
+describe('scenario shock steps', () => {
+  const usd = (n: number) => BigInt(n) * 10n ** 8n;
+  const withShocks = (shocks: unknown[]) => (s: Record<string, unknown>) => {
+    (s.assets as Record<string, unknown>).WBTC = { priceUsd: 60000, ltvBps: 7300, liquidationThresholdBps: 7800, liquidationBonusBps: 10500, protocolFeeBps: 1000 };
+    s.shocks = shocks;
+  };
+  const parsedWith = (shocks: unknown[]) => {
+    const scenario = structuredClone(VALID) as Record<string, unknown>;
+    withShocks(shocks)(scenario);
+    return parseScenario(scenario, 'test.json');
+  };
+
+  it('reads the one-asset form and the step form into the same shape, gwei into wei', () => {
+    // Arrange
+    const shocks = [
+      { afterBlocks: 3, asset: 'WETH', priceUsd: 2700 },
+      { afterBlocks: 6, prices: { WETH: 2400, WBTC: '40000.5' }, baseFeeGwei: 120 },
+      { afterBlocks: 9, baseFeeGwei: 0.5 },
+      { afterBlocks: 12, prices: { USDC: 0.99 } },
+    ];
+
+    // Act
+    const scenario = parsedWith(shocks);
+
+    // Assert
+    expect(scenario.shocks).toEqual([
+      { afterBlocks: 3, prices: { WETH: usd(2700) } },
+      { afterBlocks: 6, prices: { WETH: usd(2400), WBTC: 4_000_050_000_000n }, baseFeeWei: 120n * 10n ** 9n },
+      { afterBlocks: 9, prices: {}, baseFeeWei: 500_000_000n },
+      { afterBlocks: 12, prices: { USDC: 99_000_000n } },
+    ]);
+  });
+
+  it.each([
+    ['a step with neither prices nor a base fee', [{ afterBlocks: 3 }], /shocks\[0\]\.prices: a step needs "prices", "baseFeeGwei" or both/],
+    ['empty prices', [{ afterBlocks: 3, prices: {} }], /shocks\[0\]\.prices: needs at least one asset/],
+    ['an unknown asset in prices', [{ afterBlocks: 3, prices: { DOGE: 1 } }], /shocks\[0\]\.prices\.DOGE: unknown asset/],
+    ['a negative price in prices', [{ afterBlocks: 3, prices: { WETH: -1 } }], /shocks\[0\]\.prices\.WETH: must be a positive number of USD/],
+    ['asset without priceUsd', [{ afterBlocks: 3, asset: 'WETH' }], /shocks\[0\]\.priceUsd: the one-asset form needs "priceUsd" with "asset"/],
+    ['priceUsd without asset', [{ afterBlocks: 3, priceUsd: 2000 }], /shocks\[0\]\.asset: the one-asset form needs "asset" with "priceUsd"/],
+    ['both forms in one step', [{ afterBlocks: 3, asset: 'WETH', priceUsd: 2000, prices: { WBTC: 1 } }], /shocks\[0\]\.prices: give either "asset" and "priceUsd" or "prices", not both/],
+    ['a zero base fee', [{ afterBlocks: 3, baseFeeGwei: 0 }], /shocks\[0\]\.baseFeeGwei: must be greater than 0 gwei/],
+    ['a base fee as a string', [{ afterBlocks: 3, baseFeeGwei: '120' }], /shocks\[0\]\.baseFeeGwei: must be a number of gwei/],
+    ['a base fee below a wei', [{ afterBlocks: 3, baseFeeGwei: 0.0000000001 }], /shocks\[0\]\.baseFeeGwei: has more than 9 decimals/],
+    ['an unknown field in a step', [{ afterBlocks: 3, baseFeeGwei: 1, gasGwei: 2 }], /shocks\[0\]\.gasGwei: unknown field/],
+  ])('rejects %s, naming the field', (_name, shocks, message) => {
+    expect(problemsOf(withShocks(shocks))).toMatch(message);
+  });
+
+  it('rejects a price for an asset the scenario does not list, in either form', () => {
+    expect(problemsOf((s) => (s.shocks = [{ afterBlocks: 3, prices: { WETH: 2000, WBTC: 1 } }]))).toMatch(/shocks\[0\]\.prices\.WBTC: asset WBTC is not listed/);
+    expect(problemsOf((s) => (s.shocks = [{ afterBlocks: 3, asset: 'WBTC', priceUsd: 1 }]))).toMatch(/shocks\[0\]\.asset: asset WBTC is not listed/);
+  });
+
+  it('checks the utilisation whale against every price of a step', () => {
+    // Arrange: the whale borrows USDC backed by WETH (the examples above); a step moving WETH with WBTC still counts.
+    const mutate = (s: Record<string, unknown>) => {
+      withShocks([{ afterBlocks: 3, prices: { WBTC: 50_000, WETH: 100 } }])(s);
+      s.utilisation = { USDC: 0.9 };
+    };
+
+    // Act / Assert
+    expect(problemsOf(mutate)).toMatch(/utilisation: the whale borrower .* after shocks\[0\]; it must stay at or above 2/);
+  });
+});
+
+describe('scenario generate blocks and sources', () => {
+  const block = (seed: number, collateral: string[], debt: string[], count = 3) => ({ count, seed, collateral, debt, healthFactor: [1.2, 1.5] });
+
+  it('accepts several generate blocks, each labelled by its index, and keeps one block\'s labels as they were', () => {
+    // Arrange
+    const several = { ...structuredClone(VALID), borrowers: [], generate: [block(1, ['WETH'], ['USDC'], 2), block(2, ['USDC'], ['WETH'], 3)] };
+    const one = { ...structuredClone(VALID), borrowers: [], generate: block(1, ['WETH'], ['USDC'], 2) };
+
+    // Act
+    const fromSeveral = parseScenario(several, 'several.json');
+    const fromOne = parseScenario(one, 'one.json');
+
+    // Assert
+    expect(fromSeveral.positions.map((p) => p.label)).toEqual(['generate[0][0]', 'generate[0][1]', 'generate[1][0]', 'generate[1][1]', 'generate[1][2]']);
+    expect(fromSeveral.positions.slice(2).every((p) => p.collateral.USDC !== undefined && p.debt.WETH !== undefined)).toBe(true);
+    expect(fromOne.positions.map((p) => p.label)).toEqual(['generate[0]', 'generate[1]']);
+    // The same seed and assets draw the same borrowers in either form.
+    expect(fromSeveral.positions.slice(0, 2).map((p) => [p.collateral, p.debt])).toEqual(fromOne.positions.map((p) => [p.collateral, p.debt]));
+  });
+
+  it.each([
+    ['an unlisted asset in the second block', (s: Record<string, unknown>) => (s.generate = [block(1, ['WETH'], ['USDC']), block(2, ['WBTC'], ['USDC'])]), /generate\[1\]\.collateral\[0\]: asset WBTC is not listed/],
+    ['a block with no pair', (s: Record<string, unknown>) => (s.generate = [block(1, ['WETH'], ['USDC']), block(2, ['USDC'], ['USDC'])]), /generate\[1\]: collateral and debt lists leave no pair of different assets/],
+    ['an empty array', (s: Record<string, unknown>) => (s.generate = []), /generate: needs at least one generate block/],
+    ['an empty source', (s: Record<string, unknown>) => (s.sources = ['']), /sources\[0\]: must not be empty/],
+  ])('rejects %s, naming the field', (_name, mutate, message) => {
+    expect(problemsOf(mutate)).toMatch(message);
+  });
+
+  it('keeps the sources a file gives, none when it gives none', () => {
+    expect(parseScenario({ ...structuredClone(VALID), sources: ['MakerDAO, Black Thursday Response Plan'] }).sources).toEqual(['MakerDAO, Black Thursday Response Plan']);
+    expect(parseScenario(structuredClone(VALID)).sources).toEqual([]);
   });
 });
