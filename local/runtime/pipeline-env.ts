@@ -18,7 +18,7 @@ export interface LocalPipelineOptions {
   signers?: LocalSignerCount;
   /** Candidates a worker invocation sends as one batch transaction (MAX_BATCH_SIZE, default 10). */
   maxBatchSize?: number;
-  sizing?: 'max' | 'target-health' | 'two-step';
+  sizing?: 'max' | 'target-health' | 'two-step' | 'best';
   /** How the liquidator contract pays (default flash-loan). */
   funding?: 'flash-loan' | 'inventory';
   dryRun?: boolean;
