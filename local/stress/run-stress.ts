@@ -70,7 +70,7 @@ export async function runStress(options: StressOptions): Promise<{ report: Stres
     scenario: {
       name: scenario.name,
       ...(scenario.description ? { description: scenario.description } : {}),
-      ...(scenarioSources(scenario) ? { sources: scenarioSources(scenario) } : {}),
+      ...(scenario.sources.length > 0 ? { sources: scenario.sources } : {}),
       borrowers: scenario.positions.length,
       blockTimeSec: first.blockTimeSec,
       assets: Object.keys(first.timeline[0]?.prices ?? {}),
@@ -84,12 +84,6 @@ export async function runStress(options: StressOptions): Promise<{ report: Stres
   };
   const rendered = await renderReport(report, options.outDir);
   return { report, rendered, sessions };
-}
-
-/** The scenario file's `sources`, where the scenario format has them. */
-function scenarioSources(scenario: Scenario): string[] | undefined {
-  const sources = (scenario as { sources?: unknown }).sources;
-  return Array.isArray(sources) && sources.length > 0 ? sources.map(String) : undefined;
 }
 
 /** The first and last observed block and every block where `pick` changed, relative to the session's start block. */
