@@ -174,7 +174,7 @@ function planRows(plan: EncodedPlan, assets: Map<string, Asset>): [string, strin
     ['collateral received', amount(plan.liquidatorCollateralUnits, collateral, plan.collateralAsset)],
     ['profit', `${usd(plan.profitBase)}  (received ${usd(plan.valueReceivedBase)} − repaid ${usd(plan.valueRepaidBase)} − gas ${usd(plan.gasCostBase)} − swap ${usd(plan.swapCostBase)})`],
     ['health factor', `${healthFactor(plan.healthFactorBeforeWad)} → ${healthFactor(plan.healthFactorAfterWad)}`],
-    ['sizing', `${plan.sizing}, close factor ${plan.closeFactor}, limited by ${plan.limitedBy}${plan.steps !== '1' ? ` (step 1 of ${plan.steps})` : ''}`],
+    ['sizing', `${plan.sizing}, close factor ${plan.closeFactor}, limited by ${plan.limitedBy === 'dust-rule' ? 'the dust rule (a larger repay would leave under $1,000: MustNotLeaveDust)' : plan.limitedBy}${plan.steps !== '1' ? ` (step 1 of ${plan.steps})` : ''}`],
   ];
   if (plan.funding !== undefined) {
     const sameAsset = plan.swapPath === '0x';

@@ -31,8 +31,11 @@ export interface LiquidationRequest extends LiquidationPair {
   receiveAToken?: boolean;
 }
 
-/** What bounded the repaid debt. */
-export type LiquidationLimit = 'requested' | 'close-factor' | 'collateral-balance';
+/**
+ * What bounded the repaid debt. `planLiquidation` answers one of the first three; `dust-rule` marks a plan that
+ * sizing backed off to a smaller repay because the Pool would refuse the larger one with MustNotLeaveDust (v3.3+).
+ */
+export type LiquidationLimit = 'requested' | 'close-factor' | 'collateral-balance' | 'dust-rule';
 
 export interface LiquidationPlan {
   ruleSet: RuleSet;

@@ -44,7 +44,15 @@ export function sizeMax(position: UserPosition, pair: LiquidationPair, context: 
   if (largest.kind === 'none') return { kind: 'skip', strategy: 'max', reason: 'must-not-leave-dust' };
   const backedOff = planLiquidation(position, requestFor(pair, largest.repayUnits, context));
   if (backedOff.kind !== 'liquidate') return { kind: 'skip', strategy: 'max', reason: backedOff.reason };
-  return { kind: 'liquidate', strategy: 'max', steps: [backedOff.plan] };
+  return { kind: 'liquidate', strategy: 'max', steps: [backedOffForDust(backedOff.plan)] };
+}
+
+/**
+ * A plan sized down from a larger repay the dust rule refuses: what limited it is the rule, not the amount asked
+ * (which sizing chose as the largest the rule accepts).
+ */
+export function backedOffForDust(plan: LiquidationPlan): LiquidationPlan {
+  return { ...plan, limitedBy: 'dust-rule' };
 }
 
 export const maxSizing: SizingStrategy = { name: 'max', size: sizeMax };

@@ -25,7 +25,7 @@ import { WAD } from './math';
 import type { UserPosition } from './position';
 import { grossGainBase } from './profit';
 import { largestRepayWhere, passesDustRule, predictAt, requestFor, type SizingContext } from './repay-search';
-import { sizeMax, type SizingOutcome, type SizingStrategy } from './sizing';
+import { backedOffForDust, sizeMax, type SizingOutcome, type SizingStrategy } from './sizing';
 
 export interface TwoStepOptions {
   /** Two steps must out-earn one max liquidation by more than this (base units); default 0. */
@@ -84,5 +84,5 @@ function allowedFirstStep(
   const largest = largestRepayWhere(1n, repayUnits - 1n, (units) => passesDustRule(predictAt(position, pair, units, context)));
   if (largest.kind === 'none') return { kind: 'none' };
   const backedOff = planLiquidation(position, requestFor(pair, largest.repayUnits, context));
-  return backedOff.kind === 'liquidate' ? { kind: 'found', plan: backedOff.plan } : { kind: 'none' };
+  return backedOff.kind === 'liquidate' ? { kind: 'found', plan: backedOffForDust(backedOff.plan) } : { kind: 'none' };
 }

@@ -125,7 +125,7 @@ export class MalformedPlanError extends Error {
 
 const SIZING_STRATEGIES = ['max', 'target-health', 'two-step', 'best'] as const satisfies readonly SizingStrategyName[];
 const CLOSE_FACTOR_RULES = ['half-of-reserve-debt', 'all-of-reserve-debt', 'half-of-total-debt'] as const satisfies readonly CloseFactorRule[];
-const LIQUIDATION_LIMITS = ['requested', 'close-factor', 'collateral-balance'] as const satisfies readonly LiquidationLimit[];
+const LIQUIDATION_LIMITS = ['requested', 'close-factor', 'collateral-balance', 'dust-rule'] as const satisfies readonly LiquidationLimit[];
 /** `true` only when `List` names every member of `Union`: a rule the domain adds must be added above. */
 type Lists<List extends readonly string[], Union extends string> = [Exclude<Union, List[number]>] extends [never] ? true : false;
 const LISTS_ARE_COMPLETE: [Lists<typeof SIZING_STRATEGIES, SizingStrategyName>, Lists<typeof CLOSE_FACTOR_RULES, CloseFactorRule>, Lists<typeof LIQUIDATION_LIMITS, LiquidationLimit>] = [true, true, true];

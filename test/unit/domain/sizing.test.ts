@@ -130,7 +130,7 @@ describe('max sizing', () => {
     ]);
     expect(planLiquidation(pos, { ...pairOf('WETH', 'USDC'), debtToCoverUnits: MAX_UINT256 })).toMatchObject({ kind: 'skip', reason: 'must-not-leave-dust' });
     const [plan] = stepsOf(maxSizing.size(pos, pairOf('WETH', 'USDC')));
-    expect(plan).toMatchObject({ debtToCoverUnits: 1_904_761_904n, debtRepaidUnits: 1_904_761_904n, limitedBy: 'requested' });
+    expect(plan).toMatchObject({ debtToCoverUnits: 1_904_761_904n, debtRepaidUnits: 1_904_761_904n, limitedBy: 'dust-rule' });
   });
 
   it('passes the skip reason through', () => {

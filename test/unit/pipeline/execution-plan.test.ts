@@ -111,7 +111,7 @@ describe('encodePlan / decodePlan', () => {
     ['a negative amount', { gasCostBase: '-825000000' }, 'gasCostBase: must be a non-negative integer as a decimal string'],
     ['a number where a string belongs', { gasLimit: 375000 as unknown as string }, 'gasLimit: must be a non-negative integer as a decimal string'],
     ['an unknown close factor', { closeFactor: 'most-of-it' }, 'closeFactor: must be one of half-of-reserve-debt, all-of-reserve-debt, half-of-total-debt'],
-    ['an unknown limit', { limitedBy: 'patience' }, 'limitedBy: must be one of requested, close-factor, collateral-balance'],
+    ['an unknown limit', { limitedBy: 'patience' }, 'limitedBy: must be one of requested, close-factor, collateral-balance, dust-rule'],
     ['an address that is not one', { collateralAsset: 'WETH' }, 'collateralAsset: must be a 0x-prefixed 20-byte hex address'],
   ])('refuses %s, naming the field', (_what, change, problem) => {
     expect(refusal({ ...encodePlan(PLAN), ...change })).toBe(`malformed execution plan (${WHERE}): ${problem}`);
