@@ -61,9 +61,16 @@ export interface LiquidationPlan {
   liquidatorCollateralUnits: bigint;
   /** Bonus part of the seized collateral: seized − seized.percentDiv(bonus). */
   bonusCollateralUnits: bigint;
-  /** liquidationProtocolFeeAmount as computed; the treasury transfer can be clamped (protocolFeeTransferredUnits). */
+  /**
+   * The protocol fee the treasury receives (aTokens). LiquidationLogic.executeLiquidationCall clamps the computed
+   * fee when its scaled amount exceeds what the borrower holds after the liquidator's share ("1 wei imprecision",
+   * all collateral taken): the treasury then gets the borrower's remaining scaled balance, valued as
+   * `scaledBalance.getATokenBalance(index)` (v3.5+, floor) or `rayMul` (earlier). Exact with scaled balances
+   * (settlement.ts); without them it is the computed fee.
+   */
   protocolFeeUnits: bigint;
-  protocolFeeTransferredUnits: bigint;
+  /** `liquidationProtocolFeeAmount` as computed, before that clamp: bonus part × protocol fee bps. */
+  computedProtocolFeeUnits: bigint;
   /** v3.3+: the liquidation takes the last collateral; remaining debt becomes deficit. */
   hasNoCollateralLeft: boolean;
   /** Bad debt written off (v3.3+ DeficitCreated), liquidated debt reserve first. Empty on v3.0. */
@@ -144,8 +151,8 @@ export function planLiquidation(input: UserPosition, request: LiquidationRequest
     collateralSeizedUnits: amounts.collateralSeizedUnits,
     liquidatorCollateralUnits: amounts.liquidatorCollateralUnits,
     bonusCollateralUnits: amounts.bonusCollateralUnits,
-    protocolFeeUnits: amounts.protocolFeeUnits,
-    protocolFeeTransferredUnits: settlement.protocolFeeTransferredUnits,
+    protocolFeeUnits: settlement.protocolFeeTransferredUnits,
+    computedProtocolFeeUnits: amounts.protocolFeeUnits,
     hasNoCollateralLeft,
     deficits: settlement.deficits,
     collateralDisabled: settlement.collateralDisabled,

@@ -46,6 +46,7 @@ export interface ExecutionPlan {
   debtRepaidUnits: bigint;
   /** Collateral to the liquidator, after the protocol fee (collateral token units). */
   liquidatorCollateralUnits: bigint;
+  /** Protocol fee the treasury receives (collateral aToken units): the computed fee as the Pool clamps it. */
   protocolFeeUnits: bigint;
   closeFactor: CloseFactorRule;
   limitedBy: LiquidationLimit;

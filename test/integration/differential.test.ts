@@ -194,7 +194,7 @@ describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) =>
       const liquidityIndexRay = findReserve(position, plan.collateralAsset)!.scaled!.liquidityIndexRay;
       const treasuryPredicted = aTokenBalanceUnits(
         ruleSet,
-        treasuryScaledBefore + aTokenScaledOutflow(ruleSet, plan.protocolFeeTransferredUnits, liquidityIndexRay),
+        treasuryScaledBefore + aTokenScaledOutflow(ruleSet, plan.protocolFeeUnits, liquidityIndexRay),
         liquidityIndexRay,
       );
       const event = events.find((e) => e?.name === 'LiquidationCall');
@@ -205,7 +205,7 @@ describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) =>
         ['collateral to liquidator (event)', event?.args.liquidatedCollateralAmount as bigint, plan.liquidatorCollateralUnits],
         ['collateral received by liquidator', collAfter - collBefore, plan.liquidatorCollateralUnits],
         ['debt paid by liquidator', debtBefore - debtAfter, plan.debtRepaidUnits],
-        ['protocol fee to treasury (aToken Transfer)', (feeTransfer?.args.value as bigint | undefined) ?? 0n, plan.protocolFeeTransferredUnits],
+        ['protocol fee to treasury (aToken Transfer)', (feeTransfer?.args.value as bigint | undefined) ?? 0n, plan.protocolFeeUnits],
         ['treasury aToken balance after', treasuryAfter, treasuryPredicted],
         ['health factor after', account.healthFactor as bigint, plan.healthFactorAfterWad],
         ['deficits created', BigInt(deficits.length), BigInt(plan.deficits.length)],

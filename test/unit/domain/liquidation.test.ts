@@ -54,7 +54,7 @@ describe('planLiquidation: collateral, bonus and protocol fee (LiquidationLogic.
       collateralSeizedUnits: 437_499_999_999_999_999n,
       bonusCollateralUnits: 20_833_333_333_333_333n,
       protocolFeeUnits: 2_083_333_333_333_333n,
-      protocolFeeTransferredUnits: 2_083_333_333_333_333n,
+      computedProtocolFeeUnits: 2_083_333_333_333_333n,
       liquidatorCollateralUnits: 435_416_666_666_666_666n,
       healthFactorBeforeWad: 990_000_000_000_000_000n,
       healthFactorAfterWad: 1_113_750_000_000_000_000n,
@@ -327,10 +327,10 @@ describe('planLiquidation: exact token math with scaled balances (token-balance.
   it.each<[RuleSet, bigint]>([
     ['v3.0', 4_761_904_761_904_762n],
     ['v3.5', 4_761_904_761_904_761n],
-  ])('%s: the treasury transfer is clamped to what is left', (ruleSet, feeTransferred) => {
+  ])('%s: the plan reports the fee the treasury receives, clamped to what is left', (ruleSet, feeTransferred) => {
     const plan = expectPlan(planLiquidation(scaled(ruleSet, 1000), { ...pairOf('WETH', 'USDC'), debtToCoverUnits: MAX_UINT256 }));
-    expect(plan.protocolFeeUnits).toBe(4_761_904_761_904_762n);
-    expect(plan.protocolFeeTransferredUnits).toBe(feeTransferred);
+    expect(plan.computedProtocolFeeUnits).toBe(4_761_904_761_904_762n);
+    expect(plan.protocolFeeUnits).toBe(feeTransferred);
     expect(reserveAfter(plan, 'WETH')).toMatchObject({ collateralBalanceUnits: 0n, scaled: { scaledATokenBalance: 0n } });
   });
 
