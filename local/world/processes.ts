@@ -7,6 +7,7 @@ import { connect, createServer } from 'node:net';
  * owner.
  */
 const children = new Set<ChildProcess>();
+const names = new WeakMap<ChildProcess, string>();
 let hooksInstalled = false;
 
 function killAll(signal: NodeJS.Signals): void {
@@ -26,6 +27,13 @@ function installExitHooks(): void {
       process.kill(process.pid, signal);
     });
   }
+}
+
+/** The processes started here that are still running, by name and pid (for diagnostics and leak checks). */
+export function runningChildren(): { name: string; pid: number }[] {
+  return [...children]
+    .filter((child) => child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+    .map((child) => ({ name: names.get(child) ?? child.spawnfile, pid: child.pid! }));
 }
 
 export interface ManagedProcess {
@@ -57,6 +65,7 @@ export async function startProcess(options: StartOptions): Promise<{ process: Ma
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
+  names.set(child, options.name);
   child.once('exit', () => children.delete(child));
 
   const stop = async (): Promise<void> => {

@@ -369,15 +369,23 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     await Promise.allSettled(stoppers.splice(0).map((stop) => stop()));
   };
 
+  // Services boot (DynamoDB Local takes seconds to start its JVM) while the market is seeded or loaded. Each one's
+  // stopper is registered the moment it is up, so a start failing elsewhere (seeding, the other service) stops it;
+  // the failure path waits for both to settle first, so one still booting is not left behind.
+  const registered = <T extends { process: { stop(): Promise<void> } }>(service: T): T => {
+    stoppers.push(service.process.stop);
+    return service;
+  };
+  const servicesStarting: [Promise<DynamoDbLocal>, Promise<Fauxqs>] | undefined = withServices
+    ? [startDynamoDbLocal().then(registered), startFauxqs().then(registered)]
+    : undefined;
+  const servicesReady: Promise<{ ddb: DynamoDbLocal; sqs: Fauxqs } | undefined> = servicesStarting
+    ? Promise.all(servicesStarting).then(([ddb, sqs]) => ({ ddb, sqs }))
+    : Promise.resolve(undefined);
+  // Awaited below, or settled in the failure path: not an unhandled rejection meanwhile.
+  servicesReady.catch(() => undefined);
+
   try {
-    // Services boot (DynamoDB Local takes seconds to start its JVM) while the market is seeded or loaded.
-    const servicesReady: Promise<{ ddb: DynamoDbLocal; sqs: Fauxqs } | undefined> = withServices
-      ? Promise.all([startDynamoDbLocal(), startFauxqs()]).then(([ddb, sqs]) => {
-          stoppers.push(ddb.process.stop, sqs.process.stop);
-          return { ddb, sqs };
-        })
-      : Promise.resolve(undefined);
-    servicesReady.catch(() => undefined);
 
     const { seed, fromCache } = await seedOrLoad(scenario, options.reseed ?? false, log);
     const anvil: Anvil = await startAnvil({
@@ -605,6 +613,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 
     return { info, provider, setPrice, setPrices, holdBaseFee, movePool, fundAccount, startArbitrage, runShocks, stop: stopAll };
   } catch (err) {
+    if (servicesStarting) await Promise.allSettled(servicesStarting);
     await stopAll();
     throw err;
   }
