@@ -98,6 +98,19 @@ const schedule = z
   }, expected('an object'))
   .strict();
 
+/**
+ * The indexer's eth_getLogs window (functions/pipeline/index-borrowers.ts): halved when the RPC provider refuses a
+ * window, doubled back after `logWindowGrowthAfter` windows in a row went through, never above `logWindowBlocks`.
+ * Defaults equal the functions' (a test keeps them equal). Set `logWindowBlocks` to the provider's limit (a free
+ * tier's 10 blocks) to spare the refusals that halving would cost.
+ */
+const indexer = z
+  .object({
+    logWindowBlocks: wholeNumber(1, 1_000_000).default(2_000),
+    logWindowGrowthAfter: wholeNumber(1, 10_000).default(16),
+  }, expected('an object'))
+  .strict();
+
 /** How the scanner decides which accounts to read at a block (functions/domain/read-policy.ts). */
 const scanner = z
   .object({
@@ -199,6 +212,11 @@ const alarms = z
     maxRevertsPerHour: wholeNumber(0).default(2),
     /** Bad debt (USD, DeficitCreated of Aave v3.3+) above this within 5 minutes raises the bad-debt alarm; 0: any. */
     badDebtUsdMax: z.number(expected('a number')).min(0, 'must be at least 0').default(0),
+    /**
+     * The indexer more than this many blocks behind the head for 15 minutes raises the indexer-behind alarm.
+     * Absent: ten minutes of blocks at `blockTimeSec` (50 on Ethereum, 300 on a 2 s chain).
+     */
+    indexerBlocksBehindMax: wholeNumber(1).optional(),
   }, expected('an object'))
   .strict();
 
@@ -215,6 +233,7 @@ export const deploymentConfigSchema = z
     alertEmail: z.email({ error: 'must be an email address' }).optional(),
     // `prefault` parses the empty object, so an absent section gets every default of its fields.
     schedule: schedule.prefault({}),
+    indexer: indexer.prefault({}),
     scanner: scanner.prefault({}),
     worker: worker.prefault({}),
     execution: execution.prefault({}),

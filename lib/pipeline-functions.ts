@@ -161,7 +161,13 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     // Stack traces point into the TypeScript sources (the bundles ship with source maps).
     NODE_OPTIONS: '--enable-source-maps',
   };
-  if (name === 'indexer') env.INDEXER_START_BLOCK = config.market.indexerStartBlock.toString();
+  if (name === 'indexer') {
+    Object.assign(env, {
+      INDEXER_START_BLOCK: config.market.indexerStartBlock.toString(),
+      INDEXER_LOG_WINDOW: config.indexer.logWindowBlocks.toString(),
+      INDEXER_LOG_WINDOW_GROWTH_AFTER: config.indexer.logWindowGrowthAfter.toString(),
+    });
+  }
   // The signer's key (SIGNER_MODE, KMS_KEY_ID) is added by the stack, which knows its ARN.
   if (fn.recognisesOwnLiquidations) env.LIQUIDATOR_ADDRESS_PARAMETER = liquidatorParameterNameOf(config);
   if (name === 'scanner') {

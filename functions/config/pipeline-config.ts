@@ -10,6 +10,7 @@ import * as z from '../zod';
 import type { RuleSet } from '../domain';
 import { ruleSetForPoolVersion } from '../domain';
 import { DEFAULT_CAPTURE_LOOKBACK_BLOCKS } from '../pipeline/record-liquidations';
+import { DEFAULT_LOG_WINDOW_GROWTH_AFTER } from '../pipeline/index-borrowers';
 
 /** anvil / hardhat chain id: the only chain where a raw private key or RPC URL in the environment is accepted. */
 export const LOCAL_CHAIN_ID = 31337;
@@ -64,8 +65,10 @@ const envSchema = z
     KMS_ENDPOINT: optionalUrl,
 
     INDEXER_START_BLOCK: z._default(int(0), 0),
-    /** eth_getLogs window in blocks; halved on "too many results" down to 1. */
+    /** Largest eth_getLogs window in blocks; halved on the provider's refusals down to 1, doubled back after successes. */
     INDEXER_LOG_WINDOW: z._default(int(1), 2_000),
+    /** Windows in a row that must go through before the window doubles again (functions/pipeline/index-borrowers.ts). */
+    INDEXER_LOG_WINDOW_GROWTH_AFTER: z._default(int(1), DEFAULT_LOG_WINDOW_GROWTH_AFTER),
     /** Blocks re-read on every run, so a reorg shallower than this is repaired. */
     INDEXER_REORG_DEPTH: z._default(int(0), 12),
     /**
@@ -272,7 +275,7 @@ export interface PipelineConfig {
   /** Where the worker sends malformed messages, with the reason, instead of failing their batch. */
   candidatesDlqUrl?: string;
   endpoints: { dynamodb?: string; sqs?: string; kms?: string };
-  indexer: { startBlock: number; logWindow: number; reorgDepth: number; captureLookbackBlocks: number };
+  indexer: { startBlock: number; logWindow: number; logWindowGrowthAfter: number; reorgDepth: number; captureLookbackBlocks: number };
   scanner: {
     deadlineMarginMs: number;
     pollIntervalMs: number;
@@ -388,6 +391,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     indexer: {
       startBlock: e.INDEXER_START_BLOCK,
       logWindow: e.INDEXER_LOG_WINDOW,
+      logWindowGrowthAfter: e.INDEXER_LOG_WINDOW_GROWTH_AFTER,
       reorgDepth: e.INDEXER_REORG_DEPTH,
       captureLookbackBlocks: e.INDEXER_CAPTURE_LOOKBACK_BLOCKS,
     },

@@ -6,9 +6,9 @@
  * Metrics (EMF, namespace LiquidationPipeline, dimension market), per run:
  * - BorrowersIndexed: distinct tracked accounts with events in the run;
  * - NewBorrowers: accounts tracked for the first time;
- * - IndexerLagBlocks: head − checkpoint after the run (0 when caught up; grows when runs end at their deadline);
- * - IndexerRpcCalls: JSON-RPC requests of the run (providers bill per call);
- * - IndexerWindowRetries: windows that failed (node or store error) and were tried again within the run.
+ * - BlocksBehindHead: head − checkpoint after the run (0 when caught up; during a backfill, what is left of it),
+ *   the one indexer metric every run sends (an alarm and the dashboard read it). Borrowers seen, new borrowers,
+ *   RPC calls, window retries, refused windows and the window in use are in the run's log line.
  *
  * Capture rate and bad debt (functions/pipeline/record-liquidations.ts says why the indexer records them): each
  * LiquidationCall and DeficitCreated log is recorded once, and what a run recorded for the first time is emitted,
@@ -27,6 +27,7 @@ import type { Context } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/aws/clients';
 import { AaveV3AssetPrices } from '../adapters/chain/aave-v3-asset-prices';
 import { AaveV3EventSource } from '../adapters/chain/aave-v3-event-source';
+import { RefusalClassifyingEventSource } from '../adapters/log-window-refusals';
 import { ConfiguredOurLiquidators } from '../adapters/chain/configured-our-liquidators';
 import { providerFromConfig } from '../adapters/chain/rpc';
 import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
@@ -105,7 +106,9 @@ export function createIndexerHandler(deps: IndexerDeps) {
     return adapters;
   };
 
-  const run = async (_event: unknown, context: Context): Promise<IndexBorrowersSummary> => {
+  // middy passes an AbortSignal, aborted when it gives the invocation up at its early timeout: the run then starts
+  // no further window (on AWS the sandbox is frozen anyway; locally the abandoned run would go on writing).
+  const run = async (_event: unknown, context: Context, options?: { signal?: AbortSignal }): Promise<IndexBorrowersSummary> => {
     try {
       const { source, borrowers, checkpoints, capture: captureAdapters } = await connect();
       const deadlineMs = clock.nowMs() + context.getRemainingTimeInMillis() - marginMs;
@@ -113,12 +116,15 @@ export function createIndexerHandler(deps: IndexerDeps) {
       const onWindowFailed = ({ fromBlock, toBlock, consecutiveFailures, error }: WindowFailure) =>
         logger.warn('indexer window failed; trying it again', { fromBlock, toBlock, consecutiveFailures, error: error instanceof Error ? error.message : String(error) });
       const capture = captureAdapters ? { market, lookbackBlocks: settings.captureLookbackBlocks ?? DEFAULT_CAPTURE_LOOKBACK_BLOCKS, ...captureAdapters } : undefined;
-      const summary = await indexBorrowers({ market, settings, source, borrowers, checkpoints, clock, sleep: deps.sleep, onWindowFailed, capture }, deadlineMs);
+      const summary = await indexBorrowers(
+        { market, settings, source, borrowers, checkpoints, clock, sleep: deps.sleep, onWindowFailed, capture, signal: options?.signal },
+        deadlineMs,
+      );
 
       // Blocks have no CloudWatch unit; Count it is. Clamped: a node behind the checkpoint is not negative lag.
-      // The one indexer metric (the dashboard graphs it); borrowers seen, new borrowers, RPC calls and window
-      // retries are in the run's log line below (each custom metric costs $0.30 a month; README, Watching it).
-      metrics.addMetric('IndexerLagBlocks', MetricUnit.Count, Math.max(0, summary.headBlock - summary.toBlock));
+      // The one indexer metric of every run (an alarm and the dashboard read it); the rest of the summary is in the
+      // run's log line below (each custom metric costs $0.30 a month; README, Watching it).
+      metrics.addMetric('BlocksBehindHead', MetricUnit.Count, Math.max(0, summary.headBlock - summary.toBlock));
       addCaptureMetrics(metrics, summary.capture);
       // Recent liquidations not recorded (beyond the lookback) are missing from the capture rate; on a first run
       // they are the market's history, before the keeper watched it.
@@ -159,7 +165,7 @@ export async function connectFromConfig(config: PipelineConfig, logger?: Logger)
     logger?.warn('no liquidator contract yet: only the signers\' liquidations count as ours', { error: error.message }),
   );
   return {
-    source: new AaveV3EventSource(provider, config.pool),
+    source: new RefusalClassifyingEventSource(new AaveV3EventSource(provider, config.pool)),
     borrowers,
     checkpoints,
     capture: { prices: new AaveV3AssetPrices(provider, config.pool), records, ours },
@@ -170,7 +176,7 @@ export async function connectFromConfig(config: PipelineConfig, logger?: Logger)
 /** Wiring from the environment: configuration → observability → adapters → handler. */
 export function indexerHandlerFromEnvironment(env: Record<string, string | undefined>) {
   const config = loadPipelineConfig(env, ['borrowers', 'keeperState']);
-  // The market dimension is MARKET_NAME, as in the other functions: the dashboard reads IndexerLagBlocks by it.
+  // The market dimension is MARKET_NAME, as in the other functions: the alarm and the dashboard read BlocksBehindHead by it.
   const { logger, metrics } = createObservability('indexer', config.marketName);
   return createIndexerHandler({
     market: config.marketKey,

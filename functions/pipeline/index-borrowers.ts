@@ -10,6 +10,15 @@
  * account not tracked yet are not enough (most suppliers never borrow); for a tracked account they still raise
  * `lastEventBlock`, so the scanner can tell its position changed.
  *
+ * Windows adapt to the provider: a window the node refuses as too large (too many results, too wide a range, too
+ * large a response) is halved and read again, and so is one refused by a rate limit (after a pause: some providers
+ * answer an oversized query with their rate-limit code, -32005). After `logWindowGrowthAfter` windows in a row go
+ * through, the window doubles again, up to `logWindow`. The window in use is stored with the checkpoint, so the next
+ * run, warm or cold, starts where this one left off instead of re-learning the provider's limit.
+ *
+ * Backfill: a run stops starting windows at its deadline, or earlier when its slowest window so far would not end
+ * before it; every window moves the checkpoint, so a backfill of millions of blocks progresses over invocations.
+ *
  * Reorgs: the last `reorgDepth` blocks below the checkpoint are read again on every run that has new blocks,
  * which also repairs logs a load-balanced RPC endpoint missed on its freshest blocks. The checkpoint's block
  * hash tells whether anything at or below it changed: unchanged and no new block → the run does nothing.
@@ -44,7 +53,9 @@ export interface AccountEvent {
  */
 export type AccountEventRead =
   | { kind: 'events'; events: AccountEvent[]; liquidations?: LiquidationLog[]; deficits?: DeficitLog[] }
-  | { kind: 'range-too-large'; reason: string };
+  | { kind: 'range-too-large'; reason: string }
+  /** The provider's rate limit refused the request: try again after a pause, with a smaller window. */
+  | { kind: 'rate-limited'; reason: string };
 
 /**
  * The market's account events on chain. Every method is exactly one JSON-RPC request, so the indexer can count
@@ -61,8 +72,13 @@ export interface AccountEventSource {
 export interface IndexerSettings {
   /** First block ever read (the Pool's deployment block: nothing before it can concern the market). */
   startBlock: number;
-  /** Blocks per eth_getLogs window, halved for the rest of the run when the node says "too many". */
+  /**
+   * Largest eth_getLogs window (blocks). The window in use is halved when the node refuses one as too large and
+   * doubles back up to this after `logWindowGrowthAfter` windows in a row went through.
+   */
   logWindow: number;
+  /** Windows in a row that must go through before the window doubles (default 16: at most 1 refusal in 17 reads). */
+  logWindowGrowthAfter?: number;
   /** Blocks below the checkpoint read again on every run. */
   reorgDepth: number;
   /**
@@ -94,6 +110,8 @@ export interface IndexBorrowersDeps {
    * debt). Absent: they are not recorded.
    */
   capture?: RecordMarketEventsDeps;
+  /** Aborted when the invocation is given up (middy's early timeout): the run starts no further window. */
+  signal?: AbortSignal;
 }
 
 /** A window that failed and will be tried again. */
@@ -133,8 +151,10 @@ export interface IndexBorrowersSummary {
   headBlock: number;
   /** eth_getLogs windows that returned logs (refused ones not counted). */
   windows: number;
-  /** Final window size in blocks (below `logWindow` when the node refused larger ones). */
+  /** Final window size in blocks (below `logWindow` when the node refused larger ones); stored with the checkpoint. */
   windowBlocks: number;
+  /** Windows the node refused as too large or by its rate limit (each halved the window). */
+  refusedWindows: number;
   logs: number;
   /** Distinct tracked accounts with events in this run. */
   borrowersSeen: number;
@@ -160,6 +180,18 @@ export class LogWindowError extends Error {
   }
 }
 
+/** The provider's rate limit refused a window (the window was halved, and is tried again after a pause). */
+export class RateLimitedError extends Error {
+  constructor(
+    readonly fromBlock: number,
+    readonly toBlock: number,
+    readonly reason: string,
+  ) {
+    super(`the provider's rate limit refused eth_getLogs for blocks ${fromBlock}–${toBlock}: ${reason}`);
+    this.name = 'RateLimitedError';
+  }
+}
+
 export class CheckpointWriteError extends Error {
   constructor(
     readonly market: string,
@@ -176,6 +208,13 @@ const DEBT_EVENTS: ReadonlySet<AccountEventKind> = new Set<AccountEventKind>(['b
 
 const DEFAULT_MAX_CONSECUTIVE_WINDOW_FAILURES = 5;
 const DEFAULT_WINDOW_RETRY_PAUSE_MS = 1_000;
+export const DEFAULT_LOG_WINDOW_GROWTH_AFTER = 16;
+
+/** The window a run starts with: the one stored with the checkpoint, within 1…logWindow (the setting may have changed). */
+function startingWindow(settings: IndexerSettings, checkpoint: IndexerCheckpoint | undefined): number {
+  const stored = checkpoint?.logWindowBlocks;
+  return stored === undefined ? settings.logWindow : Math.min(settings.logWindow, Math.max(1, Math.floor(stored)));
+}
 
 /** Conflicting checkpoint writes retried with the newer stored value before giving up. */
 const MAX_CHECKPOINT_ATTEMPTS = 3;
@@ -200,7 +239,8 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
     toBlock: checkpoint?.block ?? fromBlock - 1,
     headBlock,
     windows: 0,
-    windowBlocks: settings.logWindow,
+    windowBlocks: startingWindow(settings, checkpoint),
+    refusedWindows: 0,
     logs: 0,
     borrowersSeen: 0,
     newBorrowers: 0,
@@ -226,7 +266,12 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
   const fromBlock = checkpoint ? Math.max(settings.startBlock, checkpoint.block + 1 - settings.reorgDepth) : settings.startBlock;
   if (fromBlock > headBlock) return summary({ kind: 'up-to-date' }, fromBlock);
 
-  let windowBlocks = settings.logWindow;
+  let windowBlocks = startingWindow(settings, checkpoint);
+  const growthAfter = settings.logWindowGrowthAfter ?? DEFAULT_LOG_WINDOW_GROWTH_AFTER;
+  let windowsSinceResize = 0;
+  let refusedWindows = 0;
+  /** The longest a window took in this run (clock ms): no window is started that would not end before the deadline. */
+  let slowestWindowMs = 0;
   let windows = 0;
   let logs = 0;
   let newBorrowers = 0;
@@ -239,7 +284,13 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
   const maxConsecutiveFailures = settings.maxConsecutiveWindowFailures ?? DEFAULT_MAX_CONSECUTIVE_WINDOW_FAILURES;
   const retryPauseMs = settings.windowRetryPauseMs ?? DEFAULT_WINDOW_RETRY_PAUSE_MS;
   const sleep = deps.sleep ?? ((ms: number) => setTimeoutPromise(ms));
-  const counts = () => ({ windows, windowBlocks, logs, borrowersSeen: seen.size, newBorrowers, rpcCalls, failedWindows });
+  const counts = () => ({ windows, windowBlocks, refusedWindows, logs, borrowersSeen: seen.size, newBorrowers, rpcCalls, failedWindows });
+  /** Half the refused window, kept until enough windows went through (dense blocks tend to cluster: a busy period). */
+  const halveWindow = (cursor: number, to: number) => {
+    refusedWindows++;
+    windowsSinceResize = 0;
+    windowBlocks = Math.max(1, Math.floor((to - cursor + 1) / 2));
+  };
 
   const track = async (events: readonly AccountEvent[]): Promise<void> => {
     if (events.length === 0) return;
@@ -285,14 +336,22 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
   const indexWindow = async (
     cursor: number,
     to: number,
-  ): Promise<{ kind: 'refused' } | { kind: 'done'; logs: number } | { kind: 'superseded'; logs: number; current: IndexerCheckpoint | undefined }> => {
+  ): Promise<{ kind: 'refused' } | { kind: 'rate-limited'; reason: string } | { kind: 'done'; logs: number } | { kind: 'superseded'; logs: number; current: IndexerCheckpoint | undefined }> => {
     const read = await source.readEvents(cursor, to);
     rpcCalls++;
     if (read.kind === 'range-too-large') {
       if (to === cursor) throw new LogWindowError(cursor, read.reason);
-      // Dense blocks tend to cluster (a busy period), so the smaller window is kept for the rest of the run.
-      windowBlocks = Math.max(1, Math.floor((to - cursor + 1) / 2));
+      halveWindow(cursor, to);
       return { kind: 'refused' };
+    }
+    if (read.kind === 'rate-limited') {
+      halveWindow(cursor, to);
+      return { kind: 'rate-limited', reason: read.reason };
+    }
+    // Grown before the checkpoint write, so the checkpoint stores the window the next read will use.
+    if (++windowsSinceResize >= growthAfter && windowBlocks < settings.logWindow) {
+      windowBlocks = Math.min(settings.logWindow, windowBlocks * 2);
+      windowsSinceResize = 0;
     }
     await track(read.events);
     // Every liquidated account is tracked by now (a LiquidationCall proves debt): these are tracked borrowers'.
@@ -301,7 +360,7 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
     if (!checkpoint || to >= checkpoint.block) {
       const blockHash = (await source.blockHash(to)).toLowerCase();
       rpcCalls++;
-      const next: IndexerCheckpoint = { block: to, blockHash };
+      const next: IndexerCheckpoint = { block: to, blockHash, logWindowBlocks: windowBlocks };
       if (!sameCheckpoint(checkpoint, next)) {
         const moved = await moveCheckpoint(next);
         if (moved.kind === 'superseded') return { kind: 'superseded', logs: read.events.length, current: moved.current };
@@ -313,26 +372,37 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
 
   let cursor = fromBlock;
   const stopAtDeadline = () => summary({ kind: 'deadline', remainingBlocks: headBlock - cursor + 1 }, fromBlock, counts());
+  /** A failed window: tried again after a pause, unless the failures in a row reached the budget. */
+  const windowFailed = async (to: number, err: unknown): Promise<'retry' | 'deadline'> => {
+    consecutiveFailures++;
+    if (consecutiveFailures >= maxConsecutiveFailures) throw err;
+    failedWindows++;
+    deps.onWindowFailed?.({ fromBlock: cursor, toBlock: to, consecutiveFailures, error: err });
+    // The same window again (what it wrote is idempotent: upserts and a compare-and-set checkpoint).
+    if (clock.nowMs() + retryPauseMs >= deadlineMs) return 'deadline';
+    await sleep(retryPauseMs);
+    return 'retry';
+  };
   while (cursor <= headBlock) {
-    if (clock.nowMs() >= deadlineMs) return stopAtDeadline();
+    if (deps.signal?.aborted || clock.nowMs() + slowestWindowMs >= deadlineMs) return stopAtDeadline();
     const to = Math.min(headBlock, cursor + windowBlocks - 1);
+    const startedMs = clock.nowMs();
     let result: Awaited<ReturnType<typeof indexWindow>>;
     try {
       result = await indexWindow(cursor, to);
-      consecutiveFailures = 0;
     } catch (err) {
       // A node that refuses even one block will refuse it again: no retry.
       if (err instanceof LogWindowError) throw err;
-      consecutiveFailures++;
-      if (consecutiveFailures >= maxConsecutiveFailures) throw err;
-      failedWindows++;
-      deps.onWindowFailed?.({ fromBlock: cursor, toBlock: to, consecutiveFailures, error: err });
-      // The same window again (what it wrote is idempotent: upserts and a compare-and-set checkpoint).
-      if (clock.nowMs() + retryPauseMs >= deadlineMs) return stopAtDeadline();
-      await sleep(retryPauseMs);
+      if ((await windowFailed(to, err)) === 'deadline') return stopAtDeadline();
       continue;
     }
     if (result.kind === 'refused') continue;
+    if (result.kind === 'rate-limited') {
+      if ((await windowFailed(to, new RateLimitedError(cursor, to, result.reason))) === 'deadline') return stopAtDeadline();
+      continue;
+    }
+    consecutiveFailures = 0;
+    slowestWindowMs = Math.max(slowestWindowMs, clock.nowMs() - startedMs);
     windows++;
     logs += result.logs;
     if (result.kind === 'superseded') {

@@ -36,6 +36,11 @@ export interface IndexerCheckpoint {
   block: number;
   /** Hash of that block, to notice a reorg below the re-read depth. */
   blockHash: string;
+  /**
+   * The eth_getLogs window (blocks) the indexer was using when it wrote this checkpoint: the next run starts with
+   * it, so a provider's limit learnt by halving is not learnt again by every invocation. Absent: the configured one.
+   */
+  logWindowBlocks?: number;
 }
 
 export interface AccountSnapshot {

@@ -12,6 +12,18 @@ import type { DeploymentConfig } from '../config';
 import type { PipelineFunctionName } from '../pipeline-functions';
 import { PipelineMetrics } from './pipeline-metrics';
 
+/** Seconds of blocks the indexer may be behind before the default threshold is crossed. */
+const INDEXER_BEHIND_DEFAULT_SEC = 600;
+
+/**
+ * The indexer-behind threshold (blocks): the configured one, or ten minutes of blocks (50 at 12 s). A caught-up
+ * indexer reports 0 (its run reads up to the head it read at its start); a run that ends at its deadline reports
+ * what is left of the backfill.
+ */
+export function indexerBlocksBehindMaxOf(config: Pick<DeploymentConfig, 'alarms' | 'blockTimeSec'>): number {
+  return config.alarms.indexerBlocksBehindMax ?? Math.ceil(INDEXER_BEHIND_DEFAULT_SEC / config.blockTimeSec);
+}
+
 export interface PipelineAlarmsProps {
   config: DeploymentConfig;
   functions: Record<PipelineFunctionName, lambda.IFunction>;
@@ -49,6 +61,22 @@ export class PipelineAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // BlocksBehindHead is sent by every run that ends (caught up, at its deadline, or behind a lagging node).
+    // Missing data is ignored: no run ended in the period, so nothing is known about the lag. A failing indexer is
+    // the indexer-errors alarm's (a timed-out invocation counts among Lambda Errors); treating missing as breaching
+    // would also fire between the runs of an indexer scheduled less often than every 5 minutes.
+    const indexerBehindMax = indexerBlocksBehindMaxOf(config);
+    add('IndexerBehind', 'indexer-behind', {
+      alarmDescription:
+        `The indexer was more than ${indexerBehindMax} blocks behind the head after its runs for 15 minutes: borrowers who opened positions since are not scanned. ` +
+        'Expected during a first backfill (README, "Backfill"); otherwise check the indexer logs for refused windows and retries, and the RPC provider\'s limits (indexer.logWindowBlocks).',
+      metric: metrics.custom('indexer', 'BlocksBehindHead', { statistic: 'Maximum', period: fiveMinutes }),
+      threshold: indexerBehindMax,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
     });
 
     // Every finished scanner invocation emits ScannerHeartbeat = 1. The window spans at least one schedule

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config';
 import type { PipelineFunctionName } from '../pipeline-functions';
 import type { QueueName } from '../resources';
+import { indexerBlocksBehindMaxOf } from './pipeline-alarms';
 import { BEST_EFFORT_FAILURE_METRICS, PipelineMetrics } from './pipeline-metrics';
 
 export interface PipelineDashboardProps {
@@ -110,7 +111,13 @@ export class PipelineDashboard extends Construct {
         m.custom('worker', 'ChunkRestPublishFailures', { statistic: 'Sum', period: fiveMinutes, label: 'chunk rest not queued' }),
         m.custom('worker', 'PrivateSubmissionFallbacks', { statistic: 'Sum', period: fiveMinutes, label: 'private submission → public' }),
       ]),
-      graph('Indexer lag (blocks)', [m.custom('indexer', 'IndexerLagBlocks', { statistic: 'Maximum', period: fiveMinutes, label: 'indexer lag' })]),
+      new cloudwatch.GraphWidget({
+        title: 'Indexer: blocks behind the head after each run (max per 5 minutes)',
+        left: [m.custom('indexer', 'BlocksBehindHead', { statistic: 'Maximum', period: fiveMinutes, label: 'blocks behind head' })],
+        leftAnnotations: [{ value: indexerBlocksBehindMaxOf(config), label: 'indexer-behind alarm' }],
+        width: WIDTH,
+        height: HEIGHT,
+      }),
     );
     const hour = Duration.hours(1);
     dashboard.addWidgets(

@@ -39,7 +39,7 @@ export const CUSTOM_METRICS = {
     'OracleLensFallbacks',
   ],
   // The capture metrics are sent only by runs that recorded a liquidation or deficit (functions/handlers/indexer.ts).
-  indexer: ['IndexerLagBlocks', 'LiquidationsByOthers', 'LiquidatedDebtUsdByUs', 'LiquidatedDebtUsdByOthers', 'BadDebtUsd'],
+  indexer: ['BlocksBehindHead', 'LiquidationsByOthers', 'LiquidatedDebtUsdByUs', 'LiquidatedDebtUsdByOthers', 'BadDebtUsd'],
   worker: [
     'LiquidationsSent',
     'LiquidationsMined',

@@ -109,14 +109,14 @@ describe('alarms', () => {
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
 
-    expect(alarms.length).toBe(11);
+    expect(alarms.length).toBe(12);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 
   it('custom-metric alarms name exactly the dimensions the emitting function writes', () => {
     const custom = [...alarmsByName().values()].filter((a) => a.Namespace === METRICS_NAMESPACE);
 
-    expect(custom.length).toBe(5);
+    expect(custom.length).toBe(6);
     for (const alarm of custom) {
       const source = (Object.keys(CUSTOM_METRICS) as MetricSource[]).find((s) => (CUSTOM_METRICS[s] as readonly string[]).includes(alarm.MetricName))!;
       // CloudWatch matches the set of dimensions; their order is irrelevant.
@@ -183,6 +183,41 @@ describe('alarms', () => {
   });
 });
 
+describe('the indexer-behind alarm', () => {
+  it('fires after 15 minutes more than ten minutes of blocks behind (50 at 12 s), ignoring periods without a finished run', () => {
+    expect(alarmsByName().get(`${CONFIG.name}-indexer-behind`)).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'BlocksBehindHead',
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 50,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      TreatMissingData: 'ignore',
+      AlarmDescription: expect.stringContaining('borrowers who opened positions since are not scanned'),
+    });
+  });
+
+  it.each([
+    ['a 2 s chain', { blockTimeSec: 2 }, 300],
+    ['a configured threshold', { alarms: { ...CONFIG.alarms, indexerBlocksBehindMax: 7_200 } }, 7_200],
+  ])('takes its threshold from %s, and the dashboard marks it', (_case, change, threshold) => {
+    const custom = synthesizeKeeper({ ...CONFIG, ...change, name: 'behind-keeper' });
+    const alarms = Object.values(custom.pipelineTemplate.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const [dashboard] = Object.values(custom.pipelineTemplate.findResources('AWS::CloudWatch::Dashboard'));
+
+    expect(alarms).toEqual(expect.arrayContaining([expect.objectContaining({ AlarmName: 'behind-keeper-indexer-behind', Threshold: threshold })]));
+    expect(JSON.stringify(dashboard.Properties.DashboardBody)).toContain(`{\\"value\\":${threshold},\\"label\\":\\"indexer-behind alarm\\"`);
+  });
+
+  it('the indexer gets its log window settings from the deployment config', () => {
+    const custom = synthesizeKeeper({ ...CONFIG, name: 'window-keeper', indexer: { logWindowBlocks: 10, logWindowGrowthAfter: 32 } });
+
+    expect(functionResource(custom, 'indexer').properties.Environment.Variables).toMatchObject({ INDEXER_LOG_WINDOW: '10', INDEXER_LOG_WINDOW_GROWTH_AFTER: '32' });
+    expect(functionResource(keeper, 'indexer').properties.Environment.Variables).toMatchObject({ INDEXER_LOG_WINDOW: '2000', INDEXER_LOG_WINDOW_GROWTH_AFTER: '16' });
+  });
+});
+
 describe('dashboard', () => {
   const body = (): string => {
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
@@ -214,7 +249,7 @@ describe('dashboard', () => {
     'DeadLetteredCandidates',
     'ChunkRestPublishFailures',
     'PrivateSubmissionFallbacks',
-    'IndexerLagBlocks',
+    'BlocksBehindHead',
     'LiquidationsByOthers',
     'LiquidatedDebtUsdByUs',
     'LiquidatedDebtUsdByOthers',

@@ -160,4 +160,11 @@ describe('the deployed environment passes the functions\' own validation', () =>
 
     expect(loadPipelineConfig(deployed).worker).toEqual(loadPipelineConfig(withoutSettings).worker);
   });
+
+  it('the deployment config\'s indexer window defaults are the functions\' defaults', () => {
+    const deployed = deployedEnvironment(keeper, 'indexer');
+    const withoutSettings = Object.fromEntries(Object.entries(deployed).filter(([v]) => !['INDEXER_LOG_WINDOW', 'INDEXER_LOG_WINDOW_GROWTH_AFTER'].includes(v)));
+
+    expect(loadPipelineConfig(deployed).indexer).toEqual(loadPipelineConfig(withoutSettings).indexer);
+  });
 });

@@ -159,7 +159,7 @@ describe('capture rate on Aave v3.6', () => {
         block: receipt.blockNumber,
       }),
     ]);
-    expect(flushed.at(-1)).toEqual({ IndexerLagBlocks: Math.max(0, head - first.toBlock), LiquidationsByOthers: 1, LiquidatedDebtUsdByOthers: Number(expectedUsdBase8) / 1e8 });
+    expect(flushed.at(-1)).toEqual({ BlocksBehindHead: Math.max(0, head - first.toBlock), LiquidationsByOthers: 1, LiquidatedDebtUsdByOthers: Number(expectedUsdBase8) / 1e8 });
     expect(captureRatePercent(flushed.at(-1)!)).toBe(0);
 
     // A new block, so the next run reads again from REORG_DEPTH below its checkpoint: the liquidation's block too.
@@ -168,7 +168,7 @@ describe('capture rate on Aave v3.6', () => {
 
     expect(second.fromBlock).toBeLessThanOrEqual(receipt.blockNumber);
     expect(second.capture).toMatchObject({ liquidationsByOthers: 0, alreadyRecorded: 1 });
-    expect(flushed.at(-1)).toEqual({ IndexerLagBlocks: 0 });
+    expect(flushed.at(-1)).toEqual({ BlocksBehindHead: 0 });
     expect((await recorded()).Items).toHaveLength(1);
   });
 });

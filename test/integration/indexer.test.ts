@@ -148,9 +148,9 @@ describe.each(['v3.6', 'v3.0'] as const)('borrower indexer on Aave %s', (aave) =
       expect(b.lastEventBlock).toBeLessThanOrEqual(head);
     }
     const block = await world.provider.getBlock(head);
-    await expect(adapters.checkpoints.getCheckpoint(config.marketKey)).resolves.toEqual({ block: head, blockHash: block!.hash });
+    await expect(adapters.checkpoints.getCheckpoint(config.marketKey)).resolves.toEqual({ block: head, blockHash: block!.hash, logWindowBlocks: LOG_WINDOW });
     // The one indexer metric (the dashboard graphs it); the rest of the summary is in the run's log line.
-    expect(flushed.at(-1)).toEqual({ IndexerLagBlocks: 0 });
+    expect(flushed.at(-1)).toEqual({ BlocksBehindHead: 0 });
   });
 
   it('changes nothing on a run with no new block', async () => {
@@ -162,7 +162,7 @@ describe.each(['v3.6', 'v3.0'] as const)('borrower indexer on Aave %s', (aave) =
     expect(summary).toMatchObject({ outcome: { kind: 'up-to-date' }, windows: 0, logs: 0, newBorrowers: 0, rpcCalls: 2, reorg: { kind: 'unchanged' } });
     expect(await adapters.borrowers.listTracked(config.marketKey)).toEqual(before);
     await expect(adapters.checkpoints.getCheckpoint(config.marketKey)).resolves.toEqual(checkpoint);
-    expect(flushed.at(-1)).toEqual({ IndexerLagBlocks: 0 });
+    expect(flushed.at(-1)).toEqual({ BlocksBehindHead: 0 });
   });
 
   it('tracks five positions opened after the first run, re-reading the last blocks', async () => {
@@ -180,7 +180,7 @@ describe.each(['v3.6', 'v3.0'] as const)('borrower indexer on Aave %s', (aave) =
       newBorrowers: 5,
     });
     expect(await tracked()).toEqual([...seeded, ...opened].sort());
-    expect(flushed.at(-1)).toEqual({ IndexerLagBlocks: 0 });
+    expect(flushed.at(-1)).toEqual({ BlocksBehindHead: 0 });
 
     const again = await invoke();
 

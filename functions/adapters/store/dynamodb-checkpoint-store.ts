@@ -1,6 +1,6 @@
 /**
  * The indexer's checkpoint in the KeeperState table (pk `pk`, sk `sk`; lib/resources.ts), one item per id:
- * `{ pk: id, sk: 'indexer-checkpoint', block, blockHash }`. The id is the market key (`chainId#pool`); the
+ * `{ pk: id, sk: 'indexer-checkpoint', block, blockHash, logWindowBlocks? }`. The id is the market key (`chainId#pool`); the
  * execution breakers and kill switch of the market have their own partition (dynamodb-execution-breakers.ts).
  *
  * Every write is a compare-and-set on the value the writer read, so of two overlapping indexers only one moves
@@ -16,6 +16,7 @@ export const CHECKPOINT_SORT_KEY = 'indexer-checkpoint';
 const checkpointSchema = z.object({
   block: z.number().check(z.int(), z.nonnegative()),
   blockHash: z.string().check(z.regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex hash')),
+  logWindowBlocks: z.optional(z.number().check(z.int(), z.positive())),
 });
 
 /** The stored checkpoint is no longer the `previous` the writer read: another indexer moved it. */
@@ -64,7 +65,8 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     if (!Item) return undefined;
     const parsed = checkpointSchema.safeParse(Item);
     if (!parsed.success) throw new Error(`malformed checkpoint ${id} in ${this.table}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    return parsed.data;
+    const { block, blockHash, logWindowBlocks } = parsed.data;
+    return logWindowBlocks === undefined ? { block, blockHash } : { block, blockHash, logWindowBlocks };
   }
 
   /** Writes `next` only if the stored checkpoint is still `previous` (absent when `previous` is undefined). */
@@ -74,7 +76,13 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       await this.client.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: id, sk: CHECKPOINT_SORT_KEY, block: next.block, blockHash: next.blockHash.toLowerCase() },
+          Item: {
+            pk: id,
+            sk: CHECKPOINT_SORT_KEY,
+            block: next.block,
+            blockHash: next.blockHash.toLowerCase(),
+            ...(next.logWindowBlocks === undefined ? {} : { logWindowBlocks: next.logWindowBlocks }),
+          },
           ...(previous
             ? {
                 ConditionExpression: '#block = :previousBlock AND blockHash = :previousHash',

@@ -197,6 +197,7 @@ describe('indexBorrowers', () => {
         headBlock: 60,
         windows: 3, // 10–29, 30–49, 50–60
         windowBlocks: 20,
+        refusedWindows: 0,
         logs: 7,
         borrowersSeen: 3,
         newBorrowers: 3,
@@ -208,7 +209,7 @@ describe('indexBorrowers', () => {
       // The supplier never borrowed: not tracked. B's supply in the window of its first borrow counts.
       expect(borrowers.spans()).toEqual({ [A]: [12, 55], [B]: [33, 35], [C]: [50, 50] });
       expect(checkpoints.writes).toEqual([29, 49, 60]);
-      expect(checkpoints.stored).toEqual({ block: 60, blockHash: chain.hashOf(60) });
+      expect(checkpoints.stored).toEqual({ block: 60, blockHash: chain.hashOf(60), logWindowBlocks: 20 });
     });
 
     it('does nothing while the start block is not mined yet', async () => {
@@ -267,6 +268,7 @@ describe('indexBorrowers', () => {
         headBlock: 60,
         windows: 0,
         windowBlocks: 20,
+        refusedWindows: 0,
         logs: 0,
         borrowersSeen: 0,
         newBorrowers: 0,
@@ -299,7 +301,7 @@ describe('indexBorrowers', () => {
         reorg: { kind: 'unchanged' },
       });
       expect(borrowers.spans()[D]).toEqual([58, 58]);
-      expect(checkpoints.stored).toEqual({ block: 70, blockHash: chain.hashOf(70) });
+      expect(checkpoints.stored).toEqual({ block: 70, blockHash: chain.hashOf(70), logWindowBlocks: 20 });
     });
 
     it('notices a reorg that replaced the checkpoint block and indexes the new fork', async () => {
@@ -321,7 +323,7 @@ describe('indexBorrowers', () => {
       });
       expect(chain.hashOf(60)).not.toBe(indexedHash);
       expect(borrowers.spans()[E]).toEqual([59, 59]);
-      expect(checkpoints.stored).toEqual({ block: 62, blockHash: chain.hashOf(62) });
+      expect(checkpoints.stored).toEqual({ block: 62, blockHash: chain.hashOf(62), logWindowBlocks: 20 });
     });
 
     it('re-reads after a reorg even without a new block, and records the new hash at the same block', async () => {
@@ -335,7 +337,7 @@ describe('indexBorrowers', () => {
       expect(summary).toMatchObject({ outcome: { kind: 'caught-up' }, fromBlock: 56, toBlock: 60, windows: 1, newBorrowers: 1 });
       expect(summary.reorg.kind).toBe('checkpoint-block-replaced');
       expect(borrowers.spans()[E]).toEqual([60, 60]);
-      expect(checkpoints.stored).toEqual({ block: 60, blockHash: chain.hashOf(60) });
+      expect(checkpoints.stored).toEqual({ block: 60, blockHash: chain.hashOf(60), logWindowBlocks: 20 });
       expect(checkpoints.writes).toEqual([29, 49, 60, 60]);
     });
 
@@ -367,11 +369,11 @@ describe('indexBorrowers', () => {
     it('stops between windows once the deadline is reached, and the next run continues from the checkpoint', async () => {
       const { chain, borrowers, checkpoints, clock, deps } = setup();
       chain.onRead = () => (clock.now += 1_000); // each eth_getLogs takes a second
-      const deadline = clock.now + 1_500;
+      const deadline = clock.now + 2_500;
 
       const first = await indexBorrowers(deps, deadline);
 
-      // Windows start at t = 0 and t = 1,000; at t = 2,000 the deadline has passed.
+      // Windows start at t = 0 and t = 1,000; one started at t = 2,000 would end at 3,000, past the deadline.
       expect(first).toMatchObject({ outcome: { kind: 'deadline', remainingBlocks: 11 }, fromBlock: 10, toBlock: 49, windows: 2 });
       expect(checkpoints.stored?.block).toBe(49);
       expect(borrowers.spans()).toEqual({ [A]: [12, 15], [B]: [33, 35] });
@@ -413,7 +415,7 @@ describe('indexBorrowers', () => {
 
       expect(summary.outcome).toEqual({ kind: 'caught-up' });
       expect(checkpoints.writes).toEqual([20, 29, 49, 60]);
-      expect(checkpoints.stored).toEqual({ block: 60, blockHash: chain.hashOf(60) });
+      expect(checkpoints.stored).toEqual({ block: 60, blockHash: chain.hashOf(60), logWindowBlocks: 20 });
     });
 
     it('reports a failed checkpoint write that was not a race, with its cause, once it failed five times in a row', async () => {
