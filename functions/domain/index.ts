@@ -4,6 +4,7 @@
  */
 export * from './math';
 export * from './position';
+export * from './pool-versions';
 export * from './token-balance';
 export * from './health';
 export * from './close-factor';

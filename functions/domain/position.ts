@@ -6,28 +6,27 @@
  * compared to the wei with a `liquidationCall` executed in the next transaction of that block.
  */
 import { assertUint256 } from './math';
+import { poolVersionProfile } from './pool-versions';
 
 /**
  * Which Pool logic the market runs. Named after the first release of each behaviour:
- * - `v3.0`: Aave 3.0 – 3.2. Close factor per reserve (50 %, or 100 % at HF ≤ 0.95); half-up rounding everywhere.
- *   Mirrors npm `@aave/core-v3` (LiquidationLogic / GenericLogic / ValidationLogic).
+ * - `v3.0`: Aave 3.0 – 3.2. Close factor per reserve (50 %, or 100 % at HF ≤ 0.95); half-up rounding everywhere
+ *   (3.1 and 3.2 add the reserve grace period and more: pool-versions.ts). Mirrors npm `@aave/core-v3` (LiquidationLogic / GenericLogic / ValidationLogic).
  * - `v3.3`: Aave 3.3 – 3.4. Position-wide 50 % close factor only above $2,000 per reserve, MustNotLeaveDust,
  *   deficit on bad debt; still the pre-3.5 half-up rounding. Mirrors the public aave-v3-origin 3.3 sources
  *   (LiquidationLogic / GenericLogic at v3.3), which are not in node_modules: less verified than the other two.
- * - `v3.5`: Aave 3.5 and later, including 3.6. The 3.3 rules with the 3.5 rounding (balances and base values
+ * - `v3.5`: Aave 3.5 and 3.6. The 3.3 rules with the 3.5 rounding (balances and base values
  *   rounded against the user, `percentDivCeil`, `mulDivCeil`), collateral counted without the LT ≠ 0 filter.
  *   Mirrors npm `@aave-dao/aave-v3-origin` 3.6.
  */
 export type RuleSet = 'v3.0' | 'v3.3' | 'v3.5';
 
-/** The rule set for a deployed Pool version such as `3.6` or `3.0.2`. */
+/**
+ * The rule set for a deployed Pool version such as `3.6` or `3.0.2` (the table in pool-versions.ts); throws a
+ * RangeError naming the supported versions for any other.
+ */
 export function ruleSetForPoolVersion(version: string): RuleSet {
-  const match = /^v?3\.(\d+)(?:\.\d+)?$/.exec(version.trim());
-  if (!match) throw new RangeError(`unsupported Aave pool version "${version}": expected 3.<minor>[.<patch>]`);
-  const minor = Number(match[1]);
-  if (minor >= 5) return 'v3.5';
-  if (minor >= 3) return 'v3.3';
-  return 'v3.0';
+  return poolVersionProfile(version).ruleSet;
 }
 
 /**

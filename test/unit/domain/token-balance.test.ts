@@ -86,8 +86,8 @@ describe('position helpers', () => {
     expect(ruleSetForPoolVersion(version)).toBe(ruleSet);
   });
 
-  it('rejects a version it has no rules for', () => {
-    expect(() => ruleSetForPoolVersion('v4.0')).toThrow('unsupported Aave pool version "v4.0": expected 3.<minor>[.<patch>]');
+  it.each(['v4.0', '3.7', '2.0'])('rejects version %s, which it has no rules for', (version) => {
+    expect(() => ruleSetForPoolVersion(version)).toThrow(`Aave Pool version ${version} is not supported: supported are 3.0.x, 3.1, 3.2, 3.3, 3.4, 3.5 or 3.6`);
   });
 
   it('finds reserves whatever the address case', () => {
