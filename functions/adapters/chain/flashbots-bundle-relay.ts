@@ -18,6 +18,7 @@
 import { id } from 'ethers';
 import type { Bundle, BundleRelay } from '../../ports/bundle-relay';
 import * as z from '../../zod';
+import { UrlRedactor } from './redact-url';
 
 /** The key that signs requests (an ethers `Wallet` / `BaseWallet` fits): identity only, it pays for nothing. */
 export interface FlashbotsAuthSigner {
@@ -73,14 +74,29 @@ const responseSchema = z.object({
   error: z.optional(rpcErrorSchema),
 });
 
+/**
+ * The relay's URL may carry a key like an RPC URL (redact-url.ts): errors name its redacted form, and what they
+ * carry from fetch and from the relay's answer is redacted before it leaves.
+ */
 export class FlashbotsBundleRelay implements BundleRelay {
   private nextId = 1;
+  private readonly redactor: UrlRedactor;
 
-  constructor(private readonly options: FlashbotsBundleRelayOptions) {}
+  constructor(private readonly options: FlashbotsBundleRelayOptions) {
+    this.redactor = new UrlRedactor(options.url);
+  }
 
   async sendBundle(bundle: Bundle): Promise<{ bundleHash: string }> {
+    try {
+      return await this.send(bundle);
+    } catch (error) {
+      throw this.redactor.redact(error);
+    }
+  }
+
+  private async send(bundle: Bundle): Promise<{ bundleHash: string }> {
     const body = JSON.stringify({ jsonrpc: '2.0', id: this.nextId++, method: 'eth_sendBundle', params: [flashbotsBundleParams(bundle)] });
-    const where = `eth_sendBundle for block ${bundle.blockNumber} to ${this.options.url}`;
+    const where = `eth_sendBundle for block ${bundle.blockNumber} to ${this.redactor.redacted}`;
     let response: Response;
     try {
       response = await fetch(this.options.url, {

@@ -1,4 +1,5 @@
-import { FetchRequest, type FetchResponse, type JsonRpcPayload, JsonRpcProvider, type JsonRpcResult, Network, type TransactionReceipt } from 'ethers';
+import { FetchRequest, type FetchResponse, type JsonRpcApiProviderOptions, type JsonRpcPayload, JsonRpcProvider, type JsonRpcResult, Network, type TransactionReceipt } from 'ethers';
+import { UrlRedactor } from './redact-url';
 
 /**
  * A JSON-RPC provider tuned for a keeper:
@@ -7,11 +8,24 @@ import { FetchRequest, type FetchResponse, type JsonRpcPayload, JsonRpcProvider,
  *   which serialises a scan; callers that want batching do it explicitly (lens contract / Promise.all);
  * - `cacheTimeout: -1`: by default ethers answers an identical request from a 250 ms cache, so a nonce or a
  *   balance read at `latest` right after a receipt can be stale ("nonce too low").
+ *
+ * The URL is a secret (a hosted provider's carries its API key) and stays inside this file: ethers is given its
+ * redacted form (redact-url.ts) and only the transport below sends to the real one, so no error, `request` or
+ * `requestUrl` ethers builds can hold it; what the transport and the node say is redacted on its way out.
  */
-export function createJsonRpcProvider(url: string, chainId: bigint | number): JsonRpcProvider {
+export function createJsonRpcProvider(url: string, chainId: bigint | number, options: { timeoutMs?: number } = {}): JsonRpcProvider {
   const network = Network.from(BigInt(chainId));
-  return new NativeJsonRpcProvider(rpcRequest(url), network, { staticNetwork: network, batchMaxCount: 1, pollingInterval: 250, cacheTimeout: -1 });
+  const redactor = new UrlRedactor(url);
+  return new NativeJsonRpcProvider(rpcRequest(url, redactor, options.timeoutMs ?? DEFAULT_TIMEOUT_MS), redactor, network, {
+    staticNetwork: network,
+    batchMaxCount: 1,
+    pollingInterval: 250,
+    cacheTimeout: -1,
+  });
 }
+
+/** Per request, retries included (FetchRequest's timeout covers every attempt). */
+const DEFAULT_TIMEOUT_MS = 15_000;
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
@@ -21,17 +35,36 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
  * TextDecoder) instead of ethers' JavaScript codec (toUtf8Bytes / toUtf8String): a health scan's lens call moves
  * hundreds of kilobytes each way, and on a 10,000-account market ethers' codec took over half of a scanner's CPU
  * time. Everything else (FetchRequest with its throttling and retries, error handling) is ethers' own.
+ *
+ * `_send` is the one way out of the transport (the state-override provider sends through it too), so it is where
+ * the URL is redacted: from what it throws (HTTP failures, sockets, a body that is not JSON) and from the error
+ * members of the node's answers (a provider that names its key in "invalid API key …").
  */
 class NativeJsonRpcProvider extends JsonRpcProvider {
+  constructor(
+    request: FetchRequest,
+    private readonly redactor: UrlRedactor,
+    network: Network,
+    options: JsonRpcApiProviderOptions,
+  ) {
+    super(request, network, options);
+  }
+
   // ethers declares JsonRpcResult[] and hands error members on to its own error handling, as this does.
   override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
-    const request = this._getConnection();
-    request.body = utf8Encoder.encode(JSON.stringify(payload));
-    request.setHeader('content-type', 'application/json');
-    const response = await request.send();
-    response.assertOk();
-    const parsed = JSON.parse(textOf(response)) as JsonRpcResult | JsonRpcResult[];
-    return Array.isArray(parsed) ? parsed : [parsed];
+    let results: JsonRpcResult[];
+    try {
+      const request = this._getConnection();
+      request.body = utf8Encoder.encode(JSON.stringify(payload));
+      request.setHeader('content-type', 'application/json');
+      const response = await request.send();
+      response.assertOk();
+      const parsed = JSON.parse(textOf(response)) as JsonRpcResult | JsonRpcResult[];
+      results = Array.isArray(parsed) ? parsed : [parsed];
+    } catch (error) {
+      throw this.redactor.redact(error);
+    }
+    return results.map((result) => ('error' in result ? this.redactor.redact(result) : result));
   }
 }
 
@@ -53,9 +86,20 @@ const TRANSIENT_RPC_ERROR_CODES = new Set([
  * eth_sendRawTransaction of the same bytes). A transport failure (reset, timeout) is not retried here: it
  * surfaces as a retryable error to the use case, whose SQS redelivery (or next block) asks again.
  */
-function rpcRequest(url: string): FetchRequest {
-  const request = new FetchRequest(url);
-  request.timeout = 15_000;
+function rpcRequest(url: string, redactor: UrlRedactor, timeoutMs: number): FetchRequest {
+  const request = new FetchRequest(redactor.redacted);
+  // Each attempt goes to the real URL; ethers' own request (the one its errors name) keeps the redacted one.
+  const getUrl = request.getUrlFunc;
+  request.getUrlFunc = async (attempt, signal) => {
+    const toEndpoint = attempt.clone();
+    toEndpoint.url = url;
+    try {
+      return await getUrl(toEndpoint, signal);
+    } catch (error) {
+      throw redactor.redact(error);
+    }
+  };
+  request.timeout = timeoutMs;
   request.setThrottleParams({ maxAttempts: 4, slotInterval: 100 });
   request.processFunc = async (_request, response) => {
     if (response.statusCode >= 500) response.throwThrottleError(`HTTP ${response.statusCode}`);
