@@ -66,16 +66,31 @@ const dex = z
   }, expected('an object'))
   .strict();
 
+/**
+ * The Aave V3 Pool versions the keeper has rules for. What each one decides (rule set, grace period, eMode model,
+ * POOL_REVISION()) is in functions/domain/pool-versions.ts; lib/ does not import functions/, so
+ * test/infra/config.test.ts checks that both accept the same versions. A patch is accepted (`3.0.2`, `3.6.0`).
+ */
+export const SUPPORTED_POOL_VERSIONS: readonly string[] = ['3.0', '3.1', '3.2', '3.3', '3.4', '3.5', '3.6'];
+
+function isSupportedPoolVersion(text: string): boolean {
+  const match = /^v?(\d+)\.(\d+)(?:\.\d+)?$/.exec(text.trim());
+  return match !== null && SUPPORTED_POOL_VERSIONS.includes(`${Number(match[1])}.${Number(match[2])}`);
+}
+
 const aaveV3Market = z
   .object({
     protocol: z.literal('aave-v3', expected('"aave-v3"')),
     /** The market's Pool (proxy) contract, where liquidationCall is sent. */
     pool: address,
     /**
-     * The deployed Pool's version (3.0.2, 3.3, 3.6…): selects the liquidation rules (close factor, dust rule).
-     * Required rather than defaulted: a wrong rule set sizes liquidations that revert.
+     * The deployed Pool's version (3.0.2, 3.3, 3.6…): selects the liquidation rules (close factor, dust rule),
+     * grace period and eMode model, and is checked against the Pool's POOL_REVISION() at start-up. Required rather
+     * than defaulted: a wrong rule set sizes liquidations that revert.
      */
-    poolVersion: z.string(expected('a string')).regex(/^v?3\.\d+(\.\d+)?$/, 'must be an Aave V3 version such as 3.0.2 or 3.6'),
+    poolVersion: z
+      .string(expected('a string'))
+      .refine(isSupportedPoolVersion, 'must be a supported Aave V3 Pool version: 3.0.x, 3.1, 3.2, 3.3, 3.4, 3.5 or 3.6'),
     /** The wrapped native token reserve (WETH on Ethereum): its oracle price converts gas into USD. */
     nativePriceAsset: address,
     /** First block the indexer reads: the Pool's deployment block (earlier blocks hold no events of it). */

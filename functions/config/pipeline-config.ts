@@ -7,8 +7,8 @@
  * lib/resources.ts (`envVar` of each definition).
  */
 import * as z from '../zod';
-import type { RuleSet } from '../domain';
-import { ruleSetForPoolVersion } from '../domain';
+import type { PoolVersionProfile, RuleSet } from '../domain';
+import { lookUpPoolVersion, poolVersionProfile, SUPPORTED_POOL_VERSIONS_TEXT } from '../domain';
 import { DEFAULT_CAPTURE_LOOKBACK_BLOCKS } from '../pipeline/record-liquidations';
 import { DEFAULT_LOG_WINDOW_GROWTH_AFTER } from '../pipeline/index-borrowers';
 
@@ -34,8 +34,10 @@ const envSchema = z
     CHAIN_ID: int(1),
     MARKET_NAME: z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, 0-9 and -')),
     POOL_ADDRESS: address,
-    /** Deployed Pool version, e.g. 3.0.2 or 3.6: selects the liquidation rule set. */
-    AAVE_POOL_VERSION: z.string().check(z.regex(/^v?3\.\d+(\.\d+)?$/, 'must be an Aave V3 version such as 3.0.2 or 3.6')),
+    /** Deployed Pool version, e.g. 3.0.2 or 3.6: one of the table in functions/domain/pool-versions.ts. */
+    AAVE_POOL_VERSION: z
+      .string()
+      .check(z.refine((version) => lookUpPoolVersion(version).kind === 'supported', `must be a supported Aave V3 Pool version: ${SUPPORTED_POOL_VERSIONS_TEXT}`)),
     RPC_URL: optionalUrl,
     RPC_URL_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
     /** A private submission endpoint (Flashbots-Protect style): transactions go there first, the public RPC on its failure. */
@@ -258,6 +260,8 @@ export interface PipelineConfig {
   marketName: string;
   pool: string;
   ruleSet: RuleSet;
+  /** What the configured Pool version decides (rules, grace period, eMode model, expected POOL_REVISION()). */
+  poolVersion: PoolVersionProfile;
   /** `chainId#pool`: the key of this market in every table. */
   marketKey: string;
   rpc: { url: string } | { secretName: string };
@@ -373,7 +377,8 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     chainId: e.CHAIN_ID,
     marketName: e.MARKET_NAME,
     pool: e.POOL_ADDRESS,
-    ruleSet: ruleSetForPoolVersion(e.AAVE_POOL_VERSION),
+    ruleSet: poolVersionProfile(e.AAVE_POOL_VERSION).ruleSet,
+    poolVersion: poolVersionProfile(e.AAVE_POOL_VERSION),
     marketKey: `${e.CHAIN_ID}#${e.POOL_ADDRESS.toLowerCase()}`,
     rpc: e.RPC_URL ? { url: e.RPC_URL } : { secretName: e.RPC_URL_SECRET_NAME! },
     privateRpc: e.PRIVATE_RPC_URL ? { url: e.PRIVATE_RPC_URL } : e.PRIVATE_RPC_URL_SECRET_NAME ? { secretName: e.PRIVATE_RPC_URL_SECRET_NAME } : undefined,

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDeploymentConfig, parseDeploymentConfig } from '../../lib/config';
+import { lookUpPoolVersion, POOL_VERSIONS } from '../../functions/domain';
+import { loadDeploymentConfig, parseDeploymentConfig, SUPPORTED_POOL_VERSIONS } from '../../lib/config';
 import { loadDeploymentConfigs } from '../../lib/keeper-app';
 
 const VALID = {
@@ -16,6 +17,27 @@ const VALID = {
   },
   rpcUrlSecretName: 'liquidation-keeper/aave-v3-mainnet/rpc-url',
 };
+
+describe('market.poolVersion', () => {
+  it('lists the versions of the domain table (functions/domain/pool-versions.ts)', () => {
+    expect(SUPPORTED_POOL_VERSIONS).toEqual(Object.keys(POOL_VERSIONS));
+  });
+
+  it.each(['3.0', '3.0.0', '3.0.2', 'v3.0.1', '3.1', '3.2.0', '3.3', '3.4', '3.5', '3.6', '3.6.0', 'v3.6', '3.7', '3.10', '4.0', '2.0', '3', '3.x', ''])(
+    '%p: the deploy config accepts it exactly when the pipeline config does',
+    (poolVersion) => {
+      const accepted = (() => {
+        try {
+          parseDeploymentConfig({ ...VALID, market: { ...VALID.market, poolVersion } });
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(accepted).toBe(lookUpPoolVersion(poolVersion).kind === 'supported');
+    },
+  );
+});
 
 describe('parseDeploymentConfig', () => {
   it('accepts a valid config, with and without an alert email', () => {
@@ -71,7 +93,9 @@ describe('parseDeploymentConfig', () => {
     ['unknown top-level field', { ...VALID, rpcUrl: 'https://example.com' }, /rpcUrl: unknown field/],
     ['unknown market field', { ...VALID, market: { ...VALID.market, oracle: '0x' } }, /market\.oracle: unknown field/],
     ['missing pool version', { ...VALID, market: { ...VALID.market, poolVersion: undefined } }, /market\.poolVersion: is required/],
-    ['Aave V2 pool version', { ...VALID, market: { ...VALID.market, poolVersion: '2.0' } }, /market\.poolVersion: must be an Aave V3 version such as 3\.0\.2 or 3\.6/],
+    ['Aave V2 pool version', { ...VALID, market: { ...VALID.market, poolVersion: '2.0' } }, /market\.poolVersion: must be a supported Aave V3 Pool version: 3\.0\.x, 3\.1, 3\.2, 3\.3, 3\.4, 3\.5 or 3\.6/],
+    ['pool version outside the table', { ...VALID, market: { ...VALID.market, poolVersion: '3.7' } }, /market\.poolVersion: must be a supported Aave V3 Pool version: 3\.0\.x, 3\.1, 3\.2, 3\.3, 3\.4, 3\.5 or 3\.6/],
+    ['pool version as a number', { ...VALID, market: { ...VALID.market, poolVersion: 3.6 } }, /market\.poolVersion: must be a string/],
     ['missing native price asset', { ...VALID, market: { ...VALID.market, nativePriceAsset: undefined } }, /market\.nativePriceAsset: is required/],
     ['negative start block', { ...VALID, market: { ...VALID.market, indexerStartBlock: -1 } }, /market\.indexerStartBlock: must be at least 0/],
     ['private RPC secret name with a space', { ...VALID, privateRpcUrlSecretName: 'private rpc' }, /privateRpcUrlSecretName: must be a Secrets Manager secret name/],

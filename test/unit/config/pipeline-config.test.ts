@@ -41,7 +41,19 @@ describe('pipeline configuration', () => {
     expect(config.marketKey).toBe('31337#0x3b02ff1e626ed7a8fd6ec5299e2c54e1421b626b');
     expect(config.rpc).toEqual({ url: 'http://127.0.0.1:8545' });
     expect(config.worker.targetHealthFactorWad).toBe(1_050_000_000_000_000_000n);
-    expect(config.indexer).toEqual({ startBlock: 0, logWindow: 2000, reorgDepth: 12, captureLookbackBlocks: 120 });
+    expect(config.indexer).toEqual({ startBlock: 0, logWindow: 2000, logWindowGrowthAfter: 16, reorgDepth: 12, captureLookbackBlocks: 120 });
+  });
+
+  it.each([
+    ['3.0.2', 'v3.0', false, 'categories-with-price-source'],
+    ['3.1', 'v3.0', true, 'categories-with-price-source'],
+    ['3.2', 'v3.0', true, 'liquid'],
+    ['3.4', 'v3.3', true, 'liquid'],
+    ['3.6', 'v3.5', true, 'liquid'],
+  ])('reads Pool version %s as rule set %s, grace period %s, eMode %s', (version, ruleSet, liquidationGracePeriod, eModeModel) => {
+    const config = loadPipelineConfig({ ...LOCAL, AAVE_POOL_VERSION: version });
+    expect(config.ruleSet).toBe(ruleSet);
+    expect(config.poolVersion).toMatchObject({ ruleSet, liquidationGracePeriod, eModeModel });
   });
 
   it('reads the capital-free execution settings with their defaults', () => {
@@ -79,7 +91,8 @@ describe('pipeline configuration', () => {
   it.each([
     ['a non-numeric chain id', { ...LOCAL, CHAIN_ID: 'mainnet' }, /CHAIN_ID: must be a number/],
     ['a bad pool address', { ...LOCAL, POOL_ADDRESS: '0x1234' }, /POOL_ADDRESS: must be a 0x-prefixed 20-byte hex address/],
-    ['an unknown Aave version', { ...LOCAL, AAVE_POOL_VERSION: '2.0' }, /AAVE_POOL_VERSION: must be an Aave V3 version/],
+    ['an Aave V2 version', { ...LOCAL, AAVE_POOL_VERSION: '2.0' }, /AAVE_POOL_VERSION: must be a supported Aave V3 Pool version: 3\.0\.x, 3\.1, 3\.2, 3\.3, 3\.4, 3\.5 or 3\.6/],
+    ['a V3 version outside the table', { ...LOCAL, AAVE_POOL_VERSION: '3.7' }, /AAVE_POOL_VERSION: must be a supported Aave V3 Pool version: 3\.0\.x, 3\.1, 3\.2, 3\.3, 3\.4, 3\.5 or 3\.6/],
     ['both RPC settings', { ...LOCAL, RPC_URL_SECRET_NAME: 'x' }, /RPC_URL_SECRET_NAME: set exactly one of RPC_URL/],
     ['a raw RPC URL on mainnet', { ...MAINNET, RPC_URL_SECRET_NAME: '', RPC_URL: 'https://eth.example/key' }, /RPC_URL: only for the local chain 31337/],
     ['a local key on mainnet', { ...MAINNET, SIGNER_MODE: 'local', SIGNER_PRIVATE_KEY: `0x${'11'.repeat(32)}` }, /SIGNER_MODE: "local" signs with a key from the environment: only on the local chain/],
