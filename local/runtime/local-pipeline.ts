@@ -1,7 +1,9 @@
 /**
  * Runs the pipeline's real Lambda handlers against a local world, with the AWS glue emulated:
  * - the EventBridge schedule: indexer and scanner are invoked every `scheduleSec` (first at start), each with a
- *   context whose deadline is the function timeout, so scanner invocations overlap as they do on AWS;
+ *   context whose deadline is the function timeout, so scanner invocations overlap as they do on AWS. A scheduled
+ *   invocation that fails or overruns its timeout is logged and the next one carries on (scheduled-invocation.ts):
+ *   the indexer's next run continues from its checkpoint, as on AWS;
  * - the SQS event source mapping of the worker (local/runtime/sqs-event-source.ts).
  * Nothing in functions/ knows it runs here: the handlers get the same environment variables as on AWS,
  * pointing at anvil, DynamoDB Local and fauxqs (local/runtime/pipeline-env.ts).
@@ -17,6 +19,7 @@ import type { IndexBorrowersSummary } from '../../functions/pipeline/index-borro
 import { localSqsClient } from '../world/resources';
 import type { World } from '../world/world';
 import { localPipelineEnv, type LocalPipelineOptions } from './pipeline-env';
+import { type Invocation, invokeScheduled } from './scheduled-invocation';
 import { localLambdaContext, LocalSqsEventSource } from './sqs-event-source';
 import type { SQSRecord } from 'aws-lambda';
 
@@ -25,6 +28,8 @@ export interface LocalPipelineRunOptions extends LocalPipelineOptions {
   scheduleSec?: number;
   /** Scanner function timeout; its loop stops SCANNER_DEADLINE_MARGIN_MS before it. */
   scannerTimeoutMs?: number;
+  /** Indexer function timeout (default 60 s; 300 s on AWS): a run stops starting windows shortly before it. */
+  indexerTimeoutMs?: number;
   /** Concurrent worker invocations (the event source mapping's maximum concurrency); default 2. */
   workerConcurrency?: number;
   /** Fault injection for the worker (chaos tests). */
@@ -38,8 +43,16 @@ export interface LocalPipelineRunOptions extends LocalPipelineOptions {
 
 export interface LocalPipeline {
   env: Record<string, string>;
-  /** Runs one indexer invocation now (also runs on the schedule). */
+  /** Runs one indexer invocation now (also runs on the schedule); rejects if it fails, as a manual invocation reports. */
   indexNow(): Promise<IndexBorrowersSummary>;
+  /** Runs one indexer invocation now, as the schedule does: a failure (a timeout too) is logged and returned. */
+  invokeIndexer(): Promise<Invocation<IndexBorrowersSummary>>;
+  /**
+   * Invokes the indexer at once, again and again (the schedule would wait `scheduleSec`), until a run has caught
+   * up with the head; failed invocations are logged and the next carries on from the checkpoint. Throws the last
+   * error after `maxFailuresInARow` (default 3) failures in a row: an indexer that cannot make progress.
+   */
+  indexUntilCaughtUp(maxFailuresInARow?: number): Promise<Invocation<IndexBorrowersSummary>[]>;
   stop(): Promise<void>;
 }
 
@@ -83,16 +96,36 @@ export async function startLocalPipeline(world: World, options: LocalPipelineRun
     void promise.finally(() => running.delete(promise)).catch(() => undefined);
     return promise;
   };
-  const indexNow = () => track(indexer({}, localLambdaContext('indexer', 60_000)));
+  const indexerTimeoutMs = options.indexerTimeoutMs ?? 60_000;
+  const indexNow = () => track(indexer({}, localLambdaContext('indexer', indexerTimeoutMs)));
+  const invokeIndexer = async (): Promise<Invocation<IndexBorrowersSummary>> => {
+    const invocation = await track(invokeScheduled('indexer', indexer, indexerTimeoutMs, log));
+    if (invocation.kind === 'succeeded') options.onIndexed?.(invocation.result);
+    return invocation;
+  };
+  const indexUntilCaughtUp = async (maxFailuresInARow = 3): Promise<Invocation<IndexBorrowersSummary>[]> => {
+    const invocations: Invocation<IndexBorrowersSummary>[] = [];
+    for (let failuresInARow = 0; ; ) {
+      const invocation = await invokeIndexer();
+      invocations.push(invocation);
+      if (invocation.kind === 'succeeded') {
+        failuresInARow = 0;
+        if (['caught-up', 'up-to-date'].includes(invocation.result.outcome.kind)) return invocations;
+      } else if (++failuresInARow >= maxFailuresInARow) {
+        throw new Error(`the indexer failed ${failuresInARow} invocations in a row: ${invocation.error.message}`, { cause: invocation.error });
+      }
+    }
+  };
   const fire = () => {
-    track(indexNow().then(options.onIndexed, (err: Error) => log(`indexer failed: ${err.message}`)));
+    void invokeIndexer().catch((err: Error) => log(`indexer: onIndexed failed: ${err.message}`));
     track(
       scanner({}, localLambdaContext('scanner', scannerTimeoutMs)).then(options.onScanned, (err: Error) => log(`scanner failed: ${err.message}`)),
     );
   };
 
-  // The indexer runs first so the scanner's first invocation has borrowers to scan.
-  options.onIndexed?.(await indexNow());
+  // The indexer runs first so the scanner's first invocation has borrowers to scan. Like any scheduled invocation
+  // it may fail or time out (a large world on a busy machine): logged, and the schedule's next run carries on.
+  await invokeIndexer();
   eventSource.start();
   fire();
   const timer = setInterval(fire, scheduleMs);
@@ -100,6 +133,8 @@ export async function startLocalPipeline(world: World, options: LocalPipelineRun
   return {
     env,
     indexNow,
+    invokeIndexer,
+    indexUntilCaughtUp,
     stop: async () => {
       stopped = true;
       clearInterval(timer);

@@ -2,7 +2,10 @@
  * The borrower indexer on the real local world (anvil with an Aave market, DynamoDB Local), on v3.6 and V3.0:
  * through the handler, with the adapters wired from a pipeline configuration. The first run tracks exactly the
  * seeded borrowers; a run with no new block changes nothing; five positions opened afterwards are tracked by the
- * next run. Then the DynamoDB stores' other methods (the scanner's and worker's) against DynamoDB Local.
+ * next run. Behind a provider that refuses eth_getLogs over 3 blocks, the indexer halves its window down to the
+ * limit and still tracks every borrower, and a cold invocation starts with the window stored with the checkpoint;
+ * an invocation that overruns its timeout fails as the local runtime's schedule sees it (logged, not thrown) and
+ * the next ones carry on. Then the DynamoDB stores' other methods (the scanner's and worker's) against DynamoDB Local.
  *
  * The tests of one describe run in order and build on each other, as the runs of a deployed indexer do.
  */
@@ -10,7 +13,10 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { getAddress, JsonRpcSigner, parseUnits } from 'ethers';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FetchRequest, getAddress, type GetUrlResponse, JsonRpcProvider, JsonRpcSigner, Network, parseUnits } from 'ethers';
+import { AaveV3EventSource } from '../../functions/adapters/chain/aave-v3-event-source';
+import { RefusalClassifyingEventSource } from '../../functions/adapters/log-window-refusals';
 import {
   DynamoDbBorrowerStore,
   marketTierOf,
@@ -20,8 +26,9 @@ import { CheckpointConflictError, CheckpointRegressionError, DynamoDbCheckpointS
 import { latestBlockNumber } from '../../functions/adapters/chain/provider';
 import { loadPipelineConfig, type PipelineConfig } from '../../functions/config/pipeline-config';
 import { connectFromConfig, createIndexerHandler, type IndexerAdapters } from '../../functions/handlers/indexer';
-import type { IndexBorrowersSummary } from '../../functions/pipeline/index-borrowers';
+import type { AccountEventSource, IndexBorrowersSummary } from '../../functions/pipeline/index-borrowers';
 import { systemClock } from '../../functions/ports/clock';
+import { type Invocation, invokeScheduled } from '../../local/runtime/scheduled-invocation';
 import { localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { loadArtifact } from '../../local/world/artifacts';
 import { Deployer } from '../../local/world/deployer';
@@ -37,7 +44,7 @@ jest.setTimeout(180_000);
 const LOG_WINDOW = 16;
 const REORG_DEPTH = 4;
 
-function indexerConfig(world: World, aave: Scenario['aave']): PipelineConfig {
+function indexerConfig(world: World, aave: Scenario['aave'], overrides: Record<string, string> = {}): PipelineConfig {
   const { tables, endpoint } = world.info.dynamodb!;
   return loadPipelineConfig(
     {
@@ -52,6 +59,7 @@ function indexerConfig(world: World, aave: Scenario['aave']): PipelineConfig {
       DYNAMODB_ENDPOINT: endpoint,
       INDEXER_LOG_WINDOW: String(LOG_WINDOW),
       INDEXER_REORG_DEPTH: String(REORG_DEPTH),
+      ...overrides,
     },
     ['borrowers', 'keeperState'],
   );
@@ -185,6 +193,136 @@ describe.each(['v3.6', 'v3.0'] as const)('borrower indexer on Aave %s', (aave) =
     const again = await invoke();
 
     expect(again).toMatchObject({ outcome: { kind: 'up-to-date' }, windows: 0 });
+  });
+});
+
+/**
+ * A provider in front of the world's anvil that refuses eth_getLogs over more than `maxBlocks` blocks, in words the
+ * event source's own pattern does not know (so the refusal classifier at the adapter edge is what catches it), as
+ * a free RPC tier does. Every other request goes through. `stats` counts the refusals and lists the ranges it served.
+ */
+function rangeLimitedProvider(upstreamUrl: string, maxBlocks: number): JsonRpcProvider & { stats: { answered: [number, number][]; refused: number } } {
+  const stats = { answered: [] as [number, number][], refused: 0 };
+  const request = new FetchRequest(upstreamUrl);
+  request.getUrlFunc = async (req): Promise<GetUrlResponse> => {
+    const payload = JSON.parse(new TextDecoder().decode(req.body!)) as { id: number; method: string; params: unknown[] };
+    if (payload.method === 'eth_getLogs') {
+      const { fromBlock, toBlock } = payload.params[0] as { fromBlock: string; toBlock: string };
+      const [from, to] = [Number(fromBlock), Number(toBlock)];
+      if (to - from + 1 > maxBlocks) {
+        stats.refused++;
+        const error = { code: -32600, message: `requested range exceeds the range limit of ${maxBlocks} blocks` };
+        return { statusCode: 200, statusMessage: 'OK', headers: {}, body: new TextEncoder().encode(JSON.stringify({ jsonrpc: '2.0', id: payload.id, error })) };
+      }
+      stats.answered.push([from, to]);
+    }
+    const response = await fetch(upstreamUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: req.body! });
+    return { statusCode: response.status, statusMessage: response.statusText, headers: {}, body: new Uint8Array(await response.arrayBuffer()) };
+  };
+  const network = Network.from(31_337n);
+  const provider = new JsonRpcProvider(request, network, { staticNetwork: network, batchMaxCount: 1 });
+  return Object.assign(provider, { stats });
+}
+
+describe('the indexer on a provider that refuses wide eth_getLogs ranges, and invocations that time out', () => {
+  const LIMIT = 3;
+  let world: World;
+  let config: PipelineConfig;
+  let adapters: IndexerAdapters & { close(): void };
+  let limited: ReturnType<typeof rangeLimitedProvider>;
+  let flushed: Record<string, unknown>[];
+  let seeded: string[];
+  /** A handler as the Lambda entry builds it (a cold start), over `source`. */
+  let handlerOver: (source: AccountEventSource) => ReturnType<typeof createIndexerHandler>;
+
+  const tracked = async () => (await adapters.borrowers.listTracked(config.marketKey)).map((b) => b.borrower).sort();
+
+  beforeAll(async () => {
+    world = await startWorld({ scenario: { ...loadScenario('default'), aave: 'v3.6' }, blockTimeSec: 0, services: true, resourcePrefix: 'it-indexer-limits' });
+    // The deployed default window is far above the provider's limit; no growth, so the stored window is exact.
+    config = indexerConfig(world, 'v3.6', { INDEXER_LOG_WINDOW: '64', INDEXER_LOG_WINDOW_GROWTH_AFTER: '1000' });
+    adapters = await connectFromConfig(config);
+    limited = rangeLimitedProvider(world.info.rpcUrl, LIMIT);
+    const metrics = new Metrics({ namespace: 'LiquidationPipeline', serviceName: 'indexer', defaultDimensions: { market: config.marketKey } });
+    flushed = captureMetrics(metrics);
+    handlerOver = (source) =>
+      createIndexerHandler({
+        market: config.marketKey,
+        settings: config.indexer,
+        clock: systemClock,
+        logger: new Logger({ serviceName: 'indexer', logLevel: 'SILENT' }),
+        metrics,
+        connect: async () => ({ ...adapters, source }),
+        deadlineMarginMs: 1_000,
+      });
+    seeded = world.info.borrowers.map((b) => b.address.toLowerCase()).sort();
+  });
+
+  afterAll(async () => {
+    limited?.destroy();
+    adapters?.close();
+    await world?.stop();
+  });
+
+  it('halves its window down to the provider\'s limit and indexes every borrower, storing the window with the checkpoint', async () => {
+    const head = await latestBlockNumber(world.provider);
+    const handler = handlerOver(new RefusalClassifyingEventSource(new AaveV3EventSource(limited, config.pool)));
+
+    const summary = await handler({}, localLambdaContext('indexer', 60_000));
+
+    // 64 → 32 → 16 → 8 → 4 → 2 blocks: five refusals, then windows of 2 blocks to the head.
+    expect(summary).toMatchObject({ outcome: { kind: 'caught-up' }, toBlock: head, refusedWindows: 5, windowBlocks: 2, failedWindows: 0, newBorrowers: seeded.length });
+    expect(limited.stats.refused).toBe(5);
+    expect(limited.stats.answered.every(([from, to]) => to - from + 1 <= LIMIT)).toBe(true);
+    expect(await tracked()).toEqual(seeded);
+    await expect(adapters.checkpoints.getCheckpoint(config.marketKey)).resolves.toMatchObject({ block: head, logWindowBlocks: 2 });
+    expect(flushed.at(-1)).toEqual({ BlocksBehindHead: 0 });
+  });
+
+  it('starts a cold invocation with the stored window: no refusal', async () => {
+    const opened = await openPositions(world, 3);
+    const handler = handlerOver(new RefusalClassifyingEventSource(new AaveV3EventSource(limited, config.pool)));
+    const refusedBefore = limited.stats.refused;
+
+    const summary = await handler({}, localLambdaContext('indexer', 60_000));
+
+    expect(summary).toMatchObject({ outcome: { kind: 'caught-up' }, refusedWindows: 0, windowBlocks: 2, newBorrowers: 3 });
+    expect(limited.stats.refused).toBe(refusedBefore);
+    expect(await tracked()).toEqual([...seeded, ...opened].sort());
+  });
+
+  it('a run that overruns its invocation\'s timeout fails, is logged, and the next invocations carry on from the checkpoint', async () => {
+    const opened = await openPositions(world, 4);
+    const known = await tracked();
+    // A provider that takes 3 s to answer eth_getLogs, in an invocation of 2 s: the first window overruns it.
+    const source = new AaveV3EventSource(world.provider, config.pool);
+    const slow: AccountEventSource = {
+      headBlock: () => source.headBlock(),
+      blockHash: (block) => source.blockHash(block),
+      readEvents: async (from, to) => {
+        await sleep(3_000);
+        return source.readEvents(from, to);
+      },
+    };
+    const logged: string[] = [];
+
+    const failed = await invokeScheduled('indexer', handlerOver(slow), 2_000, (line) => logged.push(line));
+
+    expect(failed).toMatchObject({ kind: 'failed', timedOut: true, error: { name: 'TimeoutError', message: '[AbortError]: The operation was aborted.' } });
+    expect(logged).toEqual([expect.stringMatching(/^indexer: invocation timed out after \d+ ms \(timeout 2000 ms\); the next scheduled invocation carries on$/)]);
+
+    // The next scheduled invocations, on a provider that answers again (the abandoned run may still write its one
+    // window meanwhile: the compare-and-set checkpoint lets one of them win, and a superseded run ends early).
+    const next: Invocation<IndexBorrowersSummary>[] = [];
+    const handler = handlerOver(new RefusalClassifyingEventSource(new AaveV3EventSource(limited, config.pool)));
+    do next.push(await invokeScheduled('indexer', handler, 60_000, (line) => logged.push(line)));
+    while (next.length < 5 && !(next.at(-1)!.kind === 'succeeded' && ['caught-up', 'up-to-date'].includes((next.at(-1) as { result: IndexBorrowersSummary }).result.outcome.kind)));
+
+    expect(next.at(-1)).toMatchObject({ kind: 'succeeded', result: { outcome: { kind: expect.stringMatching(/^(caught-up|up-to-date)$/) } } });
+    expect(logged).toHaveLength(1);
+    expect(await tracked()).toEqual([...known, ...opened].sort());
+    // Let the abandoned run end (it stops after its one window: its invocation's signal was aborted).
+    await sleep(1_500);
   });
 });
 
