@@ -334,6 +334,37 @@ describe('planLiquidation: exact token math with scaled balances (token-balance.
     expect(reserveAfter(plan, 'WETH')).toMatchObject({ collateralBalanceUnits: 0n, scaled: { scaledATokenBalance: 0n } });
   });
 
+  // Before 3.5 too, when the two half-up conversions of the liquidator's share and the fee add up to one scaled
+  // unit more than the borrower holds. Scaled WETH 909090909092909097 at index 1.1: balance rayMul = ⌊…2200006.7 + 0.5⌋
+  //   = 1_000_000_000_002_200_007, all seized ($1,000 < 1,500 USDC of debt). bonus = bal − ⌊(bal·1e4 + 5250)/10500⌋
+  //   = 47619047619152381 → fee = ⌊(bonus·1000 + 5000)/1e4⌋ = 4_761_904_761_915_238; liquidator 995238095240284769.
+  // Liquidator scaled rayDiv = ⌊904761904763895244.55 + 0.5⌋ = 904761904763895245 → 4329004329013852 left; the fee needs
+  //   rayDiv = ⌊4329004329013852.73 + 0.5⌋ = 4329004329013853 > left → core-v3 clamp: fee = rayMul(left, 1.1)
+  //   = ⌊4761904761915237.2 + 0.5⌋ = 4_761_904_761_915_237, whose rayDiv is exactly the 4329004329013852 left.
+  it.each<RuleSet>(['v3.0', 'v3.3'])('%s: the treasury receives the clamped fee when the roundings overshoot the balance', (ruleSet) => {
+    const pos = position(ruleSet, [
+      reserve('WETH', {
+        priceBase8: usd(1000),
+        collateralBalanceUnits: 1_000_000_000_002_200_007n,
+        liquidationProtocolFeeBps: 1_000n,
+        scaled: { scaledATokenBalance: 909_090_909_092_909_097n, liquidityIndexRay: 11n * 10n ** 26n, scaledVariableDebt: 0n, variableBorrowIndexRay: RAY },
+      }),
+      reserve('USDC', {
+        priceBase8: usd(1),
+        debtBalanceUnits: units('USDC', 1500),
+        scaled: { scaledATokenBalance: 0n, liquidityIndexRay: RAY, scaledVariableDebt: units('USDC', 1500), variableBorrowIndexRay: RAY },
+      }),
+    ]);
+    const plan = expectPlan(planLiquidation(pos, { ...pairOf('WETH', 'USDC'), debtToCoverUnits: MAX_UINT256 }));
+    expect(plan).toMatchObject({
+      collateralSeizedUnits: 1_000_000_000_002_200_007n,
+      computedProtocolFeeUnits: 4_761_904_761_915_238n,
+      protocolFeeUnits: 4_761_904_761_915_237n,
+      liquidatorCollateralUnits: 995_238_095_240_284_769n,
+    });
+    expect(reserveAfter(plan, 'WETH')).toMatchObject({ collateralBalanceUnits: 0n, scaled: { scaledATokenBalance: 0n } });
+  });
+
   // V3.0 with stable debt: 1,000 USDC variable (scaled 1e9 at index 1.0) + 500 stable. HF 0.935 → 100 %.
   // Repaying 1,500 burns all variable debt, then 500 stable (StableDebtToken.burn is exact).
   it('v3.0: variable debt is burned first, then stable', () => {
