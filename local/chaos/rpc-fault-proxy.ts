@@ -1,6 +1,6 @@
 /**
  * A JSON-RPC proxy that breaks things on purpose, for chaos tests: it listens on a free loopback port in front of
- * an upstream node (anvil) and, per request, forwards it untouched or injects one of four faults:
+ * an upstream node (anvil) and, per request, forwards it untouched or injects one of five faults:
  *
  * - `error`: answers without asking upstream, alternately with a JSON-RPC error (code -32603, "injected fault";
  *   one per call of a batch, ids kept) and with HTTP 503, the two ways a hosted RPC provider fails loudly;
@@ -11,7 +11,10 @@
  *   `header-not-found` (geth's -32000 "header not found", HTTP 200: a load-balanced node behind the block asked
  *   for), `rate-limited` (HTTP 429 with Infura's JSON-RPC body, -32005 "daily request count exceeded, request rate
  *   limited"), `reverted-without-data` (geth's -32000 "execution reverted" with no data: what a node says for a
- *   call that reverted without a reason, here for a call that did not).
+ *   call that reverted without a reason, here for a call that did not);
+ * - `garbage` (`garbageRate`): HTTP 200 with a body that is not JSON-RPC, alternately a gateway's HTML error page
+ *   and a JSON answer cut short (a proxy or load balancer in the way, a connection closed mid-answer).
+ * A timeout, as the client sees it, is a `drop` held longer than the client waits (`dropAfterMs`).
  *
  * And, whatever the rates, `overrides: 'refuse'` makes it a node without state-override support: every eth_call
  * or eth_estimateGas carrying a third parameter is answered with geth's error for a parameter too many (-32602
@@ -19,14 +22,17 @@
  * are forwarded. A refusal draws nothing from the PRNG.
  *
  * Each faultable request draws three numbers from a seeded PRNG (mulberry32) whatever the rates: one picks
- * error / drop / node error / none (`errorRate`, then `dropRate`, then `nodeErrorRate`), one decides the delay
+ * error / drop / node error / garbage / none (`errorRate`, `dropRate`, `nodeErrorRate`, then `garbageRate`), one decides the delay
  * (`delayRate`, for forwarded requests), one sizes it. The n-th faultable request therefore gets the same fate for the same seed and rates, so a
  * sequential client sees the same failures on every run. A batch (a JSON array) is one request: one decision for the whole batch.
  *
  * Only calls to `methods` are faultable (default: every method but eth_chainId, which clients ask once at
  * start-up and cache); a batch is faultable if any of its calls is. A body that is not JSON-RPC is forwarded.
  * Statistics count calls (a batch of n counts n), and a faulted batch counts n faults; node errors and refused
- * overrides count as `errors`.
+ * overrides count as `errors`, and so does garbage.
+ *
+ * It answers on any path: `path` (e.g. `/v2/<key>`, as a hosted provider's URL carries its API key) only makes
+ * `url` name one, so a test can check that the URL a client was given never shows up in what it reports.
  */
 import { Agent as HttpAgent, createServer, type IncomingMessage, request as httpRequest, type RequestOptions, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -47,6 +53,8 @@ export interface RpcFaults {
   nodeErrorRate: number;
   /** The node errors answered, in turn (default: all three). */
   nodeErrors: NodeErrorAnswer[];
+  /** Share of faultable requests answered with HTTP 200 and a body that is not JSON-RPC (0–1; with the three above ≤ 1). */
+  garbageRate: number;
   /** `refuse`: answer eth_call / eth_estimateGas with a state override as a node without override support does. */
   overrides: 'forward' | 'refuse';
   /** Only calls to these methods are faulted; undefined: every method but eth_chainId. */
@@ -80,7 +88,7 @@ export interface RpcFaultStats extends MethodStats {
 }
 
 export interface RpcFaultProxy {
-  /** `http://127.0.0.1:<port>`: give this to the client instead of the upstream URL. */
+  /** `http://127.0.0.1:<port>` and the `path` if one was given: give this to the client instead of the upstream URL. */
   url: string;
   port: number;
   stats(): RpcFaultStats;
@@ -94,6 +102,8 @@ export interface RpcFaultProxyOptions {
   upstream: string;
   seed: number;
   faults?: Partial<RpcFaults>;
+  /** A path for `url` (`/v2/<key>`); requests to any path are answered alike. */
+  path?: string;
 }
 
 const NO_FAULTS: RpcFaults = {
@@ -104,10 +114,12 @@ const NO_FAULTS: RpcFaults = {
   dropAfterMs: 100,
   nodeErrorRate: 0,
   nodeErrors: ['header-not-found', 'rate-limited', 'reverted-without-data'],
+  garbageRate: 0,
   overrides: 'forward',
 };
 const NEVER_FAULTED_BY_DEFAULT = new Set(['eth_chainId']);
 const INJECTED_ERROR = { code: -32603, message: 'injected fault' };
+const GARBAGE_ANSWERS = ['<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>', '{"jsonrpc":"2.0","id":1,"resu'];
 
 /** mulberry32: a 32-bit seeded PRNG, uniform on [0, 1). Small and good enough for test schedules. */
 export function mulberry32(seed: number): () => number {
@@ -129,9 +141,11 @@ function validated(faults: RpcFaults): RpcFaults {
   rate('dropRate', faults.dropRate);
   rate('delayRate', faults.delayRate);
   rate('nodeErrorRate', faults.nodeErrorRate);
+  rate('garbageRate', faults.garbageRate);
   if (faults.errorRate + faults.dropRate > 1) throw new RangeError(`errorRate + dropRate must be ≤ 1, got ${faults.errorRate + faults.dropRate}`);
   const failing = faults.errorRate + faults.dropRate + faults.nodeErrorRate;
   if (failing > 1) throw new RangeError(`errorRate + dropRate + nodeErrorRate must be ≤ 1, got ${failing}`);
+  if (failing + faults.garbageRate > 1) throw new RangeError(`errorRate + dropRate + nodeErrorRate + garbageRate must be ≤ 1, got ${failing + faults.garbageRate}`);
   if (faults.nodeErrorRate > 0 && faults.nodeErrors.length === 0) throw new RangeError('nodeErrors must name at least one answer when nodeErrorRate > 0');
   for (const answer of faults.nodeErrors) if (!(answer in NODE_ERROR_ANSWERS)) throw new RangeError(`unknown node error answer ${String(answer)}`);
   if (faults.overrides !== 'forward' && faults.overrides !== 'refuse') throw new RangeError(`overrides must be 'forward' or 'refuse', got ${String(faults.overrides)}`);
@@ -179,7 +193,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-type Fate = { kind: 'forward'; delayMs: number } | { kind: 'error' } | { kind: 'drop' } | { kind: 'node-error' };
+type Fate = { kind: 'forward'; delayMs: number } | { kind: 'error' } | { kind: 'drop' } | { kind: 'node-error' } | { kind: 'garbage' };
 
 export async function startRpcFaultProxy(options: RpcFaultProxyOptions): Promise<RpcFaultProxy> {
   const upstream = new URL(options.upstream);
@@ -191,6 +205,7 @@ export async function startRpcFaultProxy(options: RpcFaultProxyOptions): Promise
   let faults = validated({ ...NO_FAULTS, ...options.faults });
   let errorsAnswered = 0;
   let nodeErrorsAnswered = 0;
+  let garbageAnswered = 0;
   const stats: RpcFaultStats = { requests: 0, calls: 0, errors: 0, drops: 0, delayed: 0, byMethod: {} };
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
@@ -211,6 +226,7 @@ export async function startRpcFaultProxy(options: RpcFaultProxyOptions): Promise
     if (pick < faults.errorRate) return { kind: 'error' };
     if (pick < faults.errorRate + faults.dropRate) return { kind: 'drop' };
     if (pick < faults.errorRate + faults.dropRate + faults.nodeErrorRate) return { kind: 'node-error' };
+    if (pick < faults.errorRate + faults.dropRate + faults.nodeErrorRate + faults.garbageRate) return { kind: 'garbage' };
     if (delayPick >= faults.delayRate) return { kind: 'forward', delayMs: 0 };
     const { min, max } = faults.delayMs;
     return { kind: 'forward', delayMs: min + Math.floor(delaySize * (max - min + 1)) };
@@ -309,6 +325,12 @@ export async function startRpcFaultProxy(options: RpcFaultProxyOptions): Promise
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(parsed.batch ? answers : answers[0]));
   };
 
+  const answerGarbage = (res: ServerResponse) => {
+    const body = GARBAGE_ANSWERS[garbageAnswered % GARBAGE_ANSWERS.length];
+    garbageAnswered += 1;
+    res.writeHead(200, { 'content-type': body.startsWith('<') ? 'text/html' : 'application/json' }).end(body);
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     stats.requests += 1;
@@ -325,6 +347,9 @@ export async function startRpcFaultProxy(options: RpcFaultProxyOptions): Promise
       case 'node-error':
         count(parsed.calls, 'errors');
         return answerNodeError(res, parsed);
+      case 'garbage':
+        count(parsed.calls, 'errors');
+        return answerGarbage(res);
       case 'drop':
         count(parsed.calls, 'drops');
         return after(faults.dropAfterMs, () => req.socket.destroy());
@@ -354,7 +379,7 @@ export async function startRpcFaultProxy(options: RpcFaultProxyOptions): Promise
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${options.path ?? ''}`,
     port,
     stats: () => structuredClone(stats),
     setFaults: (partial) => {

@@ -301,6 +301,42 @@ describe('rpc fault proxy', () => {
     expect(first.proxy.stats()).toMatchObject({ calls: 80, errors: a.filter(Boolean).length });
   });
 
+  it('answers garbage: HTTP 200 with a body that is not JSON-RPC, a gateway’s HTML page and a JSON answer cut short, in turn', async () => {
+    // Arrange
+    const { proxy } = await proxied(23, { garbageRate: 1 });
+    const request = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'eth_blockNumber', params: [] });
+
+    // Act
+    const answers = [];
+    for (let id = 1; id <= 3; id++) {
+      const response = await fetch(proxy.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request(id) });
+      answers.push({ status: response.status, text: await response.text() });
+    }
+
+    // Assert
+    expect(answers.map(({ status }) => status)).toEqual([200, 200, 200]);
+    expect(answers[0].text).toMatch(/^<html>.*502 Bad Gateway/);
+    expect(answers[1].text).toBe('{"jsonrpc":"2.0","id":1,"resu');
+    expect(answers[2].text).toBe(answers[0].text);
+    expect(proxy.stats()).toMatchObject({ calls: 3, errors: 3 });
+  });
+
+  it('answers on any path; `path` names one in its url (a hosted provider’s key)', async () => {
+    // Arrange
+    const proxy = await startRpcFaultProxy({ upstream: anvil.rpcUrl, seed: 1, path: '/v2/SOME-KEY' });
+    open.push({ proxy, provider: new JsonRpcProvider(proxy.url, Network.from(LOCAL_CHAIN_ID), { staticNetwork: Network.from(LOCAL_CHAIN_ID) }) });
+    const request = { jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] };
+
+    // Act
+    const underPath = await post(proxy.url, request);
+    const elsewhere = await post(`http://127.0.0.1:${proxy.port}/any/other?x=1`, request);
+
+    // Assert
+    expect(proxy.url).toBe(`http://127.0.0.1:${proxy.port}/v2/SOME-KEY`);
+    expect(underPath).toMatchObject({ status: 200, json: { id: 1, result: '0x7a69' } });
+    expect(elsewhere).toMatchObject({ status: 200, json: { id: 1, result: '0x7a69' } });
+  });
+
   it('refuses impossible faults', async () => {
     await expect(startRpcFaultProxy({ upstream: anvil.rpcUrl, seed: 1, faults: { errorRate: 0.7, dropRate: 0.5 } })).rejects.toThrow('errorRate + dropRate must be ≤ 1, got 1.2');
     const { proxy } = await proxied(1, {});
@@ -308,6 +344,7 @@ describe('rpc fault proxy', () => {
     expect(() => proxy.setFaults({ errorRate: 1.5 })).toThrow('errorRate must be between 0 and 1, got 1.5');
     expect(() => proxy.setFaults({ errorRate: 0.5, nodeErrorRate: 0.75 })).toThrow('errorRate + dropRate + nodeErrorRate must be ≤ 1, got 1.25');
     expect(() => proxy.setFaults({ nodeErrorRate: 0.5, nodeErrors: [] })).toThrow('nodeErrors must name at least one answer when nodeErrorRate > 0');
+    expect(() => proxy.setFaults({ nodeErrorRate: 0.5, garbageRate: 0.75 })).toThrow('errorRate + dropRate + nodeErrorRate + garbageRate must be ≤ 1, got 1.25');
   });
 
   it('frees its port on close, even with a request held', async () => {
