@@ -151,14 +151,21 @@ describe('the adaptive log window', () => {
     await indexBorrowers(deps, 4);
     expect(checkpoints.stored).toEqual({ block: 7, blockHash: hashOf(7), logWindowBlocks: 8 });
 
-    // Cold: a new invocation, with nothing in memory but the store.
+    // Warm: the next invocation in the same instance (same dependencies), for two windows.
+    chain.reads.length = 0;
+    const warm = await indexBorrowers(deps, clock.now + 3);
+
+    expect(chain.widths()).toEqual([8, 8]);
+    expect(warm).toMatchObject({ outcome: { kind: 'deadline' }, fromBlock: 8, toBlock: 23, refusedWindows: 0, windowBlocks: 8 });
+
+    // Cold: a new instance, with nothing in memory but the store.
     chain.reads.length = 0;
     const cold = setup(chain, { logWindowGrowthAfter: 1_000 });
     cold.checkpoints.stored = checkpoints.stored;
     const summary = await indexBorrowers(cold.deps, FAR);
 
     expect(chain.widths().every((width) => width <= 8)).toBe(true);
-    expect(summary).toMatchObject({ outcome: { kind: 'caught-up' }, fromBlock: 8, refusedWindows: 0, windowBlocks: 8 });
+    expect(summary).toMatchObject({ outcome: { kind: 'caught-up' }, fromBlock: 24, refusedWindows: 0, windowBlocks: 8 });
   });
 
   it('never starts above the configured window, whatever the checkpoint stored (the setting was lowered)', async () => {
