@@ -15,6 +15,7 @@
  *   that says "invalid API key <key>" in its answer. Shorter parts (`v2`, `rpc`) are left, they name no one.
  * A URL with nothing but a scheme and a host (a local node) has nothing to hide and is left as it is.
  */
+import { types } from 'node:util';
 import { FetchRequest, FetchResponse } from 'ethers';
 
 export const REDACTED = '…redacted';
@@ -24,6 +25,16 @@ export const MIN_SECRET_PART_LENGTH = 8;
 
 /** How deep `redact` follows nested errors and objects; anything deeper is replaced by a placeholder. */
 const MAX_DEPTH = 12;
+
+/** An error of any realm: Node's own (a socket's ECONNRESET) are not `instanceof` the Error of a vm context (Jest's). */
+function isError(value: object): boolean {
+  return value instanceof Error || types.isNativeError(value);
+}
+
+/** An object literal's prototype, of any realm (Object.prototype has none above it), or none. */
+function isPlainObject(prototype: object | null): boolean {
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
 
 /** The URL with nothing but its scheme and host (and port), or the URL itself when it carries nothing more. */
 export function redactedUrl(url: string): string {
@@ -134,7 +145,7 @@ export class UrlRedactor {
       return result;
     }
     const prototype = Object.getPrototypeOf(value) as object | null;
-    if (value instanceof Error || prototype === Object.prototype || prototype === null) return this.objectCopy(value, prototype, depth, seen);
+    if (isError(value) || isPlainObject(prototype)) return this.objectCopy(value, prototype, depth, seen);
     return `[${(value as { constructor?: { name?: string } }).constructor?.name ?? 'object'}]`;
   }
 

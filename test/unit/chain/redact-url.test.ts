@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { runInNewContext } from 'node:vm';
 import { FetchRequest, makeError } from 'ethers';
 import { MIN_SECRET_PART_LENGTH, REDACTED, redactedUrl, UrlRedactor } from '../../../functions/adapters/chain/redact-url';
 import { leaksOf } from './redact-leaks';
@@ -204,6 +205,21 @@ describe('UrlRedactor.redact on ethers errors', () => {
     // Assert
     expect(leaks(redacted)).toEqual([]);
     expect((redacted as unknown as { info: { response: unknown } }).info.response).toBe('[IncomingMessageLike]');
+  });
+
+  it('an error of another realm (Node’s own, seen from a vm context such as Jest’s) is copied as an error, not replaced', () => {
+    // Arrange
+    const foreign = runInNewContext(`Object.assign(new Error('socket hang up at /v2/${MARKER}'), { code: 'ECONNRESET', detail: { path: '/v2/${MARKER}' } })`) as Error & { code: string };
+    expect(foreign instanceof Error).toBe(false);
+
+    // Act
+    const redacted = new UrlRedactor(`${base}/v2/${MARKER}`).redact(foreign);
+
+    // Assert
+    expect(leaks(redacted)).toEqual([]);
+    expect(redacted.message).toBe(`socket hang up at /${REDACTED}`);
+    expect(redacted.code).toBe('ECONNRESET');
+    expect((redacted as unknown as { detail: { path: string } }).detail.path).toBe(`/${REDACTED}`);
   });
 
   it('an error with nothing to redact is returned as it is', async () => {
