@@ -1,4 +1,4 @@
-import { FetchRequest, type FetchResponse, type JsonRpcApiProviderOptions, type JsonRpcPayload, JsonRpcProvider, type JsonRpcResult, Network, type TransactionReceipt } from 'ethers';
+import { FetchRequest, type FetchResponse, type JsonRpcApiProviderOptions, makeError, type JsonRpcPayload, JsonRpcProvider, type JsonRpcResult, Network, type TransactionReceipt } from 'ethers';
 import { UrlRedactor } from './redact-url';
 
 /**
@@ -59,13 +59,33 @@ class NativeJsonRpcProvider extends JsonRpcProvider {
       request.setHeader('content-type', 'application/json');
       const response = await request.send();
       response.assertOk();
-      const parsed = JSON.parse(textOf(response)) as JsonRpcResult | JsonRpcResult[];
-      results = Array.isArray(parsed) ? parsed : [parsed];
+      results = jsonRpcResultsOf(response);
     } catch (error) {
       throw this.redactor.redact(error);
     }
     return results.map((result) => ('error' in result ? this.redactor.redact(result) : result));
   }
+}
+
+/**
+ * The JSON-RPC answers in a 2xx body. A body that is not JSON-RPC (a gateway's HTML page, an answer cut short,
+ * bytes that are not UTF-8) is the endpoint's trouble, not the request's: ethers' BAD_DATA, which the chain
+ * adapters and the worker read as a node error (retryable), where a bare SyntaxError would read as a bug.
+ */
+function jsonRpcResultsOf(response: FetchResponse): JsonRpcResult[] {
+  let text = '';
+  let parsed: unknown;
+  try {
+    text = textOf(response);
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw makeError('the RPC endpoint answered with a body that is not JSON', 'BAD_DATA', { value: text.slice(0, 200), info: { responseStatus: `${response.statusCode} ${response.statusMessage}`, error } });
+  }
+  const answers = Array.isArray(parsed) ? (parsed as unknown[]) : [parsed];
+  if (!answers.every((answer) => typeof answer === 'object' && answer !== null)) {
+    throw makeError('the RPC endpoint answered with JSON that is not JSON-RPC', 'BAD_DATA', { value: text.slice(0, 200), info: { responseStatus: `${response.statusCode} ${response.statusMessage}` } });
+  }
+  return answers as JsonRpcResult[];
 }
 
 function textOf(response: FetchResponse): string {

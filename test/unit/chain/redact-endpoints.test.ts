@@ -6,7 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BaseWallet, type JsonRpcProvider, SigningKey } from 'ethers';
+import { classifyCallFailure } from '../../../functions/adapters/chain/call-failure';
 import { BundleRelayError, FlashbotsBundleRelay } from '../../../functions/adapters/chain/flashbots-bundle-relay';
+import { classifyWorkerFailure } from '../../../functions/adapters/failure-classification';
 import { withStateOverride } from '../../../functions/adapters/chain/price-override';
 import { createJsonRpcProvider } from '../../../functions/adapters/chain/provider';
 import { REDACTED } from '../../../functions/adapters/chain/redact-url';
@@ -101,6 +103,18 @@ describe('the RPC URL never leaves the provider or the relay', () => {
       expect(leaks(error)).toEqual([]);
       expect(String(error)).not.toContain(MARKER);
     });
+  });
+
+  it('a body that is not JSON-RPC is BAD_DATA (node trouble, retryable), not a bare SyntaxError', async () => {
+    failure = 'garbage';
+    const provider = createJsonRpcProvider(url, 31_337, { timeoutMs: 300 });
+    const error = (await thrown(() => provider.send('eth_blockNumber', []))) as { code?: string; shortMessage?: string; value?: string };
+    provider.destroy();
+    expect(error.code).toBe('BAD_DATA');
+    expect(error.shortMessage).toBe('the RPC endpoint answered with a body that is not JSON');
+    expect(error.value).toBe(`<html>/${REDACTED}</html>`);
+    expect(classifyCallFailure(error)).toMatchObject({ kind: 'node-error' });
+    expect(classifyWorkerFailure(error)).toBe('retryable');
   });
 
   it('the state-override provider, which sends through the inner one, throws redacted errors too', async () => {
