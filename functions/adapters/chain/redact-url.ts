@@ -126,41 +126,57 @@ export class UrlRedactor {
    */
   redact<T>(value: T): T {
     if (this.needles.length === 0) return value;
-    return this.walk(value, 0, new Map()) as T;
+    return this.copy(value, 0, new Map(), new Map()) as T;
   }
 
-  private walk(value: unknown, depth: number, seen: Map<object, unknown>): unknown {
+  private holdsSecret(text: string): boolean {
+    return this.needles.some(({ secret }) => text.includes(secret));
+  }
+
+  /**
+   * Whether `value` must be copied: it reaches a string holding the URL, a class instance that is replaced, or
+   * (to be safe) an object already being looked at: an object of a cycle is copied, so that no copy leads back to
+   * an original.
+   */
+  private needsCopy(value: unknown, depth: number, memo: Map<object, boolean>): boolean {
+    if (typeof value === 'string') return this.holdsSecret(value);
+    if (typeof value !== 'object' || value === null) return false;
+    const known = memo.get(value);
+    if (known !== undefined) return known;
+    if (depth > MAX_DEPTH) return true;
+    if (ArrayBuffer.isView(value) || value instanceof Date) return false;
+    if (value instanceof FetchRequest) return this.holdsSecret(value.url);
+    if (value instanceof FetchResponse) return this.holdsSecret(value.statusMessage) || (value.request !== null && this.holdsSecret(value.request.url));
+    if (!Array.isArray(value) && !isError(value) && !isPlainObject(Object.getPrototypeOf(value) as object | null)) return true;
+    memo.set(value, true);
+    const result = Reflect.ownKeys(value).some((key) => this.needsCopy(Reflect.get(value, key), depth + 1, memo));
+    memo.set(value, result);
+    return result;
+  }
+
+  private copy(value: unknown, depth: number, copies: Map<object, unknown>, memo: Map<object, boolean>): unknown {
     if (typeof value === 'string') return this.redactText(value);
     if (typeof value !== 'object' || value === null) return value;
-    if (seen.has(value)) return seen.get(value);
+    if (copies.has(value)) return copies.get(value);
+    if (!this.needsCopy(value, depth, memo)) return value;
     if (depth > MAX_DEPTH) return '[…]';
-    if (ArrayBuffer.isView(value) || value instanceof Date) return value;
     if (value instanceof FetchRequest) return this.requestCopy(value);
-    if (value instanceof FetchResponse) return this.responseCopy(value, depth, seen);
+    if (value instanceof FetchResponse) return this.responseCopy(value);
     if (Array.isArray(value)) {
-      seen.set(value, value);
-      const items = value.map((item) => this.walk(item, depth + 1, seen));
-      const result = items.some((item, i) => item !== value[i]) ? items : value;
-      seen.set(value, result);
-      return result;
+      const items: unknown[] = [];
+      copies.set(value, items);
+      for (const item of value) items.push(this.copy(item, depth + 1, copies, memo));
+      return items;
     }
     const prototype = Object.getPrototypeOf(value) as object | null;
-    if (isError(value) || isPlainObject(prototype)) return this.objectCopy(value, prototype, depth, seen);
-    return `[${(value as { constructor?: { name?: string } }).constructor?.name ?? 'object'}]`;
-  }
-
-  /** Own properties walked; a copy with the same prototype when any changed. */
-  private objectCopy(value: object, prototype: object | null, depth: number, seen: Map<object, unknown>): unknown {
-    seen.set(value, value);
-    const keys = Reflect.ownKeys(value);
-    const walked = keys.map((key) => this.walk(Reflect.get(value, key), depth + 1, seen));
-    if (walked.every((item, i) => item === Reflect.get(value, keys[i]))) return value;
+    if (!isError(value) && !isPlainObject(prototype)) return `[${(value as { constructor?: { name?: string } }).constructor?.name ?? 'object'}]`;
+    // Same prototype, every own property (message and stack too) copied as a plain writable one.
     const copy = Object.create(prototype) as object;
-    seen.set(value, copy);
-    keys.forEach((key, i) => {
+    copies.set(value, copy);
+    for (const key of Reflect.ownKeys(value)) {
       const enumerable = Object.getOwnPropertyDescriptor(value, key)?.enumerable ?? true;
-      Object.defineProperty(copy, key, { value: walked[i], enumerable, writable: true, configurable: true });
-    });
+      Object.defineProperty(copy, key, { value: this.copy(Reflect.get(value, key), depth + 1, copies, memo), enumerable, writable: true, configurable: true });
+    }
     return copy;
   }
 
@@ -172,11 +188,9 @@ export class UrlRedactor {
     return copy;
   }
 
-  private responseCopy(response: FetchResponse, depth: number, seen: Map<object, unknown>): FetchResponse {
-    const request = response.request ? this.requestCopy(response.request) : null;
-    const statusMessage = this.redactText(response.statusMessage);
-    if (request === response.request && statusMessage === response.statusMessage) return response;
-    const headers = this.walk(response.headers, depth + 1, seen) as Record<string, string>;
-    return new FetchResponse(response.statusCode, statusMessage, headers, response.body, request ?? undefined);
+  private responseCopy(response: FetchResponse): FetchResponse {
+    const request = response.request ? this.requestCopy(response.request) : undefined;
+    const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, this.redactText(value)]));
+    return new FetchResponse(response.statusCode, this.redactText(response.statusMessage), headers, response.body, request);
   }
 }

@@ -222,6 +222,22 @@ describe('UrlRedactor.redact on ethers errors', () => {
     expect((redacted as unknown as { detail: { path: string } }).detail.path).toBe(`/${REDACTED}`);
   });
 
+  it('cycles: no copy leads back to an original', () => {
+    // Arrange: the error names the URL; its detail points back at it.
+    const url = `${base}/v2/${MARKER}`;
+    const error = new Error(`request to ${url} failed`) as Error & { detail?: { error?: unknown; self?: unknown } };
+    error.detail = { error };
+    error.detail.self = error.detail;
+
+    // Act
+    const redacted = new UrlRedactor(url).redact(error);
+
+    // Assert
+    expect(leaks(redacted)).toEqual([]);
+    expect(redacted.detail!.error).toBe(redacted);
+    expect(redacted.detail!.self).toBe(redacted.detail);
+  });
+
   it('an error with nothing to redact is returned as it is', async () => {
     const url = `${base}/v2/${MARKER}`;
     const error = makeError('header not found', 'UNKNOWN_ERROR', { error: { code: -32000, message: 'header not found' } });
