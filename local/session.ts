@@ -252,11 +252,8 @@ export async function runSession(options: SessionOptions) {
 
     // At 10,000 borrowers the indexer's first run ends at its deadline before it has written every borrower to
     // DynamoDB; run it again at once (the schedule would wait a minute) until it has caught up, before any shock.
-    for (let run = 2; !indexerCaughtUp; run++) {
-      const summary = await pipeline.indexNow();
-      if (summary.newBorrowers > 0) say(`  indexer: ${summary.newBorrowers} new borrowers (blocks ${summary.fromBlock}…${summary.toBlock}, run ${run})`);
-      indexerCaughtUp = summary.outcome.kind === 'caught-up' || summary.outcome.kind === 'up-to-date';
-    }
+    // A run that fails or times out is logged and the next carries on from the checkpoint, as on Lambda.
+    if (!indexerCaughtUp) await pipeline.indexUntilCaughtUp();
     // Mostly the indexer's runs, which write every borrower to DynamoDB before the first scan.
     const pipelineStartSeconds = (Date.now() - pipelineStarting) / 1000;
     say(`demo: pipeline started in ${pipelineStartSeconds.toFixed(1)} s (first indexer run included)`);
