@@ -134,6 +134,8 @@ const MODEL = {
    * is billed for those hours only. A day's worth each.
    */
   eventMetricHoursPerMonth: 24,
+  /** RPC calls of the scanner's start-up check per new environment (functions/config/startup-check.ts). */
+  startupCheckCalls: 8,
   /** Lambda CPU share: 1,769 MB is one vCPU, and the share is proportional to memory. */
   mbPerVcpu: 1_769,
 } as const;
@@ -268,7 +270,9 @@ export function estimate(a: Assumptions, measured: MeasuredScanner) {
     fullReads: fullReads * chunks(a.accounts),
     // The reserve layout (ADDRESSES_PROVIDER, getReserveData and getSourceOfAsset per reserve) and the change
     // log's market addresses, once per execution environment: counted as the per-call layout read, an upper bound.
-    layout: environmentStarts * (1 + 2 * a.reserves),
+    // + the start-up check (functions/config/startup-check.ts): chain id, code at the Pool, addresses provider,
+    // oracle and data provider, POOL_REVISION, ADDRESSES_PROVIDER and getPriceOracle.
+    layout: environmentStarts * (1 + 2 * a.reserves + MODEL.startupCheckCalls),
   };
   const rpcCallsPerMonth = rpc.steady + rpc.shock + rpc.fullReads + rpc.layout;
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { MARKET_PRESET_NAMES, MARKET_PRESETS } from './presets';
 
 /**
  * 32 characters leaves room for the longest derived name: the FIFO dead-letter queue
@@ -81,23 +82,45 @@ function isSupportedPoolVersion(text: string): boolean {
 const aaveV3Market = z
   .object({
     protocol: z.literal('aave-v3', expected('"aave-v3"')),
-    /** The market's Pool (proxy) contract, where liquidationCall is sent. */
-    pool: address,
+    /**
+     * An Aave V3 market of the Aave address book (lib/presets.ts): fills `chainId`, `pool`, `addressesProvider`,
+     * `oracle`, `dataProvider`, `nativePriceAsset` and, where known, `indexerStartBlock`. A field set here wins.
+     */
+    preset: z
+      .string(expected('a string'))
+      .refine((name) => Object.hasOwn(MARKET_PRESETS, name), { error: (issue) => `must be a market of the Aave address book (${presetHint(String(issue.input))})` })
+      .optional(),
+    /** The market's Pool (proxy) contract, where liquidationCall is sent. Required without a preset. */
+    pool: address.optional(),
     /**
      * The deployed Pool's version (3.0.2, 3.3, 3.6…): selects the liquidation rules (close factor, dust rule),
      * grace period and eMode model, and is checked against the Pool's POOL_REVISION() at start-up. Required rather
-     * than defaulted: a wrong rule set sizes liquidations that revert.
+     * than defaulted (a preset does not say it either): a wrong rule set sizes liquidations that revert.
      */
     poolVersion: z
       .string(expected('a string'))
       .refine(isSupportedPoolVersion, 'must be a supported Aave V3 Pool version: 3.0.x, 3.1, 3.2, 3.3, 3.4, 3.5 or 3.6'),
-    /** The wrapped native token reserve (WETH on Ethereum): its oracle price converts gas into USD. */
-    nativePriceAsset: address,
-    /** First block the indexer reads: the Pool's deployment block (earlier blocks hold no events of it). */
-    indexerStartBlock: wholeNumber(0).default(0),
+    /** The Pool's addresses provider: checked at start-up against the Pool's ADDRESSES_PROVIDER(). */
+    addressesProvider: address.optional(),
+    /** The market's price oracle: checked at start-up against the addresses provider's getPriceOracle(). */
+    oracle: address.optional(),
+    /** The market's protocol data provider: checked at start-up to hold code. */
+    dataProvider: address.optional(),
+    /** The wrapped native token reserve (WETH on Ethereum): its oracle price converts gas into USD. Required without a preset that lists one. */
+    nativePriceAsset: address.optional(),
+    /** First block the indexer reads: the Pool's deployment block (earlier blocks hold no events of it). Default: the preset's, else 0. */
+    indexerStartBlock: wholeNumber(0).optional(),
     dex,
   }, expected('an object'))
   .strict();
+
+/** The closest preset names, for the refusal of an unknown one. */
+function presetHint(input: string): string {
+  const lower = input.toLowerCase();
+  const close = MARKET_PRESET_NAMES.filter((name) => name.toLowerCase().includes(lower.replace(/^aavev3/, '')) && lower.length > 0);
+  const shown = (close.length > 0 && close.length <= 8 ? close : MARKET_PRESET_NAMES.filter((n) => !/Sepolia|Fuji/.test(n)).slice(0, 8)).join(', ');
+  return `e.g. ${shown}; lib/presets.ts lists them`;
+}
 
 /** Secrets Manager's own rule for secret names. */
 const secretName = z
@@ -238,7 +261,8 @@ const alarms = z
 export const deploymentConfigSchema = z
   .object({
     name,
-    chainId: z.number(expected('a number')).int('must be an integer').positive('must be positive'),
+    /** Required without a market preset; with one, it must equal the preset's. */
+    chainId: z.number(expected('a number')).int('must be an integer').positive('must be positive').optional(),
     /** Seconds between blocks (Ethereum 12, Base/Optimism 2, Arbitrum 0.25): how long a candidate due later waits per block. */
     blockTimeSec: z.number(expected('a number')).positive('must be more than 0').max(600, 'must be at most 600').default(12),
     market: aaveV3Market,
@@ -256,7 +280,52 @@ export const deploymentConfigSchema = z
   }, expected('an object'))
   .strict();
 
-export type DeploymentConfig = z.infer<typeof deploymentConfigSchema>;
+type ParsedDeploymentConfig = z.infer<typeof deploymentConfigSchema>;
+type ParsedMarket = ParsedDeploymentConfig['market'];
+
+/** The config with its market resolved: every address the functions need is set (from the file or the preset). */
+export type DeploymentConfig = Omit<ParsedDeploymentConfig, 'chainId' | 'market'> & {
+  chainId: number;
+  market: Omit<ParsedMarket, 'pool' | 'nativePriceAsset' | 'indexerStartBlock'> & {
+    pool: string;
+    nativePriceAsset: string;
+    indexerStartBlock: number;
+  };
+};
+
+/** Fills the market from its preset; each problem names its field. */
+function resolveMarket(parsed: ParsedDeploymentConfig): { config?: DeploymentConfig; problems: string[] } {
+  const { market } = parsed;
+  const preset = market.preset === undefined ? undefined : MARKET_PRESETS[market.preset];
+  const problems: string[] = [];
+  const chainId = parsed.chainId ?? preset?.chainId;
+  if (chainId === undefined) problems.push('chainId: is required (or set market.preset)');
+  else if (preset && chainId !== preset.chainId) problems.push(`chainId: ${chainId} is not the chain of market.preset ${preset.name} (${preset.chainId})`);
+  const pool = market.pool ?? preset?.pool;
+  if (pool === undefined) problems.push('market.pool: is required (or set market.preset)');
+  const nativePriceAsset = market.nativePriceAsset ?? preset?.nativePriceAsset;
+  if (nativePriceAsset === undefined) {
+    problems.push(
+      preset
+        ? `market.nativePriceAsset: is required: market.preset ${preset.name} lists no ${preset.nativeSymbol ?? 'wrapper of the gas token'} reserve (the reserve whose price converts gas into USD)`
+        : 'market.nativePriceAsset: is required (or set market.preset)',
+    );
+  }
+  if (problems.length > 0 || chainId === undefined || pool === undefined || nativePriceAsset === undefined) return { problems };
+  const optional = {
+    ...(market.addressesProvider ?? preset?.addressesProvider ? { addressesProvider: market.addressesProvider ?? preset?.addressesProvider } : {}),
+    ...(market.oracle ?? preset?.oracle ? { oracle: market.oracle ?? preset?.oracle } : {}),
+    ...(market.dataProvider ?? preset?.dataProvider ? { dataProvider: market.dataProvider ?? preset?.dataProvider } : {}),
+  };
+  return {
+    problems,
+    config: {
+      ...parsed,
+      chainId,
+      market: { ...market, ...optional, pool, nativePriceAsset, indexerStartBlock: market.indexerStartBlock ?? preset?.indexerStartBlock ?? 0 },
+    },
+  };
+}
 
 export class DeploymentConfigError extends Error {
   constructor(
@@ -275,7 +344,11 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 export function parseDeploymentConfig(value: unknown, source = '<inline>'): DeploymentConfig {
   const result = deploymentConfigSchema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) {
+    const resolved = resolveMarket(result.data);
+    if (resolved.config) return resolved.config;
+    throw new DeploymentConfigError(source, resolved.problems);
+  }
   const problems = result.error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown field`)

@@ -161,6 +161,10 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
     // Stack traces point into the TypeScript sources (the bundles ship with source maps).
     NODE_OPTIONS: '--enable-source-maps',
   };
+  // Checked at start-up against what the Pool reports (functions/config/startup-check.ts).
+  if (config.market.addressesProvider) env.ADDRESSES_PROVIDER_ADDRESS = config.market.addressesProvider;
+  if (config.market.oracle) env.PRICE_ORACLE_ADDRESS = config.market.oracle;
+  if (config.market.dataProvider) env.DATA_PROVIDER_ADDRESS = config.market.dataProvider;
   if (name === 'indexer') {
     Object.assign(env, {
       INDEXER_START_BLOCK: config.market.indexerStartBlock.toString(),

@@ -38,6 +38,10 @@ const envSchema = z
     AAVE_POOL_VERSION: z
       .string()
       .check(z.refine((version) => lookUpPoolVersion(version).kind === 'supported', `must be a supported Aave V3 Pool version: ${SUPPORTED_POOL_VERSIONS_TEXT}`)),
+    /** The market's contracts as the deployment config (or its address-book preset) names them: checked at start-up against the Pool. */
+    ADDRESSES_PROVIDER_ADDRESS: z.optional(address),
+    PRICE_ORACLE_ADDRESS: z.optional(address),
+    DATA_PROVIDER_ADDRESS: z.optional(address),
     RPC_URL: optionalUrl,
     RPC_URL_SECRET_NAME: z.optional(z.string().check(z.minLength(1))),
     /** A private submission endpoint (Flashbots-Protect style): transactions go there first, the public RPC on its failure. */
@@ -264,6 +268,8 @@ export interface PipelineConfig {
   poolVersion: PoolVersionProfile;
   /** `chainId#pool`: the key of this market in every table. */
   marketKey: string;
+  /** The market's other contracts, where configured: the start-up check compares them with what the Pool reports. */
+  marketContracts: { addressesProvider?: string; oracle?: string; dataProvider?: string };
   rpc: { url: string } | { secretName: string };
   /** Private transaction submission, if configured. */
   privateRpc?: { url: string } | { secretName: string };
@@ -380,6 +386,11 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     ruleSet: poolVersionProfile(e.AAVE_POOL_VERSION).ruleSet,
     poolVersion: poolVersionProfile(e.AAVE_POOL_VERSION),
     marketKey: `${e.CHAIN_ID}#${e.POOL_ADDRESS.toLowerCase()}`,
+    marketContracts: {
+      ...(e.ADDRESSES_PROVIDER_ADDRESS ? { addressesProvider: e.ADDRESSES_PROVIDER_ADDRESS } : {}),
+      ...(e.PRICE_ORACLE_ADDRESS ? { oracle: e.PRICE_ORACLE_ADDRESS } : {}),
+      ...(e.DATA_PROVIDER_ADDRESS ? { dataProvider: e.DATA_PROVIDER_ADDRESS } : {}),
+    },
     rpc: e.RPC_URL ? { url: e.RPC_URL } : { secretName: e.RPC_URL_SECRET_NAME! },
     privateRpc: e.PRIVATE_RPC_URL ? { url: e.PRIVATE_RPC_URL } : e.PRIVATE_RPC_URL_SECRET_NAME ? { secretName: e.PRIVATE_RPC_URL_SECRET_NAME } : undefined,
     tables: {

@@ -30,6 +30,8 @@ import { AaveV3EventSource } from '../adapters/chain/aave-v3-event-source';
 import { RefusalClassifyingEventSource } from '../adapters/log-window-refusals';
 import { ConfiguredOurLiquidators } from '../adapters/chain/configured-our-liquidators';
 import { providerFromConfig } from '../adapters/chain/rpc';
+import { ethersStartupChain } from '../adapters/chain/startup-chain';
+import { checkStartupOrClose, marketExpectations } from '../config/startup-check';
 import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
 import { DynamoDbCheckpointStore } from '../adapters/store/dynamodb-checkpoint-store';
 import { DynamoDbMarketEventRecords } from '../adapters/store/dynamodb-market-event-records';
@@ -161,6 +163,7 @@ export async function connectFromConfig(config: PipelineConfig, logger?: Logger)
   const checkpoints = new DynamoDbCheckpointStore(client, config.tables);
   const records = new DynamoDbMarketEventRecords(client, config.tables);
   const provider = await providerFromConfig(config);
+  await checkStartupOrClose(marketExpectations(config), ethersStartupChain(provider), () => provider.destroy());
   const ours = new ConfiguredOurLiquidators(config, provider, (error) =>
     logger?.warn('no liquidator contract yet: only the signers\' liquidations count as ours', { error: error.message }),
   );

@@ -23,6 +23,8 @@ import { AaveV3PositionChanges } from '../adapters/chain/aave-v3-position-change
 import { AaveV3HealthScanner } from '../adapters/chain/health-scan';
 import { latestBlockNumber } from '../adapters/chain/provider';
 import { providerFromConfig } from '../adapters/chain/rpc';
+import { ethersStartupChain } from '../adapters/chain/startup-chain';
+import { checkStartupOrClose, marketExpectations } from '../config/startup-check';
 import { createDocumentClient, createSqsClient } from '../adapters/aws/clients';
 import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
 import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-breakers';
@@ -285,6 +287,7 @@ export async function scannerRuntimeFromConfig(
   if (!config.candidatesQueueUrl) throw new Error('the scanner needs the candidate queue (CANDIDATES_QUEUE_URL)');
   const queue = new SqsCandidateQueue(createSqsClient(config), config.candidatesQueueUrl);
   const provider = await providerFromConfig(config);
+  await checkStartupOrClose(marketExpectations(config), ethersStartupChain(provider), () => provider.destroy());
   return {
     store,
     queue,

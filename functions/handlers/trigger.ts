@@ -558,10 +558,13 @@ export function createTriggerHandler(deps: TriggerHandlerDeps) {
 }
 
 /** The real adapters for a configuration; `close` releases the RPC providers (tests, scripts). */
-export async function triggerRuntimeFromConfig(config: PipelineConfig): Promise<TriggerRuntime & { close(): void }> {
+export async function triggerRuntimeFromConfig(
+  config: PipelineConfig,
+  options: { onStartupWarning?: (warning: string) => void } = {},
+): Promise<TriggerRuntime & { close(): void }> {
   const scanner = await scannerRuntimeFromConfig(config);
   try {
-    const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true });
+    const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true, onStartupWarning: options.onStartupWarning });
     const chain = new EthersLiquidatorAdmin(execution.provider);
     const reader = new AaveV3PositionReader(execution.provider, config.pool, config.ruleSet);
     // Parameter Store exists on AWS only: the local world sets LIQUIDATOR_ADDRESS and never writes a parameter.
@@ -611,7 +614,7 @@ export async function triggerRuntimeFromConfig(config: PipelineConfig): Promise<
 export function triggerHandlerFromEnvironment(env: Record<string, string | undefined>, options: Pick<TriggerHandlerDeps, 'onScanEvent'> = {}) {
   const config = loadPipelineConfig(env, TRIGGER_REQUIREMENTS);
   const { logger, metrics } = createObservability(TRIGGER_SERVICE_NAME, config.marketName);
-  return createTriggerHandler({ config, logger, metrics, runtime: () => triggerRuntimeFromConfig(config), onScanEvent: options.onScanEvent });
+  return createTriggerHandler({ config, logger, metrics, runtime: () => triggerRuntimeFromConfig(config, { onStartupWarning: (warning) => logger.warn('start-up check', { warning }) }), onScanEvent: options.onScanEvent });
 }
 
 let fromEnvironment: ReturnType<typeof triggerHandlerFromEnvironment> | undefined;

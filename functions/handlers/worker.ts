@@ -45,6 +45,8 @@ import { ethersChainGateway } from '../adapters/chain/ethers-chain-gateway';
 import { KmsSigner } from '../adapters/chain/kms-signer';
 import { EthersSignerAdapter, LocalKeySigner } from '../adapters/chain/local-signer';
 import { privateProviderFromConfig, providerFromConfig } from '../adapters/chain/rpc';
+import { ethersStartupChain } from '../adapters/chain/startup-chain';
+import { checkStartupOrClose, marketExpectations } from '../config/startup-check';
 import { type DeadLetterQueue, SqsDeadLetter } from '../adapters/queue/sqs-dead-letter';
 import { type Redelivery, redeliveryDelaySec, SqsRedelivery } from '../adapters/queue/sqs-redelivery';
 import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
@@ -478,6 +480,8 @@ export interface ExecutionOverrides {
   onPrivateFallback?: (reason: string) => void;
   /** Receives the reason whenever the bundle relay refuses a bundle and the liquidation goes public. */
   onBundleRefused?: (reason: string) => void;
+  /** Receives each problem the start-up check reports without refusing the start (a signer without gas money). */
+  onStartupWarning?: (warning: string) => void;
 }
 
 /** The bundle relay of the configuration, with its auth key (local key, or from Secrets Manager). */
@@ -523,6 +527,35 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
       throw error;
     },
   );
+  const closeProviders = () => {
+    provider.destroy();
+    privateProvider?.destroy();
+  };
+  const liquidatorSource = config.worker.liquidator && 'address' in config.worker.liquidator ? 'LIQUIDATOR_ADDRESS' : 'LIQUIDATOR_ADDRESS_PARAMETER';
+  // The trigger may start before a contract is deployed (liquidatorOptional): nothing to check then.
+  const hasLiquidator = ((): string | undefined => {
+    try {
+      return liquidator.address;
+    } catch {
+      return undefined;
+    }
+  })();
+  const startup = await checkStartupOrClose(
+    {
+      ...marketExpectations(config),
+      nativePriceAsset,
+      quoter: config.worker.swap.quoter,
+      router: config.worker.swap.router,
+      ...(hasLiquidator ? { liquidator: { address: hasLiquidator, source: liquidatorSource } } : {}),
+      signers: signers.map((s) => s.address),
+      // The trigger authorises signers (deploy-liquidator): it must be able to start to do so.
+      unauthorisedSigners: overrides.liquidatorOptional ? 'warn' : 'refuse',
+      dryRun: config.worker.dryRun,
+    },
+    ethersStartupChain(provider),
+    closeProviders,
+  );
+  for (const warning of startup.warnings) overrides.onStartupWarning?.(warning);
   const documents = createDocumentClient(config);
   const clock = overrides.clock ?? systemClock;
   const chain = ethersChainGateway(provider, { privateProvider, onPrivateFallback: overrides.onPrivateFallback });
@@ -640,6 +673,8 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
       metrics.addMetric('PrivateSubmissionFallbacks', MetricUnit.Count, 1);
       logger.warn('bundle relay refused the bundle: the liquidation following the oracle update went through the public RPC', { reason });
     },
+    // The low-balance alarm reads SignerBalanceEth, emitted after every batch.
+    onStartupWarning: (warning) => logger.warn('start-up check', { warning }),
   });
   const documents = createDocumentClient(config);
   const sqs = createSqsClient(config);

@@ -59,6 +59,10 @@ export function localPipelineEnv(info: WorldInfo, options: LocalPipelineOptions 
     MARKET_NAME: 'local',
     POOL_ADDRESS: info.market.pool,
     AAVE_POOL_VERSION: info.market.version === 'v3.6' ? '3.6' : '3.0.2',
+    // As a preset fills them on a real chain: each function checks them against the Pool at start-up.
+    ADDRESSES_PROVIDER_ADDRESS: info.market.poolAddressesProvider,
+    PRICE_ORACLE_ADDRESS: info.market.aaveOracle,
+    DATA_PROVIDER_ADDRESS: info.market.protocolDataProvider,
     RPC_URL: info.rpcUrl,
     DYNAMODB_ENDPOINT: info.dynamodb.endpoint,
     SQS_ENDPOINT: info.sqs.endpoint,

@@ -91,7 +91,7 @@ describe('parseDeploymentConfig', () => {
     ['secret name with a space', { ...VALID, rpcUrlSecretName: 'rpc url' }, /rpcUrlSecretName: must be a Secrets Manager secret name/],
     ['bad email', { ...VALID, alertEmail: 'oncall' }, /alertEmail: must be an email address/],
     ['unknown top-level field', { ...VALID, rpcUrl: 'https://example.com' }, /rpcUrl: unknown field/],
-    ['unknown market field', { ...VALID, market: { ...VALID.market, oracle: '0x' } }, /market\.oracle: unknown field/],
+    ['unknown market field', { ...VALID, market: { ...VALID.market, priceOracle: '0x' } }, /market\.priceOracle: unknown field/],
     ['missing pool version', { ...VALID, market: { ...VALID.market, poolVersion: undefined } }, /market\.poolVersion: is required/],
     ['Aave V2 pool version', { ...VALID, market: { ...VALID.market, poolVersion: '2.0' } }, /market\.poolVersion: must be a supported Aave V3 Pool version: 3\.0\.x, 3\.1, 3\.2, 3\.3, 3\.4, 3\.5 or 3\.6/],
     ['pool version outside the table', { ...VALID, market: { ...VALID.market, poolVersion: '3.7' } }, /market\.poolVersion: must be a supported Aave V3 Pool version: 3\.0\.x, 3\.1, 3\.2, 3\.3, 3\.4, 3\.5 or 3\.6/],
