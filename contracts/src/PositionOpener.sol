@@ -12,6 +12,8 @@ interface IAavePoolMinimal {
     uint16 referralCode,
     address onBehalfOf
   ) external;
+
+  function setUserEMode(uint8 categoryId) external;
 }
 
 interface IMintable {
@@ -20,21 +22,24 @@ interface IMintable {
   function approve(address spender, uint256 amount) external returns (bool);
 }
 
-/// @notice One borrower account. Its constructor mints and supplies the collateral, then borrows the debt at a
-///         variable rate, so the account is a real Aave position owned by this contract's address.
+/// @notice One borrower account. Its constructor mints and supplies the collateral, enters its eMode category
+///         (if any), then borrows the debt at a variable rate, so the account is a real Aave position owned by
+///         this contract's address.
 contract SeededBorrower {
   constructor(
     IAavePoolMinimal pool,
     address[] memory collateralAssets,
     uint256[] memory collateralAmounts,
     address[] memory debtAssets,
-    uint256[] memory debtAmounts
+    uint256[] memory debtAmounts,
+    uint8 eModeCategory
   ) {
     for (uint256 i = 0; i < collateralAssets.length; i++) {
       IMintable(collateralAssets[i]).mint(address(this), collateralAmounts[i]);
       IMintable(collateralAssets[i]).approve(address(pool), collateralAmounts[i]);
       pool.supply(collateralAssets[i], collateralAmounts[i], address(this), 0);
     }
+    if (eModeCategory != 0) pool.setUserEMode(eModeCategory);
     for (uint256 i = 0; i < debtAssets.length; i++) {
       pool.borrow(debtAssets[i], debtAmounts[i], 2, 0, address(this));
     }
@@ -52,6 +57,7 @@ contract PositionOpener {
     uint256[] collateralAmounts;
     address[] debtAssets;
     uint256[] debtAmounts;
+    uint8 eModeCategory;
   }
 
   event PositionOpened(bytes32 indexed salt, address indexed borrower);
@@ -65,7 +71,8 @@ contract PositionOpener {
         p.collateralAssets,
         p.collateralAmounts,
         p.debtAssets,
-        p.debtAmounts
+        p.debtAmounts,
+        p.eModeCategory
       );
       borrowers[i] = address(b);
       emit PositionOpened(p.salt, address(b));

@@ -40,7 +40,7 @@ import { FlashbotsBundleRelay } from '../adapters/chain/flashbots-bundle-relay';
 import { oracleUpdateFollower } from '../adapters/chain/oracle-update-follower';
 import type { BundleRelay } from '../ports/bundle-relay';
 import type { LiquidatorContract } from '../ports/liquidator-contract';
-import { AaveV3PositionReader, UnsupportedPositionError } from '../adapters/chain/aave-v3-position-reader';
+import { AaveV3PositionReader } from '../adapters/chain/aave-v3-position-reader';
 import { ethersChainGateway } from '../adapters/chain/ethers-chain-gateway';
 import { KmsSigner } from '../adapters/chain/kms-signer';
 import { EthersSignerAdapter, LocalKeySigner } from '../adapters/chain/local-signer';
@@ -411,16 +411,11 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
 
 // ── Wiring ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Positions from the Aave reader; eMode (which it refuses to approximate) becomes `unsupported`. */
+/** Positions from the Aave reader, eMode included (its category's LT, bonus and, on V3.0–3.1, price). */
 export function aavePositionSource(reader: AaveV3PositionReader): CandidatePositionSource {
   return {
     async read(user, block) {
-      try {
-        return { kind: 'position', position: await reader.readPosition(user, block) };
-      } catch (error) {
-        if (error instanceof UnsupportedPositionError) return { kind: 'unsupported', reason: error.reason };
-        throw error;
-      }
+      return { kind: 'position', position: await reader.readPosition(user, block) };
     },
   };
 }
@@ -517,7 +512,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   if (!keeperStateTable) throw new Error('executing candidates needs the kill switch and breakers (KEEPER_STATE_TABLE)');
   if (!config.worker.signer || !nativePriceAsset) throw new Error('executing candidates needs a signer (SIGNER_MODE, NATIVE_PRICE_ASSET)');
   const [signers, provider, privateProvider] = await Promise.all([signersFor(config), providerFromConfig(config), privateProviderFromConfig(config)]);
-  const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet);
+  const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet, { eModeModel: config.poolVersion.eModeModel });
   const liquidator = await liquidatorAddressFromConfig(config, provider).then(
     (address): LiquidatorContract => new EthersLiquidatorContract(provider, address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
     (error: unknown) => {
@@ -565,7 +560,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   const relay = await bundleRelayFromConfig(config);
   // A candidate following a pending oracle update reads through the same adapters on a provider that applies it.
   const readersOn = (on: JsonRpcProvider) => {
-    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet);
+    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet, { eModeModel: config.poolVersion.eModeModel });
     return {
       positions: aavePositionSource(overReader),
       liquidator: new EthersLiquidatorContract(on, liquidator.address, { gasHeadroomBps: config.worker.gasHeadroomBps }),

@@ -5,7 +5,7 @@
  *
  *   0. the ledger knows this delivery's attempt as signed/sent → the dispatcher resumes it (stored bytes)
  *   1. execution breakers (kill switch, revert streak, daily gas budget) → `paused`
- *   2. read the position at the latest block N             HF ≥ 1 → `stale`; eMode → `skipped`
+ *   2. read the position at the latest block N             HF ≥ 1 → `stale`; one the adapter cannot express → `skipped`
  *   3. fees after N (above the gas price cap → `paused`), native price at N → selectPair → `skipped`
  *   4. claim the opportunity and its position               another attempt → `duplicate` / `in-flight`
  *   5. simulate at N; profit again with the simulated gas    revert → `failed`; unprofitable → `skipped`
@@ -67,7 +67,7 @@ export type { FailureClass, FailureStage } from './execution-failures';
 export { PendingTransactionError, RetryableBroadcastError } from './execution-failures';
 export type { ExecutionFaults, ExecutionStep } from './execution-faults';
 
-/** A position, or why the protocol adapter cannot express it exactly (eMode today). */
+/** A position, or why the protocol adapter cannot express it exactly (it says so rather than guessing). */
 export type PositionRead = { kind: 'position'; position: UserPosition } | { kind: 'unsupported'; reason: string };
 
 export interface CandidatePositionSource {

@@ -124,12 +124,42 @@ const assetParams = z
 
 const amounts = z.partialRecord(assetSymbol, positiveDecimalString);
 
+/** An eMode category id (uint8, 0 = none): a key of `emodeCategories`. */
+const eModeId = z.number({ error: 'must be an eMode category id (1-255)' }).int('must be a whole number').min(1, 'must be at least 1').max(255, 'must be at most 255');
+
 const borrowerSpec = z
   .object({
     collateral: amounts.refine((m) => Object.keys(m).length > 0, 'needs at least one collateral asset'),
     debt: amounts.refine((m) => Object.keys(m).length > 0, 'needs at least one debt asset'),
+    /** The borrower enters this eMode category (Pool.setUserEMode) after supplying, before borrowing. */
+    emode: eModeId.optional(),
   })
   .strict();
+
+/**
+ * An eMode category. V3.0: each asset belongs to at most one category, as collateral and borrowable alike (list
+ * the same assets in both), and the category may price its assets from `priceSource` (an asset whose oracle
+ * price then prices every asset of the category for its users). 3.2+ (liquid eMode): `collateral` gets the
+ * category's LT and bonus, `borrowable` may be borrowed; no price source.
+ */
+const eModeCategorySpec = z
+  .object({
+    label: z.string({ error: 'must be a string' }).min(1, 'must not be empty'),
+    ltvBps: bps('ltvBps', 1, 10_000),
+    liquidationThresholdBps: bps('liquidationThresholdBps', 1, 10_000),
+    liquidationBonusBps: bps('liquidationBonusBps', 10_001, 15_000),
+    collateral: z.array(assetSymbol).min(1, 'needs at least one collateral asset'),
+    borrowable: z.array(assetSymbol).min(1, 'needs at least one borrowable asset'),
+    priceSource: assetSymbol.optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.ltvBps > c.liquidationThresholdBps) ctx.addIssue({ code: 'custom', path: ['ltvBps'], message: 'must not exceed liquidationThresholdBps' });
+    // PoolConfigurator.setEModeCategory: liquidationThreshold.percentMul(liquidationBonus) <= 100%.
+    if (c.liquidationThresholdBps * c.liquidationBonusBps > 10_000 * 10_000) {
+      ctx.addIssue({ code: 'custom', path: ['liquidationBonusBps'], message: 'liquidationThresholdBps × liquidationBonusBps must not exceed 100% (Aave rejects it)' });
+    }
+  });
 
 const range = (label: string, min: number) =>
   z
@@ -147,6 +177,8 @@ const generateSpec = z
     healthFactor: range('healthFactor', 1),
     /** Collateral value per borrower in USD, drawn log-uniformly. */
     collateralUsd: range('collateralUsd', 1).default([1_000, 100_000]),
+    /** Every generated borrower enters this eMode category; debt is sized with the category's LT (and price). */
+    emode: eModeId.optional(),
   })
   .strict();
 
@@ -255,6 +287,10 @@ export const scenarioSchema = z
       .object({ WETH: assetParams.optional(), USDC: assetParams.optional(), WBTC: assetParams.optional() })
       .strict()
       .refine((a) => Object.keys(a).length >= 2, 'needs at least two assets'),
+    /** eMode categories by id ("1" … "255"); borrowers enter one with `emode`. */
+    emodeCategories: z
+      .record(z.string().regex(/^(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-5])$/, 'eMode category ids are 1 to 255'), eModeCategorySpec)
+      .optional(),
     borrowers: z.array(borrowerSpec).default([]),
     /** One block of generated borrowers, or several (each with its own seed, assets and ranges). */
     generate: z
@@ -279,15 +315,59 @@ export const scenarioSchema = z
     const requireListed = (asset: string, path: (string | number)[]) => {
       if (!listed.has(asset)) ctx.addIssue({ code: 'custom', path, message: `asset ${asset} is not listed under "assets"` });
     };
+    const categories = s.emodeCategories ?? {};
+    const v30Members = new Map<string, string>();
+    for (const [id, c] of Object.entries(categories)) {
+      const path = ['emodeCategories', id];
+      c.collateral.forEach((a, i) => requireListed(a, [...path, 'collateral', i]));
+      c.borrowable.forEach((a, i) => requireListed(a, [...path, 'borrowable', i]));
+      if (c.priceSource !== undefined) requireListed(c.priceSource, [...path, 'priceSource']);
+      if (s.aave !== 'v3.0') {
+        if (c.priceSource !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'priceSource'], message: 'only Aave V3.0–3.1 categories have a price source (3.2+ liquid eMode has none)' });
+        }
+        continue;
+      }
+      // V3.0: one category per asset, as collateral and borrowable alike; the configurator wants the category's
+      // LTV and LT above each member reserve's (PoolConfigurator.setEModeCategory / setAssetEModeCategory).
+      if ([...new Set(c.collateral)].sort().join() !== [...new Set(c.borrowable)].sort().join()) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'borrowable'], message: 'on Aave V3.0 a category\'s assets are collateral and borrowable alike: list the same assets in both' });
+      }
+      for (const asset of new Set(c.collateral)) {
+        const earlier = v30Members.get(asset);
+        if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [...path, 'collateral'], message: `${asset} is already in category ${earlier}: on Aave V3.0 an asset belongs to one category` });
+        v30Members.set(asset, id);
+        const a = s.assets[asset];
+        if (!a) continue;
+        if (c.ltvBps <= a.ltvBps) ctx.addIssue({ code: 'custom', path: [...path, 'ltvBps'], message: `must exceed ${asset}'s ltvBps (${a.ltvBps}) on Aave V3.0` });
+        if (c.liquidationThresholdBps <= a.liquidationThresholdBps) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'liquidationThresholdBps'], message: `must exceed ${asset}'s liquidationThresholdBps (${a.liquidationThresholdBps}) on Aave V3.0` });
+        }
+      }
+    }
+    /** A borrower's category must exist and let it borrow its debt assets (Aave refuses the borrow otherwise). */
+    const checkEMode = (id: number | undefined, debt: readonly string[], path: (string | number)[]) => {
+      if (id === undefined) return;
+      const c = categories[String(id)];
+      if (!c) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'emode'], message: `eMode category ${id} is not defined under "emodeCategories"` });
+        return;
+      }
+      for (const asset of debt) {
+        if (!c.borrowable.includes(asset as AssetSymbol)) ctx.addIssue({ code: 'custom', path: [...path, 'emode'], message: `${asset} is not borrowable in eMode category ${id} (${c.label})` });
+      }
+    };
     s.borrowers.forEach((b, i) => {
       for (const asset of Object.keys(b.collateral)) requireListed(asset, ['borrowers', i, 'collateral', asset]);
       for (const asset of Object.keys(b.debt)) requireListed(asset, ['borrowers', i, 'debt', asset]);
+      checkEMode(b.emode, Object.keys(b.debt), ['borrowers', i]);
     });
     for (const { spec: g, path } of generateBlocks(s.generate)) {
       g.collateral.forEach((a, i) => requireListed(a, [...path, 'collateral', i]));
       g.debt.forEach((a, i) => requireListed(a, [...path, 'debt', i]));
       const pairs = g.collateral.some((c) => g.debt.some((d) => d !== c));
       if (!pairs) ctx.addIssue({ code: 'custom', path, message: 'collateral and debt lists leave no pair of different assets' });
+      checkEMode(g.emode, g.debt, path);
     }
     s.shocks.forEach((shock, i) => {
       if (shock.asset !== undefined) requireListed(shock.asset, ['shocks', i, 'asset']);
@@ -336,6 +416,20 @@ export interface PositionSpec {
   label: string;
   collateral: Partial<Record<AssetSymbol, bigint>>;
   debt: Partial<Record<AssetSymbol, bigint>>;
+  /** The eMode category the borrower enters before borrowing; absent: none. */
+  emode?: number;
+}
+
+/** An eMode category of the scenario, by id. */
+export interface EModeCategorySpec {
+  id: number;
+  label: string;
+  ltvBps: number;
+  liquidationThresholdBps: number;
+  liquidationBonusBps: number;
+  collateral: AssetSymbol[];
+  borrowable: AssetSymbol[];
+  priceSource?: AssetSymbol;
 }
 
 export interface Scenario {
@@ -344,6 +438,8 @@ export interface Scenario {
   aave: 'v3.6' | 'v3.0';
   blockTimeSec: number;
   assets: Partial<Record<AssetSymbol, AssetParams>>;
+  /** eMode categories, by id (empty when the scenario defines none). */
+  emodeCategories: Record<number, EModeCategorySpec>;
   positions: PositionSpec[];
   /** The price path, in file order (World.runShocks applies them by afterBlocks). */
   shocks: ShockStep[];
@@ -436,7 +532,9 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
           })
           .join('\n  - ');
       }
-      return `${formatPath(issue.path) || '(root)'}: ${issue.message}`;
+      // A record key that fails its rule (an eMode category id) carries the rule's message inside.
+      const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+      return `${formatPath(issue.path) || '(root)'}: ${message}`;
     });
     throw new ScenarioError(source, problems);
   }
@@ -455,10 +553,13 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
           }
         }),
       ) as Partial<Record<AssetSymbol, bigint>>;
-    return { label, collateral: toUnits('collateral', b.collateral), debt: toUnits('debt', b.debt) };
+    return { label, collateral: toUnits('collateral', b.collateral), debt: toUnits('debt', b.debt), ...(b.emode !== undefined ? { emode: b.emode } : {}) };
   });
+  const emodeCategories: Record<number, EModeCategorySpec> = Object.fromEntries(
+    Object.entries(parsed.emodeCategories ?? {}).map(([id, c]) => [Number(id), { id: Number(id), ...c }]),
+  );
   for (const p of positions) {
-    const hf = openingHealthFactor(p, parsed.assets);
+    const hf = openingHealthFactor(p, parsed.assets, { categories: emodeCategories, aave: parsed.aave });
     if (hf !== undefined && hf < 1) {
       problems.push(
         `${p.label}: opens with health factor ${hf.toFixed(4)} at the scenario prices; positions must open with HF ≥ 1 (make them liquidatable with "shocks")`,
@@ -466,7 +567,9 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     }
   }
   if (problems.length > 0) throw new ScenarioError(source, problems);
-  for (const { spec, labelPrefix } of generateBlocks(parsed.generate)) positions.push(...generatePositions(spec, parsed.assets, labelPrefix));
+  for (const { spec, labelPrefix } of generateBlocks(parsed.generate)) {
+    positions.push(...generatePositions(spec, parsed.assets, labelPrefix, { categories: emodeCategories, aave: parsed.aave }));
+  }
   const shocks = parsed.shocks.map(normaliseStep);
   const utilisation = parsed.utilisation ? resolveUtilisation(parsed.utilisation, positions, parsed.assets, shocks, problems) : undefined;
   if (problems.length > 0) throw new ScenarioError(source, problems);
@@ -476,6 +579,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     aave: parsed.aave,
     blockTimeSec: parsed.blockTimeSec,
     assets: parsed.assets,
+    emodeCategories,
     positions,
     shocks,
     sources: parsed.sources ?? [],
@@ -625,18 +729,43 @@ export function valueBase8(asset: AssetSymbol, amount: bigint, priceBase8: bigin
  * Health factor a position opens with at the scenario prices (a float, for validation and reporting only;
  * exact checks against the chain use bigint). Undefined when it has no debt.
  */
-export function openingHealthFactor(p: PositionSpec, assets: Partial<Record<AssetSymbol, AssetParams>>): number | undefined {
+export function openingHealthFactor(p: PositionSpec, assets: Partial<Record<AssetSymbol, AssetParams>>, eMode?: EModeContext): number | undefined {
   let weightedCollateral = 0n;
   let debt = 0n;
   for (const [asset, amount] of Object.entries(p.collateral) as [AssetSymbol, bigint][]) {
-    const a = assets[asset];
+    const a = effectiveParams(asset, assets, p.emode, eMode);
     if (a) weightedCollateral += valueBase8(asset, amount, a.priceUsd) * BigInt(a.liquidationThresholdBps);
   }
   for (const [asset, amount] of Object.entries(p.debt) as [AssetSymbol, bigint][]) {
-    const a = assets[asset];
+    const a = effectiveParams(asset, assets, p.emode, eMode);
     if (a) debt += valueBase8(asset, amount, a.priceUsd) * 10_000n;
   }
   return debt === 0n ? undefined : Number((weightedCollateral * 1_000_000n) / debt) / 1_000_000;
+}
+
+/** The scenario's eMode categories and Pool flavour: what a borrower's category changes. */
+export interface EModeContext {
+  categories: Record<number, EModeCategorySpec>;
+  aave: 'v3.6' | 'v3.0';
+}
+
+/**
+ * An asset's price and LT as a borrower in eMode category `emode` sees them (what the Pool computes with): the
+ * category's LT for collateral it covers (V3.0: its members; 3.2+: its collateral list), and on V3.0 the price of
+ * the category's price source for its members.
+ */
+export function effectiveParams(
+  asset: AssetSymbol,
+  assets: Partial<Record<AssetSymbol, AssetParams>>,
+  emode: number | undefined,
+  eMode: EModeContext | undefined,
+): { priceUsd: bigint; liquidationThresholdBps: number } | undefined {
+  const a = assets[asset];
+  if (!a) return undefined;
+  const c = emode === undefined ? undefined : eMode?.categories[emode];
+  if (!c || !c.collateral.includes(asset)) return { priceUsd: a.priceUsd, liquidationThresholdBps: a.liquidationThresholdBps };
+  const source = eMode!.aave === 'v3.0' && c.priceSource !== undefined ? assets[c.priceSource] : undefined;
+  return { priceUsd: source?.priceUsd ?? a.priceUsd, liquidationThresholdBps: c.liquidationThresholdBps };
 }
 
 /** mulberry32: a small deterministic PRNG, so a seed always yields the same borrowers. */
@@ -655,6 +784,7 @@ function generatePositions(
   spec: z.output<typeof generateSpec>,
   assets: Partial<Record<AssetSymbol, AssetParams>>,
   labelPrefix: string,
+  eMode: EModeContext,
 ): PositionSpec[] {
   const random = prng(spec.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
@@ -668,8 +798,8 @@ function generatePositions(
       continue;
     }
     const debtAsset = pick(debtChoices);
-    const c = assets[collateralAsset]!;
-    const d = assets[debtAsset]!;
+    const c = effectiveParams(collateralAsset, assets, spec.emode, eMode)!;
+    const d = effectiveParams(debtAsset, assets, spec.emode, eMode)!;
     const [loUsd, hiUsd] = spec.collateralUsd;
     const collateralUsd = Math.exp(Math.log(loUsd) + random() * (Math.log(hiUsd) - Math.log(loUsd)));
     const [loHf, hiHf] = spec.healthFactor;
@@ -682,7 +812,12 @@ function generatePositions(
     const debtBase = (collateralBase * BigInt(c.liquidationThresholdBps) * 1_000_000n) / (10_000n * hfPpm);
     const debtAmount = (debtBase * 10n ** BigInt(ASSET_DECIMALS[debtAsset])) / d.priceUsd;
     if (collateralAmount === 0n || debtAmount === 0n) continue;
-    positions.push({ label: `${labelPrefix}[${i}]`, collateral: { [collateralAsset]: collateralAmount }, debt: { [debtAsset]: debtAmount } });
+    positions.push({
+      label: `${labelPrefix}[${i}]`,
+      collateral: { [collateralAsset]: collateralAmount },
+      debt: { [debtAsset]: debtAmount },
+      ...(spec.emode !== undefined ? { emode: spec.emode } : {}),
+    });
   }
   return positions;
 }

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Contract, JsonRpcSigner, type JsonRpcProvider } from 'ethers';
+import { Contract, JsonRpcSigner, type JsonRpcProvider, ZeroAddress } from 'ethers';
 import { anvilVersion } from './anvil';
 import { loadArtifact } from './artifacts';
 import { Deployer } from './deployer';
@@ -18,6 +18,7 @@ import { UNISWAP_PACKAGES } from './dex/deploy-uniswap';
 import {
   ASSET_DECIMALS,
   type AssetSymbol,
+  type EModeCategorySpec,
   dexPoolListings,
   liquidityProviderSupplyUnits,
   PRICE_DECIMALS,
@@ -95,6 +96,17 @@ const BALANCE_ABI = ['function balanceOf(address) view returns (uint256)'];
 const CONFIGURATOR_ABI = [
   'function configureReserveAsCollateral(address asset, uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus)',
 ];
+/** eMode configuration, V3.0 (@aave/core-v3): one category per asset, with a price source. */
+const CONFIGURATOR_EMODE_V30_ABI = [
+  'function setEModeCategory(uint8 categoryId, uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus, address oracle, string label)',
+  'function setAssetEModeCategory(address asset, uint8 newCategoryId)',
+];
+/** eMode configuration, 3.2+ (aave-v3-origin): collateral and borrowable bitmaps. */
+const CONFIGURATOR_EMODE_V36_ABI = [
+  'function setEModeCategory(uint8 categoryId, uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus, string label)',
+  'function setAssetCollateralInEMode(address asset, uint8 categoryId, bool allowed)',
+  'function setAssetBorrowableInEMode(address asset, uint8 categoryId, bool borrowable)',
+];
 /** Gas per opened position, measured with margin; set explicitly because estimating 100 creations is slow. */
 const GAS_PER_POSITION = 1_500_000n;
 
@@ -127,7 +139,14 @@ function packageVersion(pkg: string): string {
 export function seedCacheKey(scenario: Scenario): string {
   const hash = createHash('sha256');
   const replacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
-  const seeded = { aave: scenario.aave, assets: scenario.assets, positions: scenario.positions, dex: scenario.dex, utilisation: scenario.utilisation };
+  const seeded = {
+    aave: scenario.aave,
+    assets: scenario.assets,
+    emodeCategories: scenario.emodeCategories,
+    positions: scenario.positions,
+    dex: scenario.dex,
+    utilisation: scenario.utilisation,
+  };
   hash.update(JSON.stringify(seeded, replacer));
   hash.update(compiledKey('own'));
   // v3.6 is compiled from source (its key covers the package); V3.0 deploys the npm package's own artifacts.
@@ -268,9 +287,29 @@ export async function seedMarket(
     }
   };
   await setLtv((symbol) => scenario.assets[symbol]!.liquidationThresholdBps);
+  // eMode categories, their LTV raised to their LT while seeding too (a borrower in eMode borrows against it).
+  const categories = Object.values(scenario.emodeCategories ?? {});
+  const setCategories = async (ltvOf: (c: EModeCategorySpec) => number, assign: boolean) => {
+    for (const c of categories) {
+      if (scenario.aave === 'v3.0') {
+        const v30 = new Contract(market.poolConfigurator, CONFIGURATOR_EMODE_V30_ABI, admin.signer);
+        const source = c.priceSource === undefined ? ZeroAddress : await addressOf(c.priceSource);
+        await admin.send(v30, 'setEModeCategory', [c.id, ltvOf(c), c.liquidationThresholdBps, c.liquidationBonusBps, source, c.label]);
+        if (assign) for (const asset of new Set(c.collateral)) await admin.send(v30, 'setAssetEModeCategory', [await addressOf(asset), c.id]);
+      } else {
+        const v36 = new Contract(market.poolConfigurator, CONFIGURATOR_EMODE_V36_ABI, admin.signer);
+        await admin.send(v36, 'setEModeCategory', [c.id, ltvOf(c), c.liquidationThresholdBps, c.liquidationBonusBps, c.label]);
+        if (!assign) continue;
+        for (const asset of c.collateral) await admin.send(v36, 'setAssetCollateralInEMode', [await addressOf(asset), c.id, true]);
+        for (const asset of c.borrowable) await admin.send(v36, 'setAssetBorrowableInEMode', [await addressOf(asset), c.id, true]);
+      }
+    }
+    if (categories.length > 0) log(`world: eMode categories ${categories.map((c) => `${c.id} (${c.label})`).join(', ')}`);
+  };
 
-  const opener = await admin.deploy(loadArtifact('own', 'PositionOpener'));
   const addressOf = (symbol: string) => tokens[symbol].getAddress();
+  await setCategories((c) => c.liquidationThresholdBps, true);
+  const opener = await admin.deploy(loadArtifact('own', 'PositionOpener'));
   const borrowers: SeededBorrower[] = [];
   // The utilisation whale opens last: it borrows what the positions left in its reserves.
   const toOpen = scenario.utilisation ? [...scenario.positions, scenario.utilisation.whale] : scenario.positions;
@@ -283,6 +322,7 @@ export async function seedMarket(
         collateralAmounts: Object.values(p.collateral),
         debtAssets: await Promise.all(Object.keys(p.debt).map(addressOf)),
         debtAmounts: Object.values(p.debt),
+        eModeCategory: p.emode ?? 0,
       })),
     );
     let receipt;
@@ -307,6 +347,8 @@ export async function seedMarket(
     log(`world: opened ${borrowers.length}/${toOpen.length} positions`);
   }
   await setLtv((symbol) => scenario.assets[symbol]!.ltvBps);
+  // After the reserves: V3.0 wants a category's LTV above its members' (PoolConfigurator.setEModeCategory).
+  if (categories.length > 0) await setCategories((c) => c.ltvBps, false);
   if (scenario.utilisation) await checkUtilisation(provider, scenario.aave, market, scenario.utilisation, log);
 
   // The liquidator accounts hold ETH only (anvil's dev balance): the keeper liquidates through its contract with

@@ -121,7 +121,7 @@ describe('capture rate on Aave v3.6', () => {
     const opener = await deployer.deploy(loadArtifact('own', 'PositionOpener'));
     const opened = await deployer.send(opener, 'open', [
       world.info.market.pool,
-      [{ salt: `0x${'c0'.padStart(64, '0')}`, collateralAssets: [tokens.WETH], collateralAmounts: [parseUnits('1', 18)], debtAssets: [tokens.USDC], debtAmounts: [parseUnits('1000', 6)] }],
+      [{ salt: `0x${'c0'.padStart(64, '0')}`, collateralAssets: [tokens.WETH], collateralAmounts: [parseUnits('1', 18)], debtAssets: [tokens.USDC], debtAmounts: [parseUnits('1000', 6)], eModeCategory: 0 }],
     ], { gasLimit: 1_500_000n });
     const borrower = opened.logs.map((log) => opener.interface.parseLog(log)).find((parsed) => parsed?.name === 'PositionOpened')!.args.borrower as string;
     await invoke();

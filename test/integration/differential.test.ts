@@ -47,6 +47,7 @@ const POOL_EVENTS = [
   'event LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool receiveAToken)',
   'event DeficitCreated(address indexed user, address indexed debtAsset, uint256 amountCreated)',
   'function getUserAccountData(address user) view returns (uint256, uint256, uint256, uint256, uint256, uint256 healthFactor)',
+  'function getUserEMode(address user) view returns (uint256)',
 ];
 const ERC20 = [
   'function balanceOf(address) view returns (uint256)',
@@ -54,6 +55,8 @@ const ERC20 = [
   'event Transfer(address indexed from, address indexed to, uint256 value)',
 ];
 const WAD = 10n ** 18n;
+/** Bonus of the fixture's eMode category 1 (WETH and WBTC), which no reserve has on its own. */
+const EMODE_BONUS_BPS = 10_400n;
 
 /** Every non-zero balanceOf one wei high; V3.0 debt only on the collateral side (its debt has a stable part). */
 function offByOne(position: UserPosition): UserPosition {
@@ -93,6 +96,9 @@ interface Tally {
   dustEdges: number;
   /** Liquidations of positions whose total debt was under $2,000 (full close on v3.3+). */
   smallPositions: number;
+  /** Liquidations of borrowers in an eMode category, and of those the ones whose collateral took the category's bonus. */
+  eMode: number;
+  eModeBonus: number;
   skipped: Record<string, number>;
   mismatches: string[];
 }
@@ -100,7 +106,7 @@ interface Tally {
 describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) => {
   const scenario: Scenario = { ...loadScenario(join(__dirname, 'fixtures', 'differential.json')), aave };
   let world: World;
-  const tally: Tally = { executed: 0, byStrategy: {}, closeFactors: new Set(), limitedBy: new Set(), deficits: 0, dustEdges: 0, smallPositions: 0, skipped: {}, mismatches: [] };
+  const tally: Tally = { executed: 0, byStrategy: {}, closeFactors: new Set(), limitedBy: new Set(), deficits: 0, dustEdges: 0, smallPositions: 0, eMode: 0, eModeBonus: 0, skipped: {}, mismatches: [] };
 
   beforeAll(async () => {
     world = await startWorld({ scenario, blockTimeSec: 0, services: false });
@@ -130,7 +136,16 @@ describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) =>
       const block = await latestBlockNumber(provider);
       const position = await reader.readPosition(borrower.address, block);
       if (withPoolBalances(position) !== position) tally.mismatches.push(`${wave} ${borrower.label}: balanceOf differs from scaled × index`);
-      if (calculateAccountData(position).healthFactorWad >= WAD) continue;
+      const healthFactorWad = calculateAccountData(position).healthFactorWad;
+      if (healthFactorWad >= WAD) continue;
+      // The health factor the engine computes (eMode LT and price included) is the Pool's, at the same block.
+      const [accountBefore, eModeCategory] = await Promise.all([
+        pool.getUserAccountData(borrower.address, { blockTag: block }),
+        pool.getUserEMode(borrower.address, { blockTag: block }) as Promise<bigint>,
+      ]);
+      if ((accountBefore.healthFactor as bigint) !== healthFactorWad) {
+        tally.mismatches.push(`${wave} ${borrower.label}: health factor before: chain ${accountBefore.healthFactor}, engine ${healthFactorWad}`);
+      }
       const sizing = STRATEGIES[index % STRATEGIES.length];
       const options = { sizing, costs: FREE, liquidator, receiveAToken: false };
       const selection = selectPair(position, options);
@@ -220,6 +235,10 @@ describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) =>
         if (actual !== predicted) tally.mismatches.push(`${where}: ${what}: chain ${actual}, engine ${predicted} (Δ ${actual - predicted})`);
       }
       tally.executed++;
+      if (eModeCategory !== 0n) {
+        tally.eMode++;
+        if (findReserve(position, plan.collateralAsset)!.liquidationBonusBps === EMODE_BONUS_BPS) tally.eModeBonus++;
+      }
       tally.byStrategy[sizing.name] = (tally.byStrategy[sizing.name] ?? 0) + 1;
       tally.closeFactors.add(plan.closeFactor);
       tally.limitedBy.add(plan.limitedBy);
@@ -254,6 +273,9 @@ describe.each(['v3.6', 'v3.0'] as const)('engine vs chain on Aave %s', (aave) =>
     expect(Object.keys(tally.byStrategy).sort()).toEqual(['max', 'target-health', 'two-step']);
     expect(tally.closeFactors.size).toBeGreaterThanOrEqual(2);
     expect(tally.smallPositions).toBeGreaterThan(0);
+    // Borrowers in eMode were liquidated, some with their category's bonus on WETH / WBTC collateral.
+    expect(tally.eMode).toBeGreaterThanOrEqual(10);
+    expect(tally.eModeBonus).toBeGreaterThan(0);
     if (aave === 'v3.6') expect(tally.dustEdges).toBeGreaterThan(0);
   });
 });

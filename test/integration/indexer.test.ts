@@ -90,6 +90,7 @@ async function openPositions(world: World, count: number): Promise<string[]> {
     collateralAmounts: [parseUnits('1', 18)],
     debtAssets: [world.info.tokens.USDC],
     debtAmounts: [parseUnits('1000', 6)],
+    eModeCategory: 0,
   }));
   const receipt = await deployer.send(opener, 'open', [world.info.market.pool, positions], { gasLimit: 1_500_000n * BigInt(count) });
   return receipt.logs

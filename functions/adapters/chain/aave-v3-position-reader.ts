@@ -1,7 +1,8 @@
 /**
  * Reads an Aave V3 borrower's position at one block into the domain's `UserPosition`: reserve configuration,
  * oracle prices, indexes, grace periods and the price-oracle sentinel (once per block, shared by every user
- * read at that block), then the user's balances, scaled balances and collateral flags. Works for the V3.0
+ * read at that block), then the user's balances, scaled balances and collateral flags, and for a user in an
+ * eMode category the category's LT and bonus (and on V3.0–3.1 its price source) where the Pool applies them. Works for the V3.0
  * (@aave/core-v3) and v3.3+ (aave-v3-origin) Pools: the calls used exist in both with the same layout.
  *
  * A call the node fails (header not found, rate limit, timeout, reset: call-failure.ts) fails the read with a
@@ -9,7 +10,7 @@
  * position's; a revert of a read is thrown as ethers raised it, as before.
  */
 import { Contract, type JsonRpcProvider, ZeroAddress } from 'ethers';
-import type { ReservePosition, RuleSet, UserPosition } from '../../domain';
+import type { EModeModel, ReservePosition, RuleSet, UserPosition } from '../../domain';
 import { nodeCallErrorOf } from './call-failure';
 
 const POOL_ABI = [
@@ -23,9 +24,14 @@ const POOL_ABI = [
   'function getLiquidationGracePeriod(address asset) view returns (uint40)',
   'function ADDRESSES_PROVIDER() view returns (address)',
   'function getVirtualUnderlyingBalance(address asset) view returns (uint128)',
+  // eMode, V3.0–3.1: one category per reserve (configuration bits 168–175), with an optional price source.
+  'function getEModeCategoryData(uint8 id) view returns (tuple(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus, address priceSource, string label))',
+  // eMode, 3.2+ (liquid eMode): the category's collateral parameters and the reserves they apply to.
+  'function getEModeCategoryCollateralConfig(uint8 id) view returns (tuple(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus))',
+  'function getEModeCategoryCollateralBitmap(uint8 id) view returns (uint128)',
 ];
 const PROVIDER_ABI = ['function getPriceOracle() view returns (address)', 'function getPriceOracleSentinel() view returns (address)'];
-const ORACLE_ABI = ['function getAssetsPrices(address[] assets) view returns (uint256[])'];
+const ORACLE_ABI = ['function getAssetsPrices(address[] assets) view returns (uint256[])', 'function getAssetPrice(address asset) view returns (uint256)'];
 const SENTINEL_ABI = ['function isLiquidationAllowed() view returns (bool)'];
 const TOKEN_ABI = ['function balanceOf(address) view returns (uint256)', 'function scaledBalanceOf(address) view returns (uint256)'];
 
@@ -53,37 +59,92 @@ export interface ReserveSnapshot {
   liquidationGracePeriodUntil: bigint;
   /** min(virtual underlying balance (v3.3+ rule sets), underlying held by the aToken): what the reserve can pay out. */
   availableLiquidityUnits: bigint;
+  /** The reserve's eMode category (V3.0–3.1 model: configuration bits 168–175; 0 = none, and always 0 on 3.2+). */
+  eModeCategory: number;
+}
+
+/** What a user's eMode category changes, read at the block. */
+export interface EModeCategorySnapshot {
+  id: number;
+  liquidationThresholdBps: bigint;
+  liquidationBonusBps: bigint;
+  /** Whether the category's LT and bonus apply to the reserve with this id when it is collateral. */
+  appliesTo: (reserve: ReserveSnapshot) => boolean;
+  /** V3.0–3.1 with a price source: the price of every reserve of the category for the category's users. */
+  priceBase8?: bigint;
 }
 
 export interface MarketSnapshot {
   block: number;
+  /** The market's price oracle (AaveOracle) at the block. */
+  oracle: string;
   blockTimestamp: bigint;
   reserves: ReserveSnapshot[];
   priceOracleSentinel: UserPosition['priceOracleSentinel'];
 }
 
-/** A position the reader cannot express exactly; the caller skips it with this reason instead of guessing. */
-export class UnsupportedPositionError extends Error {
-  constructor(
-    readonly user: string,
-    readonly reason: 'emode',
-    detail: string,
-  ) {
-    super(`position of ${user} is not supported: ${detail}`);
-    this.name = 'UnsupportedPositionError';
-  }
-}
-
 export class AaveV3PositionReader {
   private readonly pool: Contract;
   private readonly snapshots = new Map<number, Promise<MarketSnapshot>>();
+  private readonly categories = new Map<string, Promise<EModeCategorySnapshot>>();
+  /** How eMode categories work on this Pool (functions/domain/pool-versions.ts): 3.0–3.1 categories, or liquid eMode. */
+  readonly eModeModel: EModeModel;
 
   constructor(
     private readonly provider: JsonRpcProvider,
     poolAddress: string,
     readonly ruleSet: RuleSet,
+    options: { eModeModel?: EModeModel } = {},
   ) {
     this.pool = new Contract(poolAddress, POOL_ABI, provider);
+    // The rule set alone cannot tell 3.2 (liquid) from 3.0–3.1 (categories): production passes the version's model.
+    this.eModeModel = options.eModeModel ?? (ruleSet === 'v3.0' ? 'categories-with-price-source' : 'liquid');
+  }
+
+  /** The user's eMode category at `block`: its LT, bonus, which reserves it covers and (V3.0–3.1) its price. */
+  eModeCategoryAt(id: number, block: number): Promise<EModeCategorySnapshot> {
+    const key = `${block}:${id}`;
+    let category = this.categories.get(key);
+    if (!category) {
+      category = this.readEModeCategory(id, block);
+      category.catch(() => this.categories.delete(key));
+      this.categories.set(key, category);
+      for (const old of [...this.categories.keys()].filter((k) => Number(k.split(':')[0]) < block - 4)) this.categories.delete(old);
+    }
+    return category;
+  }
+
+  private async readEModeCategory(id: number, block: number): Promise<EModeCategorySnapshot> {
+    const blockTag = block;
+    if (this.eModeModel === 'liquid') {
+      const [config, bitmap] = await Promise.all([
+        this.pool.getEModeCategoryCollateralConfig(id, { blockTag }),
+        this.pool.getEModeCategoryCollateralBitmap(id, { blockTag }) as Promise<bigint>,
+      ]);
+      return {
+        id,
+        liquidationThresholdBps: BigInt(config.liquidationThreshold),
+        liquidationBonusBps: BigInt(config.liquidationBonus),
+        // EModeConfiguration.isReserveEnabledOnBitmap: bit `reserve id`.
+        appliesTo: (reserve) => ((bitmap >> BigInt(reserve.id)) & 1n) === 1n,
+      };
+    }
+    const data = await this.pool.getEModeCategoryData(id, { blockTag });
+    const priceSource = data.priceSource as string;
+    let priceBase8: bigint | undefined;
+    if (priceSource !== ZeroAddress) {
+      // EModeLogic.getEModeConfiguration: AaveOracle.getAssetPrice(priceSource) (the source is priced as an asset).
+      const market = await this.marketAt(block);
+      priceBase8 = (await new Contract(market.oracle, ORACLE_ABI, this.provider).getAssetPrice(priceSource, { blockTag })) as bigint;
+    }
+    return {
+      id,
+      liquidationThresholdBps: BigInt(data.liquidationThreshold),
+      liquidationBonusBps: BigInt(data.liquidationBonus),
+      // EModeLogic.isInEModeCategory: the reserve's own category is the user's.
+      appliesTo: (reserve) => reserve.eModeCategory === id,
+      ...(priceBase8 !== undefined && priceBase8 !== 0n ? { priceBase8 } : {}),
+    };
   }
 
   /** Reserve configuration, prices and indexes at `block`; read once per block and shared. */
@@ -153,6 +214,7 @@ export class AaveV3PositionReader {
           variableBorrowIndexRay: debtIndex,
           liquidationGracePeriodUntil: BigInt(gracePeriod),
           availableLiquidityUnits: virtual === undefined || held < virtual ? held : virtual,
+          eModeCategory: this.eModeModel === 'liquid' ? 0 : Number(bits(config, 168, 8)),
         };
       }),
     );
@@ -162,7 +224,7 @@ export class AaveV3PositionReader {
       const sentinel = new Contract(sentinelAddress, SENTINEL_ABI, this.provider);
       priceOracleSentinel = (await sentinel.isLiquidationAllowed({ blockTag })) ? 'allows-liquidation' : 'blocks-liquidation';
     }
-    return { block, blockTimestamp: BigInt(header.timestamp), reserves, priceOracleSentinel };
+    return { block, oracle: oracleAddress, blockTimestamp: BigInt(header.timestamp), reserves, priceOracleSentinel };
   }
 
   /** The user's position at `block`: every balance, flag and price read at that block. */
@@ -181,11 +243,21 @@ export class AaveV3PositionReader {
       this.pool.getUserConfiguration(user, { blockTag }) as Promise<bigint>,
       this.pool.getUserEMode(user, { blockTag }) as Promise<bigint>,
     ]);
-    if (eModeCategory !== 0n) {
-      // eMode overrides LT, bonus (and on V3.0 the price) per category; sizing it is not implemented yet, and a
-      // wrong bonus would mean a wrong plan, so such positions are refused rather than approximated.
-      throw new UnsupportedPositionError(user, 'emode', `user is in eMode category ${eModeCategory}`);
-    }
+    // eMode: the category's LT and bonus replace the reserve's for the collateral it covers, and on V3.0–3.1 its
+    // price source prices every reserve of the category (GenericLogic.calculateUserAccountData,
+    // LiquidationLogic: _getConfigurationData on V3.0, the collateral bitmap on 3.2+).
+    const category = eModeCategory === 0n ? undefined : await this.eModeCategoryAt(Number(eModeCategory), block);
+    const effective = (reserve: ReserveSnapshot) => {
+      if (!category || !category.appliesTo(reserve)) {
+        return { liquidationThresholdBps: reserve.liquidationThresholdBps, liquidationBonusBps: reserve.liquidationBonusBps, priceBase8: reserve.priceBase8 };
+      }
+      return {
+        // V3.0 counts a reserve as collateral only when its own LT is non-zero, whatever its category's LT.
+        liquidationThresholdBps: this.eModeModel !== 'liquid' && reserve.liquidationThresholdBps === 0n ? 0n : category.liquidationThresholdBps,
+        liquidationBonusBps: category.liquidationBonusBps,
+        priceBase8: category.priceBase8 ?? reserve.priceBase8,
+      };
+    };
     const reserves = await Promise.all(
       market.reserves.map(async (reserve): Promise<ReservePosition> => {
         // UserConfiguration: bit 2·id = borrowing, bit 2·id+1 = using as collateral.
@@ -203,15 +275,16 @@ export class AaveV3PositionReader {
             ? (new Contract(reserve.stableDebtToken, TOKEN_ABI, this.provider).balanceOf(user, { blockTag }) as Promise<bigint>)
             : Promise.resolve(0n),
         ]);
+        const { liquidationThresholdBps, liquidationBonusBps, priceBase8 } = effective(reserve);
         return {
           asset: reserve.asset,
           decimals: reserve.decimals,
-          priceBase8: reserve.priceBase8,
+          priceBase8,
           collateralBalanceUnits: collateral,
           debtBalanceUnits: debt + stableDebt,
           usageAsCollateralEnabled: usingAsCollateral,
-          liquidationThresholdBps: reserve.liquidationThresholdBps,
-          liquidationBonusBps: reserve.liquidationBonusBps,
+          liquidationThresholdBps,
+          liquidationBonusBps,
           liquidationProtocolFeeBps: reserve.liquidationProtocolFeeBps,
           isActive: reserve.isActive,
           isPaused: reserve.isPaused,

@@ -411,3 +411,71 @@ describe('scenario generate blocks and sources', () => {
     expect(parseScenario(structuredClone(VALID)).sources).toEqual([]);
   });
 });
+
+describe('scenario eMode categories', () => {
+  const WBTC = { priceUsd: 60000, ltvBps: 7300, liquidationThresholdBps: 7800, liquidationBonusBps: 10750, protocolFeeBps: 2000 };
+  const CATEGORY = { label: 'ETH/BTC', ltvBps: 8500, liquidationThresholdBps: 9000, liquidationBonusBps: 10400, collateral: ['WETH', 'WBTC'], borrowable: ['WETH', 'WBTC'] };
+  const withEMode = (aave: 'v3.6' | 'v3.0', category: Record<string, unknown> = CATEGORY, borrower: Record<string, unknown> = {}) => ({
+    aave,
+    assets: { ...ASSETS, WBTC },
+    emodeCategories: { '1': category },
+    // 1 WETH ($3,000) against 0.044 WBTC ($2,640): HF 0.9375 on the reserve's LT of 82.5 %, 1.0227 with the category's 90 %.
+    borrowers: [{ collateral: { WETH: '1' }, debt: { WBTC: '0.044' }, emode: 1, ...borrower }],
+  });
+  const problems = (input: unknown) => {
+    try {
+      parseScenario(input, 'emode.json');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ScenarioError);
+      return (err as Error).message;
+    }
+    throw new Error('expected the scenario to be rejected');
+  };
+
+  it('opens a borrower in eMode with the category\'s LT (a position that only eMode makes healthy)', () => {
+    const scenario = parseScenario(withEMode('v3.6'));
+    expect(scenario.positions[0].emode).toBe(1);
+    expect(scenario.emodeCategories[1]).toMatchObject({ id: 1, label: 'ETH/BTC', liquidationThresholdBps: 9000 });
+    expect(openingHealthFactor(scenario.positions[0], scenario.assets, { categories: scenario.emodeCategories, aave: 'v3.6' })).toBe(1.022727);
+    // The same borrower outside eMode opens at 0.9375, which validation refuses.
+    expect(problems({ ...withEMode('v3.6'), borrowers: [{ collateral: { WETH: '1' }, debt: { WBTC: '0.044' } }] })).toMatch(/borrowers\[0\]: opens with health factor 0\.9375/);
+  });
+
+  it('prices a V3.0 category\'s members from its price source for its users', () => {
+    // WBTC priced as WETH ($3,000) for the category's users: 0.044 WBTC of debt is $132, so HF = 3,000 × 0.9 / 132.
+    const scenario = parseScenario(withEMode('v3.0', { ...CATEGORY, priceSource: 'WETH' }));
+    expect(openingHealthFactor(scenario.positions[0], scenario.assets, { categories: scenario.emodeCategories, aave: 'v3.0' })).toBe(20.454545);
+  });
+
+  it('sizes generated eMode debt with the category\'s LT', () => {
+    const scenario = parseScenario({
+      ...withEMode('v3.6'),
+      borrowers: [],
+      generate: { count: 20, seed: 3, collateral: ['WETH'], debt: ['WBTC'], healthFactor: [1.01, 1.02], emode: 1 },
+    });
+    for (const p of scenario.positions) {
+      expect(p.emode).toBe(1);
+      const hf = openingHealthFactor(p, scenario.assets, { categories: scenario.emodeCategories, aave: 'v3.6' })!;
+      expect(hf).toBeGreaterThanOrEqual(1.01);
+      expect(hf).toBeLessThan(1.021);
+    }
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['a borrower in an undefined category', withEMode('v3.6', CATEGORY, { emode: 2 }), /borrowers\[0\]\.emode: eMode category 2 is not defined under "emodeCategories"/],
+    ['debt the category does not let borrow', withEMode('v3.6', { ...CATEGORY, borrowable: ['WETH'] }), /borrowers\[0\]\.emode: WBTC is not borrowable in eMode category 1 \(ETH\/BTC\)/],
+    ['a category id out of range', { ...withEMode('v3.6'), emodeCategories: { '256': CATEGORY } }, /emodeCategories\.256: eMode category ids are 1 to 255/],
+    ['a category LT × bonus above 100 %', withEMode('v3.6', { ...CATEGORY, liquidationBonusBps: 11500 }), /emodeCategories\.1\.liquidationBonusBps: liquidationThresholdBps × liquidationBonusBps must not exceed 100%/],
+    ['a price source on a liquid-eMode Pool', withEMode('v3.6', { ...CATEGORY, priceSource: 'WETH' }), /emodeCategories\.1\.priceSource: only Aave V3\.0–3\.1 categories have a price source/],
+    ['different collateral and borrowable lists on V3.0', withEMode('v3.0', { ...CATEGORY, borrowable: ['WBTC'] }), /emodeCategories\.1\.borrowable: on Aave V3\.0 a category's assets are collateral and borrowable alike/],
+    ['a V3.0 category LT not above a member\'s', withEMode('v3.0', { ...CATEGORY, ltvBps: 7000, liquidationThresholdBps: 8000 }), /emodeCategories\.1\.liquidationThresholdBps: must exceed WETH's liquidationThresholdBps \(8250\)/],
+    ['a V3.0 category LTV not above a member\'s', withEMode('v3.0', { ...CATEGORY, ltvBps: 8000 }), /emodeCategories\.1\.ltvBps: must exceed WETH's ltvBps \(8000\)/],
+    ['an asset in two V3.0 categories', { ...withEMode('v3.0'), emodeCategories: { '1': CATEGORY, '2': { ...CATEGORY, label: 'again' } } }, /emodeCategories\.2\.collateral: WETH is already in category 1/],
+    ['a category asset not listed', withEMode('v3.6', { ...CATEGORY, collateral: ['WETH', 'WBTC', 'USDC'], borrowable: ['WBTC'] }), /emodeCategories\.1\.collateral\[2\]: asset USDC is not listed/],
+  ])('refuses %s, naming the field', (_case, input, message) => {
+    const scenario = structuredClone(input) as { assets: Record<string, unknown> };
+    // The unlisted-asset case drops USDC from the assets.
+    if (/not listed/.test(message.source)) delete scenario.assets.USDC;
+    expect(problems(scenario)).toMatch(message);
+  });
+});
