@@ -29,6 +29,29 @@ const swapRoutesSchema = z.array(
   { error: 'must be a JSON array of routes' },
 );
 
+/**
+ * ORACLE_MAX_AGE_SEC_BY_ASSET: `{"0xasset": seconds}`, an asset's own staleness limit, keyed here by lower-case
+ * address (an asset may appear once, in whatever case). Checked by hand: `z.record` alone would add ~3.7 kB to every
+ * bundle, and the worker's is held to lib/bundling.ts WORKER_BUNDLE_BUDGET_BYTES.
+ */
+function readMaxAgeByAsset(text: string): { limits: Record<string, number> } | { path: string[]; message: string } {
+  const value = parseJsonOrUndefined(text);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { path: [], message: 'must be a JSON object of {"0xasset": seconds}' };
+  const limits: Record<string, number> = {};
+  for (const [asset, sec] of Object.entries(value)) {
+    const message = !/^0x[0-9a-fA-F]{40}$/.test(asset)
+      ? 'the key must be a 0x-prefixed 20-byte hex address'
+      : !Number.isInteger(sec) || sec < 1
+        ? 'must be a whole number of seconds, at least 1'
+        : asset.toLowerCase() in limits
+          ? 'the same asset twice (addresses compare in any case)'
+          : undefined;
+    if (message) return { path: [asset], message };
+    limits[asset.toLowerCase()] = sec;
+  }
+  return { limits };
+}
+
 const envSchema = z
   .object({
     CHAIN_ID: int(1),
@@ -129,8 +152,12 @@ const envSchema = z
     SNAPSHOT_RETENTION_SEC: z._default(int(60), 7 * 24 * 3600),
     /** A price older than this is stale (heartbeat + margin). */
     ORACLE_MAX_AGE_SEC: z._default(int(1), 3_900),
+    /** An asset's own limit, replacing ORACLE_MAX_AGE_SEC (a 24 h stablecoin feed: 86,700): JSON `{"0xasset": seconds}`. */
+    ORACLE_MAX_AGE_SEC_BY_ASSET: z.optional(z.string()),
     /** A price moving more than this between two consecutive reads is suspect (bps). */
     ORACLE_MAX_DEVIATION_BPS: z._default(int(1), 3_000),
+    /** A source without latestRoundData (an adapter): `allow` checks its price only, `block` holds its breaker open. */
+    ORACLE_UNDATED_FEEDS: z._default(z.enum(['allow', 'block'], { error: 'must be "allow" or "block"' }), 'allow'),
 
     SIGNER_MODE: z.optional(z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' })),
     /** One key, or several separated by commas (each signs in turn). */
@@ -244,6 +271,10 @@ const envSchema = z
       const issue = swapRoutesSchema.safeParse(parseJsonOrUndefined(env.SWAP_ROUTES)).error!.issues[0];
       ctx.addIssue({ code: 'custom', path: ['SWAP_ROUTES', ...issue.path.map(String)], message: issue.message });
     }
+    const maxAgeByAsset = env.ORACLE_MAX_AGE_SEC_BY_ASSET === undefined ? undefined : readMaxAgeByAsset(env.ORACLE_MAX_AGE_SEC_BY_ASSET);
+    if (maxAgeByAsset && 'message' in maxAgeByAsset) {
+      ctx.addIssue({ code: 'custom', path: ['ORACLE_MAX_AGE_SEC_BY_ASSET', ...maxAgeByAsset.path], message: maxAgeByAsset.message });
+    }
     if (env.LIQUIDATOR_ADDRESS && env.LIQUIDATOR_ADDRESS_PARAMETER) {
       ctx.addIssue({ code: 'custom', path: ['LIQUIDATOR_ADDRESS_PARAMETER'], message: 'set at most one of LIQUIDATOR_ADDRESS and LIQUIDATOR_ADDRESS_PARAMETER' });
     }
@@ -298,7 +329,10 @@ export interface PipelineConfig {
     reenqueueAfterBlocks: number;
     snapshotRetentionSec: number;
     oracleMaxAgeSec: number;
+    /** Per asset (lower-case address → seconds): replaces oracleMaxAgeSec for that asset. */
+    oracleMaxAgeSecByAsset: Record<string, number>;
     oracleMaxDeviationBps: number;
+    oracleUndatedFeeds: 'allow' | 'block';
   };
   worker: {
     /** Where liquidations following a pending oracle update are sent as bundles; absent: public, priced to follow. */
@@ -431,7 +465,10 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       reenqueueAfterBlocks: e.SCANNER_REENQUEUE_AFTER_BLOCKS,
       snapshotRetentionSec: e.SNAPSHOT_RETENTION_SEC,
       oracleMaxAgeSec: e.ORACLE_MAX_AGE_SEC,
+      // Validated above: only limits come back here.
+      oracleMaxAgeSecByAsset: e.ORACLE_MAX_AGE_SEC_BY_ASSET === undefined ? {} : (readMaxAgeByAsset(e.ORACLE_MAX_AGE_SEC_BY_ASSET) as { limits: Record<string, number> }).limits,
       oracleMaxDeviationBps: e.ORACLE_MAX_DEVIATION_BPS,
+      oracleUndatedFeeds: e.ORACLE_UNDATED_FEEDS,
     },
     worker: {
       ...(e.BUNDLE_RELAY_URL

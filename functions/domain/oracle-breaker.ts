@@ -10,7 +10,14 @@
  * - `invalid`: the Pool's price or the feed's answer is ≤ 0 or cannot be read (Chainlink answers are int256;
  *   AaveOracle would fall through to its fallback oracle, which on most markets is unset);
  * - `stale`: block.timestamp − updatedAt > maxAge (Chainlink `latestRoundData().updatedAt` is the timestamp of
- *   the round; a feed is expected to update at least every heartbeat, see PERFORMANCE.md);
+ *   the round; a feed is expected to update at least every heartbeat, see PERFORMANCE.md). maxAge is the asset's
+ *   own limit where one is configured (a 24 h stablecoin feed next to 1 h ETH feeds), else the market-wide one;
+ * - `undated` (only with `undatedFeeds: 'block'`): the asset has a source but it answers no `latestRoundData()`,
+ *   while the Pool still reads its price. That is an adapter: Aave's price-cap (CAPO) adapters implement
+ *   `latestAnswer()`, `decimals()` and `description()` only (aave-capo `IPriceCapAdapter` /
+ *   `ICLSynchronicityPriceAdapter`), and AaveOracle reads nothing else. Its age cannot be known: `allow` (the
+ *   default) applies the price checks alone, `block` keeps the breaker open. Either way `undatedFeeds()` names
+ *   such assets so the caller can report them;
  * - `deviation`: the Pool's price moved more than maxDeviationBps since the previous reading of the same asset
  *   (a Chainlink feed moves in deviation-threshold steps of ~0.5 %, not tens of percent at once). The baseline is
  *   the previous block's reading, so a jump holds action for the block where it happens; if the new price holds,
@@ -29,7 +36,10 @@ export type FeedRound =
       /** `latestRoundData().updatedAt`, unix seconds. */
       updatedAtSec: bigint;
     }
-  /** No source (the base-currency asset, or a fallback-only asset) or a source without `latestRoundData`. */
+  /**
+   * No source (the zero address: the base-currency asset, or a fallback-only asset) or a source without
+   * `latestRoundData` (an adapter; see `isUndatable`).
+   */
   | { kind: 'unavailable'; source: string; reason: string };
 
 /** The price the Pool values the reserve at (AaveOracle.getAssetsPrices), or why it could not be read. */
@@ -54,14 +64,24 @@ export interface OracleObservation {
   readings: readonly OracleReading[];
 }
 
+/** What to do with an asset whose feed cannot be dated: price checks only, or keep its breaker open. */
+export type UndatedFeedPolicy = 'allow' | 'block';
+
 export interface BreakerThresholds {
   /** A round older than this (seconds, against block.timestamp) is stale: the feed's heartbeat plus a margin. */
   maxAgeSec: bigint;
+  /**
+   * Per asset (address in any case → seconds): replaces `maxAgeSec` for that asset, for feeds whose heartbeat is
+   * not the market's usual one. Absent or without the asset: `maxAgeSec`.
+   */
+  maxAgeSecByAsset?: Readonly<Record<string, bigint>>;
   /** A move larger than this between two consecutive readings (bps of the previous price) is suspect. */
   maxDeviationBps: bigint;
+  /** An asset whose source answers no round data (see `isUndatable`). Absent: `allow`. */
+  undatedFeeds?: UndatedFeedPolicy;
 }
 
-export type BreakerReason = 'stale' | 'deviation' | 'invalid';
+export type BreakerReason = 'stale' | 'undated' | 'deviation' | 'invalid';
 
 export type BreakerVerdict = { asset: string; state: 'ok' } | { asset: string; state: 'open'; reason: BreakerReason; detail: string };
 
@@ -87,7 +107,37 @@ export function roundAgeSec(reading: OracleReading, blockTimestampSec: bigint): 
   return blockTimestampSec > reading.feed.updatedAtSec ? blockTimestampSec - reading.feed.updatedAtSec : 0n;
 }
 
-function judge(reading: OracleReading, previous: OracleReading | undefined, blockTimestampSec: bigint, t: BreakerThresholds): BreakerVerdict {
+const ZERO_ADDRESS = /^0x0{40}$/i;
+
+/**
+ * Whether the asset's price comes from a source that cannot be dated: the source is set (not the zero address)
+ * but `latestRoundData()` could not be read, while the Pool's price is readable and positive. A reading whose
+ * Pool price is unreadable or ≤ 0 is `invalid` instead, and one without a source has nothing to date.
+ */
+export function isUndatable(reading: OracleReading): boolean {
+  return reading.feed.kind === 'unavailable' && !ZERO_ADDRESS.test(reading.feed.source) && reading.price.kind === 'price' && reading.price.priceBase > 0n;
+}
+
+/** An asset whose price the Pool reads from a source that cannot be dated. */
+export interface UndatedFeed {
+  asset: string;
+  source: string;
+  /** Why `latestRoundData()` could not be read (the reader's words). */
+  reason: string;
+}
+
+/** The readings of an observation whose feed cannot be dated (`isUndatable`), in reading order. */
+export function undatedFeeds(observation: OracleObservation): UndatedFeed[] {
+  return observation.readings.flatMap((r) => (isUndatable(r) && r.feed.kind === 'unavailable' ? [{ asset: r.asset, source: r.feed.source, reason: r.feed.reason }] : []));
+}
+
+/** The age limit applied to one asset: its own (`maxAgeSecByAsset`) or the market-wide `maxAgeSec`. */
+interface AgeLimit {
+  maxAgeSec: bigint;
+  perAsset: boolean;
+}
+
+function judge(reading: OracleReading, previous: OracleReading | undefined, blockTimestampSec: bigint, t: BreakerThresholds, limit: AgeLimit): BreakerVerdict {
   const { asset } = reading;
   // Checked in order of severity: a reading that is both stale and jumped reports `invalid` before `stale`.
   if (reading.price.kind === 'unavailable') {
@@ -101,9 +151,11 @@ function judge(reading: OracleReading, previous: OracleReading | undefined, bloc
     // Chainlink: updatedAt = 0 means the round is not complete.
     if (reading.feed.updatedAtSec === 0n) return { asset, state: 'open', reason: 'invalid', detail: 'feed updatedAt is 0 (incomplete round)' };
     const ageSec = roundAgeSec(reading, blockTimestampSec)!;
-    if (ageSec > t.maxAgeSec) {
-      return { asset, state: 'open', reason: 'stale', detail: `round is ${ageSec} s old (max ${t.maxAgeSec} s)` };
+    if (ageSec > limit.maxAgeSec) {
+      return { asset, state: 'open', reason: 'stale', detail: `round is ${ageSec} s old (max ${limit.maxAgeSec} s${limit.perAsset ? ', per-asset limit' : ''})` };
     }
+  } else if ((t.undatedFeeds ?? 'allow') === 'block' && isUndatable(reading)) {
+    return { asset, state: 'open', reason: 'undated', detail: `source ${reading.feed.source} has no round data to date the price (${reading.feed.reason})` };
   }
   if (previous?.price.kind === 'price' && previous.price.priceBase > 0n) {
     const moved = deviation(previous.price.priceBase, reading.price.priceBase, t.maxDeviationBps);
@@ -116,7 +168,7 @@ function judge(reading: OracleReading, previous: OracleReading | undefined, bloc
       };
     }
   }
-  // A feed without round data cannot be dated: only the price checks apply to it.
+  // A feed without round data (no source, or an undatable one allowed by the policy): only the price checks apply.
   return { asset, state: 'ok' };
 }
 
@@ -132,7 +184,12 @@ export function evaluateOracleBreakers(
   thresholds: BreakerThresholds,
 ): BreakerVerdict[] {
   const before = new Map((previous?.readings ?? []).map((r) => [key(r.asset), r]));
-  return current.readings.map((reading) => judge(reading, before.get(key(reading.asset)), current.blockTimestampSec, thresholds));
+  const ownLimits = new Map(Object.entries(thresholds.maxAgeSecByAsset ?? {}).map(([asset, sec]) => [key(asset), sec]));
+  return current.readings.map((reading) => {
+    const own = ownLimits.get(key(reading.asset));
+    const limit: AgeLimit = own === undefined ? { maxAgeSec: thresholds.maxAgeSec, perAsset: false } : { maxAgeSec: own, perAsset: true };
+    return judge(reading, before.get(key(reading.asset)), current.blockTimestampSec, thresholds, limit);
+  });
 }
 
 /**

@@ -8,6 +8,8 @@
  *   ScanLagBlocks, OracleAgeSeconds (oldest feed round of the market), RpcCalls;
  * - BreakerOpen (dimensions market + asset): 1 when a breaker opens and at the end of every invocation while it
  *   is open, 0 when it closes (alarm on Maximum ≥ 1);
+ * - UndatedFeeds: the number of assets at the block whose source answers no round data (Aave's CAPO adapters),
+ *   sent when an invocation first sees one (each is also logged once per invocation, with ORACLE_UNDATED_FEEDS);
  * - per invocation: BlocksFollowed, ScannerHeartbeat (1; alarm when missing);
  * - HeadPollFailures: the head poll after a block failed (functions/pipeline/best-effort.ts).
  */
@@ -127,7 +129,12 @@ export function scanSettingsFromConfig(
     reads: readModeOf(config.scanner.reads),
     reenqueueAfterBlocks: config.scanner.reenqueueAfterBlocks,
     snapshotRetentionSec: config.scanner.snapshotRetentionSec,
-    breaker: { maxAgeSec: BigInt(config.scanner.oracleMaxAgeSec), maxDeviationBps: BigInt(config.scanner.oracleMaxDeviationBps) },
+    breaker: {
+      maxAgeSec: BigInt(config.scanner.oracleMaxAgeSec),
+      maxAgeSecByAsset: Object.fromEntries(Object.entries(config.scanner.oracleMaxAgeSecByAsset).map(([asset, sec]) => [asset, BigInt(sec)])),
+      maxDeviationBps: BigInt(config.scanner.oracleMaxDeviationBps),
+      undatedFeeds: config.scanner.oracleUndatedFeeds,
+    },
     tiers,
     materialChangeBps: MATERIAL_CHANGE_BPS,
     maxConsecutiveBlockFailures: MAX_CONSECUTIVE_BLOCK_FAILURES,
@@ -187,6 +194,18 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
           logger.info('oracle breaker closed', { block: event.block, asset: event.asset });
           openBreakers.delete(event.asset.toLowerCase());
           breakerMetric(metrics, openBreakers.size);
+          break;
+        case 'undated-feeds':
+          // Once per asset and invocation (scanBlocks dedups): an adapter feed is no failure, but its age is unknown.
+          for (const feed of event.feeds) {
+            logger.warn(
+              event.policy === 'block'
+                ? 'oracle feed has no round data: its price cannot be dated, breaker held open (ORACLE_UNDATED_FEEDS=block)'
+                : 'oracle feed has no round data: its price cannot be dated, price checks only (ORACLE_UNDATED_FEEDS=allow)',
+              { block: event.block, asset: feed.asset, source: feed.source, reason: feed.reason, policy: event.policy },
+            );
+          }
+          metrics.addMetric('UndatedFeeds', MetricUnit.Count, event.undatedAssets);
           break;
         case 'blocked-by-breaker':
           if (!loggedBlocked.has(event.borrower.toLowerCase())) {

@@ -26,8 +26,8 @@
  * Overlapping invocations are harmless: the FIFO deduplication id (chain#pool#borrower#block) collapses the same
  * borrower seen at the same block by two scanners.
  */
-import type { OracleObservation, OracleReading, BreakerReason, BreakerThresholds, BreakerVerdict } from '../domain/oracle-breaker';
-import { breakerTransitions, evaluateOracleBreakers, openBreakersAffecting, repricedReadings, roundAgeSec } from '../domain/oracle-breaker';
+import type { OracleObservation, OracleReading, BreakerReason, BreakerThresholds, BreakerVerdict, UndatedFeed, UndatedFeedPolicy } from '../domain/oracle-breaker';
+import { breakerTransitions, evaluateOracleBreakers, openBreakersAffecting, repricedReadings, roundAgeSec, undatedFeeds } from '../domain/oracle-breaker';
 import { WAD } from '../domain/math';
 import { assertReadPolicy, type ReadPolicy, type ReadReason } from '../domain/read-policy';
 import { assertWatchTierPolicy, healthChangedMaterially, watchTierOf, type WatchTierPolicy } from '../domain/watch-tier';
@@ -184,6 +184,12 @@ export type ScanEvent =
   | { kind: 'block'; progress: BlockProgress }
   | { kind: 'breaker-opened'; block: number; asset: string; reason: BreakerReason; detail: string }
   | { kind: 'breaker-closed'; block: number; asset: string }
+  /**
+   * Assets whose source answers no round data (an adapter such as Aave's CAPO), reported the first time this
+   * invocation sees each: `feeds` are those new at this block, `undatedAssets` how many the block has in all, and
+   * `policy` whether their breakers are held open (`block`) or only their prices checked (`allow`).
+   */
+  | { kind: 'undated-feeds'; block: number; feeds: UndatedFeed[]; undatedAssets: number; policy: UndatedFeedPolicy }
   | { kind: 'blocked-by-breaker'; block: number; borrower: string; healthFactorWad: bigint; assets: string[] }
   /** An execution breaker (kill switch, revert streak, gas budget) is open: the block's candidates were held back. */
   | { kind: 'execution-paused'; block: number; reason: string; detail: string; heldBack: number }
@@ -351,6 +357,8 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
   let previousObservation: OracleObservation | undefined;
   /** Breaker states already reported (opened / closed events), so a retried block does not report them twice. */
   let announcedVerdicts: BreakerVerdict[] = [];
+  /** Assets already reported as undatable in this invocation (lower-case), so each is reported once. */
+  const announcedUndated = new Set<string>();
   const readEnqueueMarks = deps.store.readEnqueueMarks?.bind(deps.store);
 
   /** Head polls since the last block was reported: part of that block's RPC cost. */
@@ -537,6 +545,12 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       emit(t.change === 'opened' ? { kind: 'breaker-opened', block, asset: t.asset, reason: t.reason, detail: t.detail } : { kind: 'breaker-closed', block, asset: t.asset });
     }
     announcedVerdicts = verdicts;
+    const undated = undatedFeeds(observation);
+    const newlyUndated = undated.filter((f) => !announcedUndated.has(key(f.asset)));
+    if (newlyUndated.length > 0) {
+      for (const f of newlyUndated) announcedUndated.add(key(f.asset));
+      emit({ kind: 'undated-feeds', block, feeds: newlyUndated, undatedAssets: undated.length, policy: settings.breaker.undatedFeeds ?? 'allow' });
+    }
     const repriced = repricedReadings(previousObservation, observation);
     const breakerOpen = verdicts.filter((v) => v.state === 'open').map((v) => v.asset);
     const ages = observation.readings.flatMap((r: OracleReading) => roundAgeSec(r, observation.blockTimestampSec) ?? []);

@@ -73,7 +73,7 @@ class CapturedMetrics extends Metrics {
   }
 }
 
-function scannerConfig(world: World): PipelineConfig {
+function scannerConfig(world: World, extra: Record<string, string> = {}): PipelineConfig {
   const { tables, endpoint: dynamodb } = world.info.dynamodb!;
   return loadPipelineConfig(
     {
@@ -92,6 +92,7 @@ function scannerConfig(world: World): PipelineConfig {
       // One message per borrower per test: the re-enqueue window is covered by the unit tests.
       SCANNER_REENQUEUE_AFTER_BLOCKS: '1000',
       ORACLE_MAX_AGE_SEC: MAX_AGE_SEC.toString(),
+      ...extra,
     },
     ['borrowers', 'snapshots', 'candidatesQueue'],
   );
@@ -317,6 +318,35 @@ describe('scanner on the local world (Aave v3.6)', () => {
     // BreakerOpen (one series, no asset dimension) = 1 open breaker when WBTC's opened and again at the end of the
     // invocation; the asset is in the log line.
     expect(metric('BreakerOpen')).toEqual([[1, 1]]);
+  });
+
+  it('gives WBTC its own staleness limit (ORACLE_MAX_AGE_SEC_BY_ASSET): the same back-dated round no longer holds its accounts back', async () => {
+    // Arrange: WBTC's round is still back-dated by twice the market-wide maximum; its own limit is three times it.
+    for (const borrower of borrowers) await store.clearEnqueued(config.marketKey, borrower);
+    const wbtc = world.info.market.reserves.WBTC.underlying;
+    const perAsset = createScannerHandler({
+      config: scannerConfig(world, { ORACLE_MAX_AGE_SEC_BY_ASSET: JSON.stringify({ [wbtc.toLowerCase()]: Number(3n * MAX_AGE_SEC) }) }),
+      logger: new Logger({ serviceName: 'scanner', logLevel: 'SILENT' }),
+      metrics: new CapturedMetrics(flushed, { namespace: 'LiquidationPipeline', serviceName: 'scanner', defaultDimensions: { market: 'local' } }),
+      runtime: async () => runtime,
+      onEvent: (event) => events.push(event),
+    });
+    const miner = startMiner(world.provider, 250);
+
+    // Act
+    let summary: ScanSummary;
+    try {
+      summary = await perAsset({}, localLambdaContext('scanner', 3_500));
+    } finally {
+      await miner.stop();
+    }
+    const messages = await drainCandidates(sqs, config.candidatesQueueUrl!);
+
+    // Assert: no breaker, and every account the chain says is liquidatable is enqueued, WBTC users included.
+    expect(events.filter((e) => e.kind === 'breaker-opened' || e.kind === 'blocked-by-breaker')).toEqual([]);
+    expect(summary.breakerOpen).toEqual([]);
+    const enqueued = [...new Set(messages.map((m) => m.borrower.toLowerCase()))].sort();
+    expect(enqueued).toEqual(await liquidatableAt(summary.lastBlock!));
   });
 
   it('oracle reader: the prices the Pool uses and the feeds behind them, following a source change', async () => {

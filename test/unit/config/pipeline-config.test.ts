@@ -155,3 +155,53 @@ describe('pipeline configuration', () => {
     expect(message).toContain('KMS_ENDPOINT: only for the local KMS stand-in on chain 31337');
   });
 });
+
+describe('oracle breaker settings', () => {
+  const USDT = '0xdAC17F958D2ee523a2206206994597C13D831ec7';
+  const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
+
+  it('defaults to one market-wide limit of 3,900 s, 3,000 bps, no per-asset limits and undated feeds allowed', () => {
+    const { scanner } = loadPipelineConfig(LOCAL);
+    expect(scanner).toMatchObject({ oracleMaxAgeSec: 3_900, oracleMaxAgeSecByAsset: {}, oracleMaxDeviationBps: 3_000, oracleUndatedFeeds: 'allow' });
+  });
+
+  it('reads per-asset limits keyed by lower-case address, the deviation bound and the undated-feed policy', () => {
+    const { scanner } = loadPipelineConfig({
+      ...LOCAL,
+      ORACLE_MAX_AGE_SEC: '3600',
+      ORACLE_MAX_AGE_SEC_BY_ASSET: JSON.stringify({ [USDT]: 86_700, [USDC.toLowerCase()]: 90_000 }),
+      ORACLE_MAX_DEVIATION_BPS: '1500',
+      ORACLE_UNDATED_FEEDS: 'block',
+    });
+    expect(scanner).toMatchObject({
+      oracleMaxAgeSec: 3_600,
+      oracleMaxAgeSecByAsset: { '0xdac17f958d2ee523a2206206994597c13d831ec7': 86_700, '0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48': 90_000 },
+      oracleMaxDeviationBps: 1_500,
+      oracleUndatedFeeds: 'block',
+    });
+  });
+
+  it.each([
+    ['per-asset limits that are not JSON', '{', 'ORACLE_MAX_AGE_SEC_BY_ASSET: must be a JSON object of {"0xasset": seconds}'],
+    ['per-asset limits as an array', JSON.stringify([[USDT, 86_700]]), 'ORACLE_MAX_AGE_SEC_BY_ASSET: must be a JSON object of {"0xasset": seconds}'],
+    ['a key that is not an address', JSON.stringify({ USDT: 86_700 }), 'ORACLE_MAX_AGE_SEC_BY_ASSET.USDT: the key must be a 0x-prefixed 20-byte hex address'],
+    ['seconds as a string', JSON.stringify({ [USDT]: '86700' }), `ORACLE_MAX_AGE_SEC_BY_ASSET.${USDT}: must be a whole number of seconds, at least 1`],
+    ['zero seconds', JSON.stringify({ [USDT]: 0 }), `ORACLE_MAX_AGE_SEC_BY_ASSET.${USDT}: must be a whole number of seconds, at least 1`],
+    ['fractional seconds', JSON.stringify({ [USDT]: 86_700.5 }), `ORACLE_MAX_AGE_SEC_BY_ASSET.${USDT}: must be a whole number of seconds, at least 1`],
+    [
+      'one asset twice, in two cases',
+      `{"${USDT}": 86700, "${USDT.toLowerCase()}": 3600}`,
+      `ORACLE_MAX_AGE_SEC_BY_ASSET.${USDT.toLowerCase()}: the same asset twice (addresses compare in any case)`,
+    ],
+  ])('refuses %s, naming the variable and the key', (_what, value, message) => {
+    expect(problems({ ...LOCAL, ORACLE_MAX_AGE_SEC_BY_ASSET: value })).toContain(message);
+  });
+
+  it.each([
+    ['an unknown undated-feed policy', { ORACLE_UNDATED_FEEDS: 'warn' }, 'ORACLE_UNDATED_FEEDS: must be "allow" or "block"'],
+    ['a deviation bound of 0', { ORACLE_MAX_DEVIATION_BPS: '0' }, 'ORACLE_MAX_DEVIATION_BPS: must be at least 1'],
+    ['a market-wide limit that is not a number', { ORACLE_MAX_AGE_SEC: '1h' }, 'ORACLE_MAX_AGE_SEC: must be a number'],
+  ])('refuses %s, naming the variable', (_what, env, message) => {
+    expect(problems({ ...LOCAL, ...env })).toContain(message);
+  });
+});
