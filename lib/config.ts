@@ -258,6 +258,43 @@ const alarms = z
   }, expected('an object'))
   .strict();
 
+/**
+ * The scanner's oracle circuit breakers (functions/domain/oracle-breaker.ts). Defaults equal those of
+ * functions/config/pipeline-config.ts (a test keeps them equal); every value is set on the functions that build a
+ * breaker (the scanner, and the trigger's scan).
+ */
+const oracle = z
+  .object({
+    /** A feed round older than this (seconds) is stale: a one-hour heartbeat plus 5 minutes. */
+    maxAgeSec: wholeNumber(1).default(3_900),
+    /**
+     * An asset's own limit (address → seconds), for feeds with another heartbeat: a 24 h stablecoin feed wants
+     * 86,700 (86,400 + 300). An address may appear once, in whatever case.
+     */
+    maxAgeSecByAsset: z
+      .record(z.string().regex(/^0x[0-9a-fA-F]{40}$/), wholeNumber(1), {
+        // A key that is not an address is reported at its own path with the record's message (code invalid_key).
+        error: (issue) => (issue.code === 'invalid_key' ? 'the key must be a 0x-prefixed 20-byte hex address' : 'must be an object of { "0xasset": seconds }'),
+      })
+      .superRefine((limits, ctx) => {
+        const seen = new Map<string, string>();
+        for (const asset of Object.keys(limits)) {
+          const earlier = seen.get(asset.toLowerCase());
+          if (earlier !== undefined) ctx.addIssue({ code: 'custom', path: [asset], message: `the same asset as ${earlier}` });
+          seen.set(asset.toLowerCase(), asset);
+        }
+      })
+      .default({}),
+    /** A Pool price moving more than this between two consecutive blocks (bps) holds action on the asset. */
+    maxDeviationBps: wholeNumber(1).default(3_000),
+    /**
+     * An asset whose source answers no `latestRoundData()` (Aave's CAPO price-cap adapters): `allow` checks its
+     * price only, `block` holds its breaker open (reason `undated`). Either way the scanner logs and counts it.
+     */
+    undatedFeeds: z.enum(['allow', 'block'], { error: 'must be "allow" or "block"' }).default('allow'),
+  }, expected('an object'))
+  .strict();
+
 export const deploymentConfigSchema = z
   .object({
     name,
@@ -277,6 +314,7 @@ export const deploymentConfigSchema = z
     worker: worker.prefault({}),
     execution: execution.prefault({}),
     alarms: alarms.prefault({}),
+    oracle: oracle.prefault({}),
   }, expected('an object'))
   .strict();
 

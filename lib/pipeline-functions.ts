@@ -184,6 +184,15 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
       SCANNER_BLOCK_TIME_MS: Math.max(100, Math.round(config.blockTimeSec * 1000)).toString(),
     });
   }
+  // The oracle breakers: the scanner's, and the trigger's (its `scan` runs the scanner's use case).
+  if (name === 'scanner' || name === 'trigger') {
+    Object.assign(env, {
+      ORACLE_MAX_AGE_SEC: config.oracle.maxAgeSec.toString(),
+      ORACLE_MAX_DEVIATION_BPS: config.oracle.maxDeviationBps.toString(),
+      ORACLE_UNDATED_FEEDS: config.oracle.undatedFeeds,
+    });
+    if (Object.keys(config.oracle.maxAgeSecByAsset).length > 0) env.ORACLE_MAX_AGE_SEC_BY_ASSET = JSON.stringify(config.oracle.maxAgeSecByAsset);
+  }
   if (fn.sends) {
     const x = config.execution;
     Object.assign(env, {

@@ -566,7 +566,7 @@ export async function triggerRuntimeFromConfig(
   try {
     const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true, onStartupWarning: options.onStartupWarning });
     const chain = new EthersLiquidatorAdmin(execution.provider);
-    const reader = new AaveV3PositionReader(execution.provider, config.pool, config.ruleSet, { eModeModel: config.poolVersion.eModeModel });
+    const reader = new AaveV3PositionReader(execution.provider, config.pool, config.ruleSet, config.poolVersion);
     // Parameter Store exists on AWS only: the local world sets LIQUIDATOR_ADDRESS and never writes a parameter.
     let ssm: SSMClient | undefined;
     return {

@@ -512,7 +512,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   if (!keeperStateTable) throw new Error('executing candidates needs the kill switch and breakers (KEEPER_STATE_TABLE)');
   if (!config.worker.signer || !nativePriceAsset) throw new Error('executing candidates needs a signer (SIGNER_MODE, NATIVE_PRICE_ASSET)');
   const [signers, provider, privateProvider] = await Promise.all([signersFor(config), providerFromConfig(config), privateProviderFromConfig(config)]);
-  const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet, { eModeModel: config.poolVersion.eModeModel });
+  const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet, config.poolVersion);
   const liquidator = await liquidatorAddressFromConfig(config, provider).then(
     (address): LiquidatorContract => new EthersLiquidatorContract(provider, address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
     (error: unknown) => {
@@ -560,7 +560,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   const relay = await bundleRelayFromConfig(config);
   // A candidate following a pending oracle update reads through the same adapters on a provider that applies it.
   const readersOn = (on: JsonRpcProvider) => {
-    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet, { eModeModel: config.poolVersion.eModeModel });
+    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet, config.poolVersion);
     return {
       positions: aavePositionSource(overReader),
       liquidator: new EthersLiquidatorContract(on, liquidator.address, { gasHeadroomBps: config.worker.gasHeadroomBps }),

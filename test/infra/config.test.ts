@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookUpPoolVersion, POOL_VERSIONS } from '../../functions/domain';
+import { loadPipelineConfig } from '../../functions/config/pipeline-config';
 import { loadDeploymentConfig, parseDeploymentConfig, SUPPORTED_POOL_VERSIONS } from '../../lib/config';
+import { configEnvironment } from '../../lib/pipeline-functions';
 import { loadDeploymentConfigs } from '../../lib/keeper-app';
 
 const VALID = {
@@ -67,6 +69,7 @@ describe('parseDeploymentConfig', () => {
     expect(config.scanner).toEqual({ readMode: 'changes', maxReadIntervalSec: 3_600, followPendingUpdates: false });
     expect(config.market.dex).toMatchObject({ feeTiers: [100, 500, 3000, 10000], routes: [] });
     expect(config.alarms).toEqual({ signerBalanceMinEth: 0.05, maxRevertsPerHour: 2, badDebtUsdMax: 0 });
+    expect(config.oracle).toEqual({ maxAgeSec: 3_900, maxAgeSecByAsset: {}, maxDeviationBps: 3_000, undatedFeeds: 'allow' });
     expect(config.privateRpcUrlSecretName).toBeUndefined();
   });
 
@@ -122,8 +125,43 @@ describe('parseDeploymentConfig', () => {
     ['slippage above half', { ...VALID, execution: { maxSlippageBps: 6000 } }, /execution\.maxSlippageBps: must be at most 5000/],
     ['treasury that is not an address', { ...VALID, execution: { treasury: 'me' } }, /execution\.treasury: must be a 0x-prefixed 20-byte hex address/],
     ['unknown execution field', { ...VALID, execution: { privateKey: '0x' } }, /execution\.privateKey: unknown field/],
+    ['oracle section that is not an object', { ...VALID, oracle: 3600 }, /oracle: must be an object/],
+    ['zero oracle age', { ...VALID, oracle: { maxAgeSec: 0 } }, /oracle\.maxAgeSec: must be at least 1/],
+    ['oracle age as a string', { ...VALID, oracle: { maxAgeSec: '1h' } }, /oracle\.maxAgeSec: must be a number/],
+    ['per-asset ages as an array', { ...VALID, oracle: { maxAgeSecByAsset: [86_700] } }, /oracle\.maxAgeSecByAsset: must be an object of \{ "0xasset": seconds \}/],
+    ['a per-asset key that is not an address', { ...VALID, oracle: { maxAgeSecByAsset: { USDT: 86_700 } } }, /oracle\.maxAgeSecByAsset\.USDT: the key must be a 0x-prefixed 20-byte hex address/],
+    [
+      'a fractional per-asset age',
+      { ...VALID, oracle: { maxAgeSecByAsset: { '0xdAC17F958D2ee523a2206206994597C13D831ec7': 86_700.5 } } },
+      /oracle\.maxAgeSecByAsset\.0xdAC17F958D2ee523a2206206994597C13D831ec7: must be a whole number/,
+    ],
+    [
+      'one asset twice, in two cases',
+      { ...VALID, oracle: { maxAgeSecByAsset: { '0xdAC17F958D2ee523a2206206994597C13D831ec7': 86_700, '0xdac17f958d2ee523a2206206994597c13d831ec7': 3_600 } } },
+      /oracle\.maxAgeSecByAsset\.0xdac17f958d2ee523a2206206994597c13d831ec7: the same asset as 0xdAC17F958D2ee523a2206206994597C13D831ec7/,
+    ],
+    ['zero deviation bound', { ...VALID, oracle: { maxDeviationBps: 0 } }, /oracle\.maxDeviationBps: must be at least 1/],
+    ['unknown undated-feed policy', { ...VALID, oracle: { undatedFeeds: 'warn' } }, /oracle\.undatedFeeds: must be "allow" or "block"/],
+    ['unknown oracle field', { ...VALID, oracle: { heartbeatSec: 3_600 } }, /oracle\.heartbeatSec: unknown field/],
   ])('rejects %s, naming the field', (_case, input, message) => {
     expect(() => parseDeploymentConfig(input, 'test.json')).toThrow(message);
+  });
+
+  it('keeps per-asset oracle ages as written and defaults the rest of the section', () => {
+    const config = parseDeploymentConfig({ ...VALID, oracle: { maxAgeSecByAsset: { '0xdAC17F958D2ee523a2206206994597C13D831ec7': 86_700 }, undatedFeeds: 'block' } });
+
+    expect(config.oracle).toEqual({ maxAgeSec: 3_900, maxAgeSecByAsset: { '0xdAC17F958D2ee523a2206206994597C13D831ec7': 86_700 }, maxDeviationBps: 3_000, undatedFeeds: 'block' });
+  });
+
+  it('the oracle section\'s defaults are the functions\' defaults', () => {
+    const ORACLE_VARIABLES = ['ORACLE_MAX_AGE_SEC', 'ORACLE_MAX_AGE_SEC_BY_ASSET', 'ORACLE_MAX_DEVIATION_BPS', 'ORACLE_UNDATED_FEEDS'];
+    const deployed = configEnvironment('scanner', parseDeploymentConfig(VALID));
+    const withoutSettings = Object.fromEntries(Object.entries(deployed).filter(([v]) => !ORACLE_VARIABLES.includes(v)));
+
+    // The scanner is given the settings explicitly (so a deployment shows what it runs with) ...
+    expect(Object.keys(deployed).filter((v) => v.startsWith('ORACLE_')).sort()).toEqual(['ORACLE_MAX_AGE_SEC', 'ORACLE_MAX_DEVIATION_BPS', 'ORACLE_UNDATED_FEEDS']);
+    // ... and with the section's defaults, it reads what it reads with none set.
+    expect(loadPipelineConfig(deployed).scanner).toEqual(loadPipelineConfig(withoutSettings).scanner);
   });
 
   it('names the source and lists every problem', () => {

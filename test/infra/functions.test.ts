@@ -117,6 +117,28 @@ describe('functions', () => {
     expect(JSON.stringify(statementsOfRole(relayed, roleOf(relayed, 'scanner')))).not.toContain('keeper/flashbots-auth');
   });
 
+  it('oracle breakers: the scanner and the trigger (its scan) get the deployment config\'s settings; the others none', () => {
+    const USDT = '0xdAC17F958D2ee523a2206206994597C13D831ec7';
+    for (const name of ['scanner', 'trigger'] as const) {
+      const env = deployedEnvironment(keeper, name);
+      expect(env).toMatchObject({ ORACLE_MAX_AGE_SEC: '3900', ORACLE_MAX_DEVIATION_BPS: '3000', ORACLE_UNDATED_FEEDS: 'allow' });
+      // No per-asset limits configured: none passed.
+      expect(env.ORACLE_MAX_AGE_SEC_BY_ASSET).toBeUndefined();
+    }
+    for (const name of ['indexer', 'worker'] as const) {
+      expect(Object.keys(deployedEnvironment(keeper, name)).filter((v) => v.startsWith('ORACLE_'))).toEqual([]);
+    }
+
+    const tuned = synthesizeKeeper(
+      parseDeploymentConfig({ ...CONFIG, name: 'oracle-keeper', oracle: { maxAgeSec: 3_600, maxAgeSecByAsset: { [USDT]: 86_700 }, maxDeviationBps: 1_500, undatedFeeds: 'block' } }),
+    );
+    for (const name of ['scanner', 'trigger'] as const) {
+      const env = deployedEnvironment(tuned, name);
+      expect(env).toMatchObject({ ORACLE_MAX_AGE_SEC: '3600', ORACLE_MAX_DEVIATION_BPS: '1500', ORACLE_UNDATED_FEEDS: 'block' });
+      expect(JSON.parse(env.ORACLE_MAX_AGE_SEC_BY_ASSET)).toEqual({ [USDT]: 86_700 });
+    }
+  });
+
   it('worker: its timeout is at most a sixth of the candidates queue visibility timeout', () => {
     const timeout = functionResource(keeper, 'worker').properties.Timeout as number;
     const visibility = resources()[logicalIdOfQueue('candidates')].Properties.VisibilityTimeout as number;

@@ -10,7 +10,7 @@
  * position's; a revert of a read is thrown as ethers raised it, as before.
  */
 import { Contract, type JsonRpcProvider, ZeroAddress } from 'ethers';
-import type { EModeModel, ReservePosition, RuleSet, UserPosition } from '../../domain';
+import type { EModeModel, PoolVersionProfile, ReservePosition, RuleSet, UserPosition } from '../../domain';
 import { nodeCallErrorOf } from './call-failure';
 
 const POOL_ABI = [
@@ -57,7 +57,7 @@ export interface ReserveSnapshot {
   liquidityIndexRay: bigint;
   variableBorrowIndexRay: bigint;
   liquidationGracePeriodUntil: bigint;
-  /** min(virtual underlying balance (v3.3+ rule sets), underlying held by the aToken): what the reserve can pay out. */
+  /** min(virtual underlying balance (3.1+), underlying held by the aToken): what the reserve can pay out. */
   availableLiquidityUnits: bigint;
   /** The reserve's eMode category (V3.0–3.1 model: configuration bits 168–175; 0 = none, and always 0 on 3.2+). */
   eModeCategory: number;
@@ -89,16 +89,28 @@ export class AaveV3PositionReader {
   private readonly categories = new Map<string, Promise<EModeCategorySnapshot>>();
   /** How eMode categories work on this Pool (functions/domain/pool-versions.ts): 3.0–3.1 categories, or liquid eMode. */
   readonly eModeModel: EModeModel;
+  /** What this Pool version has to read (functions/domain/pool-versions.ts): grace periods, virtual balances, stable debt. */
+  readonly features: Readonly<{ liquidationGracePeriod: boolean; virtualAccounting: boolean; stableDebt: boolean }>;
 
+  /**
+   * `version`: what the configured Pool version decides (`config.poolVersion`). The rule set alone cannot tell
+   * 3.0 from 3.1 and 3.2 (same rules; 3.1 adds grace periods and virtual accounting, 3.2 liquid eMode and no
+   * stable debt), so production passes the version's profile; without it, the rule set's most common version.
+   */
   constructor(
     private readonly provider: JsonRpcProvider,
     poolAddress: string,
     readonly ruleSet: RuleSet,
-    options: { eModeModel?: EModeModel } = {},
+    version: Partial<Pick<PoolVersionProfile, 'eModeModel' | 'liquidationGracePeriod' | 'virtualAccounting' | 'stableDebt'>> = {},
   ) {
     this.pool = new Contract(poolAddress, POOL_ABI, provider);
-    // The rule set alone cannot tell 3.2 (liquid) from 3.0–3.1 (categories): production passes the version's model.
-    this.eModeModel = options.eModeModel ?? (ruleSet === 'v3.0' ? 'categories-with-price-source' : 'liquid');
+    const v30 = ruleSet === 'v3.0';
+    this.eModeModel = version.eModeModel ?? (v30 ? 'categories-with-price-source' : 'liquid');
+    this.features = {
+      liquidationGracePeriod: version.liquidationGracePeriod ?? !v30,
+      virtualAccounting: version.virtualAccounting ?? !v30,
+      stableDebt: version.stableDebt ?? v30,
+    };
   }
 
   /** The user's eMode category at `block`: its LT, bonus, which reserves it covers and (V3.0–3.1) its price. */
@@ -187,13 +199,13 @@ export class AaveV3PositionReader {
           this.pool.getReserveNormalizedIncome(asset, { blockTag }) as Promise<bigint>,
           this.pool.getReserveNormalizedVariableDebt(asset, { blockTag }) as Promise<bigint>,
           // Grace periods exist from v3.1 on; V3.0 has none.
-          this.ruleSet === 'v3.0' ? Promise.resolve(0n) : (this.pool.getLiquidationGracePeriod(asset, { blockTag }) as Promise<bigint>),
+          this.features.liquidationGracePeriod ? (this.pool.getLiquidationGracePeriod(asset, { blockTag }) as Promise<bigint>) : Promise.resolve(0n),
         ]);
         const config = data.configuration as bigint;
-        // Virtual accounting exists from 3.1 on; the V3.0 rule set (3.0–3.2) reads the aToken's holdings only.
+        // Virtual accounting exists from 3.1 on (a 3.0 Pool pays out of the aToken's holdings only).
         const [held, virtual] = await Promise.all([
           new Contract(asset, TOKEN_ABI, this.provider).balanceOf(data.aTokenAddress as string, { blockTag }) as Promise<bigint>,
-          this.ruleSet === 'v3.0' ? Promise.resolve(undefined) : (this.pool.getVirtualUnderlyingBalance(asset, { blockTag }) as Promise<bigint>),
+          this.features.virtualAccounting ? (this.pool.getVirtualUnderlyingBalance(asset, { blockTag }) as Promise<bigint>) : Promise.resolve(undefined),
         ]);
         return {
           asset,
@@ -265,7 +277,7 @@ export class AaveV3PositionReader {
         const usingAsCollateral = bits(userConfig, reserve.id * 2 + 1, 1) === 1n;
         const aToken = new Contract(reserve.aToken, TOKEN_ABI, this.provider);
         const variableDebt = new Contract(reserve.variableDebtToken, TOKEN_ABI, this.provider);
-        const hasStableDebt = this.ruleSet === 'v3.0' && reserve.stableDebtToken !== ZeroAddress && borrowing;
+        const hasStableDebt = this.features.stableDebt && reserve.stableDebtToken !== ZeroAddress && borrowing;
         const [collateral, scaledCollateral, debt, scaledDebt, stableDebt] = await Promise.all([
           aToken.balanceOf(user, { blockTag }) as Promise<bigint>,
           aToken.scaledBalanceOf(user, { blockTag }) as Promise<bigint>,
