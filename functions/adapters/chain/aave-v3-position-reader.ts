@@ -5,13 +5,31 @@
  * eMode category the category's LT and bonus (and on V3.0–3.1 its price source) where the Pool applies them. Works for the V3.0
  * (@aave/core-v3) and v3.3+ (aave-v3-origin) Pools: the calls used exist in both with the same layout.
  *
+ * Two ways to read the same thing (`mode`):
+ * - `lens` (the default): contracts/src/PositionLens.sol run as a deployless eth_call (position-lens.ts), ONE call
+ *   for the market at a block (up to 72 reserves a call) and ONE per user, eMode category included, whatever the
+ *   number of reserves; no getBlock either (the lens returns block.timestamp). It makes the same reads in the same
+ *   order as the per-call reads, so its snapshot and positions are the same to the wei
+ *   (test/integration/position-lens.test.ts);
+ * - `per-call`: 4–6 calls per reserve per block, then 2–5 per reserve per user (each a plain eth_call).
+ * A node that refuses the lens call for its gas (a capped eth_call gas allowance, a block gas limit below it) or
+ * its result size (EIP-170) gets the per-call reads from then on, told once through `onFallback`.
+ *
  * A call the node fails (header not found, rate limit, timeout, reset: call-failure.ts) fails the read with a
  * retryable NodeCallError, so that the worker asks again rather than recording the node's failure as the
- * position's; a revert of a read is thrown as ethers raised it, as before.
+ * position's; a revert of a read is thrown as ethers raised it, as before (the lens reverts when any of its reads
+ * does).
  */
-import { Contract, type JsonRpcProvider, ZeroAddress } from 'ethers';
+import { Contract, getAddress, type JsonRpcProvider, ZeroAddress } from 'ethers';
 import type { EModeModel, PoolVersionProfile, ReservePosition, RuleSet, UserPosition } from '../../domain';
 import { nodeCallErrorOf } from './call-failure';
+import {
+  decodePositionLensMarket,
+  decodePositionLensUser,
+  encodePositionLensCall,
+  type LensUser,
+  POSITION_LENS_FLAGS,
+} from './position-lens';
 
 const POOL_ABI = [
   'function getReservesList() view returns (address[])',
@@ -83,6 +101,60 @@ export interface MarketSnapshot {
   priceOracleSentinel: UserPosition['priceOracleSentinel'];
 }
 
+/** `lens`: PositionLens as a deployless eth_call (1 per block + 1 per user); `per-call`: one eth_call per read. */
+export type PositionReadMode = 'lens' | 'per-call';
+
+export interface PositionReaderOptions {
+  /** Default `lens`; `per-call` reads as before (the baseline the bench and the equality test compare with). */
+  mode?: PositionReadMode;
+  /**
+   * Gas allowance of a lens call (anvil needs an explicit gas on big eth_calls). A call pays ~0.3M for its 7 KB of
+   * creation code (calldata floor), 200 a byte of returned data (≤ 4.7M for 72 reserves) and the reads; the default
+   * covers 72 reserves and stays under geth's default eth_call cap (RPCGasCap, 50M). bench/rpc-per-decision.ts
+   * reports what the calls used.
+   */
+  gas?: bigint;
+  /** Told once when the node refuses the lens call and the reader falls back to per-call reads. */
+  onFallback?: (reason: string) => void;
+}
+
+const DEFAULT_LENS_GAS = 30_000_000n;
+
+/**
+ * A node's refusal of the lens call itself, not an outcome of its reads: the gas asked for is above the node's cap
+ * or the block gas limit, or the call ran out of gas under a cap the node applied silently (geth caps eth_call gas
+ * at RPCGasCap), or the returned result is above EIP-170's code size. Matched on the node's message before
+ * call-failure.ts classifies it (it would call most of these node errors).
+ */
+const LENS_REFUSED =
+  /out ?of ?gas|gas required exceeds|exceeds (the )?(block )?gas limit|gas limit (is )?(too high|exceeded|above)|gas (cap|allowance)|intrinsic gas too high|code ?size|CreateContractSizeLimit/i;
+
+/** The node's own words about a failed call: its JSON-RPC error, wherever ethers or our provider put it. */
+function nodeMessagesOf(err: unknown): string[] {
+  const e = (err ?? {}) as { info?: { error?: { message?: unknown }; responseBody?: unknown }; error?: { message?: unknown }; shortMessage?: unknown };
+  const messages = [e.info?.error?.message, e.error?.message, e.shortMessage];
+  // An HTTP failure (our provider reports a JSON-RPC error it retried as SERVER_ERROR) keeps the node's answer in its body.
+  if (typeof e.info?.responseBody === 'string') {
+    try {
+      messages.push((JSON.parse(e.info.responseBody) as { error?: { message?: unknown } }).error?.message);
+    } catch {
+      // Not JSON: nothing the node said in words.
+    }
+  }
+  return messages.filter((m): m is string => typeof m === 'string');
+}
+
+function lensRefusal(err: unknown): string | undefined {
+  return nodeMessagesOf(err).find((message) => LENS_REFUSED.test(message));
+}
+
+class LensRefused extends Error {
+  constructor(readonly reason: string) {
+    super(`node refused the position lens call (${reason})`);
+    this.name = 'LensRefused';
+  }
+}
+
 export class AaveV3PositionReader {
   private readonly pool: Contract;
   private readonly snapshots = new Map<number, Promise<MarketSnapshot>>();
@@ -91,6 +163,9 @@ export class AaveV3PositionReader {
   readonly eModeModel: EModeModel;
   /** What this Pool version has to read (functions/domain/pool-versions.ts): grace periods, virtual balances, stable debt. */
   readonly features: Readonly<{ liquidationGracePeriod: boolean; virtualAccounting: boolean; stableDebt: boolean }>;
+  private mode: PositionReadMode;
+  private readonly lensFlags: bigint;
+  private readonly lensGasHex: string;
 
   /**
    * `version`: what the configured Pool version decides (`config.poolVersion`). The rule set alone cannot tell
@@ -99,9 +174,10 @@ export class AaveV3PositionReader {
    */
   constructor(
     private readonly provider: JsonRpcProvider,
-    poolAddress: string,
+    private readonly poolAddress: string,
     readonly ruleSet: RuleSet,
     version: Partial<Pick<PoolVersionProfile, 'eModeModel' | 'liquidationGracePeriod' | 'virtualAccounting' | 'stableDebt'>> = {},
+    private readonly options: PositionReaderOptions = {},
   ) {
     this.pool = new Contract(poolAddress, POOL_ABI, provider);
     const v30 = ruleSet === 'v3.0';
@@ -111,6 +187,38 @@ export class AaveV3PositionReader {
       virtualAccounting: version.virtualAccounting ?? !v30,
       stableDebt: version.stableDebt ?? v30,
     };
+    this.mode = options.mode ?? 'lens';
+    const { gracePeriod, virtualAccounting, stableDebt, liquidEMode } = POSITION_LENS_FLAGS;
+    this.lensFlags =
+      (this.features.liquidationGracePeriod ? gracePeriod : 0n) |
+      (this.features.virtualAccounting ? virtualAccounting : 0n) |
+      (this.features.stableDebt ? stableDebt : 0n) |
+      (this.eModeModel === 'liquid' ? liquidEMode : 0n);
+    this.lensGasHex = `0x${(options.gas ?? DEFAULT_LENS_GAS).toString(16)}`;
+  }
+
+  /** How reads are made now: `lens` until a node refuses the lens call, `per-call` from then on. */
+  get currentMode(): PositionReadMode {
+    return this.mode;
+  }
+
+  /** One deployless lens call at `block`; a refusal of the call itself is a LensRefused, anything else as the node said it. */
+  private async lensCall(user: string, flags: bigint, firstReserve: number, block: number): Promise<string> {
+    const call = { data: encodePositionLensCall(this.poolAddress, user, flags, firstReserve), gas: this.lensGasHex };
+    try {
+      return String(await this.provider.send('eth_call', [call, `0x${block.toString(16)}`]));
+    } catch (err) {
+      const refusal = lensRefusal(err);
+      if (refusal !== undefined) throw new LensRefused(refusal);
+      throw err;
+    }
+  }
+
+  /** Per-call reads from now on, said once. */
+  private fallBack(refused: LensRefused): void {
+    if (this.mode === 'per-call') return;
+    this.mode = 'per-call';
+    this.options.onFallback?.(`${refused.message}; reading with one eth_call per reserve and per read from now on`);
   }
 
   /** The user's eMode category at `block`: its LT, bonus, which reserves it covers and (V3.0–3.1) its price. */
@@ -120,10 +228,27 @@ export class AaveV3PositionReader {
     if (!category) {
       category = this.readEModeCategory(id, block);
       category.catch(() => this.categories.delete(key));
-      this.categories.set(key, category);
-      for (const old of [...this.categories.keys()].filter((k) => Number(k.split(':')[0]) < block - 4)) this.categories.delete(old);
+      this.rememberCategory(key, block, category);
     }
     return category;
+  }
+
+  /** Caches a category read at `block`, keeping the few most recent blocks only. */
+  private rememberCategory(key: string, block: number, category: Promise<EModeCategorySnapshot>): void {
+    this.categories.set(key, category);
+    for (const old of [...this.categories.keys()].filter((k) => Number(k.split(':')[0]) < block - 4)) this.categories.delete(old);
+  }
+
+  /** The category as a lens user read reported it: the same fields readEModeCategory reads, at the same block. */
+  private categoryFromLens(lens: LensUser): EModeCategorySnapshot {
+    const id = lens.eModeCategory;
+    const base = { id, liquidationThresholdBps: lens.categoryLiquidationThresholdBps, liquidationBonusBps: lens.categoryLiquidationBonusBps };
+    if (this.eModeModel === 'liquid') {
+      const bitmap = lens.categoryBitmapOrPriceSource;
+      return { ...base, appliesTo: (reserve) => ((bitmap >> BigInt(reserve.id)) & 1n) === 1n };
+    }
+    const priceBase8 = lens.categorySourcePriceBase8;
+    return { ...base, appliesTo: (reserve) => reserve.eModeCategory === id, ...(priceBase8 !== 0n ? { priceBase8 } : {}) };
   }
 
   private async readEModeCategory(id: number, block: number): Promise<EModeCategorySnapshot> {
@@ -175,6 +300,60 @@ export class AaveV3PositionReader {
   }
 
   private async readMarket(block: number): Promise<MarketSnapshot> {
+    if (this.mode === 'lens') {
+      try {
+        return await this.readMarketWithLens(block);
+      } catch (err) {
+        if (!(err instanceof LensRefused)) throw err;
+        this.fallBack(err);
+      }
+    }
+    return this.readMarketPerCall(block);
+  }
+
+  /** The market in one lens call per 72 reserves (PositionLens.sol, market layout). */
+  private async readMarketWithLens(block: number): Promise<MarketSnapshot> {
+    const first = decodePositionLensMarket(await this.lensCall(ZeroAddress, this.lensFlags, 0, block));
+    const parts = [first];
+    for (let next = first.reserves.length; next < first.reserveCount; next += parts.at(-1)!.reserves.length) {
+      const part = decodePositionLensMarket(await this.lensCall(ZeroAddress, this.lensFlags, next, block));
+      if (part.reserveCount !== first.reserveCount || part.reserves.length === 0) {
+        throw new Error(`position lens (market) at block ${block}: ${part.reserveCount} reserves from ${next}, after ${first.reserveCount}`);
+      }
+      parts.push(part);
+    }
+    const reserves = parts.flatMap((part) =>
+      part.reserves.map((r): ReserveSnapshot => {
+        const config = r.configuration;
+        const held = r.heldUnits;
+        const virtual = this.features.virtualAccounting ? r.virtualUnits : undefined;
+        return {
+          asset: r.asset,
+          id: r.id,
+          ltvBps: bits(config, 0, 16),
+          liquidationThresholdBps: bits(config, 16, 16),
+          liquidationBonusBps: bits(config, 32, 16),
+          decimals: bits(config, 48, 8),
+          isActive: bits(config, 56, 1) === 1n,
+          isFrozen: bits(config, 57, 1) === 1n,
+          isPaused: bits(config, 60, 1) === 1n,
+          liquidationProtocolFeeBps: bits(config, 152, 16),
+          aToken: r.aToken,
+          variableDebtToken: r.variableDebtToken,
+          stableDebtToken: r.stableDebtToken,
+          priceBase8: r.priceBase8,
+          liquidityIndexRay: r.liquidityIndexRay,
+          variableBorrowIndexRay: r.variableBorrowIndexRay,
+          liquidationGracePeriodUntil: r.liquidationGracePeriodUntil,
+          availableLiquidityUnits: virtual === undefined || held < virtual ? held : virtual,
+          eModeCategory: this.eModeModel === 'liquid' ? 0 : Number(bits(config, 168, 8)),
+        };
+      }),
+    );
+    return { block, oracle: first.oracle, blockTimestamp: first.blockTimestampSec, reserves, priceOracleSentinel: first.priceOracleSentinel };
+  }
+
+  private async readMarketPerCall(block: number): Promise<MarketSnapshot> {
     const blockTag = block;
     const [assetList, addressesProvider, header] = await Promise.all([
       this.pool.getReservesList({ blockTag }) as Promise<string[]>,
@@ -249,32 +428,108 @@ export class AaveV3PositionReader {
   }
 
   private async readUserPosition(user: string, block: number): Promise<UserPosition> {
+    if (this.mode === 'lens') {
+      try {
+        return await this.readUserPositionWithLens(user, block);
+      } catch (err) {
+        if (!(err instanceof LensRefused)) throw err;
+        this.fallBack(err);
+      }
+    }
+    return this.readUserPositionPerCall(user, block);
+  }
+
+  /** The user's reads in one lens call (PositionLens.sol, user layout), next to the block's cached market. */
+  private async readUserPositionWithLens(user: string, block: number): Promise<UserPosition> {
+    const [market, raw] = await Promise.all([
+      this.marketAt(block),
+      this.lensCall(user, POSITION_LENS_FLAGS.user | this.lensFlags, 0, block),
+    ]);
+    const lens = decodePositionLensUser(raw);
+    if (lens.reserveCount !== market.reserves.length) {
+      throw new Error(`position lens (user) at block ${block} saw ${lens.reserveCount} reserves, the market snapshot ${market.reserves.length}`);
+    }
+    let category: EModeCategorySnapshot | undefined;
+    if (lens.eModeCategory !== 0) {
+      category = this.categoryFromLens(lens);
+      // Read at this block like eModeCategoryAt's: later asks for it need no call.
+      const key = `${block}:${lens.eModeCategory}`;
+      if (!this.categories.has(key)) this.rememberCategory(key, block, Promise.resolve(category));
+    }
+    const reserves = lens.entries.map((entry): ReservePosition => {
+      const reserve = market.reserves[entry.index];
+      if (getAddress(reserve.asset) !== entry.asset) {
+        throw new Error(`position lens (user) at block ${block}: reserve ${entry.index} is ${entry.asset}, the market snapshot's ${reserve.asset}`);
+      }
+      return this.reservePosition(reserve, category, lens.userConfiguration, {
+        collateral: entry.collateralUnits,
+        scaledCollateral: entry.scaledCollateral,
+        debt: entry.variableDebtUnits,
+        scaledDebt: entry.scaledVariableDebt,
+        stableDebt: entry.stableDebtUnits,
+      });
+    });
+    return { user, ruleSet: this.ruleSet, blockTimestamp: market.blockTimestamp, priceOracleSentinel: market.priceOracleSentinel, reserves };
+  }
+
+  /**
+   * A reserve of the user's position from its balances: eMode's LT, bonus and price where the category applies
+   * (GenericLogic.calculateUserAccountData, LiquidationLogic: _getConfigurationData on V3.0, the collateral bitmap
+   * on 3.2+).
+   */
+  private reservePosition(
+    reserve: ReserveSnapshot,
+    category: EModeCategorySnapshot | undefined,
+    userConfig: bigint,
+    balances: { collateral: bigint; scaledCollateral: bigint; debt: bigint; scaledDebt: bigint; stableDebt: bigint },
+  ): ReservePosition {
+    const applies = category !== undefined && category.appliesTo(reserve);
+    const { liquidationThresholdBps, liquidationBonusBps, priceBase8 } = !applies
+      ? { liquidationThresholdBps: reserve.liquidationThresholdBps, liquidationBonusBps: reserve.liquidationBonusBps, priceBase8: reserve.priceBase8 }
+      : {
+          // V3.0 counts a reserve as collateral only when its own LT is non-zero, whatever its category's LT.
+          liquidationThresholdBps: this.eModeModel !== 'liquid' && reserve.liquidationThresholdBps === 0n ? 0n : category.liquidationThresholdBps,
+          liquidationBonusBps: category.liquidationBonusBps,
+          priceBase8: category.priceBase8 ?? reserve.priceBase8,
+        };
+    return {
+      asset: reserve.asset,
+      decimals: reserve.decimals,
+      priceBase8,
+      collateralBalanceUnits: balances.collateral,
+      debtBalanceUnits: balances.debt + balances.stableDebt,
+      // UserConfiguration: bit 2·id+1 = using as collateral.
+      usageAsCollateralEnabled: bits(userConfig, reserve.id * 2 + 1, 1) === 1n,
+      liquidationThresholdBps,
+      liquidationBonusBps,
+      liquidationProtocolFeeBps: reserve.liquidationProtocolFeeBps,
+      isActive: reserve.isActive,
+      isPaused: reserve.isPaused,
+      isFrozen: reserve.isFrozen,
+      liquidationGracePeriodUntil: reserve.liquidationGracePeriodUntil,
+      availableLiquidityUnits: reserve.availableLiquidityUnits,
+      scaled: {
+        scaledATokenBalance: balances.scaledCollateral,
+        liquidityIndexRay: reserve.liquidityIndexRay,
+        scaledVariableDebt: balances.scaledDebt,
+        variableBorrowIndexRay: reserve.variableBorrowIndexRay,
+      },
+    };
+  }
+
+  private async readUserPositionPerCall(user: string, block: number): Promise<UserPosition> {
     const blockTag = block;
     const [market, userConfig, eModeCategory] = await Promise.all([
       this.marketAt(block),
       this.pool.getUserConfiguration(user, { blockTag }) as Promise<bigint>,
       this.pool.getUserEMode(user, { blockTag }) as Promise<bigint>,
     ]);
-    // eMode: the category's LT and bonus replace the reserve's for the collateral it covers, and on V3.0–3.1 its
-    // price source prices every reserve of the category (GenericLogic.calculateUserAccountData,
-    // LiquidationLogic: _getConfigurationData on V3.0, the collateral bitmap on 3.2+).
+    // eMode: the category's LT and bonus replace the reserve's for the collateral it covers (reservePosition).
     const category = eModeCategory === 0n ? undefined : await this.eModeCategoryAt(Number(eModeCategory), block);
-    const effective = (reserve: ReserveSnapshot) => {
-      if (!category || !category.appliesTo(reserve)) {
-        return { liquidationThresholdBps: reserve.liquidationThresholdBps, liquidationBonusBps: reserve.liquidationBonusBps, priceBase8: reserve.priceBase8 };
-      }
-      return {
-        // V3.0 counts a reserve as collateral only when its own LT is non-zero, whatever its category's LT.
-        liquidationThresholdBps: this.eModeModel !== 'liquid' && reserve.liquidationThresholdBps === 0n ? 0n : category.liquidationThresholdBps,
-        liquidationBonusBps: category.liquidationBonusBps,
-        priceBase8: category.priceBase8 ?? reserve.priceBase8,
-      };
-    };
     const reserves = await Promise.all(
       market.reserves.map(async (reserve): Promise<ReservePosition> => {
-        // UserConfiguration: bit 2·id = borrowing, bit 2·id+1 = using as collateral.
+        // UserConfiguration: bit 2·id = borrowing.
         const borrowing = bits(userConfig, reserve.id * 2, 1) === 1n;
-        const usingAsCollateral = bits(userConfig, reserve.id * 2 + 1, 1) === 1n;
         const aToken = new Contract(reserve.aToken, TOKEN_ABI, this.provider);
         const variableDebt = new Contract(reserve.variableDebtToken, TOKEN_ABI, this.provider);
         const hasStableDebt = this.features.stableDebt && reserve.stableDebtToken !== ZeroAddress && borrowing;
@@ -287,29 +542,7 @@ export class AaveV3PositionReader {
             ? (new Contract(reserve.stableDebtToken, TOKEN_ABI, this.provider).balanceOf(user, { blockTag }) as Promise<bigint>)
             : Promise.resolve(0n),
         ]);
-        const { liquidationThresholdBps, liquidationBonusBps, priceBase8 } = effective(reserve);
-        return {
-          asset: reserve.asset,
-          decimals: reserve.decimals,
-          priceBase8,
-          collateralBalanceUnits: collateral,
-          debtBalanceUnits: debt + stableDebt,
-          usageAsCollateralEnabled: usingAsCollateral,
-          liquidationThresholdBps,
-          liquidationBonusBps,
-          liquidationProtocolFeeBps: reserve.liquidationProtocolFeeBps,
-          isActive: reserve.isActive,
-          isPaused: reserve.isPaused,
-          isFrozen: reserve.isFrozen,
-          liquidationGracePeriodUntil: reserve.liquidationGracePeriodUntil,
-          availableLiquidityUnits: reserve.availableLiquidityUnits,
-          scaled: {
-            scaledATokenBalance: scaledCollateral,
-            liquidityIndexRay: reserve.liquidityIndexRay,
-            scaledVariableDebt: scaledDebt,
-            variableBorrowIndexRay: reserve.variableBorrowIndexRay,
-          },
-        };
+        return this.reservePosition(reserve, category, userConfig, { collateral, scaledCollateral, debt, scaledDebt, stableDebt });
       }),
     );
     return {
