@@ -15,6 +15,7 @@ import { healthScan } from './health-scan';
 import { liquidationGas } from './liquidation-gas';
 import { oracleBackrun } from './oracle-backrun';
 import { rpcCalls } from './rpc-calls';
+import { rpcPerDecision } from './rpc-per-decision';
 import { worldBoot } from './world-boot';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -35,6 +36,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'batch-gas': batchGas,
   'rpc-calls': () => rpcCalls(),
   'oracle-backrun': oracleBackrun,
+  'rpc-per-decision': rpcPerDecision,
 };
 
 async function main(): Promise<void> {

@@ -109,9 +109,9 @@ export interface PositionReaderOptions {
   mode?: PositionReadMode;
   /**
    * Gas allowance of a lens call (anvil needs an explicit gas on big eth_calls). A call pays ~0.3M for its 7 KB of
-   * creation code (calldata floor), 200 a byte of returned data (≤ 4.7M for 72 reserves) and the reads; the default
-   * covers 72 reserves and stays under geth's default eth_call cap (RPCGasCap, 50M). bench/rpc-per-decision.ts
-   * reports what the calls used.
+   * creation code (calldata floor), 200 a byte of returned data (≤ 4.7M for 72 reserves) and the reads: 3.0M for
+   * the market and 1.4M for a user on the 24-reserve local market (bench/rpc-per-decision.ts). The default covers 72
+   * reserves and stays under geth's default eth_call cap (RPCGasCap, 50M).
    */
   gas?: bigint;
   /** Told once when the node refuses the lens call and the reader falls back to per-call reads. */
