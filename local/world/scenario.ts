@@ -48,10 +48,14 @@ import type { PoolListing } from './dex/pools';
 
 export const SCENARIO_DIR = join(__dirname, '..', 'scenarios');
 
-/** The reserves a local market can list, with their token decimals. */
-export const ASSET_DECIMALS = { WETH: 18, USDC: 6, WBTC: 8 } as const;
-export type AssetSymbol = keyof typeof ASSET_DECIMALS;
-export const ASSET_SYMBOLS = Object.keys(ASSET_DECIMALS) as AssetSymbol[];
+/**
+ * A reserve's symbol. Any symbol may be listed (`many-reserves` lists 24); WETH, USDC and WBTC have known
+ * decimals, every other asset gives its own (`"decimals": 18`).
+ */
+export type AssetSymbol = string;
+/** Token decimals of the assets a scenario may list without giving them. */
+export const ASSET_DECIMALS: Readonly<Record<string, number>> = { WETH: 18, USDC: 6, WBTC: 8 };
+export const ASSET_SYMBOLS: readonly AssetSymbol[] = Object.keys(ASSET_DECIMALS);
 
 /** Oracle prices are in the market's base currency: USD with 8 decimals, as on Aave's standard markets. */
 export const PRICE_DECIMALS = 8;
@@ -63,9 +67,9 @@ export const WHALE_MIN_HEALTH_FACTOR = 2;
 /** Label of the utilisation whale among the seeded borrowers. */
 export const WHALE_LABEL = 'utilisation-whale';
 
-const assetSymbol = z.enum(ASSET_SYMBOLS as [AssetSymbol, ...AssetSymbol[]], {
-  error: () => `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})`,
-});
+const assetSymbol = z
+  .string({ error: 'must be an asset symbol' })
+  .regex(/^[A-Za-z][A-Za-z0-9]{0,10}$/, 'must be an asset symbol: a letter, then up to 10 letters or digits');
 
 const positiveDecimalString = z
   .string({ error: 'must be a decimal string of token units, e.g. "10.5"' })
@@ -106,6 +110,8 @@ const assetParams = z
     protocolFeeBps: bps('protocolFeeBps', 0, 10_000),
     reserveFactorBps: bps('reserveFactorBps', 0, 10_000).default(1_000),
     borrowingEnabled: z.boolean().default(true),
+    /** Token decimals: required for an asset other than WETH (18), USDC (6) and WBTC (8). */
+    decimals: z.number({ error: 'must be a whole number of decimals' }).int('must be a whole number of decimals').min(1, 'must be at least 1').max(36, 'must be at most 36').optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -122,7 +128,7 @@ const assetParams = z
     }
   });
 
-const amounts = z.partialRecord(assetSymbol, positiveDecimalString);
+const amounts = z.record(assetSymbol, positiveDecimalString);
 
 /** An eMode category id (uint8, 0 = none): a key of `emodeCategories`. */
 const eModeId = z.number({ error: 'must be an eMode category id (1-255)' }).int('must be a whole number').min(1, 'must be at least 1').max(255, 'must be at most 255');
@@ -202,7 +208,7 @@ const shockSpec = z
     asset: assetSymbol.optional(),
     priceUsd: priceUsd.optional(),
     prices: z
-      .partialRecord(assetSymbol, priceUsd)
+      .record(assetSymbol, priceUsd)
       .refine((m) => Object.keys(m).length > 0, 'needs at least one asset (or leave "prices" out and give "baseFeeGwei")')
       .optional(),
     /** The chain's base fee from this step's block until the next step that gives one. */
@@ -254,6 +260,8 @@ const dexSpec = z
   .object({
     defaultDepthUsd: depthUsd.refine((usd) => usd > 0n, 'must be greater than zero').default(BigInt(DEFAULT_DEX_DEPTH_USD)),
     defaultFeeTier: feeTier.default(DEFAULT_DEX_FEE_TIER),
+    /** `all`: a pool per pair of listed assets; `weth`: one per asset against WETH, and the pairs listed in `pools`. */
+    pairs: z.enum(['all', 'weth'], { error: 'must be "all" or "weth"' }).optional(),
     /** Keyed `A/B` in either order; a pool not listed gets the defaults. */
     pools: z.record(z.string(), z.object({ depthUsd: depthUsd.optional(), feeTier: feeTier.optional() }).strict()).default({}),
   })
@@ -283,10 +291,7 @@ export const scenarioSchema = z
     aave: z.enum(['v3.6', 'v3.0'], { error: 'must be "v3.6" or "v3.0"' }).default('v3.6'),
     /** Seconds between blocks once the world runs; 0 = a block per transaction (automine). */
     blockTimeSec: z.number().int('must be a whole number of seconds').min(0).max(60).default(2),
-    assets: z
-      .object({ WETH: assetParams.optional(), USDC: assetParams.optional(), WBTC: assetParams.optional() })
-      .strict()
-      .refine((a) => Object.keys(a).length >= 2, 'needs at least two assets'),
+    assets: z.record(assetSymbol, assetParams).refine((a) => Object.keys(a).length >= 2, 'needs at least two assets'),
     /** eMode categories by id ("1" … "255"); borrowers enter one with `emode`. */
     emodeCategories: z
       .record(z.string().regex(/^(?:[1-9]\d?|1\d\d|2[0-4]\d|25[0-5])$/, 'eMode category ids are 1 to 255'), eModeCategorySpec)
@@ -305,7 +310,7 @@ export const scenarioSchema = z
     demo: demoSpec.optional(),
     /** Reserves left nearly fully borrowed after seeding (see the file comment). */
     utilisation: z
-      .partialRecord(assetSymbol, utilisationTarget)
+      .record(assetSymbol, utilisationTarget)
       .refine((m) => Object.keys(m).length > 0, 'needs at least one asset')
       .optional(),
   })
@@ -315,6 +320,17 @@ export const scenarioSchema = z
     const requireListed = (asset: string, path: (string | number)[]) => {
       if (!listed.has(asset)) ctx.addIssue({ code: 'custom', path, message: `asset ${asset} is not listed under "assets"` });
     };
+    if (s.dex?.pairs === 'weth' && !listed.has('WETH')) ctx.addIssue({ code: 'custom', path: ['dex', 'pairs'], message: '"weth" pairs every asset with WETH, which is not listed' });
+    for (const [symbol, a] of Object.entries(s.assets)) {
+      if (a.decimals === undefined && ASSET_DECIMALS[symbol] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['assets', symbol, 'decimals'], message: `is required for an asset other than ${ASSET_SYMBOLS.join(', ')}` });
+      }
+      // ConfiguratorLogic.executeInitReserve (3.2+) refuses assets with 5 decimals or fewer.
+      const decimals = a.decimals ?? ASSET_DECIMALS[symbol];
+      if (s.aave === 'v3.6' && decimals !== undefined && decimals <= 5) {
+        ctx.addIssue({ code: 'custom', path: ['assets', symbol, 'decimals'], message: 'must be at least 6 on Aave v3.6 (it refuses assets with 5 decimals or fewer)' });
+      }
+    }
     const categories = s.emodeCategories ?? {};
     const v30Members = new Map<string, string>();
     for (const [id, c] of Object.entries(categories)) {
@@ -375,7 +391,8 @@ export const scenarioSchema = z
     });
     const pairsSeen = new Map<string, string>();
     for (const key of Object.keys(s.dex?.pools ?? {})) {
-      const parsed = parsePair(key, ASSET_SYMBOLS);
+      // Any well-formed symbol parses; one that is not listed is then reported as such.
+      const parsed = parsePair(key, key.split('/').filter((part) => assetSymbol.safeParse(part).success));
       if (parsed.kind === 'invalid') {
         ctx.addIssue({ code: 'custom', path: ['dex', 'pools', key], message: parsed.reason });
         continue;
@@ -408,7 +425,8 @@ function generateBlocks(
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type ParsedScenario = z.output<typeof scenarioSchema>;
-export type AssetParams = z.output<typeof assetParams>;
+/** A listed asset's parameters, its token decimals filled in (known or given). */
+export type AssetParams = Omit<z.output<typeof assetParams>, 'decimals'> & { decimals: number };
 
 /** A position to open, in token units (bigint, the token's own decimals). */
 export interface PositionSpec {
@@ -495,6 +513,8 @@ export interface DexSpec {
   /** Whole USD per side of a pool not listed in `pools`. */
   defaultDepthUsd: bigint;
   defaultFeeTier: FeeTier;
+  /** Which pairs get a pool: every pair, or each asset against WETH (plus those listed in `pools`). */
+  pairs: 'all' | 'weth';
   pools: Record<string, { depthUsd: bigint; feeTier: FeeTier }>;
 }
 
@@ -506,6 +526,11 @@ export class ScenarioError extends Error {
     super(`invalid scenario ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ScenarioError';
   }
+}
+
+/** The parsed assets with their decimals: given, or known for WETH, USDC and WBTC (validated before). */
+function withDecimals(assets: Record<AssetSymbol, z.output<typeof assetParams>>): Record<AssetSymbol, AssetParams> {
+  return Object.fromEntries(Object.entries(assets).map(([symbol, a]) => [symbol, { ...a, decimals: a.decimals ?? ASSET_DECIMALS[symbol]! }]));
 }
 
 function numberToPlainString(n: number): string {
@@ -527,8 +552,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
         return issue.keys
           .map((key) => {
             const where = formatPath([...issue.path, key]);
-            const isAssetMap = ['assets', 'collateral', 'debt', 'utilisation', 'prices'].includes(String(issue.path.at(-1)));
-            return `${where}: ${isAssetMap ? `unknown asset (expected one of ${ASSET_SYMBOLS.join(', ')})` : 'unknown field'}`;
+            return `${where}: unknown field`;
           })
           .join('\n  - ');
       }
@@ -538,7 +562,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     });
     throw new ScenarioError(source, problems);
   }
-  const parsed = result.data;
+  const parsed = { ...result.data, assets: withDecimals(result.data.assets) };
   const problems: string[] = [];
   const positions: PositionSpec[] = parsed.borrowers.map((b, i) => {
     const label = `borrowers[${i}]`;
@@ -546,9 +570,9 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
       Object.fromEntries(
         Object.entries(m).map(([asset, amount]) => {
           try {
-            return [asset, parseUnits(amount, ASSET_DECIMALS[asset as AssetSymbol])];
+            return [asset, parseUnits(amount!, parsed.assets[asset]!.decimals)];
           } catch {
-            problems.push(`${label}.${side}.${asset}: "${amount}" has more decimals than ${asset} (${ASSET_DECIMALS[asset as AssetSymbol]})`);
+            problems.push(`${label}.${side}.${asset}: "${amount}" has more decimals than ${asset} (${parsed.assets[asset]!.decimals})`);
             return [asset, 0n];
           }
         }),
@@ -583,7 +607,7 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
     positions,
     shocks,
     sources: parsed.sources ?? [],
-    dex: resolveDexSpec(parsed.dex),
+    dex: resolveDexSpec(parsed.dex, Object.keys(parsed.assets)),
     demo: { signers: (parsed.demo?.signers ?? 1) as DemoSpec['signers'], workerConcurrency: parsed.demo?.workerConcurrency ?? 2, timeoutSec: parsed.demo?.timeoutSec ?? 240 },
     ...(utilisation ? { utilisation } : {}),
   };
@@ -593,10 +617,10 @@ export function parseScenario(value: unknown, source = '<inline>'): Scenario {
  * What the liquidity provider supplies to each reserve the positions borrow: twice their total debt in it plus one
  * unit of the token, so utilisation stays near 50 % and every borrow fits.
  */
-export function liquidityProviderSupplyUnits(positions: readonly PositionSpec[]): Partial<Record<AssetSymbol, bigint>> {
+export function liquidityProviderSupplyUnits(positions: readonly PositionSpec[], assets: Partial<Record<AssetSymbol, AssetParams>>): Partial<Record<AssetSymbol, bigint>> {
   const supply: Partial<Record<AssetSymbol, bigint>> = {};
   for (const [asset, debt] of Object.entries(sumUnits(positions, 'debt')) as [AssetSymbol, bigint][]) {
-    supply[asset] = debt * 2n + 10n ** BigInt(ASSET_DECIMALS[asset]);
+    supply[asset] = debt * 2n + 10n ** BigInt(assets[asset]!.decimals);
   }
   return supply;
 }
@@ -622,10 +646,10 @@ function resolveUtilisation(
 ): UtilisationSpec | undefined {
   const collateralTotals = sumUnits(positions, 'collateral');
   const debtTotals = sumUnits(positions, 'debt');
-  const lpSupply = liquidityProviderSupplyUnits(positions);
+  const lpSupply = liquidityProviderSupplyUnits(positions, assets);
   const reserves: UtilisationSpec['reserves'] = {};
   const whaleDebt: Partial<Record<AssetSymbol, bigint>> = {};
-  const format = (asset: AssetSymbol, units: bigint) => `${formatUnits(units, ASSET_DECIMALS[asset])} ${asset}`;
+  const format = (asset: AssetSymbol, units: bigint) => `${formatUnits(units, assets[asset]!.decimals)} ${asset}`;
   for (const [asset, targetBps] of Object.entries(targets) as [AssetSymbol, bigint][]) {
     const suppliedUnits = (collateralTotals[asset] ?? 0n) + (lpSupply[asset] ?? 0n);
     const borrowedUnits = debtTotals[asset] ?? 0n;
@@ -643,7 +667,7 @@ function resolveUtilisation(
     reserves[asset] = { targetBps, suppliedUnits, borrowedUnits, whaleBorrowUnits, availableUnits: suppliedUnits - borrowedUnits - whaleBorrowUnits };
     whaleDebt[asset] = whaleBorrowUnits;
   }
-  const backing = ASSET_SYMBOLS.filter((symbol) => assets[symbol] && targets[symbol] === undefined && assets[symbol].ltvBps > 0).sort(
+  const backing = Object.keys(assets).filter((symbol) => assets[symbol] && targets[symbol] === undefined && assets[symbol].ltvBps > 0).sort(
     (a, b) => assets[b]!.liquidationThresholdBps - assets[a]!.liquidationThresholdBps,
   )[0];
   if (!backing) {
@@ -655,8 +679,8 @@ function resolveUtilisation(
   // Collateral = debt value × WHALE_OPENING_HEALTH_FACTOR / LT, in the backing asset's units, rounded up.
   const c = assets[backing]!;
   let debtBase = 0n;
-  for (const [asset, units] of Object.entries(whaleDebt) as [AssetSymbol, bigint][]) debtBase += valueBase8(asset, units, assets[asset]!.priceUsd);
-  const numerator = debtBase * WHALE_OPENING_HEALTH_FACTOR * 10_000n * 10n ** BigInt(ASSET_DECIMALS[backing]);
+  for (const [asset, units] of Object.entries(whaleDebt) as [AssetSymbol, bigint][]) debtBase += valueBase8(units, assets[asset]!.priceUsd, assets[asset]!.decimals);
+  const numerator = debtBase * WHALE_OPENING_HEALTH_FACTOR * 10_000n * 10n ** BigInt(c.decimals);
   const denominator = BigInt(c.liquidationThresholdBps) * c.priceUsd;
   const whale: PositionSpec = { label: WHALE_LABEL, collateral: { [backing]: (numerator + denominator - 1n) / denominator }, debt: whaleDebt };
 
@@ -676,16 +700,16 @@ function resolveUtilisation(
   return { reserves, whale };
 }
 
-function resolveDexSpec(spec: z.output<typeof dexSpec> | undefined): DexSpec {
+function resolveDexSpec(spec: z.output<typeof dexSpec> | undefined, symbols: readonly AssetSymbol[]): DexSpec {
   const defaultDepthUsd = spec?.defaultDepthUsd ?? BigInt(DEFAULT_DEX_DEPTH_USD);
   const defaultFeeTier = spec?.defaultFeeTier ?? DEFAULT_DEX_FEE_TIER;
   const pools: DexSpec['pools'] = {};
   for (const [key, pool] of Object.entries(spec?.pools ?? {})) {
-    const parsed = parsePair(key, ASSET_SYMBOLS);
+    const parsed = parsePair(key, symbols);
     if (parsed.kind === 'invalid') throw new Error(`dex.pools.${key}: ${parsed.reason}`); // rejected by the schema already
     pools[pairName(...parsed.assets)] = { depthUsd: pool.depthUsd ?? defaultDepthUsd, feeTier: pool.feeTier ?? defaultFeeTier };
   }
-  return { defaultDepthUsd, defaultFeeTier, pools };
+  return { defaultDepthUsd, defaultFeeTier, pairs: spec?.pairs ?? 'all', pools };
 }
 
 /**
@@ -693,8 +717,11 @@ function resolveDexSpec(spec: z.output<typeof dexSpec> | undefined): DexSpec {
  * for that pair or the defaults. Pairs whose depth is 0 are left out.
  */
 export function dexPoolListings(scenario: Pick<Scenario, 'assets' | 'dex'>): PoolListing[] {
-  const listed = ASSET_SYMBOLS.filter((symbol) => scenario.assets[symbol] !== undefined);
+  const listed = Object.keys(scenario.assets).filter((symbol) => scenario.assets[symbol] !== undefined);
+  // `weth`: a pool per asset against WETH (routes through WETH join any two), plus the pairs listed in `pools`.
+  const wanted = (a: AssetSymbol, b: AssetSymbol) => scenario.dex.pairs === 'all' || a === 'WETH' || b === 'WETH' || scenario.dex.pools[pairName(a, b)] !== undefined;
   return allPairs(listed)
+    .filter(([a, b]) => wanted(a, b))
     .map(([a, b]): PoolListing => {
       const spec = scenario.dex.pools[pairName(a, b)];
       return { assets: [a, b], depthUsd: spec?.depthUsd ?? scenario.dex.defaultDepthUsd, feeTier: spec?.feeTier ?? scenario.dex.defaultFeeTier };
@@ -721,8 +748,8 @@ export function loadScenario(nameOrPath: string): Scenario {
 }
 
 /** Value of an amount in base units (USD, 8 decimals), rounded down. */
-export function valueBase8(asset: AssetSymbol, amount: bigint, priceBase8: bigint): bigint {
-  return (amount * priceBase8) / 10n ** BigInt(ASSET_DECIMALS[asset]);
+export function valueBase8(amount: bigint, priceBase8: bigint, decimals: number): bigint {
+  return (amount * priceBase8) / 10n ** BigInt(decimals);
 }
 
 /**
@@ -734,11 +761,11 @@ export function openingHealthFactor(p: PositionSpec, assets: Partial<Record<Asse
   let debt = 0n;
   for (const [asset, amount] of Object.entries(p.collateral) as [AssetSymbol, bigint][]) {
     const a = effectiveParams(asset, assets, p.emode, eMode);
-    if (a) weightedCollateral += valueBase8(asset, amount, a.priceUsd) * BigInt(a.liquidationThresholdBps);
+    if (a) weightedCollateral += valueBase8(amount, a.priceUsd, assets[asset]!.decimals) * BigInt(a.liquidationThresholdBps);
   }
   for (const [asset, amount] of Object.entries(p.debt) as [AssetSymbol, bigint][]) {
     const a = effectiveParams(asset, assets, p.emode, eMode);
-    if (a) debt += valueBase8(asset, amount, a.priceUsd) * 10_000n;
+    if (a) debt += valueBase8(amount, a.priceUsd, assets[asset]!.decimals) * 10_000n;
   }
   return debt === 0n ? undefined : Number((weightedCollateral * 1_000_000n) / debt) / 1_000_000;
 }
@@ -807,10 +834,11 @@ function generatePositions(
     // Collateral in token units from a whole-cent USD value; debt sized for the drawn health factor:
     // debtBase = collateralBase × LT / HF, then converted to the debt token, rounded down (HF rounds up).
     const collateralCents = BigInt(Math.max(1, Math.round(collateralUsd * 100)));
-    const collateralAmount = (collateralCents * 10n ** BigInt(ASSET_DECIMALS[collateralAsset] + PRICE_DECIMALS - 2)) / c.priceUsd;
-    const collateralBase = valueBase8(collateralAsset, collateralAmount, c.priceUsd);
+    const collateralDecimals = assets[collateralAsset]!.decimals;
+    const collateralAmount = (collateralCents * 10n ** BigInt(collateralDecimals + PRICE_DECIMALS - 2)) / c.priceUsd;
+    const collateralBase = valueBase8(collateralAmount, c.priceUsd, collateralDecimals);
     const debtBase = (collateralBase * BigInt(c.liquidationThresholdBps) * 1_000_000n) / (10_000n * hfPpm);
-    const debtAmount = (debtBase * 10n ** BigInt(ASSET_DECIMALS[debtAsset])) / d.priceUsd;
+    const debtAmount = (debtBase * 10n ** BigInt(assets[debtAsset]!.decimals)) / d.priceUsd;
     if (collateralAmount === 0n || debtAmount === 0n) continue;
     positions.push({
       label: `${labelPrefix}[${i}]`,

@@ -16,7 +16,6 @@ import type { AaveMarket, DeployAaveMarket } from './aave/market';
 import { createPools, type DexDeployment, deployUniswapV3 } from './dex';
 import { UNISWAP_PACKAGES } from './dex/deploy-uniswap';
 import {
-  ASSET_DECIMALS,
   type AssetSymbol,
   type EModeCategorySpec,
   dexPoolListings,
@@ -216,7 +215,7 @@ export async function seedMarket(
   const tokens: Record<string, Contract> = {};
   const feeds: Record<string, Contract> = {};
   for (const symbol of symbols) {
-    tokens[symbol] = await admin.deploy(token, [`Local ${symbol}`, symbol, ASSET_DECIMALS[symbol]]);
+    tokens[symbol] = await admin.deploy(token, [`Local ${symbol}`, symbol, scenario.assets[symbol]!.decimals]);
     feeds[symbol] = await admin.deploy(feed, [PRICE_DECIMALS, `${symbol} / USD`, scenario.assets[symbol]!.priceUsd]);
   }
 
@@ -229,7 +228,7 @@ export async function seedMarket(
         const a = scenario.assets[symbol]!;
         return {
           symbol,
-          decimals: ASSET_DECIMALS[symbol],
+          decimals: scenario.assets[symbol]!.decimals,
           underlying: await tokens[symbol].getAddress(),
           feed: await feeds[symbol].getAddress(),
           ltvBps: a.ltvBps,
@@ -250,7 +249,7 @@ export async function seedMarket(
     await Promise.all(
       symbols.map(async (symbol) => [
         symbol,
-        { address: await tokens[symbol].getAddress(), decimals: ASSET_DECIMALS[symbol], priceBase8: scenario.assets[symbol]!.priceUsd },
+        { address: await tokens[symbol].getAddress(), decimals: scenario.assets[symbol]!.decimals, priceBase8: scenario.assets[symbol]!.priceUsd },
       ]),
     ),
   ) as Record<AssetSymbol, { address: string; decimals: number; priceBase8: bigint }>;
@@ -264,7 +263,7 @@ export async function seedMarket(
 
   // Liquidity for every borrowed asset (liquidityProviderSupplyUnits: twice its debt, so every borrow fits).
   const lpPool = new Contract(market.pool, POOL_SUPPLY_ABI, lp.signer);
-  for (const [asset, amount] of Object.entries(liquidityProviderSupplyUnits(scenario.positions)) as [AssetSymbol, bigint][]) {
+  for (const [asset, amount] of Object.entries(liquidityProviderSupplyUnits(scenario.positions, scenario.assets)) as [AssetSymbol, bigint][]) {
     const lpToken = lp.at(token, await tokens[asset].getAddress());
     await lp.send(lpToken, 'mint', [ACCOUNTS.liquidityProvider, amount]);
     await lp.send(lpToken, 'approve', [market.pool, amount]);

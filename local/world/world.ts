@@ -21,7 +21,7 @@ import { miningModeOf } from './dex/same-block';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type Fauxqs, startFauxqs } from './fauxqs';
 import { createQueues, createTables, localDynamoDbClient, localSqsClient, type QueueUrls, type TableNames } from './resources';
-import { ASSET_DECIMALS, ASSET_SYMBOLS, type AssetSymbol, PRICE_DECIMALS, type Scenario, type ShockStep } from './scenario';
+import { type AssetSymbol, PRICE_DECIMALS, type Scenario, type ShockStep } from './scenario';
 import { ACCOUNTS, commitSeedCache, pendingStatePath, readSeedCache, seedCacheKey, type SeededBorrower, seedMarket } from './seed';
 
 export interface WorldOptions {
@@ -520,7 +520,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 
     const movePool = (pair: string, pricesBase8: Partial<Record<AssetSymbol, bigint>>) =>
       oneAtATime(async () => {
-        const parsed = parsePair(pair, ASSET_SYMBOLS);
+        const parsed = parsePair(pair, Object.keys(scenario.assets));
         if (parsed.kind === 'invalid') throw new Error(`movePool(${pair}): ${parsed.reason}`);
         const pool = findPool(info.dex.pools, ...parsed.assets);
         if (!pool) throw new Error(`movePool(${pair}): this world has no ${pair} pool`);
@@ -561,7 +561,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const fundAccount = async (account: string): Promise<void> => {
       const owner = new JsonRpcSigner(provider, account);
       for (const [symbol, address] of Object.entries(info.tokens) as [AssetSymbol, string][]) {
-        const amount = (100_000_000n * 10n ** BigInt(ASSET_DECIMALS[symbol] + PRICE_DECIMALS)) / scenario.assets[symbol]!.priceUsd;
+        const amount = (100_000_000n * 10n ** BigInt(scenario.assets[symbol]!.decimals + PRICE_DECIMALS)) / scenario.assets[symbol]!.priceUsd;
         const token = new Contract(address, FUNDING_ABI, owner);
         for (const [method, args] of [['mint', [account, amount]], ['approve', [info.market.pool, MaxUint256]]] as const) {
           // Explicit fees: left to anvil, a transaction sent just after a block is priced at that moment's next

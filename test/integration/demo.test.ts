@@ -30,7 +30,7 @@ interface DemoReport {
   liquidations: { borrower: string; debtRepaidUsd: number }[];
 }
 
-describe.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'thin-pool', 'available-liquidity'])('npm run demo -- --scenario %s', (scenario) => {
+describe.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'thin-pool', 'available-liquidity', 'many-reserves'])('npm run demo -- --scenario %s', (scenario) => {
   it('liquidates every liquidatable account once, with no revert', () => {
     const report = join(mkdtempSync(join(tmpdir(), 'demo-')), 'report.json');
     const run = spawnSync(

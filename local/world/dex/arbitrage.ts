@@ -5,7 +5,7 @@
  * The arbitrageur mints its input (TestnetERC20 `mint` is open) and keeps what it buys.
  */
 import { Contract, Interface, type InterfaceAbi, type JsonRpcProvider, MaxUint256 } from 'ethers';
-import { ASSET_DECIMALS, type AssetSymbol } from '../scenario';
+import type { AssetSymbol } from '../scenario';
 import { UNISWAP_ARTIFACTS } from './deploy-uniswap';
 import type { DexPool } from './pools';
 import { TESTNET_ERC20_ABI } from './pools';
@@ -43,8 +43,8 @@ export function oracleTarget(pool: DexPool, pricesBase8: Partial<Record<AssetSym
   return {
     pool,
     sqrtPriceX96: sqrtPriceX96FromPrices(
-      { priceBase8: price(pool.symbol0), decimals: ASSET_DECIMALS[pool.symbol0] },
-      { priceBase8: price(pool.symbol1), decimals: ASSET_DECIMALS[pool.symbol1] },
+      { priceBase8: price(pool.symbol0), decimals: pool.decimals0 },
+      { priceBase8: price(pool.symbol1), decimals: pool.decimals1 },
     ),
   };
 }
@@ -82,12 +82,11 @@ export async function planPoolMoves(
     const state = await readPoolState(provider, pool.address);
     const move = swapInputToReachPrice(state.liquidity, state.sqrtPriceX96, sqrtPriceX96, pool.fee);
     if (move.kind === 'at-target') continue;
-    const symbolIn = move.zeroForOne ? pool.symbol0 : pool.symbol1;
     swaps.push({
       target,
       tokenIn: move.zeroForOne ? pool.token0 : pool.token1,
       tokenOut: move.zeroForOne ? pool.token1 : pool.token0,
-      amountIn: move.amountIn * 2n + 10n ** BigInt(ASSET_DECIMALS[symbolIn]),
+      amountIn: move.amountIn * 2n + 10n ** BigInt(move.zeroForOne ? pool.decimals0 : pool.decimals1),
     });
   }
 

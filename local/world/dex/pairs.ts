@@ -8,10 +8,19 @@ import type { AssetSymbol } from '../scenario';
 /** USDC quotes everything, WETH quotes WBTC. */
 const QUOTE_PRECEDENCE: readonly AssetSymbol[] = ['USDC', 'WETH', 'WBTC'];
 
+/** How strongly an asset quotes others: USDC, then WETH, then WBTC; any other asset after them, by symbol. */
+function quoteRank(asset: AssetSymbol): number {
+  const rank = QUOTE_PRECEDENCE.indexOf(asset);
+  return rank === -1 ? QUOTE_PRECEDENCE.length : rank;
+}
+
 /** Canonical name of the pair of two different assets, in either order. */
 export function pairName(a: AssetSymbol, b: AssetSymbol): string {
   if (a === b) throw new Error(`a pair needs two different assets, got ${a}/${b}`);
-  const [base, quote] = QUOTE_PRECEDENCE.indexOf(a) < QUOTE_PRECEDENCE.indexOf(b) ? [b, a] : [a, b];
+  const ra = quoteRank(a);
+  const rb = quoteRank(b);
+  const aQuotes = ra !== rb ? ra < rb : a < b;
+  const [base, quote] = aQuotes ? [b, a] : [a, b];
   return `${base}/${quote}`;
 }
 

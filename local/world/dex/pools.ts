@@ -27,6 +27,9 @@ export interface DexPool {
   token1: string;
   symbol0: AssetSymbol;
   symbol1: AssetSymbol;
+  /** Token decimals of token0 and token1. */
+  decimals0: number;
+  decimals1: number;
   /** Fee tier in hundredths of a bp (500 = 0.05 %): the `fee` of a path or of exactInputSingle. */
   fee: FeeTier;
   address: string;
@@ -122,7 +125,7 @@ export async function createPools(
       },
     ]);
     const address = String(await factory.getFunction('getPool').staticCall(token0, token1, p.fee));
-    pools.push({ pair: p.pair, token0, token1, symbol0: p.symbol0, symbol1: p.symbol1, fee: p.fee, address });
+    pools.push({ pair: p.pair, token0, token1, symbol0: p.symbol0, symbol1: p.symbol1, decimals0: token(p.symbol0).decimals, decimals1: token(p.symbol1).decimals, fee: p.fee, address });
   }
   return pools;
 }

@@ -11,6 +11,7 @@ import {
   ScenarioError,
   WHALE_LABEL,
 } from '../../../local/world/scenario';
+import { pairName } from '../../../local/world/dex/pairs';
 
 const ASSETS = {
   WETH: { priceUsd: 3000, ltvBps: 8000, liquidationThresholdBps: 8250, liquidationBonusBps: 10500, protocolFeeBps: 1000 },
@@ -37,8 +38,10 @@ function problemsOf(mutate: (s: Record<string, unknown>) => void): string {
 
 describe('scenario validation', () => {
   it.each([
-    ['unknown asset under assets', (s: Record<string, unknown>) => ((s.assets as Record<string, unknown>).DOGE = ASSETS.WETH), /assets\.DOGE: unknown asset/],
-    ['unknown collateral asset', (s: Record<string, unknown>) => (s.borrowers = [{ collateral: { DOGE: '1' }, debt: { USDC: '1' } }]), /borrowers\[0\]\.collateral\.DOGE: unknown asset/],
+    ['an asset of its own without decimals', (s: Record<string, unknown>) => ((s.assets as Record<string, unknown>).DOGE = ASSETS.WETH), /assets\.DOGE\.decimals: is required for an asset other than WETH, USDC, WBTC/],
+    ['a symbol that is not one', (s: Record<string, unknown>) => ((s.assets as Record<string, unknown>)['1INCH'] = { ...ASSETS.WETH, decimals: 18 }), /assets\.1INCH: must be an asset symbol/],
+    ['5 decimals on v3.6', (s: Record<string, unknown>) => ((s.assets as Record<string, unknown>).DOGE = { ...ASSETS.WETH, decimals: 5 }), /assets\.DOGE\.decimals: must be at least 6 on Aave v3\.6/],
+    ['unlisted collateral asset', (s: Record<string, unknown>) => (s.borrowers = [{ collateral: { DOGE: '1' }, debt: { USDC: '1' } }]), /borrowers\[0\]\.collateral\.DOGE: asset DOGE is not listed/],
     ['asset not listed', (s: Record<string, unknown>) => (s.borrowers = [{ collateral: { WBTC: '1' }, debt: { USDC: '1' } }]), /borrowers\[0\]\.collateral\.WBTC: asset WBTC is not listed/],
     ['negative amount', (s: Record<string, unknown>) => (s.borrowers = [{ collateral: { WETH: '-5' }, debt: { USDC: '1' } }]), /borrowers\[0\]\.collateral\.WETH: must be a non-negative decimal string/],
     ['non-numeric amount', (s: Record<string, unknown>) => (s.borrowers = [{ collateral: { WETH: 'ten' }, debt: { USDC: '1' } }]), /borrowers\[0\]\.collateral\.WETH: must be a non-negative decimal string/],
@@ -87,6 +90,29 @@ describe('scenario validation', () => {
   });
 });
 
+describe('scenario assets of any symbol', () => {
+  it('lists an asset of its own with its decimals, and keeps the known decimals of WETH, USDC and WBTC', () => {
+    const scenario = parseScenario({
+      ...VALID,
+      assets: { ...ASSETS, wstETH: { ...ASSETS.WETH, priceUsd: 3500, decimals: 18 }, PYUSD: { ...ASSETS.USDC, decimals: 6 } },
+      borrowers: [{ collateral: { wstETH: '1.25' }, debt: { PYUSD: '2000.5' } }],
+    });
+    expect(scenario.assets.wstETH!.decimals).toBe(18);
+    expect(scenario.assets.WETH!.decimals).toBe(18);
+    expect(scenario.assets.USDC!.decimals).toBe(6);
+    expect(scenario.positions[0]).toMatchObject({ collateral: { wstETH: 1_250_000_000_000_000_000n }, debt: { PYUSD: 2_000_500_000n } });
+  });
+
+  it('pairs every asset with WETH when the DEX asks for "weth" pairs, plus the pairs it lists', () => {
+    const scenario = parseScenario({
+      ...VALID,
+      assets: { ...ASSETS, LINK: { ...ASSETS.WETH, priceUsd: 15, decimals: 18 }, AAVE: { ...ASSETS.WETH, priceUsd: 300, decimals: 18 } },
+      dex: { pairs: 'weth', pools: { 'LINK/USDC': { depthUsd: 1000000 } } },
+    });
+    expect(dexPoolListings(scenario).map((l) => pairName(...l.assets)).sort()).toEqual(['LINK/USDC', 'AAVE/WETH', 'LINK/WETH', 'WETH/USDC'].sort());
+  });
+});
+
 describe('scenario expansion', () => {
   it('converts listed amounts to token units and prices to 8-decimal base units', () => {
     const scenario = parseScenario(VALID);
@@ -128,7 +154,7 @@ describe('scenario expansion', () => {
   it.each(readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')))('ships a valid %s scenario', (name) => {
     const scenario = loadScenario(name);
     expect(scenario.positions.length).toBeGreaterThan(0);
-    for (const p of scenario.positions) expect(openingHealthFactor(p, scenario.assets)).toBeGreaterThanOrEqual(1);
+    for (const p of scenario.positions) expect(openingHealthFactor(p, scenario.assets, { categories: scenario.emodeCategories, aave: scenario.aave })).toBeGreaterThanOrEqual(1);
   });
 
   it('ships small-positions under the $2,000 threshold and large with 10,000 borrowers', () => {
@@ -152,7 +178,7 @@ describe('scenario dex field', () => {
     ['a fractional depth', withDex({ pools: { 'WETH/USDC': { depthUsd: 1000.5 } } }), /dex\.pools\.WETH\/USDC\.depthUsd: must be a whole number of USD/],
     ['a depth given as a string', withDex({ defaultDepthUsd: '5000000' }), /dex\.defaultDepthUsd: must be a whole number of USD/],
     ['a zero default depth', withDex({ defaultDepthUsd: 0 }), /dex\.defaultDepthUsd: must be greater than zero/],
-    ['a pair with an unknown asset', withDex({ pools: { 'DOGE/USDC': { depthUsd: 1 } } }), /dex\.pools\.DOGE\/USDC: unknown asset DOGE \(expected one of WETH, USDC, WBTC\)/],
+    ['a pair with an unknown asset', withDex({ pools: { 'DOGE/USDC': { depthUsd: 1 } } }), /dex\.pools\.DOGE\/USDC: asset DOGE is not listed under "assets"/],
     ['a pair with an unlisted asset', withDex({ pools: { 'WBTC/USDC': { depthUsd: 1 } } }), /dex\.pools\.WBTC\/USDC: asset WBTC is not listed under "assets"/],
     ['a pair not written A/B', withDex({ pools: { 'WETH-USDC': { depthUsd: 1 } } }), /dex\.pools\.WETH-USDC: a pair is written "A\/B"/],
     ['a pair of one asset', withDex({ pools: { 'WETH/WETH': { depthUsd: 1 } } }), /dex\.pools\.WETH\/WETH: a pair needs two different assets/],
@@ -215,7 +241,7 @@ describe('scenario utilisation field', () => {
 
   it.each([
     ['an empty map', withUtilisation({}), /utilisation: needs at least one asset/],
-    ['an unknown asset', withUtilisation({ DOGE: 0.8 }), /utilisation\.DOGE: unknown asset \(expected one of WETH, USDC, WBTC\)/],
+    ['an unknown asset', withUtilisation({ DOGE: 0.8 }), /utilisation\.DOGE: asset DOGE is not listed under "assets"/],
     ['an unlisted asset', withUtilisation({ WBTC: 0.8 }), /utilisation\.WBTC: asset WBTC is not listed under "assets"/],
     ['a target of 0', withUtilisation({ WETH: 0 }), /utilisation\.WETH: must be greater than 0/],
     ['a target above 1', withUtilisation({ WETH: 1.2 }), /utilisation\.WETH: must be at most 1 \(everything supplied lent out\)/],
@@ -290,7 +316,7 @@ describe('scenario utilisation field', () => {
   it('counts the liquidity provider in what a borrowed reserve supplies', () => {
     // USDC: the LP supplies 2 × 20,000 + 1 = 40,001; 90 % is 36,000.9, of which the position borrows 20,000.
     const scenario = parseScenario({ ...VALID, utilisation: { USDC: 0.9 } });
-    expect(liquidityProviderSupplyUnits(scenario.positions)).toEqual({ USDC: 40_001_000_000n });
+    expect(liquidityProviderSupplyUnits(scenario.positions, scenario.assets)).toEqual({ USDC: 40_001_000_000n });
     expect(scenario.utilisation!.reserves.USDC).toEqual({
       targetBps: 9000n,
       suppliedUnits: 40_001_000_000n,
@@ -347,7 +373,7 @@ describe('scenario shock steps', () => {
   it.each([
     ['a step with neither prices nor a base fee', [{ afterBlocks: 3 }], /shocks\[0\]\.prices: a step needs "prices", "baseFeeGwei" or both/],
     ['empty prices', [{ afterBlocks: 3, prices: {} }], /shocks\[0\]\.prices: needs at least one asset/],
-    ['an unknown asset in prices', [{ afterBlocks: 3, prices: { DOGE: 1 } }], /shocks\[0\]\.prices\.DOGE: unknown asset/],
+    ['an unknown asset in prices', [{ afterBlocks: 3, prices: { DOGE: 1 } }], /shocks\[0\]\.prices\.DOGE: asset DOGE is not listed under "assets"/],
     ['a negative price in prices', [{ afterBlocks: 3, prices: { WETH: -1 } }], /shocks\[0\]\.prices\.WETH: must be a positive number of USD/],
     ['asset without priceUsd', [{ afterBlocks: 3, asset: 'WETH' }], /shocks\[0\]\.priceUsd: the one-asset form needs "priceUsd" with "asset"/],
     ['priceUsd without asset', [{ afterBlocks: 3, priceUsd: 2000 }], /shocks\[0\]\.asset: the one-asset form needs "asset" with "priceUsd"/],
