@@ -105,6 +105,7 @@ export class PipelineDashboard extends Construct {
       graph('Other failures and fallbacks per 5 minutes', [
         m.custom('scanner', 'UnreadableAccounts', { statistic: 'Sum', period: fiveMinutes, label: 'unreadable accounts (scanner)' }),
         m.custom('scanner', 'OracleLensFallbacks', { statistic: 'Sum', period: fiveMinutes, label: 'oracle lens refused (scanner)' }),
+        m.custom('scanner', 'UndatedFeeds', { statistic: 'Maximum', period: fiveMinutes, label: 'undatable oracle feeds (scanner)' }),
         m.circuitBreakerOpen(fiveMinutes),
         m.custom('worker', 'MalformedMessages', { statistic: 'Sum', period: fiveMinutes, label: 'malformed candidates' }),
         m.custom('worker', 'DeadLetteredCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'dead-lettered candidates' }),

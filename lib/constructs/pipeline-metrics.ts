@@ -37,6 +37,7 @@ export const CUSTOM_METRICS = {
     'CircuitBreakerOpen',
     'UnreadableAccounts',
     'OracleLensFallbacks',
+    'UndatedFeeds',
   ],
   // The capture metrics are sent only by runs that recorded a liquidation or deficit (functions/handlers/indexer.ts).
   indexer: ['BlocksBehindHead', 'LiquidationsByOthers', 'LiquidatedDebtUsdByUs', 'LiquidatedDebtUsdByOthers', 'BadDebtUsd'],
