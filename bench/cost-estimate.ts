@@ -159,6 +159,7 @@ const EVENT_ONLY_METRICS = new Set([
   'DeadLetteredCandidates',
   'ChunkRestPublishFailures',
   'PrivateSubmissionFallbacks',
+  'LensFallbacks',
   ...Object.values(BEST_EFFORT_METRICS),
 ]);
 

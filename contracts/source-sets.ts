@@ -22,6 +22,8 @@ const OWN: SourceSet = {
     'contracts/src/PositionOpener.sol',
     'contracts/src/HealthLens.sol',
     'contracts/src/OracleLens.sol',
+    'contracts/src/PositionLens.sol',
+    'contracts/src/QuoteLens.sol',
     'contracts/src/ConstantFeed.sol',
     'contracts/src/Liquidator.sol',
     // Test only: a swap router that attacks the Liquidator calling it (test/integration/liquidator-contract.test.ts).

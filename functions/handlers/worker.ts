@@ -477,6 +477,8 @@ export interface ExecutionOverrides {
   onBundleRefused?: (reason: string) => void;
   /** Receives each problem the start-up check reports without refusing the start (a signer without gas money). */
   onStartupWarning?: (warning: string) => void;
+  /** Receives the node's refusal when a lens (positions, quotes) falls back to one eth_call per read (once per lens). */
+  onLensFallback?: (reason: string) => void;
 }
 
 /** The bundle relay of the configuration, with its auth key (local key, or from Secrets Manager). */
@@ -512,7 +514,10 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   if (!keeperStateTable) throw new Error('executing candidates needs the kill switch and breakers (KEEPER_STATE_TABLE)');
   if (!config.worker.signer || !nativePriceAsset) throw new Error('executing candidates needs a signer (SIGNER_MODE, NATIVE_PRICE_ASSET)');
   const [signers, provider, privateProvider] = await Promise.all([signersFor(config), providerFromConfig(config), privateProviderFromConfig(config)]);
-  const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet, config.poolVersion);
+  // The position lens (one eth_call per block and per user) falls back to per-call reads if the node refuses it.
+  const lensOptions = { onFallback: overrides.onLensFallback };
+  const quoterOptions = { feeTiers: config.worker.swap.feeTiers, routes: config.worker.swap.routes, onFallback: overrides.onLensFallback };
+  const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet, config.poolVersion, lensOptions);
   const liquidator = await liquidatorAddressFromConfig(config, provider).then(
     (address): LiquidatorContract => new EthersLiquidatorContract(provider, address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
     (error: unknown) => {
@@ -560,11 +565,11 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   const relay = await bundleRelayFromConfig(config);
   // A candidate following a pending oracle update reads through the same adapters on a provider that applies it.
   const readersOn = (on: JsonRpcProvider) => {
-    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet, config.poolVersion);
+    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet, config.poolVersion, lensOptions);
     return {
       positions: aavePositionSource(overReader),
       liquidator: new EthersLiquidatorContract(on, liquidator.address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
-      quoter: new UniswapV3Quoter(on, config.worker.swap.quoter!, { feeTiers: config.worker.swap.feeTiers, routes: config.worker.swap.routes }),
+      quoter: new UniswapV3Quoter(on, config.worker.swap.quoter!, quoterOptions),
       flashTerms: new AaveV3FlashLoanTerms(on, config.pool),
       nativePrice: aaveOracleNativePrice(overReader, nativePriceAsset),
     };
@@ -575,7 +580,7 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
     sendLane: (address) => lanes.get(address) ?? createSendLane(),
     positions: aavePositionSource(reader),
     liquidator,
-    quoter: new UniswapV3Quoter(provider, config.worker.swap.quoter!, { feeTiers: config.worker.swap.feeTiers, routes: config.worker.swap.routes }),
+    quoter: new UniswapV3Quoter(provider, config.worker.swap.quoter!, quoterOptions),
     flashTerms: new AaveV3FlashLoanTerms(provider, config.pool),
     explainRevert: (txHash) => liquidator.revertOf(txHash),
     nativePrice: aaveOracleNativePrice(reader, nativePriceAsset),
@@ -670,6 +675,10 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
     },
     // The low-balance alarm reads SignerBalanceEth, emitted after every batch.
     onStartupWarning: (warning) => logger.warn('start-up check', { warning }),
+    onLensFallback: (reason) => {
+      metrics.addMetric('LensFallbacks', MetricUnit.Count, 1);
+      logger.warn('the node refused a lens call: read with one eth_call per item from now on', { reason });
+    },
   });
   const documents = createDocumentClient(config);
   const sqs = createSqsClient(config);

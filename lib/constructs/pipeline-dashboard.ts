@@ -111,6 +111,7 @@ export class PipelineDashboard extends Construct {
         m.custom('worker', 'DeadLetteredCandidates', { statistic: 'Sum', period: fiveMinutes, label: 'dead-lettered candidates' }),
         m.custom('worker', 'ChunkRestPublishFailures', { statistic: 'Sum', period: fiveMinutes, label: 'chunk rest not queued' }),
         m.custom('worker', 'PrivateSubmissionFallbacks', { statistic: 'Sum', period: fiveMinutes, label: 'private submission → public' }),
+        m.custom('worker', 'LensFallbacks', { statistic: 'Sum', period: fiveMinutes, label: 'position / quote lens refused (worker)' }),
       ]),
       new cloudwatch.GraphWidget({
         title: 'Indexer: blocks behind the head after each run (max per 5 minutes)',

@@ -59,6 +59,7 @@ export const CUSTOM_METRICS = {
     'DeadLetteredCandidates',
     'ChunkRestPublishFailures',
     'PrivateSubmissionFallbacks',
+    'LensFallbacks',
   ],
 } as const satisfies Partial<Record<PipelineFunctionName, readonly string[]>>;
 

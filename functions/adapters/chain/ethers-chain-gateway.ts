@@ -3,6 +3,7 @@
  * broadcast (through a private submission endpoint first when one is configured) and receipts.
  */
 import { type JsonRpcProvider, toQuantity } from 'ethers';
+import type { Eip1559GasPrice } from '../../domain';
 import type { BroadcastResult, ChainGateway, ReceiptSummary } from '../../ports/transactions';
 import { latestBlockNumber } from './provider';
 
@@ -56,20 +57,32 @@ export interface EthersChainGatewayOptions {
 
 export function ethersChainGateway(provider: JsonRpcProvider, options: EthersChainGatewayOptions = {}): ChainGateway {
   const pollMs = options.receiptPollMs ?? 200;
+  const feesByBlock = new Map<number, Promise<Eip1559GasPrice>>();
+  const readFeesAfter = async (block: number): Promise<Eip1559GasPrice> => {
+    // eth_feeHistory(1 block, newest = block): baseFeePerGas = [fee of block, fee of block + 1], the second
+    // computed by the node from block's gas use (EIP-1559); reward = [[percentile tip paid in block]].
+    const history = (await provider.send('eth_feeHistory', [toQuantity(1), toQuantity(block), [PRIORITY_FEE_PERCENTILE]])) as {
+      baseFeePerGas: string[];
+      reward?: string[][];
+    };
+    const nextBaseFee = BigInt(history.baseFeePerGas[history.baseFeePerGas.length - 1]);
+    const observedTip = BigInt(history.reward?.[0]?.[0] ?? 0);
+    const tip = observedTip > MIN_PRIORITY_FEE_WEI ? observedTip : MIN_PRIORITY_FEE_WEI;
+    // 2 × base fee + tip (ethers' own default) stays valid through six full blocks of base-fee rises.
+    return { baseFeePerGasWei: nextBaseFee, maxPriorityFeePerGasWei: tip, maxFeePerGasWei: 2n * nextBaseFee + tip };
+  };
   return {
     latestBlock: () => latestBlockNumber(provider),
-    async feesAfter(block) {
-      // eth_feeHistory(1 block, newest = block): baseFeePerGas = [fee of block, fee of block + 1], the second
-      // computed by the node from block's gas use (EIP-1559); reward = [[percentile tip paid in block]].
-      const history = (await provider.send('eth_feeHistory', [toQuantity(1), toQuantity(block), [PRIORITY_FEE_PERCENTILE]])) as {
-        baseFeePerGas: string[];
-        reward?: string[][];
-      };
-      const nextBaseFee = BigInt(history.baseFeePerGas[history.baseFeePerGas.length - 1]);
-      const observedTip = BigInt(history.reward?.[0]?.[0] ?? 0);
-      const tip = observedTip > MIN_PRIORITY_FEE_WEI ? observedTip : MIN_PRIORITY_FEE_WEI;
-      // 2 × base fee + tip (ethers' own default) stays valid through six full blocks of base-fee rises.
-      return { baseFeePerGasWei: nextBaseFee, maxPriorityFeePerGasWei: tip, maxFeePerGasWei: 2n * nextBaseFee + tip };
+    feesAfter(block) {
+      // One eth_feeHistory per block, shared by every decision made at it (the answer is fixed once the block is).
+      let fees = feesByBlock.get(block);
+      if (!fees) {
+        fees = readFeesAfter(block);
+        fees.catch(() => feesByBlock.delete(block));
+        feesByBlock.set(block, fees);
+        for (const old of [...feesByBlock.keys()].filter((b) => b < block - 4)) feesByBlock.delete(old);
+      }
+      return fees;
     },
     confirmedNonce: (address) => provider.getTransactionCount(address, 'latest'),
     async broadcast(rawTransaction) {
