@@ -34,7 +34,7 @@ import { encodePositionLensCall, POSITION_LENS_FLAGS } from '../functions/adapte
 import { UniswapV3Quoter } from '../functions/adapters/chain/uniswap-v3-quoter';
 import { loadPipelineConfig, type PipelineConfig } from '../functions/config/pipeline-config';
 import { calculateAccountData, type GasCosts, isBestSizing, priceImpactBudgetOf, selectPair } from '../functions/domain';
-import { aaveOracleNativePrice, aavePositionSource } from '../functions/handlers/worker';
+import { aaveOracleNativePrice, aavePositionSource } from '../functions/adapters/chain/aave-v3-protocol';
 import { planBest, planFunded } from '../functions/pipeline/funded-plan';
 import { sizingStrategyFor } from '../functions/pipeline/execute-candidate';
 import { QUEUES, TABLES } from '../lib/resources';

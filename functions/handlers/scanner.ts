@@ -19,12 +19,9 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { AaveV3OracleLensReader } from '../adapters/chain/aave-v3-oracle-lens-reader';
-import { AaveV3PendingUpdateWatch } from '../adapters/chain/aave-v3-pending-update-watch';
-import { AaveV3PositionChanges } from '../adapters/chain/aave-v3-position-changes';
-import { AaveV3HealthScanner } from '../adapters/chain/health-scan';
 import { latestBlockNumber } from '../adapters/chain/provider';
 import { providerFromConfig } from '../adapters/chain/rpc';
+import { aaveV3ScannerProtocol } from '../adapters/chain/aave-v3-scanner-protocol';
 import { ethersStartupChain } from '../adapters/chain/startup-chain';
 import { checkStartupOrClose, marketExpectations } from '../config/startup-check';
 import { createDocumentClient, createSqsClient } from '../adapters/aws/clients';
@@ -310,11 +307,12 @@ export async function scannerRuntimeFromConfig(
   return {
     store,
     queue,
-    accounts: new AaveV3HealthScanner(provider, config.pool, { chunkSize: config.scanner.chunkSize }),
-    // One eth_call per block; a node that refuses state overrides gets the per-call reader (4 + N calls).
-    oracle: new AaveV3OracleLensReader(provider, config.pool, { onFallback: options.onOracleFallback }),
-    changes: new AaveV3PositionChanges(provider, config.pool),
-    ...(config.scanner.followPendingUpdates ? { pendingUpdates: new AaveV3PendingUpdateWatch(provider, config.pool, { chunkSize: config.scanner.chunkSize }) } : {}),
+    // The lending protocol's reads, wired once (functions/ports/lending-protocol.ts).
+    ...aaveV3ScannerProtocol(provider, { pool: config.pool }).scannerReads({
+      chunkSize: config.scanner.chunkSize,
+      followPendingUpdates: config.scanner.followPendingUpdates,
+      onOracleFallback: options.onOracleFallback,
+    }),
     blocks: { latestBlockNumber: () => latestBlockNumber(provider) },
     breakers: config.tables.keeperState
       ? new DynamoDbExecutionBreakers(createDocumentClient(config), config.tables.keeperState, { scope: config.marketKey, ...config.worker.breakers })

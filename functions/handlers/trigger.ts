@@ -62,7 +62,7 @@ import { type Clock, systemClock } from '../ports/clock';
 import type { BreakerState, ExecutionBreakers } from '../ports/circuit-breakers';
 import type { LiquidationLedger } from '../ports/liquidation-ledger';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { AaveV3PositionReader } from '../adapters/chain/aave-v3-position-reader';
+import { aaveV3ExecutionProtocol } from '../adapters/chain/aave-v3-protocol';
 import { liquidatorAddressFromConfig, NoLiquidatorContractError } from '../adapters/chain/liquidator-address';
 import { EthersLiquidatorAdmin, type LiquidatorState } from '../adapters/chain/liquidator-admin-chain';
 import { sendAdminTransaction } from '../pipeline/liquidator-admin';
@@ -566,7 +566,7 @@ export async function triggerRuntimeFromConfig(
   try {
     const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true, onStartupWarning: options.onStartupWarning });
     const chain = new EthersLiquidatorAdmin(execution.provider);
-    const reader = new AaveV3PositionReader(execution.provider, config.pool, config.ruleSet, config.poolVersion);
+    const protocol = aaveV3ExecutionProtocol(execution.provider, { pool: config.pool, ruleSet: config.ruleSet, version: config.poolVersion });
     // Parameter Store exists on AWS only: the local world sets LIQUIDATOR_ADDRESS and never writes a parameter.
     let ssm: SSMClient | undefined;
     return {
@@ -596,7 +596,7 @@ export async function triggerRuntimeFromConfig(
           }
           return `nowhere: LIQUIDATOR_ADDRESS is set by hand here; set it to ${address}`;
         },
-        assets: async () => (await reader.marketAt(await execution.chain.latestBlock())).reserves.map((r) => r.asset),
+        assets: async () => protocol.marketAssets(await execution.chain.latestBlock()),
       },
       close: () => {
         scanner.close();

@@ -32,7 +32,6 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { BaseWallet, type JsonRpcProvider, SigningKey } from 'ethers';
 import { createDocumentClient, createDynamoDbClient, createKmsClient, createSqsClient } from '../adapters/aws/clients';
-import { AaveV3FlashLoanTerms } from '../adapters/chain/aave-v3-flash-loan-terms';
 import { NoLiquidatorContractError, liquidatorAddressFromConfig } from '../adapters/chain/liquidator-address';
 import { EthersLiquidatorContract } from '../adapters/chain/liquidator-contract';
 import { UniswapV3Quoter } from '../adapters/chain/uniswap-v3-quoter';
@@ -40,7 +39,7 @@ import { FlashbotsBundleRelay } from '../adapters/chain/flashbots-bundle-relay';
 import { oracleUpdateFollower } from '../adapters/chain/oracle-update-follower';
 import type { BundleRelay } from '../ports/bundle-relay';
 import type { LiquidatorContract } from '../ports/liquidator-contract';
-import { AaveV3PositionReader } from '../adapters/chain/aave-v3-position-reader';
+import { aaveV3ExecutionProtocol } from '../adapters/chain/aave-v3-protocol';
 import { ethersChainGateway } from '../adapters/chain/ethers-chain-gateway';
 import { KmsSigner } from '../adapters/chain/kms-signer';
 import { EthersSignerAdapter, LocalKeySigner } from '../adapters/chain/local-signer';
@@ -54,7 +53,6 @@ import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-
 import { DynamoDbLiquidationLedger } from '../adapters/store/dynamodb-liquidation-ledger';
 import { DynamoDbNonceLeases } from '../adapters/store/dynamodb-nonce-leases';
 import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
-import { sameAddress } from '../domain';
 import type { BorrowerStore } from '../ports/borrower-store';
 import { type Clock, systemClock } from '../ports/clock';
 import {
@@ -67,13 +65,11 @@ import {
 } from '../pipeline/candidate-message';
 import { type BestEffort, reportingBestEffort } from '../pipeline/best-effort';
 import {
-  type CandidatePositionSource,
   executeCandidate,
   followerDeps,
   type ExecuteCandidateDeps,
   type ExecuteCandidateInput,
   type ExecutionResult,
-  type NativePriceSource,
   sizingStrategyFor,
 } from '../pipeline/execute-candidate';
 import { type ExecutionBatchSession, executionBatchSession } from '../pipeline/batch-execution';
@@ -411,29 +407,6 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
 
 // ── Wiring ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Positions from the Aave reader, eMode included (its category's LT, bonus and, on V3.0–3.1, price). */
-export function aavePositionSource(reader: AaveV3PositionReader): CandidatePositionSource {
-  return {
-    async read(user, block) {
-      return { kind: 'position', position: await reader.readPosition(user, block) };
-    },
-  };
-}
-
-/**
- * The gas token's price: the Aave oracle's price of the wrapped-native reserve at the block, from the reader's
- * per-block market snapshot (already read for the position, so no extra call).
- */
-export function aaveOracleNativePrice(reader: AaveV3PositionReader, wrappedNativeAsset: string): NativePriceSource {
-  return {
-    async nativePriceBase8(block) {
-      const reserve = (await reader.marketAt(block)).reserves.find((r) => sameAddress(r.asset, wrappedNativeAsset));
-      if (!reserve) throw new Error(`NATIVE_PRICE_ASSET ${wrappedNativeAsset} is not a reserve of the market: its price prices gas`);
-      return reserve.priceBase8;
-    },
-  };
-}
-
 /** The configured keys as Signer ports: local keys (chain 31337 only, see pipeline-config.ts) or AWS KMS keys. */
 async function signersFor(config: PipelineConfig): Promise<Signer[]> {
   const signer = config.worker.signer!;
@@ -514,10 +487,12 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   if (!keeperStateTable) throw new Error('executing candidates needs the kill switch and breakers (KEEPER_STATE_TABLE)');
   if (!config.worker.signer || !nativePriceAsset) throw new Error('executing candidates needs a signer (SIGNER_MODE, NATIVE_PRICE_ASSET)');
   const [signers, provider, privateProvider] = await Promise.all([signersFor(config), providerFromConfig(config), privateProviderFromConfig(config)]);
-  // The position lens (one eth_call per block and per user) falls back to per-call reads if the node refuses it.
-  const lensOptions = { onFallback: overrides.onLensFallback };
+  // The lending protocol's reads, wired once (functions/ports/lending-protocol.ts); a lens the node refuses falls
+  // back to per-call reads, said once.
+  const market = { pool: config.pool, ruleSet: config.ruleSet, version: config.poolVersion };
+  const readOptions = { nativePriceAsset, onLensFallback: overrides.onLensFallback };
+  const protocolReads = aaveV3ExecutionProtocol(provider, market).executionReads(readOptions);
   const quoterOptions = { feeTiers: config.worker.swap.feeTiers, routes: config.worker.swap.routes, onFallback: overrides.onLensFallback };
-  const reader = new AaveV3PositionReader(provider, config.pool, config.ruleSet, config.poolVersion, lensOptions);
   const liquidator = await liquidatorAddressFromConfig(config, provider).then(
     (address): LiquidatorContract => new EthersLiquidatorContract(provider, address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
     (error: unknown) => {
@@ -564,26 +539,19 @@ export async function executeCandidateDepsFromConfig(config: PipelineConfig, ove
   const chainId = BigInt(config.chainId);
   const relay = await bundleRelayFromConfig(config);
   // A candidate following a pending oracle update reads through the same adapters on a provider that applies it.
-  const readersOn = (on: JsonRpcProvider) => {
-    const overReader = new AaveV3PositionReader(on, config.pool, config.ruleSet, config.poolVersion, lensOptions);
-    return {
-      positions: aavePositionSource(overReader),
-      liquidator: new EthersLiquidatorContract(on, liquidator.address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
-      quoter: new UniswapV3Quoter(on, config.worker.swap.quoter!, quoterOptions),
-      flashTerms: new AaveV3FlashLoanTerms(on, config.pool),
-      nativePrice: aaveOracleNativePrice(overReader, nativePriceAsset),
-    };
-  };
+  const readersOn = (on: JsonRpcProvider) => ({
+    ...aaveV3ExecutionProtocol(on, market).executionReads(readOptions),
+    liquidator: new EthersLiquidatorContract(on, liquidator.address, { gasHeadroomBps: config.worker.gasHeadroomBps }),
+    quoter: new UniswapV3Quoter(on, config.worker.swap.quoter!, quoterOptions),
+  });
   return {
     oracleUpdates: oracleUpdateFollower(provider, { readersOn, ...(relay ? { relay } : {}), onBundleRefused: overrides.onBundleRefused }),
     // One lane per signer and process: concurrent records lease, sign and broadcast one at a time per key.
     sendLane: (address) => lanes.get(address) ?? createSendLane(),
-    positions: aavePositionSource(reader),
+    ...protocolReads,
     liquidator,
     quoter: new UniswapV3Quoter(provider, config.worker.swap.quoter!, quoterOptions),
-    flashTerms: new AaveV3FlashLoanTerms(provider, config.pool),
     explainRevert: (txHash) => liquidator.revertOf(txHash),
-    nativePrice: aaveOracleNativePrice(reader, nativePriceAsset),
     chain,
     signers,
     ledger: new DynamoDbLiquidationLedger(documents, ledgerTable),

@@ -1,52 +1,58 @@
 /**
- * What the pipeline needs from a lending protocol, as role interfaces. The Aave V3 adapter
- * (functions/adapters/chain/aave-v3-protocol.ts) implements them; a second protocol (Morpho Blue is next)
- * implements the same ports and brings its own pure rules beside functions/domain, without changes here.
+ * The lending protocol as the pipeline reaches it: what the scanner reads at a block and what the worker reads to
+ * decide a liquidation. The Aave V3 adapter (functions/adapters/chain/aave-v3-protocol.ts) implements it, and each
+ * handler wires it once; a second protocol (Morpho Blue is next) is a second implementation, with its own pure
+ * rules beside functions/domain, and nothing else changes. The role interfaces are the use cases' own
+ * (scan-blocks, account-reads, execute-candidate, the liquidator contract's flash-loan terms).
  */
-import type { RuleSet, UserPosition } from '../domain';
+import type { PositionChangeSource } from '../pipeline/account-reads';
+import type { CandidatePositionSource, NativePriceSource } from '../pipeline/execute-candidate';
+import type { AccountScanner, OracleSource, PendingUpdateWatch } from '../pipeline/scan-blocks';
+import type { FlashLoanTermsSource } from './liquidator-contract';
 
-/** One account's headline health, as the protocol reports it (base currency, 8 decimals). */
-export interface AccountHealthReading {
-  user: string;
-  totalCollateralBase: bigint;
-  totalDebtBase: bigint;
-  /** WAD; 2^256 − 1 when the account has no debt. */
-  healthFactorWad: bigint;
+/** What the scanner reads: account health in chunks, the oracle once per block, what changed, pending updates. */
+export interface ScannerProtocolReads {
+  accounts: AccountScanner;
+  oracle: OracleSource;
+  changes: PositionChangeSource;
+  /** Only when the scanner follows pending oracle updates. */
+  pendingUpdates?: PendingUpdateWatch;
 }
 
-export interface HealthScanner {
-  /** Health of many accounts, every read pinned to `block`. */
-  scan(users: readonly string[], block: number): Promise<{ accounts: AccountHealthReading[]; rpcCalls: number }>;
+/** What the worker reads to decide one liquidation: the position, the flash-loan terms, the gas token's price. */
+export interface ExecutionProtocolReads {
+  positions: CandidatePositionSource;
+  flashTerms: FlashLoanTermsSource;
+  nativePrice: NativePriceSource;
 }
 
-export interface PositionReader {
-  readonly ruleSet: RuleSet;
-  /** The full position at `block`, with everything the liquidation rules need. */
-  readPosition(user: string, block: number): Promise<UserPosition>;
+export interface ScannerReadOptions {
+  /** Accounts per health read. */
+  chunkSize: number;
+  followPendingUpdates: boolean;
+  /** Told once when the node refuses the one-call oracle read and the adapter reads per call. */
+  onOracleFallback?: (reason: string) => void;
 }
 
-export interface LiquidationCall {
-  collateralAsset: string;
-  debtAsset: string;
-  user: string;
-  debtToCoverUnits: bigint;
-  receiveAToken: boolean;
+export interface ExecutionReadOptions {
+  /** The reserve whose price is the gas token's (WETH on Ethereum). */
+  nativePriceAsset: string;
+  /** Told once when the node refuses a one-call read (a lens) and the adapter reads per call. */
+  onLensFallback?: (reason: string) => void;
 }
 
-export type LiquidationSimulation =
-  | { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint }
-  | { kind: 'revert'; block: number; reason: string; data?: string };
-
-export interface LiquidationSimulator {
-  /** Target and calldata of the call (what a signer will sign). */
-  buildTransaction(call: LiquidationCall): { to: string; data: string };
-  /** Would the call succeed from `from` on the state of `block`, and with what gas limit? */
-  simulate(call: LiquidationCall, from: string, block: number): Promise<LiquidationSimulation>;
-}
-
-export interface LendingProtocolAdapter {
+/**
+ * One lending market on one chain connection, in two roles so that each function bundles only its own side: the
+ * scanner's reads, and the worker's (and trigger's) reads.
+ */
+export interface ScannerProtocol {
   readonly protocol: string;
-  readonly scanner: HealthScanner;
-  readonly reader: PositionReader;
-  readonly simulator: LiquidationSimulator;
+  scannerReads(options: ScannerReadOptions): ScannerProtocolReads;
+}
+
+export interface ExecutionProtocol {
+  readonly protocol: string;
+  executionReads(options: ExecutionReadOptions): ExecutionProtocolReads;
+  /** The market's assets at `block` (what the contract may hold a balance of). */
+  marketAssets(block: number): Promise<string[]>;
 }

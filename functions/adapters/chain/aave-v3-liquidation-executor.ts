@@ -4,7 +4,6 @@
  * gas" as a typed outcome, never by throwing for a revert.
  */
 import { AbiCoder, Interface, type JsonRpcProvider } from 'ethers';
-import type { LiquidationCall, LiquidationSimulation, LiquidationSimulator } from '../../ports/lending-protocol';
 import { AAVE_CUSTOM_ERRORS, AAVE_V30_ERROR_CODES } from './aave-errors';
 import { classifyCallFailure, isRevert, NodeCallError } from './call-failure';
 import { revertDataOf } from './revert-data';
@@ -13,6 +12,19 @@ const POOL = new Interface([
   'function liquidationCall(address collateralAsset, address debtAsset, address user, uint256 debtToCover, bool receiveAToken)',
   ...AAVE_CUSTOM_ERRORS,
 ]);
+
+/** A direct `Pool.liquidationCall` (tests, benches, the stress lab's rival; the keeper goes through its contract). */
+export interface LiquidationCall {
+  collateralAsset: string;
+  debtAsset: string;
+  user: string;
+  debtToCoverUnits: bigint;
+  receiveAToken: boolean;
+}
+
+export type LiquidationSimulation =
+  | { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint }
+  | { kind: 'revert'; block: number; reason: string; data?: string };
 
 export interface ExecutorOptions {
   /** Gas limit = estimate × headroom / 10,000. Liquidations estimated bare revert now and then; 12,500 = +25 %. */
@@ -38,7 +50,7 @@ export function decodeRevert(data: string | undefined, fallbackMessage: string):
   return fallbackMessage;
 }
 
-export class AaveV3LiquidationExecutor implements LiquidationSimulator {
+export class AaveV3LiquidationExecutor {
   private readonly headroomBps: bigint;
 
   constructor(
