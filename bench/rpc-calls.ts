@@ -106,7 +106,8 @@ import type { BenchResult } from './run';
 
 export const RPC_CALLS_JSON_PATH = join(__dirname, 'out', 'rpc-calls.json');
 
-const SCENARIO = 'large';
+/** The world measured unless the caller names another (`rpc-calls-many-reserves`: 24 reserves, 340 borrowers). */
+const DEFAULT_SCENARIO = 'large';
 /** Blocks each scanner handles before the steady state is measured (see the header). */
 const WARM_UP_BLOCKS = 2;
 const STEADY_BLOCKS = 40;
@@ -549,7 +550,8 @@ async function measureScannerCpu(config: PipelineConfig, rpcUrl: string, borrowe
   }
 }
 
-export async function rpcCalls(options: { jsonPath?: string } = {}): Promise<BenchResult> {
+export async function rpcCalls(options: { jsonPath?: string; scenario?: string } = {}): Promise<BenchResult> {
+  const SCENARIO = options.scenario ?? DEFAULT_SCENARIO;
   const jsonPath = options.jsonPath ?? RPC_CALLS_JSON_PATH;
   const scenario = loadScenario(SCENARIO);
   const shock = scenario.shocks.find((s) => s.prices.WETH !== undefined);

@@ -14,6 +14,7 @@ import { executionThroughput } from './execution-throughput';
 import { healthScan } from './health-scan';
 import { liquidationGas } from './liquidation-gas';
 import { oracleBackrun } from './oracle-backrun';
+import { join } from 'node:path';
 import { rpcCalls } from './rpc-calls';
 import { rpcPerDecision } from './rpc-per-decision';
 import { worldBoot } from './world-boot';
@@ -35,6 +36,8 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'chunked-liquidation': chunkedLiquidation,
   'batch-gas': batchGas,
   'rpc-calls': () => rpcCalls(),
+  // The same on 24 reserves (the oracle lens reads every reserve's price in one call); not the cost estimate's input.
+  'rpc-calls-many-reserves': () => rpcCalls({ scenario: 'many-reserves', jsonPath: join('bench', 'out', 'rpc-calls-many-reserves.json') }),
   'oracle-backrun': oracleBackrun,
   'rpc-per-decision': rpcPerDecision,
 };
