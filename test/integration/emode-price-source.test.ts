@@ -5,12 +5,13 @@
  * The reader must see the Pool's numbers: the health factor equals getUserAccountData to the wei whatever the
  * WBTC price does, and a max liquidation seizes exactly what the engine planned.
  */
+import { join } from 'node:path';
 import { Contract, JsonRpcSigner } from 'ethers';
 import { AaveV3LiquidationExecutor } from '../../functions/adapters/chain/aave-v3-liquidation-executor';
 import { AaveV3PositionReader } from '../../functions/adapters/chain/aave-v3-position-reader';
 import { latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import { calculateAccountData, findReserve, MAX_UINT256, planLiquidation } from '../../functions/domain';
-import { parseScenario } from '../../local/world/scenario';
+import { loadScenario } from '../../local/world/scenario';
 import { startWorld, type World } from '../../local/world/world';
 
 jest.setTimeout(300_000);
@@ -22,29 +23,8 @@ const POOL = [
 ];
 const WAD = 10n ** 18n;
 
-const scenario = parseScenario(
-  {
-    name: 'emode-price-source',
-    aave: 'v3.0',
-    blockTimeSec: 0,
-    assets: {
-      WETH: { priceUsd: 3000, ltvBps: 8000, liquidationThresholdBps: 8250, liquidationBonusBps: 10500, protocolFeeBps: 1000 },
-      USDC: { priceUsd: 1, ltvBps: 7500, liquidationThresholdBps: 7800, liquidationBonusBps: 10450, protocolFeeBps: 1000 },
-      WBTC: { priceUsd: 60000, ltvBps: 7300, liquidationThresholdBps: 7800, liquidationBonusBps: 10750, protocolFeeBps: 2000 },
-    },
-    emodeCategories: {
-      '1': { label: 'priced as ETH', ltvBps: 8500, liquidationThresholdBps: 9000, liquidationBonusBps: 10400, collateral: ['WETH', 'WBTC'], borrowable: ['WETH', 'WBTC'], priceSource: 'WETH' },
-    },
-    borrowers: [
-      // In eMode, 0.5 WBTC counts as 0.5 × $3,000 (the source's price) × 90 % = $1,350, plus $780 of USDC, against
-      // 0.7 WETH ($2,100): HF 1.0143. WETH +10 % takes the debt to $2,310 and the WBTC to $1,485: HF 0.98.
-      { collateral: { WBTC: '0.5', USDC: '1000' }, debt: { WETH: '0.7' }, emode: 1 },
-      // The same outside eMode: WBTC at its own $60,000 keeps it far from liquidation.
-      { collateral: { WBTC: '0.5', USDC: '1000' }, debt: { WETH: '0.7' } },
-    ],
-  },
-  'emode-price-source',
-);
+/** V3.0, eMode category 1 priced by WETH (test/integration/fixtures/emode-price-source.json). */
+const scenario = loadScenario(join(__dirname, 'fixtures', 'emode-price-source.json'));
 
 describe('eMode category with a price source (Aave V3.0)', () => {
   let world: World;

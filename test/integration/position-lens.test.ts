@@ -11,7 +11,7 @@ import { AaveV3PositionReader, type PositionReaderOptions } from '../../function
 import { createJsonRpcProvider, latestBlockNumber } from '../../functions/adapters/chain/provider';
 import { poolVersionProfile, type RuleSet, ruleSetForPoolVersion } from '../../functions/domain';
 import { type RpcFaultProxy, startRpcFaultProxy } from '../../local/chaos/rpc-fault-proxy';
-import { loadScenario, parseScenario, type Scenario } from '../../local/world/scenario';
+import { loadScenario, type Scenario } from '../../local/world/scenario';
 import { ACCOUNTS } from '../../local/world/seed';
 import { startWorld, type World } from '../../local/world/world';
 
@@ -20,27 +20,8 @@ jest.setTimeout(300_000);
 const POOL = ['function getUserEMode(address user) view returns (uint256)'];
 const CONFIGURATOR = ['function setReservePause(address asset, bool paused, uint40 gracePeriod)'];
 
-/** V3.0 with an eMode category priced by its own source (as test/integration/emode-price-source.test.ts). */
-const priceSourceScenario = parseScenario(
-  {
-    name: 'position-lens-price-source',
-    aave: 'v3.0',
-    blockTimeSec: 0,
-    assets: {
-      WETH: { priceUsd: 3000, ltvBps: 8000, liquidationThresholdBps: 8250, liquidationBonusBps: 10500, protocolFeeBps: 1000 },
-      USDC: { priceUsd: 1, ltvBps: 7500, liquidationThresholdBps: 7800, liquidationBonusBps: 10450, protocolFeeBps: 1000 },
-      WBTC: { priceUsd: 60000, ltvBps: 7300, liquidationThresholdBps: 7800, liquidationBonusBps: 10750, protocolFeeBps: 2000 },
-    },
-    emodeCategories: {
-      '1': { label: 'priced as ETH', ltvBps: 8500, liquidationThresholdBps: 9000, liquidationBonusBps: 10400, collateral: ['WETH', 'WBTC'], borrowable: ['WETH', 'WBTC'], priceSource: 'WETH' },
-    },
-    borrowers: [
-      { collateral: { WBTC: '0.5', USDC: '1000' }, debt: { WETH: '0.7' }, emode: 1 },
-      { collateral: { WBTC: '0.5', USDC: '1000' }, debt: { WETH: '0.7' } },
-    ],
-  },
-  'position-lens-price-source',
-);
+/** V3.0, eMode category 1 priced by WETH (test/integration/fixtures/emode-price-source.json). */
+const priceSourceScenario = loadScenario(join(__dirname, 'fixtures', 'emode-price-source.json'));
 
 interface Case {
   name: string;

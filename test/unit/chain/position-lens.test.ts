@@ -4,8 +4,6 @@
  * exactly the two layouts and refuse anything else naming what is wrong, and a node that refuses the call for its
  * gas switches the reader to per-call reads, said once (node trouble stays a retryable NodeCallError).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AbiCoder, getAddress } from 'ethers';
 import { AaveV3PositionReader } from '../../../functions/adapters/chain/aave-v3-position-reader';
 import { NodeCallError } from '../../../functions/adapters/chain/call-failure';
@@ -16,12 +14,9 @@ import {
   POSITION_LENS_CREATION_BYTECODE,
   POSITION_LENS_FLAGS,
 } from '../../../functions/adapters/chain/position-lens';
-import { SOURCE_SETS } from '../../../contracts/source-sets';
+import { freshCreationBytecode } from './compile-own';
 import { NODE_ERRORS, scriptedNode } from './scripted-node';
 
-// solc ships CommonJS without types for its wrapper.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const solc = require('solc') as { compile(input: string): string };
 
 const POOL = '0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2';
 const USER = '0x1111111111111111111111111111111111111111';
@@ -55,15 +50,7 @@ const USDC_ENTRY = [1n, word(USDC), 0n, 0n, 1_000_000000n, 999_000000n, 0n];
 
 describe('position lens', () => {
   it('embeds exactly the creation bytecode of a fresh compile of contracts/src/PositionLens.sol', () => {
-    const own = SOURCE_SETS.find((set) => set.name === 'own')!;
-    const source = 'contracts/src/PositionLens.sol';
-    const input = {
-      language: 'Solidity',
-      sources: { [source]: { content: readFileSync(join(__dirname, '..', '..', '..', source), 'utf8') } },
-      settings: { ...own.settings, outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
-    };
-    const output = JSON.parse(solc.compile(JSON.stringify(input))) as { contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>> };
-    expect(POSITION_LENS_CREATION_BYTECODE).toBe(`0x${output.contracts[source].PositionLens.evm.bytecode.object}`);
+    expect(POSITION_LENS_CREATION_BYTECODE).toBe(freshCreationBytecode('contracts/src/PositionLens.sol', 'PositionLens'));
   });
 
   it('encodes the call as creation code and the ABI-encoded constructor (pool, user, flags, firstReserve)', () => {

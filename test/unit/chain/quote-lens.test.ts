@@ -2,30 +2,17 @@
  * QuoteLens (contracts/src/QuoteLens.sol) as the quoter runs it: the creation code embedded in functions/ is a
  * fresh compile's, and the decoder takes exactly three words per path and refuses anything else.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AbiCoder } from 'ethers';
 import { decodeQuoteLens, QUOTE_LENS_CREATION_BYTECODE, quoteLensCallData } from '../../../functions/adapters/chain/quote-lens';
-import { SOURCE_SETS } from '../../../contracts/source-sets';
+import { freshCreationBytecode } from './compile-own';
 
-// solc ships CommonJS without types for its wrapper.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const solc = require('solc') as { compile(input: string): string };
 const coder = AbiCoder.defaultAbiCoder();
 const encoded = (words: bigint[]) => coder.encode(['uint256[]'], [words]);
 const QUOTER = '0x61fFE014bA17989E743c5F6cB21bF9697530B21e';
 
 describe('quote lens', () => {
   it('embeds exactly the creation bytecode of a fresh compile of contracts/src/QuoteLens.sol', () => {
-    const own = SOURCE_SETS.find((set) => set.name === 'own')!;
-    const source = 'contracts/src/QuoteLens.sol';
-    const input = {
-      language: 'Solidity',
-      sources: { [source]: { content: readFileSync(join(__dirname, '..', '..', '..', source), 'utf8') } },
-      settings: { ...own.settings, outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
-    };
-    const output = JSON.parse(solc.compile(JSON.stringify(input))) as { contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>> };
-    expect(QUOTE_LENS_CREATION_BYTECODE).toBe(`0x${output.contracts[source].QuoteLens.evm.bytecode.object}`);
+    expect(QUOTE_LENS_CREATION_BYTECODE).toBe(freshCreationBytecode('contracts/src/QuoteLens.sol', 'QuoteLens'));
   });
 
   it('encodes the constructor arguments after the creation code', () => {
