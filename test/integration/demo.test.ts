@@ -13,6 +13,11 @@ import { join } from 'node:path';
 jest.setTimeout(600_000);
 
 const ROOT = join(__dirname, '..', '..');
+/**
+ * A demo prints a line per block and per candidate (every one below 1,000 borrowers): `many-reserves` writes about
+ * 0.8 MB, and spawnSync kills a child (SIGTERM, status 143) whose output passes its 1 MB default.
+ */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 interface DemoReport {
   scenario: string;
@@ -36,7 +41,7 @@ describe.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'thin-pool
     const run = spawnSync(
       process.execPath,
       [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'local', 'demo.ts'), '--scenario', scenario, '--block-time', '1', '--timeout', '420', '--report', report],
-      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' } },
+      { cwd: ROOT, encoding: 'utf8', maxBuffer: MAX_OUTPUT_BYTES, env: { ...process.env, CI: 'true' } },
     );
     const tail = `${run.stdout}\n${run.stderr}`.split('\n').slice(-25).join('\n');
     expect({ status: run.status, tail }).toEqual({ status: 0, tail });
@@ -77,7 +82,7 @@ describe('npm run demo -- --scenario crash-30 --price-updates mempool --follow-p
         ...['--scenario', 'crash-30', '--block-time', '4', '--price-updates', 'mempool', '--follow-pending', '--bundle-relay'],
         ...['--signers', '4', '--worker-concurrency', '4', '--timeout', '420', '--report', report],
       ],
-      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' } },
+      { cwd: ROOT, encoding: 'utf8', maxBuffer: MAX_OUTPUT_BYTES, env: { ...process.env, CI: 'true' } },
     );
     const tail = `${run.stdout}\n${run.stderr}`.split('\n').slice(-25).join('\n');
     expect({ status: run.status, tail }).toEqual({ status: 0, tail });

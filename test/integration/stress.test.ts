@@ -121,7 +121,7 @@ describe('npm run stress -- --scenario crash-30 --strategies max,two-step --riva
 });
 
 describe('npm run stress (command line)', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'local/stress.ts', ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'local/stress.ts', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: 'true' } });
 
   it('answers --help with the usage', () => {
     const help = run('--help');
