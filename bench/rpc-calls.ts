@@ -622,9 +622,10 @@ export async function rpcCalls(options: { jsonPath?: string; scenario?: string }
     // Half a block after the last steady block appeared: setPrice mines its own block at once, so sent right after
     // a regular block it would land within milliseconds of it, and a scanner would see the two as one step.
     await delay(SHOCK_OFFSET_MS, undefined, { signal });
-    const shockBlock = await world.setPrice('WETH', shock.prices.WETH!);
+    // Every price of the scenario's first step that moves WETH, in one block (`large`: WETH alone).
+    const shockBlock = await world.setPrices(shock.prices);
     phase = 'shock';
-    log(`${elapsed()} shock: WETH → $${(Number(shock.prices.WETH!) / 1e8).toLocaleString('en-US')} at block ${shockBlock}`);
+    log(`${elapsed()} shock: ${Object.keys(shock.prices).length} price(s), WETH → $${(Number(shock.prices.WETH!) / 1e8).toLocaleString('en-US')} at block ${shockBlock}`);
     const lastBlock = shockBlock + SHOCK_BLOCKS - 1;
     await until(async () => healthy() && (await latestBlockNumber(world.provider)) > lastBlock, SHOCK_BLOCKS * 2_000 * 3, `block ${lastBlock + 1}`, signal);
     await until(() => healthy() && scanners.every((s) => (lastHandled(s) ?? -1) >= lastBlock), CATCH_UP_MS, `every scanner to handle block ${lastBlock} (lag)`, signal);
