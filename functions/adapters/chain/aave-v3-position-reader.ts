@@ -23,6 +23,7 @@
 import { Contract, getAddress, type JsonRpcProvider, ZeroAddress } from 'ethers';
 import type { EModeModel, PoolVersionProfile, ReservePosition, RuleSet, UserPosition } from '../../domain';
 import { nodeCallErrorOf } from './call-failure';
+import { BlockMemo } from './block-memo';
 import { lensRefusal } from './lens-refusal';
 import {
   decodePositionLensMarket,
@@ -131,8 +132,8 @@ class LensRefused extends Error {
 
 export class AaveV3PositionReader {
   private readonly pool: Contract;
-  private readonly snapshots = new Map<number, Promise<MarketSnapshot>>();
-  private readonly categories = new Map<string, Promise<EModeCategorySnapshot>>();
+  private readonly snapshots = new BlockMemo<MarketSnapshot>();
+  private readonly categories = new BlockMemo<EModeCategorySnapshot>();
   /** How eMode categories work on this Pool (functions/domain/pool-versions.ts): 3.0–3.1 categories, or liquid eMode. */
   readonly eModeModel: EModeModel;
   /** What this Pool version has to read (functions/domain/pool-versions.ts): grace periods, virtual balances, stable debt. */
@@ -197,20 +198,7 @@ export class AaveV3PositionReader {
 
   /** The user's eMode category at `block`: its LT, bonus, which reserves it covers and (V3.0–3.1) its price. */
   eModeCategoryAt(id: number, block: number): Promise<EModeCategorySnapshot> {
-    const key = `${block}:${id}`;
-    let category = this.categories.get(key);
-    if (!category) {
-      category = this.readEModeCategory(id, block);
-      category.catch(() => this.categories.delete(key));
-      this.rememberCategory(key, block, category);
-    }
-    return category;
-  }
-
-  /** Caches a category read at `block`, keeping the few most recent blocks only. */
-  private rememberCategory(key: string, block: number, category: Promise<EModeCategorySnapshot>): void {
-    this.categories.set(key, category);
-    for (const old of [...this.categories.keys()].filter((k) => Number(k.split(':')[0]) < block - 4)) this.categories.delete(old);
+    return this.categories.get(block, id, () => this.readEModeCategory(id, block));
   }
 
   /** The category as a lens user read reported it: the same fields readEModeCategory reads, at the same block. */
@@ -260,17 +248,11 @@ export class AaveV3PositionReader {
 
   /** Reserve configuration, prices and indexes at `block`; read once per block and shared. */
   marketAt(block: number): Promise<MarketSnapshot> {
-    let snapshot = this.snapshots.get(block);
-    if (!snapshot) {
-      snapshot = this.readMarket(block).catch((err: unknown) => {
+    return this.snapshots.get(block, 'market', () =>
+      this.readMarket(block).catch((err: unknown) => {
         throw nodeCallErrorOf(err, `reading the market at block ${block}`) ?? err;
-      });
-      snapshot.catch(() => this.snapshots.delete(block));
-      this.snapshots.set(block, snapshot);
-      // Keep the few most recent blocks only.
-      for (const key of [...this.snapshots.keys()].sort((a, b) => a - b).slice(0, -4)) this.snapshots.delete(key);
-    }
-    return snapshot;
+      }),
+    );
   }
 
   private async readMarket(block: number): Promise<MarketSnapshot> {
@@ -298,33 +280,52 @@ export class AaveV3PositionReader {
     }
     const reserves = parts.flatMap((part) =>
       part.reserves.map((r): ReserveSnapshot => {
-        const config = r.configuration;
-        const held = r.heldUnits;
-        const virtual = this.features.virtualAccounting ? r.virtualUnits : undefined;
-        return {
-          asset: r.asset,
-          id: r.id,
-          ltvBps: bits(config, 0, 16),
-          liquidationThresholdBps: bits(config, 16, 16),
-          liquidationBonusBps: bits(config, 32, 16),
-          decimals: bits(config, 48, 8),
-          isActive: bits(config, 56, 1) === 1n,
-          isFrozen: bits(config, 57, 1) === 1n,
-          isPaused: bits(config, 60, 1) === 1n,
-          liquidationProtocolFeeBps: bits(config, 152, 16),
-          aToken: r.aToken,
-          variableDebtToken: r.variableDebtToken,
-          stableDebtToken: r.stableDebtToken,
-          priceBase8: r.priceBase8,
-          liquidityIndexRay: r.liquidityIndexRay,
-          variableBorrowIndexRay: r.variableBorrowIndexRay,
-          liquidationGracePeriodUntil: r.liquidationGracePeriodUntil,
-          availableLiquidityUnits: virtual === undefined || held < virtual ? held : virtual,
-          eModeCategory: this.eModeModel === 'liquid' ? 0 : Number(bits(config, 168, 8)),
-        };
+        return this.reserveSnapshot({ ...r, virtualUnits: this.features.virtualAccounting ? r.virtualUnits : undefined });
       }),
     );
     return { block, oracle: first.oracle, blockTimestamp: first.blockTimestampSec, reserves, priceOracleSentinel: first.priceOracleSentinel };
+  }
+
+  /** A reserve as the market snapshot holds it, from its configuration word and the values read beside it. */
+  private reserveSnapshot(r: {
+    asset: string;
+    id: number;
+    configuration: bigint;
+    aToken: string;
+    variableDebtToken: string;
+    stableDebtToken: string;
+    priceBase8: bigint;
+    liquidityIndexRay: bigint;
+    variableBorrowIndexRay: bigint;
+    liquidationGracePeriodUntil: bigint;
+    /** Underlying held by the aToken. */
+    heldUnits: bigint;
+    /** The virtual underlying balance (3.1+), undefined where the version has none. */
+    virtualUnits: bigint | undefined;
+  }): ReserveSnapshot {
+    const config = r.configuration;
+    const { heldUnits: held, virtualUnits: virtual } = r;
+    return {
+      asset: r.asset,
+      id: r.id,
+      ltvBps: bits(config, 0, 16),
+      liquidationThresholdBps: bits(config, 16, 16),
+      liquidationBonusBps: bits(config, 32, 16),
+      decimals: bits(config, 48, 8),
+      isActive: bits(config, 56, 1) === 1n,
+      isFrozen: bits(config, 57, 1) === 1n,
+      isPaused: bits(config, 60, 1) === 1n,
+      liquidationProtocolFeeBps: bits(config, 152, 16),
+      aToken: r.aToken,
+      variableDebtToken: r.variableDebtToken,
+      stableDebtToken: r.stableDebtToken,
+      priceBase8: r.priceBase8,
+      liquidityIndexRay: r.liquidityIndexRay,
+      variableBorrowIndexRay: r.variableBorrowIndexRay,
+      liquidationGracePeriodUntil: r.liquidationGracePeriodUntil,
+      availableLiquidityUnits: virtual === undefined || held < virtual ? held : virtual,
+      eModeCategory: this.eModeModel === 'liquid' ? 0 : Number(bits(config, 168, 8)),
+    };
   }
 
   private async readMarketPerCall(block: number): Promise<MarketSnapshot> {
@@ -360,17 +361,10 @@ export class AaveV3PositionReader {
           new Contract(asset, TOKEN_ABI, this.provider).balanceOf(data.aTokenAddress as string, { blockTag }) as Promise<bigint>,
           this.features.virtualAccounting ? (this.pool.getVirtualUnderlyingBalance(asset, { blockTag }) as Promise<bigint>) : Promise.resolve(undefined),
         ]);
-        return {
+        return this.reserveSnapshot({
           asset,
           id: Number(data.id),
-          ltvBps: bits(config, 0, 16),
-          liquidationThresholdBps: bits(config, 16, 16),
-          liquidationBonusBps: bits(config, 32, 16),
-          decimals: bits(config, 48, 8),
-          isActive: bits(config, 56, 1) === 1n,
-          isFrozen: bits(config, 57, 1) === 1n,
-          isPaused: bits(config, 60, 1) === 1n,
-          liquidationProtocolFeeBps: bits(config, 152, 16),
+          configuration: config,
           aToken: data.aTokenAddress as string,
           variableDebtToken: data.variableDebtTokenAddress as string,
           stableDebtToken: data.stableDebtTokenAddress as string,
@@ -378,9 +372,9 @@ export class AaveV3PositionReader {
           liquidityIndexRay: income,
           variableBorrowIndexRay: debtIndex,
           liquidationGracePeriodUntil: BigInt(gracePeriod),
-          availableLiquidityUnits: virtual === undefined || held < virtual ? held : virtual,
-          eModeCategory: this.eModeModel === 'liquid' ? 0 : Number(bits(config, 168, 8)),
-        };
+          heldUnits: held,
+          virtualUnits: virtual,
+        });
       }),
     );
 
@@ -427,8 +421,7 @@ export class AaveV3PositionReader {
     if (lens.eModeCategory !== 0) {
       category = this.categoryFromLens(lens);
       // Read at this block like eModeCategoryAt's: later asks for it need no call.
-      const key = `${block}:${lens.eModeCategory}`;
-      if (!this.categories.has(key)) this.rememberCategory(key, block, Promise.resolve(category));
+      this.categories.set(block, lens.eModeCategory, category);
     }
     const reserves = lens.entries.map((entry): ReservePosition => {
       const reserve = market.reserves[entry.index];

@@ -5,6 +5,7 @@
 import { type JsonRpcProvider, toQuantity } from 'ethers';
 import type { Eip1559GasPrice } from '../../domain';
 import type { BroadcastResult, ChainGateway, ReceiptSummary } from '../../ports/transactions';
+import { BlockMemo } from './block-memo';
 import { latestBlockNumber } from './provider';
 
 /** Percentile of the read block's priority fees offered as tip (eth_feeHistory reward percentile). */
@@ -57,7 +58,7 @@ export interface EthersChainGatewayOptions {
 
 export function ethersChainGateway(provider: JsonRpcProvider, options: EthersChainGatewayOptions = {}): ChainGateway {
   const pollMs = options.receiptPollMs ?? 200;
-  const feesByBlock = new Map<number, Promise<Eip1559GasPrice>>();
+  const feesByBlock = new BlockMemo<Eip1559GasPrice>();
   const readFeesAfter = async (block: number): Promise<Eip1559GasPrice> => {
     // eth_feeHistory(1 block, newest = block): baseFeePerGas = [fee of block, fee of block + 1], the second
     // computed by the node from block's gas use (EIP-1559); reward = [[percentile tip paid in block]].
@@ -73,17 +74,8 @@ export function ethersChainGateway(provider: JsonRpcProvider, options: EthersCha
   };
   return {
     latestBlock: () => latestBlockNumber(provider),
-    feesAfter(block) {
-      // One eth_feeHistory per block, shared by every decision made at it (the answer is fixed once the block is).
-      let fees = feesByBlock.get(block);
-      if (!fees) {
-        fees = readFeesAfter(block);
-        fees.catch(() => feesByBlock.delete(block));
-        feesByBlock.set(block, fees);
-        for (const old of [...feesByBlock.keys()].filter((b) => b < block - 4)) feesByBlock.delete(old);
-      }
-      return fees;
-    },
+    // One eth_feeHistory per block, shared by every decision made at it (the answer is fixed once the block is).
+    feesAfter: (block) => feesByBlock.get(block, 'fees', () => readFeesAfter(block)),
     confirmedNonce: (address) => provider.getTransactionCount(address, 'latest'),
     async broadcast(rawTransaction) {
       if (options.privateProvider) {
