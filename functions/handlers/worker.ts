@@ -48,7 +48,7 @@ import { ethersStartupChain } from '../adapters/chain/startup-chain';
 import { checkStartupOrClose, marketExpectations } from '../config/startup-check';
 import { type DeadLetterQueue, SqsDeadLetter } from '../adapters/queue/sqs-dead-letter';
 import { type Redelivery, redeliveryDelaySec, SqsRedelivery } from '../adapters/queue/sqs-redelivery';
-import { DynamoDbBorrowerStore } from '../adapters/store/dynamodb-borrower-store';
+import { DynamoDbEnqueueMarks } from '../adapters/store/dynamodb-enqueue-marks';
 import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-breakers';
 import { DynamoDbLiquidationLedger } from '../adapters/store/dynamodb-liquidation-ledger';
 import { DynamoDbNonceLeases } from '../adapters/store/dynamodb-nonce-leases';
@@ -651,7 +651,7 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
   const documents = createDocumentClient(config);
   const sqs = createSqsClient(config);
   // Optional: without BORROWERS_TABLE the scanner's enqueue mark simply expires by block.
-  const borrowers = overrides.borrowers ?? (config.tables.borrowers ? new DynamoDbBorrowerStore(documents, { borrowers: config.tables.borrowers }) : undefined);
+  const borrowers = overrides.borrowers ?? (config.tables.borrowers ? new DynamoDbEnqueueMarks(documents, config.tables.borrowers) : undefined);
   return createWorkerHandler({
     marketKey: config.marketKey,
     execute: (input) => executeCandidate({ ...executeDeps, bestEffort }, input),

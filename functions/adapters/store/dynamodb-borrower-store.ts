@@ -14,9 +14,9 @@
  * so they go out with BatchWriteItem (25 per request), unprocessed items sent again a bounded number of times.
  */
 import { mapWithConcurrency } from '../concurrency';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../../zod';
+import { DynamoDbEnqueueMarks, unlessConditionFails } from './dynamodb-enqueue-marks';
 import type { AccountSnapshot, BorrowerStore, EnqueueMark, TrackedBorrower, WatchTier } from '../../ports/borrower-store';
 
 /** BatchWriteItem accepts at most 25 put/delete requests. */
@@ -84,15 +84,6 @@ const markSchema = z.object({ borrower: z.string(), enqueuedUntilBlock: z.option
 
 export const marketTierOf = (market: string, tier: WatchTier): string => `${market}#${tier}`;
 export const snapshotKeyOf = (market: string, borrower: string): string => `${market}#${borrower.toLowerCase()}`;
-
-/** Runs a conditional write; a failed condition means "nothing to do" and is not an error. */
-async function unlessConditionFails(write: Promise<unknown>): Promise<void> {
-  try {
-    await write;
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -226,18 +217,9 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
     });
   }
 
-  /** Removes the enqueue mark; a borrower that is not tracked is left untracked (no item is created). */
-  async clearEnqueued(market: string, borrower: string): Promise<void> {
-    await unlessConditionFails(
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.borrowersTable,
-          Key: { market, borrower: borrower.toLowerCase() },
-          UpdateExpression: 'REMOVE enqueuedUntilBlock, enqueuedAtBlock',
-          ConditionExpression: 'attribute_exists(borrower)',
-        }),
-      ),
-    );
+  /** Removes the enqueue mark (dynamodb-enqueue-marks.ts, the worker's own copy of this one write). */
+  clearEnqueued(market: string, borrower: string): Promise<void> {
+    return new DynamoDbEnqueueMarks(this.client, this.borrowersTable).clearEnqueued(market, borrower);
   }
 
   /**
