@@ -43,6 +43,7 @@ import { messageOf, PendingTransactionError } from './execution-failures';
 import { encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-plan';
 import { liquidatorCallOf } from './funded-plan';
 import { createTransactionDispatcher, type DispatchOutcome } from './transaction-dispatcher';
+import { attributeRevert } from './revert-attribution';
 
 /** The node answered two simulations of one block differently: retryable (the member is redelivered). */
 export class ChainDisagreedError extends Error {
@@ -390,6 +391,7 @@ async function settleMembers(
         for (const m of members) results.set(m.attempt, new PendingTransactionError(m.opportunity, outcome.txHash, `mined; its items could not be read: ${messageOf(error)}`));
         return;
       }
+      items = await attributeItemReverts(deps, items, members, outcome);
       const gasShare = items.length > 0 ? outcome.gasUsed / BigInt(items.length) : outcome.gasUsed;
       // The transaction was mined (the dispatcher told the breakers its gas); an item our plan got wrong is still
       // a revert of ours and counts towards the revert streak like a reverted transaction.
@@ -554,6 +556,26 @@ function batchKeysOf(members: readonly BatchMember[], block: number): { opportun
   const opportunities = keccak256(toUtf8Bytes(members.map((m) => m.opportunity).join('\n'))).slice(2, 18);
   const attempts = keccak256(toUtf8Bytes(members.map((m) => m.attempt).join('\n'))).slice(2, 18);
   return { opportunity: `batch#${members[0].market}#${block}#${opportunities}`, attempt: `batch#${attempts}` };
+}
+
+/**
+ * A failed item the Pool refused on oracle values after the oracle moved is the market's, like a whole
+ * transaction's revert (revert-attribution.ts): judged against its own member's plan and prices.
+ */
+export async function attributeItemReverts(
+  deps: Pick<ExecuteCandidateDeps, 'oraclePrices' | 'bestEffort'>,
+  items: readonly BatchItemOutcome[],
+  members: readonly Pick<Settling, 'index' | 'opportunity' | 'plan'>[],
+  mined: { txHash: string; minedBlock: number },
+): Promise<BatchItemOutcome[]> {
+  return Promise.all(
+    items.map(async (item) => {
+      const member = item.ok ? undefined : members.find((m) => m.index === item.index);
+      if (item.ok || !member) return item;
+      const attributed = await attributeRevert(deps, item, member.plan, mined.minedBlock, { opportunity: member.opportunity, txHash: mined.txHash });
+      return { ...item, ...attributed };
+    }),
+  );
 }
 
 /**

@@ -593,6 +593,8 @@ export function executionPlanOf(
     limitedBy: step.limitedBy,
     healthFactorBeforeWad: step.healthFactorBeforeWad,
     healthFactorAfterWad: step.healthFactorAfterWad,
+    collateralPriceBase8: step.collateralPriceBase8,
+    debtPriceBase8: step.debtPriceBase8,
     nativePriceBase8: decision.nativePriceBase8,
     baseFeePerGasWei: decision.gasPrice.baseFeePerGasWei,
     maxFeePerGasWei: decision.gasPrice.maxFeePerGasWei,

@@ -52,6 +52,13 @@ export interface ExecutionPlan {
   limitedBy: LiquidationLimit;
   healthFactorBeforeWad: bigint;
   healthFactorAfterWad: bigint;
+  /**
+   * The oracle prices the plan was sized at (base currency, 8 decimals; with a pending update applied when it
+   * follows one). Tell a revert on oracle values caused by a price move from one caused by the sizing
+   * (revert-attribution.ts). Absent in plans stored before they were kept.
+   */
+  collateralPriceBase8?: bigint;
+  debtPriceBase8?: bigint;
   /** Price of the gas token at the decision's block (base currency, 8 decimals): values gas in base currency. */
   nativePriceBase8: bigint;
   /** Fees at the decision (wei per gas): the first transaction offers these (max fee capped by the gas price cap). */
@@ -160,6 +167,8 @@ const decidedFields = {
   limitedBy: oneOf(LIQUIDATION_LIMITS),
   healthFactorBeforeWad: amount,
   healthFactorAfterWad: amount,
+  collateralPriceBase8: z.optional(amount),
+  debtPriceBase8: z.optional(amount),
   nativePriceBase8: amount,
   baseFeePerGasWei: amount,
   maxFeePerGasWei: amount,
@@ -172,7 +181,7 @@ const decidedFields = {
   profitBase: signedAmount,
   gasEstimate: amount,
   gasLimit: amount,
-} satisfies { [K in keyof Decided]-?: z.ZodMiniType<Decided[K], string> };
+} satisfies { [K in keyof Decided]-?: z.ZodMiniType<Decided[K], undefined extends Decided[K] ? string | undefined : string> };
 
 const FUNDING_MODES = ['flash-loan', 'inventory'] as const satisfies readonly FundingMode[];
 

@@ -73,6 +73,17 @@ export interface DispatcherDeps {
    * Absent: every revert counts.
    */
   explainRevert?: (txHash: string) => Promise<{ reason: string; revertClass: RevertClass }>;
+  /**
+   * The market's oracle prices at a block: a revert the Pool decides on oracle values (MustNotLeaveDust) is the
+   * market's, not the plan's, when a price of its pair moved between the plan and the block it was mined in
+   * (revert-attribution.ts). Absent: such reverts count as ours.
+   */
+  oraclePrices?: OraclePriceSource;
+}
+
+/** The lending market's oracle prices (base currency, 8 decimals) of `assets` at `block`, in their order. */
+export interface OraclePriceSource {
+  pricesBase8At(block: number, assets: readonly string[]): Promise<bigint[]>;
 }
 
 /** What gas a fee-bumped replacement may cost at most. */

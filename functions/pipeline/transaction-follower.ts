@@ -15,6 +15,7 @@ import { type BestEffortContext, runBestEffort } from './best-effort';
 import { messageOf, PendingTransactionError, RetryableBroadcastError } from './execution-failures';
 import type { ExecutionPlan, PlanSubmission } from './execution-plan';
 import type { DispatcherDeps, DispatchOutcome, ReplacementBudget } from './transaction-dispatcher';
+import { attributeRevert } from './revert-attribution';
 
 const BPS = 10_000n;
 const WEI_PER_NATIVE = 10n ** 18n;
@@ -190,10 +191,12 @@ export async function settleReceipt(deps: DispatcherDeps, f: Following, receipt:
   const plan: ExecutionPlan = { ...f.plan, submission: { ...f.submission, effectiveGasPriceWei: receipt.effectiveGasPriceWei } };
   const context = { ...contextOf(f), txHash: receipt.txHash };
   // Why it reverted, replayed on the chain (best effort: without it the revert counts as ours).
-  const revert =
+  const explained =
     receipt.status === 'reverted' && deps.explainRevert
       ? await runBestEffort(deps.bestEffort, 'revert-explain', () => deps.explainRevert!(receipt.txHash), context)
       : undefined;
+  // A refusal on oracle values after the oracle moved is the market's (revert-attribution.ts).
+  const revert = explained ? await attributeRevert(deps, explained, f.plan, receipt.blockNumber, context) : undefined;
   const revertedIn = `reverted in block ${receipt.blockNumber}`;
   const outcome: FinalOutcome<ExecutionPlan> =
     receipt.status === 'success'

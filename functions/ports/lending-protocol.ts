@@ -7,6 +7,7 @@
  */
 import type { PositionChangeSource } from '../pipeline/account-reads';
 import type { CandidatePositionSource, NativePriceSource } from '../pipeline/execute-candidate';
+import type { OraclePriceSource } from '../pipeline/transaction-dispatcher';
 import type { AccountScanner, OracleSource, PendingUpdateWatch } from '../pipeline/scan-blocks';
 import type { FlashLoanTermsSource } from './liquidator-contract';
 
@@ -19,11 +20,15 @@ export interface ScannerProtocolReads {
   pendingUpdates?: PendingUpdateWatch;
 }
 
-/** What the worker reads to decide one liquidation: the position, the flash-loan terms, the gas token's price. */
+/**
+ * What the worker reads to decide one liquidation: the position, the flash-loan terms, the gas token's price; and
+ * the oracle's prices at a block, which tell a refusal on oracle values after a price move from our own mistake.
+ */
 export interface ExecutionProtocolReads {
   positions: CandidatePositionSource;
   flashTerms: FlashLoanTermsSource;
   nativePrice: NativePriceSource;
+  oraclePrices: OraclePriceSource;
 }
 
 export interface ScannerReadOptions {

@@ -5,10 +5,15 @@
  * collateral that under $1,000 of it is left, so the Pool refuses the max liquidation (MustNotLeaveDust,
  * LiquidationLogic.executeLiquidationCall) and the max plan backs off to the largest repay that leaves $1,000,
  * reporting `limitedBy: 'dust-rule'`. Sent as a direct `liquidationCall` from a funded account: the plan's repay
- * goes through, one unit more reverts with MustNotLeaveDust.
+ * goes through, one unit more reverts with MustNotLeaveDust. Last, the same plan after the collateral's price
+ * fell 2 %: the Pool refuses it with MustNotLeaveDust too, and revert attribution (functions/pipeline/
+ * revert-attribution.ts, with the Aave oracle read through the worker's adapter) blames the market, while the
+ * refusal of one unit more at unchanged prices stays ours.
  */
 import { Contract, Interface } from 'ethers';
+import { aaveOraclePrices } from '../../functions/adapters/chain/aave-v3-protocol';
 import { AaveV3PositionReader } from '../../functions/adapters/chain/aave-v3-position-reader';
+import { classifyRevert, decodeLiquidatorRevert } from '../../functions/adapters/chain/liquidator-contract';
 import {
   type LiquidationPlan,
   MAX_UINT256,
@@ -20,6 +25,8 @@ import {
   type UserPosition,
   withPoolBalances,
 } from '../../functions/domain';
+import type { BestEffort } from '../../functions/pipeline/best-effort';
+import { attributeRevert } from '../../functions/pipeline/revert-attribution';
 import { loadScenario } from '../../local/world/scenario';
 import { startWorld, type World } from '../../local/world/world';
 
@@ -121,5 +128,42 @@ describe('dust-edge scenario on Aave v3.6', () => {
       );
       expect(revertData).toBe(MUST_NOT_LEAVE_DUST);
     });
+  });
+
+  // Last: it moves the WETH price for good.
+  it('blames the market for a MustNotLeaveDust after the oracle moved, and the plan for one at unchanged prices', async () => {
+    const user = borrower('borrowers[0]');
+    const position = await readPosition(user, shockBlock);
+    const pair = { collateralAsset: address('WETH'), debtAsset: address('USDC') };
+    const sized = maxSizing.size(position, pair, context);
+    if (sized.kind !== 'liquidate') throw new Error(`expected a max plan, got ${sized.reason}`);
+    const [plan] = sized.steps;
+    expect(plan.limitedBy).toBe('dust-rule');
+    const failures: string[] = [];
+    const deps = { oraclePrices: aaveOraclePrices(reader), bestEffort: { failed: (step) => failures.push(step) } satisfies BestEffort };
+    const refusal = async (debtToCoverUnits: bigint, block: number) => {
+      const err = await callLiquidation(plan, debtToCoverUnits, block).then(
+        () => {
+          throw new Error(`expected a revert at block ${block}`);
+        },
+        (e: unknown) => e,
+      );
+      const reason = decodeLiquidatorRevert(revertDataOf(err), String(err));
+      return { reason, revertClass: classifyRevert(reason) };
+    };
+
+    const oneUnitMore = await refusal(plan.debtToCoverUnits + 1n, shockBlock);
+    expect(oneUnitMore).toEqual({ reason: 'MustNotLeaveDust', revertClass: 'model' });
+    expect(await attributeRevert(deps, oneUnitMore, plan, shockBlock, { opportunity: 'dust-edge' })).toEqual(oneUnitMore);
+
+    const [wethBefore] = await deps.oraclePrices.pricesBase8At(shockBlock, [pair.collateralAsset]);
+    expect(wethBefore).toBe(plan.collateralPriceBase8);
+    const movedBlock = await world.setPrices({ WETH: (wethBefore * 98n) / 100n });
+    const afterMove = await refusal(plan.debtToCoverUnits, movedBlock);
+    expect(afterMove).toEqual({ reason: 'MustNotLeaveDust', revertClass: 'model' });
+    const attributed = await attributeRevert(deps, afterMove, plan, movedBlock, { opportunity: 'dust-edge' });
+    expect(attributed.revertClass).toBe('market-moved');
+    expect(attributed.reason).toContain(`collateral ${wethBefore} → ${(wethBefore * 98n) / 100n}`);
+    expect(failures).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import type { JsonRpcProvider } from 'ethers';
 import { type PoolVersionProfile, type RuleSet, sameAddress } from '../../domain';
 import type { CandidatePositionSource, NativePriceSource } from '../../pipeline/execute-candidate';
 import type { ExecutionProtocol } from '../../ports/lending-protocol';
+import type { OraclePriceSource } from '../../pipeline/transaction-dispatcher';
 import { AaveV3FlashLoanTerms } from './aave-v3-flash-loan-terms';
 import { AaveV3PositionReader } from './aave-v3-position-reader';
 
@@ -42,6 +43,23 @@ export function aaveOracleNativePrice(reader: AaveV3PositionReader, wrappedNativ
   };
 }
 
+/**
+ * The Aave oracle's prices of some reserves at a block, from the reader's per-block market snapshot (one call per
+ * block, shared with the positions read at it). An asset that is not a reserve of the market is an error.
+ */
+export function aaveOraclePrices(reader: AaveV3PositionReader): OraclePriceSource {
+  return {
+    async pricesBase8At(block, assets) {
+      const { reserves } = await reader.marketAt(block);
+      return assets.map((asset) => {
+        const reserve = reserves.find((r) => sameAddress(r.asset, asset));
+        if (!reserve) throw new Error(`${asset} is not a reserve of the market at block ${block}`);
+        return reserve.priceBase8;
+      });
+    },
+  };
+}
+
 export function aaveV3ExecutionProtocol(provider: JsonRpcProvider, market: AaveV3Market): ExecutionProtocol {
   const { pool, ruleSet, version } = market;
   let marketReader: AaveV3PositionReader | undefined;
@@ -54,6 +72,7 @@ export function aaveV3ExecutionProtocol(provider: JsonRpcProvider, market: AaveV
         positions: aavePositionSource(reader),
         flashTerms: new AaveV3FlashLoanTerms(provider, pool),
         nativePrice: aaveOracleNativePrice(reader, options.nativePriceAsset),
+        oraclePrices: aaveOraclePrices(reader),
       };
     },
     async marketAssets(block) {

@@ -251,6 +251,34 @@ describe('executeCandidate', () => {
     expect(breakerOutcomes).toEqual([{ kind: 'reverted-by-market', gasCostWei: 280_123n * 11n * GWEI }]);
   });
 
+  it.each([
+    ['moved', [usd(1_960), usd(1)], 'reverted-by-market'],
+    ['unchanged', [usd(2_000), usd(1)], 'reverted'],
+  ] as const)('a MustNotLeaveDust with the oracle %s since the plan: counted as %s', async (_, prices, counted) => {
+    const { run, deps, ledger, breakerOutcomes, failures } = world({ mine: { index: 0, afterMs: 0, status: 'reverted' }, revert: { reason: 'MustNotLeaveDust', revertClass: 'model' } });
+    const asked: [number, readonly string[]][] = [];
+    deps.oraclePrices = {
+      pricesBase8At: async (block, assets) => {
+        asked.push([block, assets]);
+        return [...prices];
+      },
+    };
+
+    const result = await run();
+
+    // The plan keeps the prices it was sized at; the attribution reads the mined block's for its pair.
+    expect(ledger.attempts.get(OPPORTUNITY)?.plan).toMatchObject({ collateralPriceBase8: usd(2_000), debtPriceBase8: usd(1) });
+    expect(asked).toEqual([[BLOCK + 1, [ASSETS.WETH.asset, ASSETS.USDC.asset]]]);
+    expect(breakerOutcomes).toEqual([{ kind: counted, gasCostWei: 280_123n * 11n * GWEI }]);
+    if (counted === 'reverted-by-market') {
+      expect(result).toMatchObject({ kind: 'reverted', revertClass: 'market-moved' });
+      expect((result as { reason: string }).reason).toContain('MustNotLeaveDust; the oracle moved between the plan and block');
+    } else {
+      expect(result).toMatchObject({ kind: 'reverted', revertClass: 'model', reason: `model: MustNotLeaveDust (reverted in block ${BLOCK + 1})` });
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('counts a revert it cannot explain as ours, and reports the failed explanation', async () => {
     const { run, deps, breakerOutcomes, failures } = world({ mine: { index: 0, afterMs: 0, status: 'reverted' } });
     deps.explainRevert = async () => {

@@ -68,6 +68,9 @@ export const PLAN: ExecutionPlan = {
   limitedBy: 'close-factor',
   healthFactorBeforeWad: 970_588_235_294_117_647n,
   healthFactorAfterWad: 1_074_926_470_588_235_294n,
+  // The fake position's oracle prices (liquidatable, above): WETH $2,000, USDC $1.
+  collateralPriceBase8: usd(2000),
+  debtPriceBase8: usd(1),
   nativePriceBase8: usd(2000),
   baseFeePerGasWei: 10n * 10n ** 9n,
   maxFeePerGasWei: 21n * 10n ** 9n,

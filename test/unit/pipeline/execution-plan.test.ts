@@ -55,6 +55,8 @@ describe('encodePlan / decodePlan', () => {
       limitedBy: 'close-factor',
       healthFactorBeforeWad: '970588235294117647',
       healthFactorAfterWad: '1074926470588235294',
+      collateralPriceBase8: '200000000000',
+      debtPriceBase8: '100000000',
       nativePriceBase8: '200000000000',
       baseFeePerGasWei: '10000000000',
       maxFeePerGasWei: '21000000000',
@@ -149,6 +151,17 @@ describe('encodePlan / decodePlan', () => {
       `malformed execution plan (${WHERE}): expectedProfitUnits: required (the plan is funded: funding, liquidatorContract, swapPath, quotedAmountOutUnits, amountOutMinimumUnits, flashLoanUnits, flashLoanPremiumBps, flashLoanPremiumUnits, minProfitUnits present)`,
     );
     expect(decodePlan({ ...stored, reducedFromRepayUnits: '9000000000' }, WHERE).funded).toMatchObject({ reducedFromRepayUnits: 9_000_000_000n });
+  });
+
+  it('keeps the oracle prices the plan was sized at, and reads a plan stored before them as one without them', () => {
+    const priced: ExecutionPlan = { ...PLAN, collateralPriceBase8: 2_000_00000000n, debtPriceBase8: 1_00000000n };
+    const stored = encodePlan(priced);
+
+    expect(stored).toMatchObject({ collateralPriceBase8: '200000000000', debtPriceBase8: '100000000' });
+    expect(decodePlan(stored, WHERE)).toEqual(priced);
+    const { collateralPriceBase8: _c, debtPriceBase8: _d, ...older } = stored;
+    expect(decodePlan(older, WHERE)).not.toHaveProperty('collateralPriceBase8');
+    expect(refusal({ ...stored, debtPriceBase8: '-1' })).toMatch(/debtPriceBase8: must be a non-negative integer/);
   });
 
   it('refuses to encode a value it could not decode back (a negative amount)', () => {
