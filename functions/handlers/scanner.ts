@@ -293,17 +293,21 @@ export function createScannerHandler(deps: ScannerHandlerDeps) {
     .use(logMetrics(metrics));
 }
 
-/** The real adapters for a configuration; `close` releases the RPC provider (tests, scripts). */
+/**
+ * The real adapters for a configuration; `close` releases the RPC provider (tests, scripts). `marketChecked`: the
+ * caller has already run the market's start-up check on this configuration (the trigger, whose execution side
+ * checks a superset of the scanner's), so it is not run twice.
+ */
 export async function scannerRuntimeFromConfig(
   config: PipelineConfig,
-  options: { onOracleFallback?: (reason: string) => void } = {},
+  options: { onOracleFallback?: (reason: string) => void; marketChecked?: boolean } = {},
 ): Promise<ScannerRuntime & { close(): void }> {
   // Store and queue first: a missing table or queue fails before a provider is opened.
   const store = new DynamoDbBorrowerStore(createDocumentClient(config), config.tables);
   if (!config.candidatesQueueUrl) throw new Error('the scanner needs the candidate queue (CANDIDATES_QUEUE_URL)');
   const queue = new SqsCandidateQueue(createSqsClient(config), config.candidatesQueueUrl);
   const provider = await providerFromConfig(config);
-  await checkStartupOrClose(marketExpectations(config), ethersStartupChain(provider), () => provider.destroy());
+  if (!options.marketChecked) await checkStartupOrClose(marketExpectations(config), ethersStartupChain(provider), () => provider.destroy());
   return {
     store,
     queue,

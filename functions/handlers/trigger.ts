@@ -562,9 +562,16 @@ export async function triggerRuntimeFromConfig(
   config: PipelineConfig,
   options: { onStartupWarning?: (warning: string) => void } = {},
 ): Promise<TriggerRuntime & { close(): void }> {
-  const scanner = await scannerRuntimeFromConfig(config);
+  // The execution side's start-up check covers the scanner's (marketExpectations and more): run once.
+  const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true, onStartupWarning: options.onStartupWarning });
+  let scanner: Awaited<ReturnType<typeof scannerRuntimeFromConfig>>;
   try {
-    const execution = await executeCandidateDepsFromConfig(config, { liquidatorOptional: true, onStartupWarning: options.onStartupWarning });
+    scanner = await scannerRuntimeFromConfig(config, { marketChecked: true });
+  } catch (err) {
+    execution.close();
+    throw err;
+  }
+  try {
     const chain = new EthersLiquidatorAdmin(execution.provider);
     const protocol = aaveV3ExecutionProtocol(execution.provider, { pool: config.pool, ruleSet: config.ruleSet, version: config.poolVersion });
     // Parameter Store exists on AWS only: the local world sets LIQUIDATOR_ADDRESS and never writes a parameter.
@@ -606,6 +613,7 @@ export async function triggerRuntimeFromConfig(
     };
   } catch (err) {
     scanner.close();
+    execution.close();
     throw err;
   }
 }

@@ -2,7 +2,7 @@
  * The start-up check against a real local market (Aave 3.6 compiled from npm, our liquidator contract, Uniswap
  * V3): the world's own addresses pass; each wrong address a configuration could hold is refused by the variable
  * that holds it; and the functions' start-up paths (scanner runtime, worker execution adapters) refuse before
- * building anything on a wrong market.
+ * building anything on a wrong market; the trigger, which wires both sides, checks the market once.
  */
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
@@ -11,7 +11,9 @@ import { ConfigError, loadPipelineConfig } from '../../functions/config/pipeline
 import { checkStartup, type StartupExpectations } from '../../functions/config/startup-check';
 import { poolVersionProfile } from '../../functions/domain';
 import { scannerRuntimeFromConfig } from '../../functions/handlers/scanner';
+import { triggerRuntimeFromConfig } from '../../functions/handlers/trigger';
 import { executeCandidateDepsFromConfig } from '../../functions/handlers/worker';
+import { startRpcFaultProxy } from '../../local/chaos/rpc-fault-proxy';
 import { LOCAL_LIQUIDATOR_KEYS } from '../../local/world/seed';
 import { loadScenario } from '../../local/world/scenario';
 import { startWorld, type World } from '../../local/world/world';
@@ -128,6 +130,27 @@ describe('the start-up check on the local market', () => {
       expect(await problemsOf(executeCandidateDepsFromConfig(config))).toEqual([
         `LIQUIDATOR_ADDRESS: the liquidator contract at ${world.info.liquidatorContract} does not authorise signer ${stranger} (isCaller false): its liquidations would revert; authorise it (setCaller, by the contract's owner)`,
       ]);
+    });
+
+    it('the trigger checks the market once: its start costs the worker\'s plus the scanner\'s without a second check', async () => {
+      const proxy = await startRpcFaultProxy({ upstream: world.info.rpcUrl, seed: 1 });
+      try {
+        const config = loadPipelineConfig({ ...env(), RPC_URL: proxy.url });
+        const callsOf = async (start: () => Promise<{ close(): void }>) => {
+          const before = proxy.stats().byMethod.eth_call?.calls ?? 0;
+          (await start()).close();
+          return (proxy.stats().byMethod.eth_call?.calls ?? 0) - before;
+        };
+        const worker = await callsOf(() => executeCandidateDepsFromConfig(config, { liquidatorOptional: true }));
+        const scannerChecked = await callsOf(() => scannerRuntimeFromConfig(config));
+        const scannerUnchecked = await callsOf(() => scannerRuntimeFromConfig(config, { marketChecked: true }));
+        const trigger = await callsOf(() => triggerRuntimeFromConfig(config));
+
+        expect(scannerChecked).toBeGreaterThan(scannerUnchecked);
+        expect(trigger).toBe(worker + scannerUnchecked);
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('the worker starts with authorised signers', async () => {
