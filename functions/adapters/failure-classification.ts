@@ -52,10 +52,11 @@ export function classifyWorkerFailure(error: unknown): FailureClass {
 /**
  * A read (eth_call) that reverted with Panic(0x11), arithmetic over/underflow. The Pool's views panic so only
  * when the state they read is newer than the block they run in (an index updated after the block's timestamp):
- * a node serving a block that is still being sealed (seen on anvil under load), not the request's fault. Retried
- * like a node error; one that persists reaches the dead-letter queue after maxReceiveCount deliveries.
+ * a node serving a block that is still being sealed (seen on anvil under load), not the request's fault. The
+ * position reader makes such a lens call once more itself (aave-v3-position-reader.ts lensCall); past that it is
+ * retried like a node error, and one that persists reaches the dead-letter queue after maxReceiveCount deliveries.
  */
-function isArithmeticPanicOfARead(error: unknown): boolean {
+export function isArithmeticPanicOfARead(error: unknown): boolean {
   const e = error as { code?: unknown; action?: unknown; revert?: { name?: unknown; args?: unknown[] } };
   return e.code === 'CALL_EXCEPTION' && e.action === 'call' && e.revert?.name === 'Panic' && Number(e.revert.args?.[0]) === 17;
 }
