@@ -211,6 +211,18 @@ export function assessFundedLiquidation(plan: LiquidationPlan, proceeds: Proceed
   return { kind: 'profitable', liquidation };
 }
 
+/**
+ * Whether a liquidation that is unprofitable at its quoted sale would clear `minProfitBase` had the sale cost only
+ * `assumedSwapCostBps` of the collateral's oracle value (SWAP_COST_BPS, what a pool at the oracle's price costs):
+ * the pool's price now, not gas or the position's size, priced it out. Such a pool is often back within a few
+ * blocks (arbitrage after a crash, or after the keeper's own sales), so the account is worth another look soon.
+ */
+export function pricedOutBySale(liquidation: FundedLiquidation, assumedSwapCostBps: bigint, minProfitBase: bigint): boolean {
+  if (liquidation.proceeds.kind !== 'swap') return false;
+  const assumed = mulDivUp(liquidation.valueReceivedBase, assumedSwapCostBps, PERCENTAGE_FACTOR);
+  return liquidation.swapCostBase > assumed && liquidation.profitBase + (liquidation.swapCostBase - assumed) > minProfitBase;
+}
+
 /** Uniswap V3 path bytes: token (20 bytes) | fee (3 bytes) | token | … (what `exactInput` and QuoterV2 take). */
 export function encodeSwapPath(route: SwapRoute): string {
   if (route.tokens.length < 2 || route.fees.length !== route.tokens.length - 1) throw new RangeError('a swap route needs n ≥ 2 tokens and n − 1 fees');

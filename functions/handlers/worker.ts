@@ -74,6 +74,7 @@ import {
 } from '../pipeline/execute-candidate';
 import { type ExecutionBatchSession, executionBatchSession } from '../pipeline/batch-execution';
 import { notYetDue, restCandidateOf } from '../pipeline/chunk-rest';
+import { saleRecheckBlock } from '../pipeline/sale-recheck';
 import { messageOf } from '../pipeline/execution-failures';
 import { SqsCandidateQueue } from '../adapters/queue/sqs-candidate-queue';
 import type { CandidateQueue } from '../ports/candidate-queue';
@@ -109,8 +110,10 @@ export interface WorkerDependencies {
   deadLetter: DeadLetterQueue;
   /** Used by this handler's idempotent function only (Powertools: one persistence layer per function). */
   idempotencyStore: BasePersistenceLayer;
-  /** Clears the scanner's enqueue mark; optional until the DynamoDB borrower store is wired. */
-  borrowers?: Pick<BorrowerStore, 'clearEnqueued'>;
+  /** Clears the scanner's enqueue mark, or brings it forward; optional until the DynamoDB borrower store is wired. */
+  borrowers?: Pick<BorrowerStore, 'clearEnqueued' | 'shortenEnqueued'>;
+  /** The enqueue mark's full length (SCANNER_REENQUEUE_AFTER_BLOCKS): the longest a sale-priced-out skip waits. */
+  reenqueueAfterBlocks?: number;
   /** The queue's maxReceiveCount: a record failing on this delivery is dead-lettered by SQS. */
   maxReceiveCount: number;
   /** Brings a failed record back after a short back-off instead of the queue's visibility timeout. */
@@ -195,6 +198,11 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
   const clearEnqueueMark = (borrower: string): Promise<void> | undefined =>
     deps.borrowers?.clearEnqueued(deps.marketKey, borrower).catch((error: unknown) => {
       logger.warn('could not clear the enqueue mark', { error: error as Error });
+    });
+  /** Best effort as well: without it the borrower is offered again when the full mark expires. */
+  const shortenEnqueueMark = (borrower: string, untilBlock: number): Promise<void> | undefined =>
+    deps.borrowers?.shortenEnqueued?.(deps.marketKey, borrower, untilBlock).catch((error: unknown) => {
+      logger.warn('could not bring the enqueue mark forward', { error: error as Error, untilBlock });
     });
 
   const idempotency = new IdempotencyConfig({
@@ -324,8 +332,13 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
       // protocol stands: offered again when the mark expires, not every block). A skip because the market moved
       // under the plan (the pool past its bound, the account touched in between) clears it: the next detection
       // offers the account again, instead of leaving it liquidatable until the mark expires.
+      // An unprofitable skip that only the pool's price made so (pricedOutBySale) keeps its mark, brought forward
+      // to a second look within a few blocks (sale-recheck.ts).
       const keepsMark = outcome.kind === 'in-flight' || (outcome.kind === 'skipped' && outcome.reason !== 'market-moved');
       if (!keepsMark) await clearEnqueueMark(message.borrower);
+      else if (outcome.kind === 'skipped' && outcome.pricedOutBySale && deps.reenqueueAfterBlocks !== undefined) {
+        await shortenEnqueueMark(message.borrower, saleRecheckBlock(outcome.block, message.firstLiquidatableBlock, deps.reenqueueAfterBlocks));
+      }
       if (!('replayed' in outcome && outcome.replayed)) await offerTheRest(message, outcome);
       return outcome;
     } catch (error) {
@@ -672,6 +685,7 @@ export async function workerFromEnvironment(env: Record<string, string | undefin
     blockTimeMs: config.worker.blockTimeSec * 1000,
     idempotencyStore: new DynamoDBPersistenceLayer({ tableName: config.tables.idempotency!, awsSdkV3Client: createDynamoDbClient(config) }),
     borrowers,
+    reenqueueAfterBlocks: config.scanner.reenqueueAfterBlocks,
     maxReceiveCount: config.worker.maxReceiveCount,
     logger,
     metrics,

@@ -518,7 +518,8 @@ async function pricedOrLeft(
   const funded: FundedLiquidation = { ...assessed.liquidation, premiumUnits: outcome.flashPremiumUnits, expectedProfitUnits: outcome.profitUnits };
   if (assessed.kind === 'skip' || outcome.profitUnits < funded.minProfitUnits) {
     const detail = `in the batch at block ${block}: profit ${outcome.profitUnits} debt units, ${assessed.liquidation.profitBase} base after a gas share of ${gasShare} (guard ${funded.minProfitUnits})`;
-    await leave(member, { kind: 'skipped', reason: `unprofitable: ${detail}`, block }, { kind: 'skipped', opportunity, block, reason: 'unprofitable', detail });
+    // It was profitable alone: the batch's earlier sales into the same pool priced it out.
+    await leave(member, { kind: 'skipped', reason: `unprofitable: ${detail}`, block }, { kind: 'skipped', opportunity, block, reason: 'unprofitable', detail, pricedOutBySale: true });
     return undefined;
   }
   return { member, funded, outcome };

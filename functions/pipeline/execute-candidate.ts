@@ -183,7 +183,11 @@ export interface RealizedLiquidation {
 
 export type ExecutionResult =
   | { kind: 'stale'; opportunity: string; block: number; healthFactorWad: string }
-  | { kind: 'skipped'; opportunity: string; block: number; reason: SkipReason; detail: string }
+  /**
+   * `pricedOutBySale`: unprofitable only at the pool's price now (profitable at the assumed swap cost, or alone
+   * before the batch's earlier sales moved the pool): worth offering again within a few blocks (sale-recheck.ts).
+   */
+  | { kind: 'skipped'; opportunity: string; block: number; reason: SkipReason; detail: string; pricedOutBySale?: true }
   | { kind: 'duplicate'; opportunity: string; block: number }
   /** Another opportunity's attempt holds this position: the scanner offers the account again once it ends. */
   | { kind: 'in-flight'; opportunity: string; block: number; heldBy: string }
@@ -272,12 +276,16 @@ async function decide(deps: ExecuteCandidateDeps, message: CandidateMessage, opp
     ruleSet: settings.ruleSet,
     maxSlippageBps: settings.maxSlippageBps,
     ...(maxPriceImpactBps === undefined ? {} : { maxPriceImpactBps }),
+    assumedSwapCostBps: settings.swapCostBps,
   };
   // `best` plans every member strategy (and a chunk within the budget) with quotes; the others plan their own pairs.
   const funded = isBestSizing(settings.sizing)
     ? await planBest(deps, read.position, settings.sizing, block, gas, fundedSettings, { costs: selectionCosts, liquidator: deps.liquidator.address })
     : await planFunded(deps, read.position, selection.candidates, block, gas, fundedSettings);
-  if (funded.kind === 'skip') return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: funded.reason, detail: funded.detail } };
+  if (funded.kind === 'skip') {
+    const bySale = funded.pricedOutBySale ? { pricedOutBySale: true as const } : {};
+    return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: funded.reason, detail: funded.detail, ...bySale } };
+  }
   return { kind: 'liquidate', block, choice: funded.choice, gasPrice, nativePriceBase8 };
 }
 

@@ -34,6 +34,7 @@ import {
   type LiquidationPlan,
   type PairCandidate,
   planChunk,
+  pricedOutBySale,
   probeUnits,
   saleImpactBps,
   type Proceeds,
@@ -57,6 +58,11 @@ export interface FundedPlanningSettings {
   maxSlippageBps: bigint;
   /** Largest price move (bps) one liquidation's sale may cause; a larger plan is reduced to a chunk. Unset: none. */
   maxPriceImpactBps?: bigint;
+  /**
+   * The swap cost a pool at the oracle's price is assumed to take (SWAP_COST_BPS): an unprofitable skip that
+   * would be profitable at it says so (`pricedOutBySale`). Unset: never said.
+   */
+  assumedSwapCostBps?: bigint;
 }
 
 /** Which plan `planBest` took: a member strategy's, or the most profitable chunk within the budget. */
@@ -89,7 +95,14 @@ export interface PairVerdict {
 
 export type FundedPlanning =
   | { kind: 'liquidate'; choice: FundedChoice; verdicts: PairVerdict[] }
-  | { kind: 'skip'; reason: 'no-route' | 'no-available-liquidity' | 'unprofitable'; detail: string; verdicts: PairVerdict[] };
+  | {
+      kind: 'skip';
+      reason: 'no-route' | 'no-available-liquidity' | 'unprofitable';
+      detail: string;
+      verdicts: PairVerdict[];
+      /** Unprofitable only at the pool's price now: a pair clears the minimum at the assumed swap cost (pricedOutBySale). */
+      pricedOutBySale?: true;
+    };
 
 /** The contract call that executes `liquidation`. */
 export function liquidatorCallOf(liquidation: FundedLiquidation): LiquidatorCall {
@@ -250,8 +263,12 @@ async function fundingTermsAt(deps: FundedPlanningDeps, block: number, settings:
   return { mode: settings.funding, ruleSet: settings.ruleSet, flashLoanPremiumBps: premiumBps, maxSlippageBps: settings.maxSlippageBps };
 }
 
+function saleOf(settings: FundedPlanningSettings, gas: GasCosts): { assumedSwapCostBps: bigint; minProfitBase: bigint } | undefined {
+  return settings.assumedSwapCostBps === undefined ? undefined : { assumedSwapCostBps: settings.assumedSwapCostBps, minProfitBase: gas.minProfitBase };
+}
+
 /** The most profitable of `assessed`, made into a planning outcome. */
-function choose(assessed: readonly PairAssessment[]): FundedPlanning {
+function choose(assessed: readonly PairAssessment[], sale?: { assumedSwapCostBps: bigint; minProfitBase: bigint }): FundedPlanning {
   const verdicts = assessed.map((a) => a.verdict);
   let best: PairAssessment | undefined;
   for (const a of assessed) {
@@ -267,7 +284,12 @@ function choose(assessed: readonly PairAssessment[]): FundedPlanning {
     .join('; ');
   const all = (verdict: PairVerdict['verdict']) => verdicts.length > 0 && verdicts.every((v) => v.verdict === verdict);
   const reason = all('no-route') ? 'no-route' : all('no-available-liquidity') ? 'no-available-liquidity' : 'unprofitable';
-  return { kind: 'skip', reason, detail: detail || 'no sized pair', verdicts };
+  const bySale =
+    reason === 'unprofitable' &&
+    sale !== undefined &&
+    // Unprofitable, or a sale that would not even repay the loan: either way at the pool's price now.
+    assessed.some((a) => a.assessment?.kind === 'skip' && pricedOutBySale(a.assessment.liquidation, sale.assumedSwapCostBps, sale.minProfitBase));
+  return { kind: 'skip', reason, detail: detail || 'no sized pair', verdicts, ...(bySale ? { pricedOutBySale: true } : {}) };
 }
 
 /**
@@ -287,7 +309,7 @@ export async function planFunded(
   const sized = candidates.filter((c): c is SizedCandidate => c.kind === 'sized');
   const terms = await fundingTermsAt(deps, block, settings);
   const assessed = await Promise.all(sized.map((candidate) => assessPair(deps, poolPosition, candidate, block, gas, terms, settings)));
-  return choose(assessed);
+  return choose(assessed, saleOf(settings, gas));
 }
 
 /** How planBest sizes each member: the ranking costs and options selectPair takes (the liquidator is our contract). */
@@ -337,7 +359,7 @@ export async function planBest(
     );
     for (const a of chunked) if (a) all.push(tagged('chunked', a));
   }
-  return choose(all);
+  return choose(all, saleOf(settings, gas));
 }
 
 /**

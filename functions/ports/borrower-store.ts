@@ -65,6 +65,12 @@ export interface BorrowerStore {
   /** Clears the enqueue mark once a worker finished with the borrower (whatever the outcome). */
   clearEnqueued(market: string, borrower: string): Promise<void>;
   /**
+   * Brings the enqueue mark's expiry forward to `untilBlock`, never later and never back once cleared: the scanner
+   * offers the borrower again from that block instead of at the mark's full expiry. A store without it keeps the
+   * mark until it expires.
+   */
+  shortenEnqueued?(market: string, borrower: string, untilBlock: number): Promise<void>;
+  /**
    * The enqueue marks held now for `borrowers`, by lowercase address, read consistently; a borrower missing
    * from the result has none (a worker cleared it). This is how a scanner learns within one invocation that a
    * worker is done with a borrower. A store that leaves it out (no worker ever clears its marks) keeps every

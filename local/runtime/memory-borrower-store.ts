@@ -37,6 +37,11 @@ export class MemoryBorrowerStore implements BorrowerStore {
     if (record) delete record.enqueuedUntilBlock;
   }
 
+  async shortenEnqueued(_market: string, borrower: string, untilBlock: number): Promise<void> {
+    const record = this.records.get(lower(borrower));
+    if (record?.enqueuedUntilBlock !== undefined && record.enqueuedUntilBlock > untilBlock) record.enqueuedUntilBlock = untilBlock;
+  }
+
   async putSnapshots(_market: string, snapshots: readonly AccountSnapshot[]): Promise<void> {
     this.snapshotsWritten += snapshots.length;
   }

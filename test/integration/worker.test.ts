@@ -563,6 +563,69 @@ describe('worker on the local world (Aave v3.6)', () => {
     it('is kept for an unprofitable account, which comes back when the mark expires rather than every block', async () => {
       expect(await skippedFor('unprofitable', 'unprofitable')).toEqual([]);
     });
+
+    /**
+     * The mark in the Borrowers table (DynamoDB Local) after an unprofitable skip, the scanner's mark set at
+     * `markedUntil`, the account liquidatable for 40 blocks.
+     */
+    const markAfterUnprofitable = async (pricedOutBySale: boolean, markedUntil: (block: number) => number, tag: string) => {
+      const block = await latestBlockNumber(world.provider);
+      const [borrower] = await borrowersBy(() => true, block);
+      const message = { ...candidate(borrower, block), firstLiquidatableBlock: block - 40 };
+      const marketKey = marketKeyOf(message);
+      const borrowers = new DynamoDbBorrowerStore(ddb, { borrowers: env.BORROWERS_TABLE });
+      await borrowers.upsertSeen(marketKey, [{ borrower, block: 1 }]);
+      const tracked = (await borrowers.listTracked(marketKey)).find((b) => b.borrower === borrower.toLowerCase())!;
+      await borrowers.recordScan(marketKey, [{ ...tracked, lastScannedBlock: block, enqueuedUntilBlock: markedUntil(block), enqueuedAtBlock: block }]);
+      const handler = createWorkerHandler({
+        marketKey,
+        execute: async ({ message: m }) => ({ kind: 'skipped', opportunity: deduplicationIdOf(m), block, reason: 'unprofitable', detail: 'test', ...(pricedOutBySale ? { pricedOutBySale: true as const } : {}) }),
+        deadLetter: new SqsDeadLetter(sqs, env.CANDIDATES_DLQ_URL),
+        idempotencyStore: new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE, awsSdkV3Client: localDynamoDbClient(world.info.dynamodb!.endpoint) }),
+        borrowers,
+        reenqueueAfterBlocks: 150,
+        maxReceiveCount: 5,
+        logger: new Logger({ logLevel: 'SILENT' }),
+        metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }),
+      });
+      const id = `skip-${tag}-${Date.now()}`;
+      const record: SQSRecord = {
+        messageId: id,
+        receiptHandle: id,
+        body: encodeCandidateMessage(message),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+          MessageGroupId: messageGroupIdOf(message),
+          MessageDeduplicationId: id,
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
+        awsRegion: 'us-east-1',
+      };
+      expect(await handler({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).toEqual({ batchItemFailures: [] });
+      const after = (await borrowers.listTracked(marketKey)).find((b) => b.borrower === borrower.toLowerCase())!;
+      return { block, until: after.enqueuedUntilBlock };
+    };
+
+    it('is brought forward when only the pool\'s price made it unprofitable: a quarter of the 40 blocks it has been liquidatable', async () => {
+      const { block, until } = await markAfterUnprofitable(true, (b) => b + 150, 'sale');
+      expect(until).toBe(block + 10);
+    });
+
+    it('is never pushed back by that: a mark expiring sooner stays', async () => {
+      const { block, until } = await markAfterUnprofitable(true, (b) => b + 2, 'sale-sooner');
+      expect(until).toBe(block + 2);
+    });
+
+    it('is kept whole when gas or size made it unprofitable', async () => {
+      const { block, until } = await markAfterUnprofitable(false, (b) => b + 150, 'costs');
+      expect(until).toBe(block + 150);
+    });
   });
 
   // The adapters on their own, after the worker tests (the first one counts every `mined` item of the table).

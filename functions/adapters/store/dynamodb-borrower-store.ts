@@ -222,6 +222,11 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
     return new DynamoDbEnqueueMarks(this.client, this.borrowersTable).clearEnqueued(market, borrower);
   }
 
+  /** Brings the enqueue mark's expiry forward (dynamodb-enqueue-marks.ts). */
+  shortenEnqueued(market: string, borrower: string, untilBlock: number): Promise<void> {
+    return new DynamoDbEnqueueMarks(this.client, this.borrowersTable).shortenEnqueued(market, borrower, untilBlock);
+  }
+
   /**
    * The marks held now, by consistent BatchGetItem: an eventually consistent read could miss a mark written a
    * moment ago and have the scanner enqueue the borrower a second time. Unprocessed keys are asked again like

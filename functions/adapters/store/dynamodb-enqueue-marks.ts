@@ -1,7 +1,7 @@
 /**
- * The worker's one write to the Borrowers table: it removes a borrower's enqueue mark once its candidate is
- * handled, so the scanner may enqueue the borrower again (dynamodb-borrower-store.ts describes the item and
- * who writes which attribute). Apart from the borrower store so the worker's bundle does not carry the scanner's
+ * The worker's writes to the Borrowers table: it removes a borrower's enqueue mark once its candidate is handled,
+ * so the scanner may enqueue the borrower again, or brings the mark's expiry forward for a second look within a few
+ * blocks (dynamodb-borrower-store.ts describes the item and who writes which attribute). Apart from the borrower store so the worker's bundle does not carry the scanner's
  * and the indexer's reads, writes and item schemas for this one UpdateItem.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -17,7 +17,7 @@ export async function unlessConditionFails(write: Promise<unknown>): Promise<voi
   }
 }
 
-export class DynamoDbEnqueueMarks implements Pick<BorrowerStore, 'clearEnqueued'> {
+export class DynamoDbEnqueueMarks implements Required<Pick<BorrowerStore, 'clearEnqueued' | 'shortenEnqueued'>> {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly borrowersTable: string,
@@ -32,6 +32,21 @@ export class DynamoDbEnqueueMarks implements Pick<BorrowerStore, 'clearEnqueued'
           Key: { market, borrower: borrower.toLowerCase() },
           UpdateExpression: 'REMOVE enqueuedUntilBlock, enqueuedAtBlock',
           ConditionExpression: 'attribute_exists(borrower)',
+        }),
+      ),
+    );
+  }
+
+  /** The mark expires at `untilBlock` if it expired later; a cleared mark, or one expiring sooner, is left as it is. */
+  async shortenEnqueued(market: string, borrower: string, untilBlock: number): Promise<void> {
+    await unlessConditionFails(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.borrowersTable,
+          Key: { market, borrower: borrower.toLowerCase() },
+          UpdateExpression: 'SET enqueuedUntilBlock = :until',
+          ConditionExpression: 'enqueuedUntilBlock > :until',
+          ExpressionAttributeValues: { ':until': untilBlock },
         }),
       ),
     );

@@ -82,6 +82,35 @@ describe('planFunded', () => {
     expect(result).toMatchObject({ kind: 'skip', reason: 'no-route' });
   });
 
+  describe('an unprofitable skip says whether the pool\'s price alone priced it out', () => {
+    // 1 WETH at $1,000 against 900 USDC: one cross-asset pair, its bonus a few per cent of the repay.
+    const crossOnly = position('v3.0', [
+      reserve('WETH', { priceBase8: usd(1000), collateralBalanceUnits: units('WETH', 1) }),
+      reserve('USDC', { priceBase8: usd(1), debtBalanceUnits: units('USDC', 900) }),
+    ]);
+    const crossCandidates = () => selectPair(crossOnly, { sizing: maxSizing, costs: RANKING, liquidator: LIQUIDATOR, receiveAToken: false }).candidates;
+    /** WETH sells `belowBps` under the oracle's $1,000. */
+    const pool = (belowBps: bigint) => new RecordingQuoter((_t, amountIn) => (amountIn * 1000n * (10_000n - belowBps)) / 10_000n / 10n ** 12n);
+
+    it('yes, when the sale is 20 % under the oracle and the plan clears the minimum at the assumed 30 bps', async () => {
+      const result = await planFunded({ quoter: pool(2_000n), flashTerms: premium(9n) }, crossOnly, crossCandidates(), 7, NO_GAS, { ...SETTINGS, assumedSwapCostBps: 30n });
+      expect(result).toMatchObject({ kind: 'skip', reason: 'unprofitable', pricedOutBySale: true });
+    });
+
+    it('no, when even a sale at the assumed cost would not clear the minimum (gas, size)', async () => {
+      const costly = { ...NO_GAS, minProfitBase: usd(1_000) };
+      const result = await planFunded({ quoter: pool(2_000n), flashTerms: premium(9n) }, crossOnly, crossCandidates(), 7, costly, { ...SETTINGS, assumedSwapCostBps: 30n });
+      expect(result).toMatchObject({ kind: 'skip', reason: 'unprofitable' });
+      expect(result).not.toHaveProperty('pricedOutBySale');
+    });
+
+    it('no, without an assumed swap cost to compare with', async () => {
+      const result = await planFunded({ quoter: pool(2_000n), flashTerms: premium(9n) }, crossOnly, crossCandidates(), 7, NO_GAS, SETTINGS);
+      expect(result).toMatchObject({ kind: 'skip', reason: 'unprofitable' });
+      expect(result).not.toHaveProperty('pricedOutBySale');
+    });
+  });
+
   it('does not read the premium in inventory mode', async () => {
     const terms = premium(9n);
     const quoter = new RecordingQuoter((_t, amountIn) => amountIn);
