@@ -59,7 +59,8 @@ export const HANDLER_BUNDLING = {
  * "Function bundles" and "rpc-per-decision"); then 530 kB, until the contract code the functions carry was
  * packed (packed-bytecode.ts) and the worker's one borrower-table write moved out of the borrower store
  * (dynamodb-enqueue-marks.ts): 528.7 → 509.5 kB; 510.0 kB with revert attribution (functions/pipeline/
- * revert-attribution.ts, +1.4 kB, less 0.9 kB from writing the Aave error tables more compactly).
+ * revert-attribution.ts, +1.4 kB, less 0.9 kB from writing the Aave error tables more compactly); 511.4 kB with
+ * the lens re-read and the sale recheck (functions/pipeline/sale-recheck.ts).
  */
 export const WORKER_BUNDLE_BUDGET_BYTES = 512_000;
 
