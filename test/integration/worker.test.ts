@@ -37,6 +37,7 @@ import { encodePlan, type ExecutionPlan } from '../../functions/pipeline/executi
 import { LocalSqsEventSource, localLambdaContext } from '../../local/runtime/sqs-event-source';
 import { localDynamoDbClient, localSqsClient } from '../../local/world/resources';
 import { POOL_ABI, RecordingMetrics } from './support';
+import { recordOf } from './worker-harness';
 import { loadScenario, type Scenario } from '../../local/world/scenario';
 import { LOCAL_LIQUIDATOR_KEYS } from '../../local/world/seed';
 import { startWorld, type World } from '../../local/world/world';
@@ -518,41 +519,34 @@ describe('worker on the local world (Aave v3.6)', () => {
   });
 
   describe('the enqueue mark after a skip', () => {
-    const skippedFor = async (reason: 'market-moved' | 'unprofitable', tag: string): Promise<string[]> => {
-      const cleared: string[] = [];
-      const block = await latestBlockNumber(world.provider);
-      const [borrower] = await borrowersBy(() => true, block);
-      const message = candidate(borrower, block);
+    /** Runs one record whose execution answers `skipped` (with `extra`) through a worker with `borrowers`. */
+    const runSkip = async (
+      message: CandidateMessage,
+      block: number,
+      skip: { reason: 'market-moved' | 'unprofitable'; pricedOutBySale?: true },
+      borrowers: NonNullable<Parameters<typeof createWorkerHandler>[0]['borrowers']>,
+      tag: string,
+    ) => {
       const handler = createWorkerHandler({
         marketKey: marketKeyOf(message),
-        execute: async ({ message: m }) => ({ kind: 'skipped', opportunity: deduplicationIdOf(m), block, reason, detail: 'test' }),
+        execute: async ({ message: m }) => ({ kind: 'skipped', opportunity: deduplicationIdOf(m), block, detail: 'test', ...skip }),
         deadLetter: new SqsDeadLetter(sqs, env.CANDIDATES_DLQ_URL),
         idempotencyStore: new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE, awsSdkV3Client: localDynamoDbClient(world.info.dynamodb!.endpoint) }),
-        borrowers: { clearEnqueued: async (_market, who) => void cleared.push(who) },
+        borrowers,
+        reenqueueAfterBlocks: 150,
         maxReceiveCount: 5,
         logger: new Logger({ logLevel: 'SILENT' }),
         metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }),
       });
-      const id = `skip-${tag}-${Date.now()}`;
-      const record: SQSRecord = {
-        messageId: id,
-        receiptHandle: id,
-        body: encodeCandidateMessage(message),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'test',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-          MessageGroupId: messageGroupIdOf(message),
-          MessageDeduplicationId: id,
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
-        awsRegion: 'us-east-1',
-      };
+      const record = recordOf(message, `skip-${tag}-${Date.now()}`);
       expect(await handler({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).toEqual({ batchItemFailures: [] });
+    };
+
+    const skippedFor = async (reason: 'market-moved' | 'unprofitable', tag: string): Promise<string[]> => {
+      const cleared: string[] = [];
+      const block = await latestBlockNumber(world.provider);
+      const [borrower] = await borrowersBy(() => true, block);
+      await runSkip(candidate(borrower, block), block, { reason }, { clearEnqueued: async (_market, who) => void cleared.push(who) }, tag);
       return cleared.map((b) => b.toLowerCase()).filter((b) => b === borrower.toLowerCase());
     };
 
@@ -577,37 +571,7 @@ describe('worker on the local world (Aave v3.6)', () => {
       await borrowers.upsertSeen(marketKey, [{ borrower, block: 1 }]);
       const tracked = (await borrowers.listTracked(marketKey)).find((b) => b.borrower === borrower.toLowerCase())!;
       await borrowers.recordScan(marketKey, [{ ...tracked, lastScannedBlock: block, enqueuedUntilBlock: markedUntil(block), enqueuedAtBlock: block }]);
-      const handler = createWorkerHandler({
-        marketKey,
-        execute: async ({ message: m }) => ({ kind: 'skipped', opportunity: deduplicationIdOf(m), block, reason: 'unprofitable', detail: 'test', ...(pricedOutBySale ? { pricedOutBySale: true as const } : {}) }),
-        deadLetter: new SqsDeadLetter(sqs, env.CANDIDATES_DLQ_URL),
-        idempotencyStore: new DynamoDBPersistenceLayer({ tableName: env.IDEMPOTENCY_TABLE, awsSdkV3Client: localDynamoDbClient(world.info.dynamodb!.endpoint) }),
-        borrowers,
-        reenqueueAfterBlocks: 150,
-        maxReceiveCount: 5,
-        logger: new Logger({ logLevel: 'SILENT' }),
-        metrics: new RecordingMetrics({ namespace: 'LiquidationPipeline' }),
-      });
-      const id = `skip-${tag}-${Date.now()}`;
-      const record: SQSRecord = {
-        messageId: id,
-        receiptHandle: id,
-        body: encodeCandidateMessage(message),
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'test',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-          MessageGroupId: messageGroupIdOf(message),
-          MessageDeduplicationId: id,
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test.fifo',
-        awsRegion: 'us-east-1',
-      };
-      expect(await handler({ Records: [record] }, localLambdaContext('liquidation-worker', 60_000))).toEqual({ batchItemFailures: [] });
+      await runSkip(message, block, { reason: 'unprofitable', ...(pricedOutBySale ? { pricedOutBySale: true as const } : {}) }, borrowers, tag);
       const after = (await borrowers.listTracked(marketKey)).find((b) => b.borrower === borrower.toLowerCase())!;
       return { block, until: after.enqueuedUntilBlock };
     };
