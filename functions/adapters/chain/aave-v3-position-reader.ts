@@ -131,6 +131,18 @@ const DEFAULT_LENS_GAS = 30_000_000n;
 const DEFAULT_PANIC_REREAD_MS = 250;
 
 
+/** What a reserve's snapshot is built from: its configuration word and the values read beside it. */
+type ReserveReads = Pick<
+  ReserveSnapshot,
+  'asset' | 'id' | 'aToken' | 'variableDebtToken' | 'stableDebtToken' | 'priceBase8' | 'liquidityIndexRay' | 'variableBorrowIndexRay' | 'liquidationGracePeriodUntil'
+> & {
+  configuration: bigint;
+  /** Underlying held by the aToken. */
+  heldUnits: bigint;
+  /** The virtual underlying balance (3.1+), undefined where the version has none. */
+  virtualUnits: bigint | undefined;
+};
+
 class LensRefused extends Error {
   constructor(readonly reason: string) {
     super(`node refused the position lens call (${reason})`);
@@ -310,22 +322,7 @@ export class AaveV3PositionReader {
   }
 
   /** A reserve as the market snapshot holds it, from its configuration word and the values read beside it. */
-  private reserveSnapshot(r: {
-    asset: string;
-    id: number;
-    configuration: bigint;
-    aToken: string;
-    variableDebtToken: string;
-    stableDebtToken: string;
-    priceBase8: bigint;
-    liquidityIndexRay: bigint;
-    variableBorrowIndexRay: bigint;
-    liquidationGracePeriodUntil: bigint;
-    /** Underlying held by the aToken. */
-    heldUnits: bigint;
-    /** The virtual underlying balance (3.1+), undefined where the version has none. */
-    virtualUnits: bigint | undefined;
-  }): ReserveSnapshot {
+  private reserveSnapshot(r: ReserveReads): ReserveSnapshot {
     const config = r.configuration;
     const { heldUnits: held, virtualUnits: virtual } = r;
     return {

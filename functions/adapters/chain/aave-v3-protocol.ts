@@ -29,6 +29,11 @@ export function aavePositionSource(reader: AaveV3PositionReader): CandidatePosit
   };
 }
 
+/** The Aave oracle's price of `asset` in the reader's per-block market snapshot; undefined if it is no reserve. */
+async function oraclePriceAt(reader: AaveV3PositionReader, block: number, asset: string): Promise<bigint | undefined> {
+  return (await reader.marketAt(block)).reserves.find((r) => sameAddress(r.asset, asset))?.priceBase8;
+}
+
 /**
  * The gas token's price: the Aave oracle's price of the wrapped-native reserve at the block, from the reader's
  * per-block market snapshot (already read for the position, so no extra call).
@@ -36,9 +41,9 @@ export function aavePositionSource(reader: AaveV3PositionReader): CandidatePosit
 export function aaveOracleNativePrice(reader: AaveV3PositionReader, wrappedNativeAsset: string): NativePriceSource {
   return {
     async nativePriceBase8(block) {
-      const reserve = (await reader.marketAt(block)).reserves.find((r) => sameAddress(r.asset, wrappedNativeAsset));
-      if (!reserve) throw new Error(`NATIVE_PRICE_ASSET ${wrappedNativeAsset} is not a reserve of the market: its price prices gas`);
-      return reserve.priceBase8;
+      const price = await oraclePriceAt(reader, block, wrappedNativeAsset);
+      if (price === undefined) throw new Error(`NATIVE_PRICE_ASSET ${wrappedNativeAsset} is not a reserve of the market: its price prices gas`);
+      return price;
     },
   };
 }
@@ -49,14 +54,14 @@ export function aaveOracleNativePrice(reader: AaveV3PositionReader, wrappedNativ
  */
 export function aaveOraclePrices(reader: AaveV3PositionReader): OraclePriceSource {
   return {
-    async pricesBase8At(block, assets) {
-      const { reserves } = await reader.marketAt(block);
-      return assets.map((asset) => {
-        const reserve = reserves.find((r) => sameAddress(r.asset, asset));
-        if (!reserve) throw new Error(`${asset} is not a reserve of the market at block ${block}`);
-        return reserve.priceBase8;
-      });
-    },
+    pricesBase8At: (block, assets) =>
+      Promise.all(
+        assets.map(async (asset) => {
+          const price = await oraclePriceAt(reader, block, asset);
+          if (price === undefined) throw new Error(`${asset} is not a reserve of the market at block ${block}`);
+          return price;
+        }),
+      ),
   };
 }
 

@@ -90,6 +90,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class DynamoDbBorrowerStore implements BorrowerStore {
   private readonly borrowersTable: string;
   private readonly snapshotsTable: string | undefined;
+  /** The worker's writes to the marks (dynamodb-enqueue-marks.ts), here for the other functions and the tests. */
+  private readonly marks: DynamoDbEnqueueMarks;
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -98,6 +100,7 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
     if (!tables.borrowers) throw new Error('DynamoDbBorrowerStore needs the borrowers table (BORROWERS_TABLE)');
     this.borrowersTable = tables.borrowers;
     this.snapshotsTable = tables.snapshots;
+    this.marks = new DynamoDbEnqueueMarks(client, tables.borrowers);
   }
 
   /**
@@ -219,12 +222,12 @@ export class DynamoDbBorrowerStore implements BorrowerStore {
 
   /** Removes the enqueue mark (dynamodb-enqueue-marks.ts, the worker's own copy of this one write). */
   clearEnqueued(market: string, borrower: string): Promise<void> {
-    return new DynamoDbEnqueueMarks(this.client, this.borrowersTable).clearEnqueued(market, borrower);
+    return this.marks.clearEnqueued(market, borrower);
   }
 
   /** Brings the enqueue mark's expiry forward (dynamodb-enqueue-marks.ts). */
   shortenEnqueued(market: string, borrower: string, untilBlock: number): Promise<void> {
-    return new DynamoDbEnqueueMarks(this.client, this.borrowersTable).shortenEnqueued(market, borrower, untilBlock);
+    return this.marks.shortenEnqueued(market, borrower, untilBlock);
   }
 
   /**
