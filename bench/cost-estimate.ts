@@ -91,6 +91,8 @@ interface Assumptions {
   materialChangesPerDay: number;
   candidatesPerDay: number;
   liquidationsPerDay: number;
+  /** Liquidations on the market by anyone else: the hours in which the indexer sends its capture-rate metrics. */
+  marketLiquidationsPerDay: number;
 }
 
 /** What the code does not decide; each is printed with the result. */
@@ -102,6 +104,7 @@ const ASSUMPTION_NOTES: Record<keyof Assumptions, string> = {
   materialChangesPerDay: 'health-factor moves of at least 1 % per account and day, seen by the hourly re-read',
   candidatesPerDay: 'candidates the worker handles per day',
   liquidationsPerDay: 'transactions sent per day (one KMS Sign each, plus replacements)',
+  marketLiquidationsPerDay: 'liquidations by others on the market per day (the indexer sends its capture metrics in hours with one)',
 };
 
 /** Fixed modelling figures, with their reasons. */
@@ -161,7 +164,19 @@ const EVENT_ONLY_METRICS = new Set([
   'PrivateSubmissionFallbacks',
   'LensFallbacks',
   ...Object.values(BEST_EFFORT_METRICS),
+  // The indexer's capture tally (functions/handlers/indexer.ts): a deficit is an event of its own.
+  'BadDebtUsd',
 ]);
+
+/**
+ * The indexer's other capture metrics, sent only in runs that saw such a liquidation: billed for the hours with one
+ * (Poisson arrivals), ours at `liquidationsPerDay`, the others' at `marketLiquidationsPerDay`.
+ */
+const LIQUIDATION_HOUR_METRICS: Record<string, 'ours' | 'others'> = {
+  LiquidatedDebtUsdByUs: 'ours',
+  LiquidationsByOthers: 'others',
+  LiquidatedDebtUsdByOthers: 'others',
+};
 
 interface Line {
   service: string;
@@ -347,6 +362,8 @@ export function estimate(a: Assumptions, measured: MeasuredScanner) {
     metrics.map((metric) => {
       if (name === 'trigger' || EVENT_ONLY_METRICS.has(metric)) return { name, metric, kind: 'event' as const, months: MODEL.eventMetricHoursPerMonth / (days * 24) };
       if (name === 'worker') return { name, metric, kind: 'per-candidate' as const, months: candidateHourShare };
+      const liquidations = LIQUIDATION_HOUR_METRICS[metric];
+      if (liquidations) return { name, metric, kind: 'per-liquidation' as const, months: 1 - Math.exp(-(liquidations === 'ours' ? a.liquidationsPerDay : a.marketLiquidationsPerDay) / 24) };
       return { name, metric, kind: 'every-run' as const, months: 1 };
     }),
   );
@@ -354,6 +371,7 @@ export function estimate(a: Assumptions, measured: MeasuredScanner) {
   const countOf = (kind: string) => metricMonths.filter((m) => m.kind === kind).length;
   add('CloudWatch', `custom metrics sent every run (scanner, indexer): ${countOf('every-run')}`, monthsOf('every-run'), 'metric-months', monthsOf('every-run') * PRICES.cloudWatchPerMetricMonth);
   add('CloudWatch', `custom metrics per candidate (worker): ${countOf('per-candidate')}, in hours with one`, monthsOf('per-candidate'), 'metric-months', monthsOf('per-candidate') * PRICES.cloudWatchPerMetricMonth);
+  add('CloudWatch', `capture metrics (indexer): ${countOf('per-liquidation')}, in hours with a liquidation`, monthsOf('per-liquidation'), 'metric-months', monthsOf('per-liquidation') * PRICES.cloudWatchPerMetricMonth);
   add('CloudWatch', `event-only metrics (failures, breakers, trigger): ${countOf('event')}, ${MODEL.eventMetricHoursPerMonth} h each`, monthsOf('event'), 'metric-months', monthsOf('event') * PRICES.cloudWatchPerMetricMonth);
   // Seven single-metric alarms; the three Metrics Insights alarms analyse one series per function that sends it.
   const alarmMetrics = 7 + 3 * 2;
@@ -447,7 +465,7 @@ function main(): void {
     name: 'cost-estimate',
     usage: `usage: npx tsx bench/cost-estimate.ts [--json] [--measured FILE] [--accounts 10000] [--block-sec 12] [--reserves 50]
                                       [--shock-blocks-per-month 2160] [--material-changes-per-day 2]
-                                      [--candidates-per-day 50] [--liquidations-per-day 20]
+                                      [--candidates-per-day 50] [--liquidations-per-day 20] [--market-liquidations-per-day 50]
   --json                       print the estimate as JSON instead of a table
   --measured FILE              the change-driven scanner's measured figures (default bench/out/rpc-calls.json,
                                written by \`npx tsx bench/run.ts --only rpc-calls\`); missing: exit 2
@@ -466,6 +484,7 @@ Each assumption is a non-negative number; its default is shown above.`,
       'material-changes-per-day': { type: 'string', default: '2' },
       'candidates-per-day': { type: 'string', default: '50' },
       'liquidations-per-day': { type: 'string', default: '20' },
+      'market-liquidations-per-day': { type: 'string', default: '50' },
     },
   });
   const num = (flag: string, value: string) => {
@@ -490,6 +509,7 @@ Each assumption is a non-negative number; its default is shown above.`,
       materialChangesPerDay: num('material-changes-per-day', values['material-changes-per-day']),
       candidatesPerDay: num('candidates-per-day', values['candidates-per-day']),
       liquidationsPerDay: num('liquidations-per-day', values['liquidations-per-day']),
+      marketLiquidationsPerDay: num('market-liquidations-per-day', values['market-liquidations-per-day']),
     },
     measured,
   );
