@@ -52,8 +52,12 @@ function readMaxAgeByAsset(text: string): { limits: Record<string, number> } | {
   return { limits };
 }
 
-const envSchema = z
-  .object({
+/**
+ * The schemas are built by functions, not at module load: the worker's bundle then keeps only the fields it parses
+ * (loadWorkerConfig), not the scanner's and indexer's (lib/bundling.ts WORKER_BUNDLE_BUDGET_BYTES).
+ */
+function baseFields() {
+  return {
     CHAIN_ID: int(1),
     MARKET_NAME: z.string().check(z.regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 characters of a-z, 0-9 and -')),
     POOL_ADDRESS: address,
@@ -93,49 +97,6 @@ const envSchema = z
     /** The local KMS stand-in (local/kms-standin); local chain only. */
     KMS_ENDPOINT: optionalUrl,
 
-    INDEXER_START_BLOCK: z._default(int(0), 0),
-    /** Largest eth_getLogs window in blocks; halved on the provider's refusals down to 1, doubled back after successes. */
-    INDEXER_LOG_WINDOW: z._default(int(1), 2_000),
-    /** Windows in a row that must go through before the window doubles again (functions/pipeline/index-borrowers.ts). */
-    INDEXER_LOG_WINDOW_GROWTH_AFTER: z._default(int(1), DEFAULT_LOG_WINDOW_GROWTH_AFTER),
-    /** Blocks re-read on every run, so a reorg shallower than this is repaired. */
-    INDEXER_REORG_DEPTH: z._default(int(0), 12),
-    /**
-     * Liquidations and deficits at most this many blocks below the head are recorded and valued at their block's
-     * oracle price (functions/pipeline/record-liquidations.ts). A full node keeps recent state only (geth: 128
-     * blocks); with an archive endpoint it may be raised to cover a longer indexer outage.
-     */
-    INDEXER_CAPTURE_LOOKBACK_BLOCKS: z._default(int(1), DEFAULT_CAPTURE_LOOKBACK_BLOCKS),
-
-    /** Stop following blocks this long before the invocation's deadline. */
-    SCANNER_DEADLINE_MARGIN_MS: z._default(int(1_000), 10_000),
-    SCANNER_POLL_INTERVAL_MS: z._default(int(50), 500),
-    SCANNER_CHUNK_SIZE: z._default(int(1), 500),
-    /**
-     * The chain's block time (ms) when it is regular: the head is then polled around the time the next block is
-     * due instead of every SCANNER_POLL_INTERVAL_MS (pacing stops by itself if blocks come faster). Unset: no pacing.
-     */
-    SCANNER_BLOCK_TIME_MS: z.optional(int(100).check(z.lte(600_000, 'must be at most 600000'))),
-    /**
-     * Follow blocks at most this long per invocation: the schedule's period and a few seconds, so the next
-     * invocation takes over without a gap while two overlap only briefly (each reads the head, the oracle and the
-     * change log at every block). The function's timeout stays longer, for a slow last block and the final write.
-     * Unset: until SCANNER_DEADLINE_MARGIN_MS before the timeout.
-     */
-    SCANNER_FOLLOW_SEC: z.optional(int(1)),
-    /**
-     * `changes`: an account is read when its position, a price or a risk parameter it depends on changed, or its
-     * interest may have taken it near 1 (functions/domain/read-policy.ts); `every-block`: every account at every block.
-     */
-    SCANNER_READ_MODE: z._default(z.enum(['changes', 'every-block'], { error: 'must be changes or every-block' }), 'changes'),
-    /** Change-driven reads: every account is read at least this often (seconds of block time). */
-    SCANNER_MAX_READ_INTERVAL_SEC: z._default(int(1), 3_600),
-    /** Change-driven reads: an account whose health may be below 1 + this (bps) is read. */
-    SCANNER_READ_MARGIN_BPS: z._default(int(0).check(z.lte(9_999, 'must be at most 9999')), 50),
-    /** Change-driven reads: the floor of the borrow-rate bound for interest (bps a year). */
-    SCANNER_ASSUMED_BORROW_RATE_BPS: z._default(int(0), 10_000),
-    /** Change-driven reads: a longer pause between two handled blocks forgets every reading instead of asking for its logs. */
-    SCANNER_MAX_GAP_BLOCKS: z._default(int(1), 1_000),
     /**
      * Blocks an enqueue mark holds when no worker clears it. The worker clears it when done with the candidate and
      * the scanner then enqueues again at the next block; only a message dead-lettered or lost never clears it.
@@ -149,16 +110,6 @@ const envSchema = z
     CANDIDATES_MAX_RECEIVE_COUNT: z._default(int(1), 5),
     // The chain's block time (s): how long a candidate due at a later block (the rest of a chunk) waits per block.
     BLOCK_TIME_SEC: z._default(z.coerce.number({ error: 'must be a number' }).check(z.positive('must be more than 0'), z.lte(600, 'must be at most 600')), 12),
-    SNAPSHOT_RETENTION_SEC: z._default(int(60), 7 * 24 * 3600),
-    /** A price older than this is stale (heartbeat + margin). */
-    ORACLE_MAX_AGE_SEC: z._default(int(1), 3_900),
-    /** An asset's own limit, replacing ORACLE_MAX_AGE_SEC (a 24 h stablecoin feed: 86,700): JSON `{"0xasset": seconds}`. */
-    ORACLE_MAX_AGE_SEC_BY_ASSET: z.optional(z.string()),
-    /** A price moving more than this between two consecutive reads is suspect (bps). */
-    ORACLE_MAX_DEVIATION_BPS: z._default(int(1), 3_000),
-    /** A source without latestRoundData (an adapter): `allow` checks its price only, `block` holds its breaker open. */
-    ORACLE_UNDATED_FEEDS: z._default(z.enum(['allow', 'block'], { error: 'must be "allow" or "block"' }), 'allow'),
-
     SIGNER_MODE: z.optional(z.enum(['local', 'kms'], { error: 'must be "local" or "kms"' })),
     /** One key, or several separated by commas (each signs in turn). */
     SIGNER_PRIVATE_KEY: z.optional(
@@ -227,60 +178,137 @@ const envSchema = z
     MAX_PENDING_PER_SIGNER: z.optional(int(1)),
     /** Plan and simulate, never send. */
     DRY_RUN: z._default(z.enum(['true', 'false']), 'false'),
+  };
+}
+
+/** The scanner's and indexer's own settings: only their functions (and the trigger, which scans) read them. */
+function scannerFields() {
+  return {
+    INDEXER_START_BLOCK: z._default(int(0), 0),
+    /** Largest eth_getLogs window in blocks; halved on the provider's refusals down to 1, doubled back after successes. */
+    INDEXER_LOG_WINDOW: z._default(int(1), 2_000),
+    /** Windows in a row that must go through before the window doubles again (functions/pipeline/index-borrowers.ts). */
+    INDEXER_LOG_WINDOW_GROWTH_AFTER: z._default(int(1), DEFAULT_LOG_WINDOW_GROWTH_AFTER),
+    /** Blocks re-read on every run, so a reorg shallower than this is repaired. */
+    INDEXER_REORG_DEPTH: z._default(int(0), 12),
+    /**
+     * Liquidations and deficits at most this many blocks below the head are recorded and valued at their block's
+     * oracle price (functions/pipeline/record-liquidations.ts). A full node keeps recent state only (geth: 128
+     * blocks); with an archive endpoint it may be raised to cover a longer indexer outage.
+     */
+    INDEXER_CAPTURE_LOOKBACK_BLOCKS: z._default(int(1), DEFAULT_CAPTURE_LOOKBACK_BLOCKS),
+
+    /** Stop following blocks this long before the invocation's deadline. */
+    SCANNER_DEADLINE_MARGIN_MS: z._default(int(1_000), 10_000),
+    SCANNER_POLL_INTERVAL_MS: z._default(int(50), 500),
+    SCANNER_CHUNK_SIZE: z._default(int(1), 500),
+    /**
+     * The chain's block time (ms) when it is regular: the head is then polled around the time the next block is
+     * due instead of every SCANNER_POLL_INTERVAL_MS (pacing stops by itself if blocks come faster). Unset: no pacing.
+     */
+    SCANNER_BLOCK_TIME_MS: z.optional(int(100).check(z.lte(600_000, 'must be at most 600000'))),
+    /**
+     * Follow blocks at most this long per invocation: the schedule's period and a few seconds, so the next
+     * invocation takes over without a gap while two overlap only briefly (each reads the head, the oracle and the
+     * change log at every block). The function's timeout stays longer, for a slow last block and the final write.
+     * Unset: until SCANNER_DEADLINE_MARGIN_MS before the timeout.
+     */
+    SCANNER_FOLLOW_SEC: z.optional(int(1)),
+    /**
+     * `changes`: an account is read when its position, a price or a risk parameter it depends on changed, or its
+     * interest may have taken it near 1 (functions/domain/read-policy.ts); `every-block`: every account at every block.
+     */
+    SCANNER_READ_MODE: z._default(z.enum(['changes', 'every-block'], { error: 'must be changes or every-block' }), 'changes'),
+    /** Change-driven reads: every account is read at least this often (seconds of block time). */
+    SCANNER_MAX_READ_INTERVAL_SEC: z._default(int(1), 3_600),
+    /** Change-driven reads: an account whose health may be below 1 + this (bps) is read. */
+    SCANNER_READ_MARGIN_BPS: z._default(int(0).check(z.lte(9_999, 'must be at most 9999')), 50),
+    /** Change-driven reads: the floor of the borrow-rate bound for interest (bps a year). */
+    SCANNER_ASSUMED_BORROW_RATE_BPS: z._default(int(0), 10_000),
+    /** Change-driven reads: a longer pause between two handled blocks forgets every reading instead of asking for its logs. */
+    SCANNER_MAX_GAP_BLOCKS: z._default(int(1), 1_000),
+    SNAPSHOT_RETENTION_SEC: z._default(int(60), 7 * 24 * 3600),
+    /** A price older than this is stale (heartbeat + margin). */
+    ORACLE_MAX_AGE_SEC: z._default(int(1), 3_900),
+    /** An asset's own limit, replacing ORACLE_MAX_AGE_SEC (a 24 h stablecoin feed: 86,700): JSON `{"0xasset": seconds}`. */
+    ORACLE_MAX_AGE_SEC_BY_ASSET: z.optional(z.string()),
+    /** A price moving more than this between two consecutive reads is suspect (bps). */
+    ORACLE_MAX_DEVIATION_BPS: z._default(int(1), 3_000),
+    /** A source without latestRoundData (an adapter): `allow` checks its price only, `block` holds its breaker open. */
+    ORACLE_UNDATED_FEEDS: z._default(z.enum(['allow', 'block'], { error: 'must be "allow" or "block"' }), 'allow'),
     /**
      * The oracle-update path: the scanner watches the mempool for price updates of the market's feeds between
      * blocks and enqueues the accounts an update will make liquidatable before it lands. Only where the node shows
      * pending transactions (an L1 public mempool); no pacing of head polls then.
      */
     SCANNER_FOLLOW_PENDING_UPDATES: z._default(z.enum(['true', 'false']), 'false'),
-  })
-  .check(z.superRefine((env, ctx) => {
-    if (!env.RPC_URL === !env.RPC_URL_SECRET_NAME) {
-      ctx.addIssue({ code: 'custom', path: ['RPC_URL_SECRET_NAME'], message: 'set exactly one of RPC_URL (local chain only) and RPC_URL_SECRET_NAME' });
-    }
-    if (env.PRIVATE_RPC_URL && env.PRIVATE_RPC_URL_SECRET_NAME) {
-      ctx.addIssue({ code: 'custom', path: ['PRIVATE_RPC_URL_SECRET_NAME'], message: 'set at most one of PRIVATE_RPC_URL (local chain only) and PRIVATE_RPC_URL_SECRET_NAME' });
-    }
-    if (env.PRIVATE_RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
-      ctx.addIssue({ code: 'custom', path: ['PRIVATE_RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use PRIVATE_RPC_URL_SECRET_NAME` });
-    }
-    if (env.BUNDLE_RELAY_URL && !env.BUNDLE_RELAY_AUTH_KEY === !env.BUNDLE_RELAY_AUTH_KEY_SECRET_NAME) {
-      ctx.addIssue({ code: 'custom', path: ['BUNDLE_RELAY_AUTH_KEY_SECRET_NAME'], message: 'with BUNDLE_RELAY_URL, set exactly one of BUNDLE_RELAY_AUTH_KEY (local chain only) and BUNDLE_RELAY_AUTH_KEY_SECRET_NAME' });
-    }
-    if (env.BUNDLE_RELAY_AUTH_KEY && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
-      ctx.addIssue({ code: 'custom', path: ['BUNDLE_RELAY_AUTH_KEY'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use BUNDLE_RELAY_AUTH_KEY_SECRET_NAME` });
-    }
-    if (env.KMS_ENDPOINT && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
-      ctx.addIssue({ code: 'custom', path: ['KMS_ENDPOINT'], message: `only for the local KMS stand-in on chain ${LOCAL_CHAIN_ID}` });
-    }
-    if (env.RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
-      ctx.addIssue({ code: 'custom', path: ['RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use RPC_URL_SECRET_NAME (the URL carries an API key)` });
-    }
-    if (env.SIGNER_MODE === 'local') {
-      // Checked whenever a local key is configured, even for functions that do not sign: it must never be set
-      // on a real chain.
-      if (env.CHAIN_ID !== LOCAL_CHAIN_ID) {
-        ctx.addIssue({ code: 'custom', path: ['SIGNER_MODE'], message: `"local" signs with a key from the environment: only on the local chain ${LOCAL_CHAIN_ID}; use "kms"` });
-      }
-      if (!env.SIGNER_PRIVATE_KEY) ctx.addIssue({ code: 'custom', path: ['SIGNER_PRIVATE_KEY'], message: 'required when SIGNER_MODE is "local"' });
-    }
-    if (env.SIGNER_MODE === 'kms' && !env.KMS_KEY_ID) {
-      ctx.addIssue({ code: 'custom', path: ['KMS_KEY_ID'], message: 'required when SIGNER_MODE is "kms"' });
-    }
-    if (env.SWAP_ROUTES !== undefined && !swapRoutesSchema.safeParse(parseJsonOrUndefined(env.SWAP_ROUTES)).success) {
-      const issue = swapRoutesSchema.safeParse(parseJsonOrUndefined(env.SWAP_ROUTES)).error!.issues[0];
-      ctx.addIssue({ code: 'custom', path: ['SWAP_ROUTES', ...issue.path.map(String)], message: issue.message });
-    }
-    const maxAgeByAsset = env.ORACLE_MAX_AGE_SEC_BY_ASSET === undefined ? undefined : readMaxAgeByAsset(env.ORACLE_MAX_AGE_SEC_BY_ASSET);
-    if (maxAgeByAsset && 'message' in maxAgeByAsset) {
-      ctx.addIssue({ code: 'custom', path: ['ORACLE_MAX_AGE_SEC_BY_ASSET', ...maxAgeByAsset.path], message: maxAgeByAsset.message });
-    }
-    if (env.LIQUIDATOR_ADDRESS && env.LIQUIDATOR_ADDRESS_PARAMETER) {
-      ctx.addIssue({ code: 'custom', path: ['LIQUIDATOR_ADDRESS_PARAMETER'], message: 'set at most one of LIQUIDATOR_ADDRESS and LIQUIDATOR_ADDRESS_PARAMETER' });
-    }
-  }));
+  };
+}
 
-export type PipelineEnv = z.output<typeof envSchema>;
+type BaseEnv = z.output<z.ZodMiniObject<ReturnType<typeof baseFields>>>;
+
+/** Rules across fields of the base settings. */
+function checkBase(env: BaseEnv, ctx: z.core.$RefinementCtx<BaseEnv>): void {
+  if (!env.RPC_URL === !env.RPC_URL_SECRET_NAME) {
+    ctx.addIssue({ code: 'custom', path: ['RPC_URL_SECRET_NAME'], message: 'set exactly one of RPC_URL (local chain only) and RPC_URL_SECRET_NAME' });
+  }
+  if (env.PRIVATE_RPC_URL && env.PRIVATE_RPC_URL_SECRET_NAME) {
+    ctx.addIssue({ code: 'custom', path: ['PRIVATE_RPC_URL_SECRET_NAME'], message: 'set at most one of PRIVATE_RPC_URL (local chain only) and PRIVATE_RPC_URL_SECRET_NAME' });
+  }
+  if (env.PRIVATE_RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+    ctx.addIssue({ code: 'custom', path: ['PRIVATE_RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use PRIVATE_RPC_URL_SECRET_NAME` });
+  }
+  if (env.BUNDLE_RELAY_URL && !env.BUNDLE_RELAY_AUTH_KEY === !env.BUNDLE_RELAY_AUTH_KEY_SECRET_NAME) {
+    ctx.addIssue({ code: 'custom', path: ['BUNDLE_RELAY_AUTH_KEY_SECRET_NAME'], message: 'with BUNDLE_RELAY_URL, set exactly one of BUNDLE_RELAY_AUTH_KEY (local chain only) and BUNDLE_RELAY_AUTH_KEY_SECRET_NAME' });
+  }
+  if (env.BUNDLE_RELAY_AUTH_KEY && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+    ctx.addIssue({ code: 'custom', path: ['BUNDLE_RELAY_AUTH_KEY'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use BUNDLE_RELAY_AUTH_KEY_SECRET_NAME` });
+  }
+  if (env.KMS_ENDPOINT && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+    ctx.addIssue({ code: 'custom', path: ['KMS_ENDPOINT'], message: `only for the local KMS stand-in on chain ${LOCAL_CHAIN_ID}` });
+  }
+  if (env.RPC_URL && env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+    ctx.addIssue({ code: 'custom', path: ['RPC_URL'], message: `only for the local chain ${LOCAL_CHAIN_ID}; use RPC_URL_SECRET_NAME (the URL carries an API key)` });
+  }
+  if (env.SIGNER_MODE === 'local') {
+    // Checked whenever a local key is configured, even for functions that do not sign: it must never be set
+    // on a real chain.
+    if (env.CHAIN_ID !== LOCAL_CHAIN_ID) {
+      ctx.addIssue({ code: 'custom', path: ['SIGNER_MODE'], message: `"local" signs with a key from the environment: only on the local chain ${LOCAL_CHAIN_ID}; use "kms"` });
+    }
+    if (!env.SIGNER_PRIVATE_KEY) ctx.addIssue({ code: 'custom', path: ['SIGNER_PRIVATE_KEY'], message: 'required when SIGNER_MODE is "local"' });
+  }
+  if (env.SIGNER_MODE === 'kms' && !env.KMS_KEY_ID) {
+    ctx.addIssue({ code: 'custom', path: ['KMS_KEY_ID'], message: 'required when SIGNER_MODE is "kms"' });
+  }
+  if (env.SWAP_ROUTES !== undefined && !swapRoutesSchema.safeParse(parseJsonOrUndefined(env.SWAP_ROUTES)).success) {
+    const issue = swapRoutesSchema.safeParse(parseJsonOrUndefined(env.SWAP_ROUTES)).error!.issues[0];
+    ctx.addIssue({ code: 'custom', path: ['SWAP_ROUTES', ...issue.path.map(String)], message: issue.message });
+  }
+  if (env.LIQUIDATOR_ADDRESS && env.LIQUIDATOR_ADDRESS_PARAMETER) {
+    ctx.addIssue({ code: 'custom', path: ['LIQUIDATOR_ADDRESS_PARAMETER'], message: 'set at most one of LIQUIDATOR_ADDRESS and LIQUIDATOR_ADDRESS_PARAMETER' });
+  }
+}
+
+function pipelineEnvSchema() {
+  return z
+    .object({ ...baseFields(), ...scannerFields() })
+    .check(
+      z.superRefine((env, ctx) => {
+        checkBase(env, ctx as unknown as z.core.$RefinementCtx<BaseEnv>);
+        const maxAgeByAsset = env.ORACLE_MAX_AGE_SEC_BY_ASSET === undefined ? undefined : readMaxAgeByAsset(env.ORACLE_MAX_AGE_SEC_BY_ASSET);
+        if (maxAgeByAsset && 'message' in maxAgeByAsset) {
+          ctx.addIssue({ code: 'custom', path: ['ORACLE_MAX_AGE_SEC_BY_ASSET', ...maxAgeByAsset.path], message: maxAgeByAsset.message });
+        }
+      }),
+    );
+}
+
+function workerEnvSchema() {
+  return z.object(baseFields()).check(z.superRefine(checkBase));
+}
+
+export type PipelineEnv = z.output<ReturnType<typeof pipelineEnvSchema>>;
 
 function parseJsonOrUndefined(text: string): unknown {
   try {
@@ -397,10 +425,10 @@ const REQUIREMENT_VAR: Record<ConfigRequirement, string> = {
   signer: 'SIGNER_MODE',
 };
 
-/** Reads and validates the configuration; `requires` names what this function cannot run without. */
-export function loadPipelineConfig(env: Record<string, string | undefined>, requires: readonly ConfigRequirement[] = []): PipelineConfig {
-  const parsed = envSchema.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
+/** Parses `env` with `schema` and checks what `requires` names; every problem in one ConfigError. */
+function parseEnv<T>(schema: { safeParse(env: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, env: Record<string, string | undefined>, requires: readonly ConfigRequirement[]): T {
+  const parsed = schema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(environment)'}: ${i.message}`);
   for (const requirement of requires) {
     const name = REQUIREMENT_VAR[requirement];
     if (!env[name]) problems.push(`${name}: required by this function`);
@@ -412,7 +440,13 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     if (env.NATIVE_PRICE_ASSET === undefined) problems.push('NATIVE_PRICE_ASSET: required with a signer: the reserve whose oracle price converts gas to USD (WETH on Ethereum)');
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/** The configuration of a function that neither scans nor indexes: the worker's (its scanner part: the enqueue mark's length). */
+export type WorkerConfig = Omit<PipelineConfig, 'indexer' | 'scanner'> & { scanner: Pick<PipelineConfig['scanner'], 'reenqueueAfterBlocks'> };
+
+function baseConfigOf(e: BaseEnv): WorkerConfig {
   return {
     chainId: e.CHAIN_ID,
     marketName: e.MARKET_NAME,
@@ -438,38 +472,7 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
     candidatesQueueUrl: e.CANDIDATES_QUEUE_URL,
     candidatesDlqUrl: e.CANDIDATES_DLQ_URL,
     endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT, kms: e.KMS_ENDPOINT },
-    indexer: {
-      startBlock: e.INDEXER_START_BLOCK,
-      logWindow: e.INDEXER_LOG_WINDOW,
-      logWindowGrowthAfter: e.INDEXER_LOG_WINDOW_GROWTH_AFTER,
-      reorgDepth: e.INDEXER_REORG_DEPTH,
-      captureLookbackBlocks: e.INDEXER_CAPTURE_LOOKBACK_BLOCKS,
-    },
-    scanner: {
-      deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
-      pollIntervalMs: e.SCANNER_POLL_INTERVAL_MS,
-      ...(e.SCANNER_BLOCK_TIME_MS === undefined ? {} : { blockTimeMs: e.SCANNER_BLOCK_TIME_MS }),
-      ...(e.SCANNER_FOLLOW_SEC === undefined ? {} : { followMs: e.SCANNER_FOLLOW_SEC * 1000 }),
-      followPendingUpdates: e.SCANNER_FOLLOW_PENDING_UPDATES === 'true',
-      reads:
-        e.SCANNER_READ_MODE === 'every-block'
-          ? { mode: 'every-block' }
-          : {
-              mode: 'changes',
-              maxReadIntervalSec: e.SCANNER_MAX_READ_INTERVAL_SEC,
-              marginBps: e.SCANNER_READ_MARGIN_BPS,
-              assumedBorrowRateBps: e.SCANNER_ASSUMED_BORROW_RATE_BPS,
-              maxGapBlocks: e.SCANNER_MAX_GAP_BLOCKS,
-            },
-      chunkSize: e.SCANNER_CHUNK_SIZE,
-      reenqueueAfterBlocks: e.SCANNER_REENQUEUE_AFTER_BLOCKS,
-      snapshotRetentionSec: e.SNAPSHOT_RETENTION_SEC,
-      oracleMaxAgeSec: e.ORACLE_MAX_AGE_SEC,
-      // Validated above: only limits come back here.
-      oracleMaxAgeSecByAsset: e.ORACLE_MAX_AGE_SEC_BY_ASSET === undefined ? {} : (readMaxAgeByAsset(e.ORACLE_MAX_AGE_SEC_BY_ASSET) as { limits: Record<string, number> }).limits,
-      oracleMaxDeviationBps: e.ORACLE_MAX_DEVIATION_BPS,
-      oracleUndatedFeeds: e.ORACLE_UNDATED_FEEDS,
-    },
+    scanner: { reenqueueAfterBlocks: e.SCANNER_REENQUEUE_AFTER_BLOCKS },
     worker: {
       ...(e.BUNDLE_RELAY_URL
         ? { bundleRelay: { url: e.BUNDLE_RELAY_URL, authKey: e.BUNDLE_RELAY_AUTH_KEY ? { key: e.BUNDLE_RELAY_AUTH_KEY } : { secretName: e.BUNDLE_RELAY_AUTH_KEY_SECRET_NAME! } } }
@@ -522,4 +525,52 @@ export function loadPipelineConfig(env: Record<string, string | undefined>, requ
       dryRun: e.DRY_RUN === 'true',
     },
   };
+}
+
+/** Reads and validates the configuration; `requires` names what this function cannot run without. */
+export function loadPipelineConfig(env: Record<string, string | undefined>, requires: readonly ConfigRequirement[] = []): PipelineConfig {
+  const e = parseEnv(pipelineEnvSchema(), env, requires);
+  return {
+    ...baseConfigOf(e),
+    indexer: {
+      startBlock: e.INDEXER_START_BLOCK,
+      logWindow: e.INDEXER_LOG_WINDOW,
+      logWindowGrowthAfter: e.INDEXER_LOG_WINDOW_GROWTH_AFTER,
+      reorgDepth: e.INDEXER_REORG_DEPTH,
+      captureLookbackBlocks: e.INDEXER_CAPTURE_LOOKBACK_BLOCKS,
+    },
+    scanner: {
+      deadlineMarginMs: e.SCANNER_DEADLINE_MARGIN_MS,
+      pollIntervalMs: e.SCANNER_POLL_INTERVAL_MS,
+      ...(e.SCANNER_BLOCK_TIME_MS === undefined ? {} : { blockTimeMs: e.SCANNER_BLOCK_TIME_MS }),
+      ...(e.SCANNER_FOLLOW_SEC === undefined ? {} : { followMs: e.SCANNER_FOLLOW_SEC * 1000 }),
+      followPendingUpdates: e.SCANNER_FOLLOW_PENDING_UPDATES === 'true',
+      reads:
+        e.SCANNER_READ_MODE === 'every-block'
+          ? { mode: 'every-block' }
+          : {
+              mode: 'changes',
+              maxReadIntervalSec: e.SCANNER_MAX_READ_INTERVAL_SEC,
+              marginBps: e.SCANNER_READ_MARGIN_BPS,
+              assumedBorrowRateBps: e.SCANNER_ASSUMED_BORROW_RATE_BPS,
+              maxGapBlocks: e.SCANNER_MAX_GAP_BLOCKS,
+            },
+      chunkSize: e.SCANNER_CHUNK_SIZE,
+      reenqueueAfterBlocks: e.SCANNER_REENQUEUE_AFTER_BLOCKS,
+      snapshotRetentionSec: e.SNAPSHOT_RETENTION_SEC,
+      oracleMaxAgeSec: e.ORACLE_MAX_AGE_SEC,
+      // Validated above: only limits come back here.
+      oracleMaxAgeSecByAsset: e.ORACLE_MAX_AGE_SEC_BY_ASSET === undefined ? {} : (readMaxAgeByAsset(e.ORACLE_MAX_AGE_SEC_BY_ASSET) as { limits: Record<string, number> }).limits,
+      oracleMaxDeviationBps: e.ORACLE_MAX_DEVIATION_BPS,
+      oracleUndatedFeeds: e.ORACLE_UNDATED_FEEDS,
+    },
+  };
+}
+
+/**
+ * The worker's configuration: the same variables and checks as loadPipelineConfig without the scanner's and
+ * indexer's own settings, which the worker neither reads nor bundles.
+ */
+export function loadWorkerConfig(env: Record<string, string | undefined>, requires: readonly ConfigRequirement[] = []): WorkerConfig {
+  return baseConfigOf(parseEnv(workerEnvSchema(), env, requires));
 }

@@ -52,7 +52,7 @@ import { DynamoDbEnqueueMarks } from '../adapters/store/dynamodb-enqueue-marks';
 import { DynamoDbExecutionBreakers } from '../adapters/store/dynamodb-execution-breakers';
 import { DynamoDbLiquidationLedger } from '../adapters/store/dynamodb-liquidation-ledger';
 import { DynamoDbNonceLeases } from '../adapters/store/dynamodb-nonce-leases';
-import { loadPipelineConfig, type PipelineConfig } from '../config/pipeline-config';
+import { loadWorkerConfig, type WorkerConfig } from '../config/pipeline-config';
 import type { BorrowerStore } from '../ports/borrower-store';
 import { type Clock, systemClock } from '../ports/clock';
 import {
@@ -95,7 +95,7 @@ export type RecordOutcome = (ExecutionResult & { replayed?: true }) | { kind: 'r
 export type WorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export interface WorkerDependencies {
-  /** `chainId#pool` (PipelineConfig.marketKey): candidates for another market are rejected. */
+  /** `chainId#pool` (WorkerConfig.marketKey): candidates for another market are rejected. */
   marketKey: string;
   execute(input: ExecuteCandidateInput): Promise<ExecutionResult>;
   /**
@@ -421,7 +421,7 @@ export function createWorkerHandler(deps: WorkerDependencies): WorkerHandler {
 // ── Wiring ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** The configured keys as Signer ports: local keys (chain 31337 only, see pipeline-config.ts) or AWS KMS keys. */
-async function signersFor(config: PipelineConfig): Promise<Signer[]> {
+async function signersFor(config: WorkerConfig): Promise<Signer[]> {
   const signer = config.worker.signer!;
   if (signer.mode === 'local') return signer.privateKeys.map((key) => new LocalKeySigner(key));
   const client = createKmsClient(config);
@@ -468,7 +468,7 @@ export interface ExecutionOverrides {
 }
 
 /** The bundle relay of the configuration, with its auth key (local key, or from Secrets Manager). */
-async function bundleRelayFromConfig(config: PipelineConfig): Promise<BundleRelay | undefined> {
+async function bundleRelayFromConfig(config: WorkerConfig): Promise<BundleRelay | undefined> {
   const relay = config.worker.bundleRelay;
   if (!relay) return undefined;
   const key = 'key' in relay.authKey ? relay.authKey.key : await getSecret(relay.authKey.secretName, { maxAge: 300 });
@@ -492,7 +492,7 @@ export type ExecutionDeps = Omit<ExecuteCandidateDeps, 'bestEffort'> & {
  * table and sign with the same keys, so a triggered liquidation and a queued candidate for the same
  * opportunity can never both send. `close` releases the RPC providers (tests, scripts).
  */
-export async function executeCandidateDepsFromConfig(config: PipelineConfig, overrides: ExecutionOverrides = {}): Promise<ExecutionDeps> {
+export async function executeCandidateDepsFromConfig(config: WorkerConfig, overrides: ExecutionOverrides = {}): Promise<ExecutionDeps> {
   const { ledger: ledgerTable, nonceLeases: nonceTable, keeperState: keeperStateTable } = config.tables;
   const nativePriceAsset = config.worker.nativePriceAsset;
   if (!ledgerTable) throw new Error('executing candidates needs the ledger (LEDGER_TABLE)');
@@ -635,7 +635,7 @@ function gapChain(chain: ChainGateway, provider: JsonRpcProvider): GapChain {
 /** Config → adapters → handler. Reads the environment once; fails with every missing or bad variable named. */
 export async function workerFromEnvironment(env: Record<string, string | undefined>, overrides: WorkerOverrides = {}): Promise<WorkerHandler> {
   // 'signer' makes SIGNER_MODE (and with it NATIVE_PRICE_ASSET) required.
-  const config = loadPipelineConfig(env, ['ledger', 'nonceLeases', 'keeperState', 'idempotency', 'candidatesQueue', 'candidatesDlq', 'signer']);
+  const config = loadWorkerConfig(env, ['ledger', 'nonceLeases', 'keeperState', 'idempotency', 'candidatesQueue', 'candidatesDlq', 'signer']);
   const deadLetterQueueUrl = config.candidatesDlqUrl!;
   const clock = overrides.clock ?? systemClock;
   const observability = overrides.logger && overrides.metrics ? undefined : createObservability(WORKER_SERVICE_NAME, config.marketName);

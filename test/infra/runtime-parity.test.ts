@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ConfigRequirement, loadPipelineConfig } from '../../functions/config/pipeline-config';
+import { type ConfigRequirement, loadPipelineConfig, loadWorkerConfig } from '../../functions/config/pipeline-config';
 import { PIPELINE_FUNCTIONS, type PipelineFunctionName } from '../../lib/pipeline-functions';
 import { QUEUES, type QueueName, TABLES, type TableName } from '../../lib/resources';
 import { localPipelineEnv } from '../../local/runtime/pipeline-env';
@@ -44,17 +44,19 @@ const LOCAL_WORLD = {
 } as unknown as WorldInfo;
 
 /**
- * The requirements a handler passes to loadPipelineConfig: an array literal, or a constant declared in the same
- * file (`TRIGGER_REQUIREMENTS`).
+ * The loader a handler calls (loadPipelineConfig, or the worker's loadWorkerConfig) and the requirements it passes:
+ * an array literal, or a constant declared in the same file (`TRIGGER_REQUIREMENTS`).
  */
-function requirementsOf(name: PipelineFunctionName): ConfigRequirement[] {
+function configCallOf(name: PipelineFunctionName): { load: typeof loadPipelineConfig | typeof loadWorkerConfig; requirements: ConfigRequirement[] } {
   const source = readFileSync(join(PROJECT_ROOT, PIPELINE_FUNCTIONS[name].entry), 'utf8');
-  const call = /loadPipelineConfig\(\s*env\s*,\s*(\[[^\]]*\]|[A-Z_][A-Z0-9_]*)\s*\)/.exec(source);
-  if (!call) throw new Error(`${PIPELINE_FUNCTIONS[name].entry} does not call loadPipelineConfig(env, requirements)`);
-  const list = call[1].startsWith('[') ? call[1] : new RegExp(`const ${call[1]}\\b[^=]*=\\s*(\\[[^\\]]*\\])`).exec(source)?.[1];
-  if (!list) throw new Error(`cannot resolve ${call[1]} in ${PIPELINE_FUNCTIONS[name].entry}`);
-  return [...list.matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1] as ConfigRequirement);
+  const call = /(loadPipelineConfig|loadWorkerConfig)\(\s*env\s*,\s*(\[[^\]]*\]|[A-Z_][A-Z0-9_]*)\s*\)/.exec(source);
+  if (!call) throw new Error(`${PIPELINE_FUNCTIONS[name].entry} does not call loadPipelineConfig(env, requirements) or loadWorkerConfig(env, requirements)`);
+  const list = call[2].startsWith('[') ? call[2] : new RegExp(`const ${call[2]}\\b[^=]*=\\s*(\\[[^\\]]*\\])`).exec(source)?.[1];
+  if (!list) throw new Error(`cannot resolve ${call[2]} in ${PIPELINE_FUNCTIONS[name].entry}`);
+  return { load: call[1] === 'loadWorkerConfig' ? loadWorkerConfig : loadPipelineConfig, requirements: [...list.matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1] as ConfigRequirement) };
 }
+
+const requirementsOf = (name: PipelineFunctionName): ConfigRequirement[] => configCallOf(name).requirements;
 
 describe('swap venue: the local runtime', () => {
   it('tries every pool fee tier of the world and routes the other assets through WETH', () => {
@@ -97,9 +99,9 @@ describe('table and queue variables: AWS and the local runtime', () => {
 
 describe('the deployed environment passes the functions\' own validation', () => {
   it.each(names)('%s', (name) => {
-    const requirements = requirementsOf(name);
+    const { load, requirements } = configCallOf(name);
 
-    const config = loadPipelineConfig(deployedEnvironment(keeper, name), requirements);
+    const config = load(deployedEnvironment(keeper, name), requirements);
 
     expect(config).toMatchObject({ chainId: 1, marketName: CONFIG.name, pool: CONFIG.market.pool, rpc: { secretName: CONFIG.rpcUrlSecretName } });
     if (PIPELINE_FUNCTIONS[name].sends) expect(config.worker.signer).toEqual({ mode: 'kms', keyIds: [expect.stringMatching(/^arn:aws:kms:/)] });
@@ -112,7 +114,7 @@ describe('the deployed environment passes the functions\' own validation', () =>
       execution: { ...CONFIG.execution, gasPriceCapGwei: 42.5, dailyGasBudgetEth: 0.25, revertStreakLimit: 2, minProfitUsd: 12.5, maxPendingPerSigner: 8, dryRun: true },
     });
 
-    const { worker } = loadPipelineConfig(deployedEnvironment(strict, 'worker'), requirementsOf('worker'));
+    const { worker } = loadWorkerConfig(deployedEnvironment(strict, 'worker'), requirementsOf('worker'));
 
     expect(worker.fees.gasPriceCapWei).toBe(42_500_000_000n);
     expect(worker.breakers).toMatchObject({ revertStreakLimit: 2, dailyGasBudgetWei: 250_000_000_000_000_000n });
@@ -130,7 +132,7 @@ describe('the deployed environment passes the functions\' own validation', () =>
       .filter((policy) => policy !== undefined);
     expect(redrives).toHaveLength(1);
 
-    const deployed = loadPipelineConfig(deployedEnvironment(keeper, 'worker'), requirementsOf('worker'));
+    const deployed = loadWorkerConfig(deployedEnvironment(keeper, 'worker'), requirementsOf('worker'));
     const local = loadPipelineConfig(localPipelineEnv(LOCAL_WORLD));
 
     expect(deployed.worker.maxReceiveCount).toBe(redrives[0]!.maxReceiveCount);

@@ -1,4 +1,4 @@
-import { ConfigError, loadPipelineConfig } from '../../../functions/config/pipeline-config';
+import { ConfigError, loadPipelineConfig, loadWorkerConfig } from '../../../functions/config/pipeline-config';
 
 const LOCAL = {
   CHAIN_ID: '31337',
@@ -203,5 +203,78 @@ describe('oracle breaker settings', () => {
     ['a market-wide limit that is not a number', { ORACLE_MAX_AGE_SEC: '1h' }, 'ORACLE_MAX_AGE_SEC: must be a number'],
   ])('refuses %s, naming the variable', (_what, env, message) => {
     expect(problems({ ...LOCAL, ...env })).toContain(message);
+  });
+});
+
+describe('the worker configuration (loadWorkerConfig)', () => {
+  const WORKER_REQUIRES = ['ledger', 'nonceLeases', 'keeperState', 'idempotency', 'candidatesQueue', 'candidatesDlq', 'signer'] as const;
+  const TABLES = {
+    LEDGER_TABLE: 'ledger',
+    NONCE_LEASES_TABLE: 'leases',
+    KEEPER_STATE_TABLE: 'state',
+    IDEMPOTENCY_TABLE: 'idempotency',
+    CANDIDATES_QUEUE_URL: 'http://sqs/candidates.fifo',
+    CANDIDATES_DLQ_URL: 'http://sqs/candidates-dlq.fifo',
+  };
+
+  it.each([
+    ['local, with defaults', { ...LOCAL, ...TABLES }],
+    ['production', { ...MAINNET, ...TABLES }],
+    [
+      'every execution setting changed',
+      {
+        ...LOCAL,
+        ...TABLES,
+        FUNDING: 'inventory',
+        SIZING_STRATEGY: 'best',
+        MAX_SLIPPAGE_BPS: '25',
+        MAX_BATCH_SIZE: '5',
+        MAX_PRICE_IMPACT_BPS: '300',
+        GAS_PRICE_CAP_GWEI: '80.5',
+        DAILY_GAS_BUDGET_ETH: '0.25',
+        SCANNER_REENQUEUE_AFTER_BLOCKS: '40',
+        BLOCK_TIME_SEC: '2',
+        DRY_RUN: 'true',
+      },
+    ],
+  ])('equals the full configuration without the scanner and indexer settings: %s', (_case, env) => {
+    const { indexer, scanner, ...full } = loadPipelineConfig(env, WORKER_REQUIRES);
+    const worker = loadWorkerConfig(env, WORKER_REQUIRES);
+
+    expect(indexer).toBeDefined();
+    expect(worker).toEqual({ ...full, scanner: { reenqueueAfterBlocks: scanner.reenqueueAfterBlocks } });
+  });
+
+  it.each([
+    ['slippage above half', { MAX_SLIPPAGE_BPS: '6000' }, 'MAX_SLIPPAGE_BPS: must be at most 5000'],
+    ['a local key on mainnet', { CHAIN_ID: '1' }, 'SIGNER_MODE: "local" signs with a key from the environment: only on the local chain'],
+    ['an enqueue mark of 0 blocks', { SCANNER_REENQUEUE_AFTER_BLOCKS: '0' }, 'SCANNER_REENQUEUE_AFTER_BLOCKS: must be at least 1'],
+    ['a missing quoter', { SWAP_QUOTER_ADDRESS: undefined }, 'SWAP_QUOTER_ADDRESS: required with a signer'],
+  ])('refuses %s as the full configuration does, naming the variable', (_case, change, message) => {
+    const env = Object.fromEntries(Object.entries({ ...LOCAL, ...TABLES, ...change }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const refusal = (load: () => unknown) => {
+      try {
+        load();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected the configuration to be refused');
+    };
+
+    const worker = refusal(() => loadWorkerConfig(env, WORKER_REQUIRES));
+    expect(worker).toContain(message);
+    expect(worker).toBe(refusal(() => loadPipelineConfig(env, WORKER_REQUIRES)));
+  });
+
+  it('names a missing table the worker needs', () => {
+    expect(() => loadWorkerConfig({ ...LOCAL, ...TABLES, LEDGER_TABLE: '' }, WORKER_REQUIRES)).toThrow('LEDGER_TABLE: required by this function');
+  });
+
+  it('leaves the scanner settings to the scanner: a bad one fails the full configuration, not the worker', () => {
+    const env = { ...LOCAL, ...TABLES, SCANNER_CHUNK_SIZE: 'many' };
+
+    expect(() => loadPipelineConfig(env, WORKER_REQUIRES)).toThrow('SCANNER_CHUNK_SIZE: must be a number');
+    expect(loadWorkerConfig(env, WORKER_REQUIRES).worker.maxBatchSize).toBe(10);
   });
 });
