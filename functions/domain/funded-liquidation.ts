@@ -133,6 +133,11 @@ function debtValueFloorBase(units: bigint, plan: LiquidationPlan): bigint {
   return -mulDivUp(-units, plan.debtPriceBase8, unit);
 }
 
+/** A swap's bound: `amountOutUnits` less `maxSlippageBps`, floored (the contract passes it to the router as amountOutMinimum). */
+export function amountOutMinimumOf(amountOutUnits: bigint, maxSlippageBps: bigint): bigint {
+  return mulDivDown(amountOutUnits, PERCENTAGE_FACTOR - maxSlippageBps, PERCENTAGE_FACTOR);
+}
+
 /** Gas cost in wei and in base currency (ceiled). */
 export function gasCostOf(gas: GasCosts): { gasCostWei: bigint; gasCostBase: bigint } {
   const gasCostWei = gas.gasUnits * effectiveGasPriceWei(gas.gasPrice);
@@ -169,8 +174,7 @@ export function assessFundedLiquidation(plan: LiquidationPlan, proceeds: Proceed
   const flashLoanUnits = flash ? debtToCoverUnits : 0n;
   const premiumUnits = flash ? flashLoanPremiumUnits(funding.ruleSet, flashLoanUnits, funding.flashLoanPremiumBps) : 0n;
   const proceedsUnits = proceeds.kind === 'swap' ? proceeds.amountOutUnits : plan.liquidatorCollateralUnits;
-  const amountOutMinimumUnits =
-    proceeds.kind === 'swap' ? mulDivDown(proceeds.amountOutUnits, PERCENTAGE_FACTOR - funding.maxSlippageBps, PERCENTAGE_FACTOR) : 0n;
+  const amountOutMinimumUnits = proceeds.kind === 'swap' ? amountOutMinimumOf(proceeds.amountOutUnits, funding.maxSlippageBps) : 0n;
   const expectedProfitUnits = proceedsUnits - plan.debtRepaidUnits - premiumUnits;
 
   const { gasCostWei, gasCostBase } = gasCostOf(gas);

@@ -26,7 +26,7 @@
  * signed.
  */
 import { keccak256, toUtf8Bytes } from 'ethers';
-import { assessFundedLiquidation, type FundedLiquidation, type Proceeds } from '../domain';
+import { amountOutMinimumOf, assessFundedLiquidation, type FundedLiquidation, type Proceeds } from '../domain';
 import type { BatchItemOutcome, BatchLiquidatorContract, LiquidatorCall } from '../ports/liquidator-contract';
 import { type AttemptRecord, type FinalOutcome, IN_FLIGHT_ATTEMPT_STATES } from '../ports/liquidation-ledger';
 import type { Signer } from '../ports/transactions';
@@ -197,12 +197,13 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
       await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
       return results;
     }
-    const share = ceilDiv(measured.gasLimit, BigInt(live.length));
+    const ahead = await salesAhead(deps, liquidator, live, signer.address, block);
+    const share = ceilDiv(maxOf(measured.gasLimit, ahead?.gasLimit ?? 0n), BigInt(live.length));
     const kept: Priced[] = [];
     await Promise.all(
       live.map(async (member, index) => {
         const outcome = measured.items[index];
-        const item = outcome ? await pricedOrLeft(deps, member, outcome, share, block, leave, retryLater) : undefined;
+        const item = outcome ? await pricedOrLeft(deps, member, outcome, share, block, leave, retryLater, ahead?.items[index]) : undefined;
         if (item) kept.push(item);
         else if (!outcome) await leave(member, { kind: 'failed', reason: `the batch simulation returned no item ${index}`, block }, { kind: 'failed', opportunity: member.opportunity, block, stage: 'simulate', reason: `no item ${index}` });
       }),
@@ -236,7 +237,7 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
     );
     if (agreeing.length === kept.length) {
       priced = kept;
-      gas = batchGasOf(measured, confirmed);
+      gas = batchGasOf(measured, confirmed, ahead);
     } else {
       live = kept.filter((p) => agreeing.includes(p)).map((p) => p.member);
     }
@@ -486,6 +487,7 @@ async function pricedOrLeft(
   block: number,
   leave: (member: BatchMember, outcome: FinalOutcome<ExecutionPlan>, result: ExecutionResult) => Promise<void>,
   leaveRetryable: (member: BatchMember, error: Error) => Promise<void>,
+  afterSalesAhead?: BatchItemOutcome,
 ): Promise<Priced | undefined> {
   const { settings } = deps;
   const { choice, gasPrice, nativePriceBase8 } = member.decision;
@@ -515,7 +517,12 @@ async function pricedOrLeft(
     { gasUnits: gasShare, gasPrice, nativePriceBase8, minProfitBase: settings.minProfitBase },
   );
   // The contract's own figures win over the per-item model where they may differ (a premium shared by items).
-  const funded: FundedLiquidation = { ...assessed.liquidation, premiumUnits: outcome.flashPremiumUnits, expectedProfitUnits: outcome.profitUnits };
+  const funded: FundedLiquidation = {
+    ...assessed.liquidation,
+    premiumUnits: outcome.flashPremiumUnits,
+    expectedProfitUnits: outcome.profitUnits,
+    ...(planned.kind === 'swap' ? { amountOutMinimumUnits: boundAfterSalesAhead(outcome, afterSalesAhead, settings.maxSlippageBps) } : {}),
+  };
   if (assessed.kind === 'skip' || outcome.profitUnits < funded.minProfitUnits) {
     const detail = `in the batch at block ${block}: profit ${outcome.profitUnits} debt units, ${assessed.liquidation.profitBase} base after a gas share of ${gasShare} (guard ${funded.minProfitUnits})`;
     // It was profitable alone: the batch's earlier sales into the same pool priced it out.
@@ -526,21 +533,58 @@ async function pricedOrLeft(
 }
 
 /**
- * The gas of a batch from its two simulations at the read block (unguarded and guarded, same items). The larger of
- * the two estimates: each is a call of its own, and one made on a state in which an item failed early (a guard
- * tripped by a pool that moved in between) prices that item at a fraction of its cost. Then half again at least: an
- * item that lands in a later block than it was estimated in may pay for more (the first touch of a reserve in a
- * block updates its indexes), and a batch whose item runs out of gas reverts whole (ItemOutOfGas). Unused gas is
- * not paid for.
+ * The gas of a batch from its two simulations at the read block (unguarded and guarded, same items), and the
+ * unguarded one on the pending block when there is one. The largest of the estimates: each is a call of its own,
+ * one made on a state in which an item failed early (a guard tripped by a pool that moved in between) prices that
+ * item at a fraction of its cost, and on the pending block the swaps come after the sales ahead of them and cross
+ * more of their pools. Then half again at least: an item that lands in a later block than it was estimated in may
+ * pay for more (the first touch of a reserve in a block updates its indexes), and a batch whose item runs out of
+ * gas reverts whole (ItemOutOfGas). Unused gas is not paid for.
  */
 export function batchGasOf(
   measured: { gasEstimate: bigint; gasLimit: bigint },
   confirmed: { gasEstimate: bigint; gasLimit: bigint },
+  pending?: { gasEstimate: bigint; gasLimit: bigint },
 ): { gasEstimate: bigint; gasLimit: bigint } {
-  const estimate = measured.gasEstimate > confirmed.gasEstimate ? measured.gasEstimate : confirmed.gasEstimate;
-  const limit = measured.gasLimit > confirmed.gasLimit ? measured.gasLimit : confirmed.gasLimit;
+  const estimate = maxOf(measured.gasEstimate, confirmed.gasEstimate, pending?.gasEstimate ?? 0n);
+  const limit = maxOf(measured.gasLimit, confirmed.gasLimit, pending?.gasLimit ?? 0n);
   const roomy = (estimate * 3n) / 2n;
   return { gasEstimate: estimate, gasLimit: limit > roomy ? limit : roomy };
+}
+
+/**
+ * The batch, unguarded, on the node's pending block: after the transactions waiting in its mempool, among them
+ * our other workers' batches selling into the same pools in the next block. Undefined when the node cannot say
+ * (a failure is reported, and the bounds come from the read block alone) or the whole call reverts there.
+ */
+async function salesAhead(
+  deps: Pick<ExecuteCandidateDeps, 'bestEffort'>,
+  liquidator: BatchLiquidatorContract,
+  members: readonly BatchMember[],
+  from: string,
+  block: number,
+): Promise<{ gasEstimate: bigint; gasLimit: bigint; items: BatchItemOutcome[] } | undefined> {
+  const simulated = await runBestEffort(deps.bestEffort, 'pending-bound', () => liquidator.simulateBatch(members.map((m) => unguarded(m.decision.choice.call)), from, block, 'pending'), {
+    block,
+    members: members.length,
+  });
+  return simulated?.kind === 'ok' ? simulated : undefined;
+}
+
+/**
+ * An item's swap bound: its output at the read block, or after the sales ahead of it (the pending block) when that
+ * is less, less the slippage allowance. Bounded at the read block alone, an item that lands after another of our
+ * batches selling into the same pool in the same block finds the pool moved past its allowance and fails (`Too
+ * little received`); bounded after the sales already waiting, it goes through in whichever order the block puts
+ * them. The profit guard (minProfit) still refuses an item that would not pay its gas and the minimum profit.
+ */
+export function boundAfterSalesAhead(atBlock: BatchItemOutcome & { ok: true }, afterSalesAhead: BatchItemOutcome | undefined, maxSlippageBps: bigint): bigint {
+  const out = afterSalesAhead?.ok && afterSalesAhead.swapAmountOutUnits < atBlock.swapAmountOutUnits ? afterSalesAhead.swapAmountOutUnits : atBlock.swapAmountOutUnits;
+  return amountOutMinimumOf(out, maxSlippageBps);
+}
+
+function maxOf(...values: bigint[]): bigint {
+  return values.reduce((a, b) => (a > b ? a : b));
 }
 
 /** The call with its guards off: what the item does, measured. */

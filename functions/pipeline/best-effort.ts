@@ -43,7 +43,12 @@ export type BestEffortStep =
    * A pending oracle update not followed (the mempool poll or its simulation failed): its accounts are found when
    * the update is mined, a block later, by the block-following path.
    */
-  | 'pending-update';
+  | 'pending-update'
+  /**
+   * A batch not simulated on the pending block: its swap bounds come from the read block alone, and an item that
+   * lands after another of our batches selling into the same pool may fail its bound (and is offered again).
+   */
+  | 'pending-bound';
 
 /** The metric each step counts (a Count of 1 per failure, with the function's `service` and `market` dimensions). */
 export const BEST_EFFORT_METRICS = {
@@ -58,6 +63,7 @@ export const BEST_EFFORT_METRICS = {
   'realized-read': 'ReceiptPollFailures',
   'claim-release': 'ClaimReleaseFailures',
   'pending-update': 'PendingUpdateFailures',
+  'pending-bound': 'ReceiptPollFailures',
 } as const satisfies Record<BestEffortStep, string>;
 
 export type BestEffortMetric = (typeof BEST_EFFORT_METRICS)[BestEffortStep];

@@ -109,8 +109,12 @@ export type LiquidatorBatchSimulation =
 /** Batches through the same contract: `LiquidatorContract` implementations that support `liquidateBatch`. */
 export interface BatchLiquidatorContract extends LiquidatorContract {
   buildBatchTransaction(calls: LiquidatorBatchCall): { to: string; data: string };
-  /** The batch from `from` on the state of `block`: each item's outcome, and the gas of the whole call. */
-  simulateBatch(calls: LiquidatorBatchCall, from: string, block: number): Promise<LiquidatorBatchSimulation>;
+  /**
+   * The batch from `from` on the state of `block`: each item's outcome, and the gas of the whole call. With
+   * `on: 'pending'`, on the node's pending block instead (its head with the transactions waiting in its mempool,
+   * our other batches among them); the result still names `block`, the block the plans were read at.
+   */
+  simulateBatch(calls: LiquidatorBatchCall, from: string, block: number, on?: 'block' | 'pending'): Promise<LiquidatorBatchSimulation>;
   /** Each item's outcome in a mined batch transaction, from its events (index order). */
   batchOutcomesIn(txHash: string): Promise<BatchItemOutcome[]>;
 }

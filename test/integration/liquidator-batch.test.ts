@@ -18,8 +18,10 @@
 import { Contract, Interface, type InterfaceAbi, JsonRpcSigner, type Log, type TransactionReceipt } from 'ethers';
 import { AaveV3PositionReader } from '../../functions/adapters/chain/aave-v3-position-reader';
 import { EthersLiquidatorContract } from '../../functions/adapters/chain/liquidator-contract';
+import { boundAfterSalesAhead } from '../../functions/pipeline/batch-execution';
 import { latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import {
+  amountOutMinimumOf,
   calculateAccountData,
   exactDebtToCoverUnits,
   flashLoanPremiumUnits,
@@ -356,6 +358,56 @@ describe.each(['v3.6', 'v3.0'] as const)('Liquidator.liquidateBatch on Aave %s',
     expect(failed).toMatchObject({ index: lost, user: c.user, ok: false, revertClass: 'market-moved' });
     console.log(`Aave ${aave}: batch of 10, one lost to a competitor (${failed.ok ? '' : failed.reason}): ${receipt.gasUsed} gas`);
     await revertTo(id);
+  });
+
+  it('on the pending block, sees a batch waiting in the mempool: bounded after it, the next batch goes through behind it; bounded at the read block, it fails', async () => {
+    const id = await snapshot();
+    const calls = await plannedCalls(7, { only: [['WETH', 'USDC']] });
+    expect(calls).toHaveLength(7);
+    // Another worker's batch (four WETH sales into the WETH/USDC pool) and ours (three more), both the owner's.
+    const [ahead, ours] = [calls.slice(0, 4).map((c) => ({ ...c, amountOutMinimumUnits: 0n })), calls.slice(4).map((c) => ({ ...c, amountOutMinimumUnits: 0n }))];
+
+    /** Sends `ahead` to the mempool, prices `ours` at the read block and on the pending block, mines both in one block. */
+    async function race(boundOf: (atBlock: BatchItemOutcome & { ok: true }, pending: BatchItemOutcome) => bigint): Promise<{ outcomes: BatchItemOutcome[]; atBlock: BatchItemOutcome[]; pending: BatchItemOutcome[] }> {
+      const block = await latestBlockNumber(world.provider);
+      const aheadSimulation = await contract.simulateBatch(ahead, ownerAddress, block);
+      await world.provider.send('evm_setAutomine', [false]);
+      try {
+        await owner.sendTransaction({ ...contract.buildBatchTransaction(ahead), gasLimit: aheadSimulation.kind === 'ok' ? aheadSimulation.gasLimit : 0n });
+        const atBlock = okItems(await contract.simulateBatch(ours, ownerAddress, block));
+        const pendingSimulation = await contract.simulateBatch(ours, ownerAddress, block, 'pending');
+        const pending = okItems(pendingSimulation);
+        const bounded = ours.map((c, i) => {
+          const item = atBlock[i];
+          if (!item.ok) throw new Error(`item ${i} failed at the read block: ${item.reason}`);
+          return { ...c, amountOutMinimumUnits: boundOf(item, pending[i]) };
+        });
+        const tx = await owner.sendTransaction({ ...contract.buildBatchTransaction(bounded), gasLimit: pendingSimulation.kind === 'ok' ? (pendingSimulation.gasLimit * 3n) / 2n : 0n });
+        await world.provider.send('evm_mine', []);
+        const receipt = await pollReceipt(world.provider, tx.hash);
+        expect(receipt.status).toBe(1);
+        return { outcomes: await contract.batchOutcomesIn(receipt.hash), atBlock, pending };
+      } finally {
+        await world.provider.send('evm_setAutomine', [true]);
+      }
+    }
+
+    // An allowance the sales ahead exceed: they move the pool by more than 0.1 % for each of our items.
+    const allowanceBps = 10n;
+    const afterAhead = await race((atBlock, pending) => boundAfterSalesAhead(atBlock, pending, allowanceBps));
+    // Every item gets less on the pending block than its bound at the read block would let through.
+    for (const [i, item] of afterAhead.atBlock.entries()) {
+      const pending = afterAhead.pending[i];
+      expect(item.ok && pending.ok).toBe(true);
+      if (item.ok && pending.ok) expect(pending.swapAmountOutUnits).toBeLessThan(amountOutMinimumOf(item.swapAmountOutUnits, allowanceBps));
+    }
+    expect(afterAhead.outcomes.map((o) => o.ok)).toEqual([true, true, true]);
+    await revertTo(id);
+
+    const id2 = await snapshot();
+    const readBlockOnly = await race((atBlock) => amountOutMinimumOf(atBlock.swapAmountOutUnits, allowanceBps));
+    expect(readBlockOnly.outcomes.map((o) => (o.ok ? 'ok' : o.reason))).toEqual(['Too little received', 'Too little received', 'Too little received']);
+    await revertTo(id2);
   });
 
   describe('attacked from inside a batch item by a hostile swap router', () => {

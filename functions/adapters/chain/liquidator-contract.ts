@@ -176,9 +176,9 @@ export class EthersLiquidatorContract implements BatchLiquidatorContract {
    * call with the same headroom as `simulate`. A batch whose items all fail still succeeds (and still costs gas);
    * only the whole call's revert (empty batch, caller, an item out of gas) is `kind: 'revert'`.
    */
-  async simulateBatch(calls: LiquidatorBatchCall, from: string, block: number): Promise<LiquidatorBatchSimulation> {
+  async simulateBatch(calls: LiquidatorBatchCall, from: string, block: number, on: 'block' | 'pending' = 'block'): Promise<LiquidatorBatchSimulation> {
     const tx = { ...this.buildBatchTransaction(calls), from };
-    const blockTag = `0x${block.toString(16)}`;
+    const blockTag = on === 'pending' ? 'pending' : `0x${block.toString(16)}`;
     try {
       const returned = (await this.provider.send('eth_call', [tx, blockTag])) as string;
       const [results] = LIQUIDATOR.decodeFunctionResult('liquidateBatch', returned) as unknown as [ItemResult[]];
@@ -200,7 +200,7 @@ export class EthersLiquidatorContract implements BatchLiquidatorContract {
       const estimate = BigInt((await this.provider.send('eth_estimateGas', [tx, blockTag])) as string);
       return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n, items };
     } catch (err) {
-      return { ...revertOrThrow(err, `simulating liquidateBatch of ${calls.length} items at block ${block}`), block };
+      return { ...revertOrThrow(err, `simulating liquidateBatch of ${calls.length} items at ${on === 'pending' ? 'the pending block' : `block ${block}`}`), block };
     }
   }
 

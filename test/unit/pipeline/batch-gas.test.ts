@@ -14,3 +14,11 @@ describe('batch gas', () => {
     expect(batchGasOf({ gasEstimate: 1_000_000n, gasLimit: 2_000_000n }, { gasEstimate: 1_000_000n, gasLimit: 1_100_000n }).gasLimit).toBe(2_000_000n);
   });
 });
+
+describe('batch gas with the pending block', () => {
+  it('takes the pending simulation\'s estimate when its swaps, after the sales ahead, cost more', () => {
+    const atBlock = { gasEstimate: 700_000n, gasLimit: 770_000n };
+    expect(batchGasOf(atBlock, atBlock, { gasEstimate: 820_000n, gasLimit: 902_000n })).toEqual({ gasEstimate: 820_000n, gasLimit: 1_230_000n });
+    expect(batchGasOf(atBlock, atBlock, { gasEstimate: 650_000n, gasLimit: 715_000n })).toEqual(batchGasOf(atBlock, atBlock));
+  });
+});
