@@ -85,4 +85,29 @@ describe('EthersLiquidatorContract on node errors', () => {
     expect(classifyWorkerFailure(error)).toBe('retryable');
     provider.destroy();
   });
+
+  it('simulates a batch on the pending block when asked: the call and its gas estimate both at "pending", the result naming the read block', async () => {
+    const items = [[true, 1n, 2n, 3n, 0n, 3n, '0x'], [true, 4n, 5n, 6n, 0n, 2n, '0x']];
+    const provider = scriptedNode((method) => {
+      if (method === 'eth_call') return { result: iface.encodeFunctionResult('liquidateBatch', [items]) };
+      if (method === 'eth_estimateGas') return { result: '0x61a80' };
+      return { error: { code: -32601, message: `the method ${method} does not exist/is not available` } };
+    });
+
+    const simulation = await new EthersLiquidatorContract(provider, LIQUIDATOR).simulateBatch([CALL, CALL], FROM, 7, 'pending');
+
+    expect(simulation).toMatchObject({ kind: 'ok', block: 7, gasEstimate: 400_000n });
+    expect(provider.requests.map((r) => [r.method, (r.params as unknown[])[1]])).toEqual([
+      ['eth_call', 'pending'],
+      ['eth_estimateGas', 'pending'],
+    ]);
+    provider.destroy();
+  });
+
+  it('names the pending block in a failed pending simulation', async () => {
+    const provider = node({ call: { error: NODE_ERRORS.internal } });
+    const error = await new EthersLiquidatorContract(provider, LIQUIDATOR).simulateBatch([CALL, CALL], FROM, 7, 'pending').catch((err: unknown) => err);
+    expect((error as Error).message).toBe('simulating liquidateBatch of 2 items at the pending block: node-error: internal error (code -32603)');
+    provider.destroy();
+  });
 });
