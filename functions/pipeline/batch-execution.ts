@@ -557,7 +557,7 @@ export function batchGasOf(
  * our other workers' batches selling into the same pools in the next block. Undefined when the node cannot say
  * (a failure is reported, and the bounds come from the read block alone) or the whole call reverts there.
  */
-async function salesAhead(
+export async function salesAhead(
   deps: Pick<ExecuteCandidateDeps, 'bestEffort'>,
   liquidator: BatchLiquidatorContract,
   members: readonly BatchMember[],
