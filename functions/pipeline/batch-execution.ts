@@ -9,8 +9,12 @@
  *      what it would really do after the items before it (the same pool sold into by several items pays each
  *      one less than an independent quote says). A failed item leaves the batch (`skipped` if the market moved,
  *      else `failed`), an item unprofitable after its share of the gas leaves it `skipped`; repeat without them.
- *   2. guard and confirm: each item's bound and profit guard from its simulated output, simulated again: every
- *      item must succeed with exactly the profit measured (same state, same bytes), or it leaves the batch.
+ *      The batch is also simulated, unguarded, on the node's pending block (salesAhead): what each item would get
+ *      behind the transactions waiting in the mempool, the keeper's other batches selling into the same pools among
+ *      them.
+ *   2. guard and confirm: each item's profit guard from its simulated output and its bound from the lesser of its
+ *      two outputs (boundAfterSalesAhead), simulated again at the read block: every item must succeed with exactly
+ *      the profit measured (same state, same bytes), or it leaves the batch.
  *   3. dry run → each member `dry-run`. Else claim the batch attempt, record every member `batched` (item index),
  *      then the dispatcher: lease, sign, ledger `signed` (write-ahead), broadcast, receipt, replacements.
  *   4. settle: the receipt's item events → each member `mined` (its item succeeded) or `reverted` (its item
