@@ -34,6 +34,7 @@ import {
   isBestSizing,
   maxSizing,
   priceImpactBudgetOf,
+  pricedOutBySale,
   type RuleSet,
   selectPair,
   type SizingStrategy,
@@ -557,7 +558,9 @@ async function prepare(deps: ExecuteCandidateDeps, ctx: PrepareContext): Promise
   if (assessed.kind === 'skip') {
     const detail = `profit ${funded.profitBase} base after the simulated gas limit ${simulation.gasLimit} (min ${settings.minProfitBase}): ${assessed.reason}`;
     await finish({ kind: 'skipped', reason: `unprofitable: ${detail}`, block });
-    return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: 'unprofitable', detail } };
+    // As in planning: a sale at the assumed swap cost would still pay, so the pool's price now is what priced it out.
+    const bySale = pricedOutBySale(funded, settings.swapCostBps, settings.minProfitBase);
+    return { kind: 'result', result: { kind: 'skipped', opportunity, block, reason: 'unprofitable', detail, ...(bySale ? { pricedOutBySale: true as const } : {}) } };
   }
   const call = liquidatorCallOf(funded);
   const plan = executionPlanOf(deps, decision, funded, { gasEstimate: simulation.gasEstimate, gasLimit: simulation.gasLimit });

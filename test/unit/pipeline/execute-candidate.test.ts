@@ -220,6 +220,23 @@ describe('executeCandidate', () => {
     expect(signed).toEqual([]);
   });
 
+  it('says a claim priced out with the simulated gas limit by a pool 2 % below the oracle was priced out by the sale', async () => {
+    // The pool pays 2 % under WETH's oracle price: 4.4625 WETH → $8,746.50, profit $246.50 less gas. Planned with
+    // 400,000 gas ($8.80 at 11 gwei) it clears the $200 minimum; with the simulated 3M gas limit ($66) it does not.
+    // At the assumed 30 bps swap cost the sale would leave $398.23 − $66 = $332: the pool, not the gas, priced it out.
+    const profitUnits = (4_462_500_000_000_000_000n * 2_000n * 9_800n) / 10_000n / 10n ** 12n - (QUOTED_OUT_UNITS - EXPECTED_PROFIT_UNITS);
+    const { run, ledger } = world({ quoteBps: 9_800n, simulation: { kind: 'ok', block: BLOCK, gasEstimate: 2_400_000n, gasLimit: 3_000_000n, profitUnits }, minProfitBase: usd(200) });
+
+    expect(await run()).toMatchObject({ kind: 'skipped', reason: 'unprofitable', pricedOutBySale: true, detail: expect.stringContaining('after the simulated gas limit 3000000') });
+    expect(ledger.state()).toBe('skipped');
+  });
+
+  it('does not say so when the gas alone priced it out (the pool at the assumed swap cost)', async () => {
+    const { run } = world({ simulation: { kind: 'ok', block: BLOCK, gasEstimate: 8_000_000n, gasLimit: 10_000_000n, profitUnits: EXPECTED_PROFIT_UNITS }, minProfitBase: usd(300) });
+
+    expect(await run()).not.toHaveProperty('pricedOutBySale');
+  });
+
   it('plans, simulates and records a dry run without leasing or signing', async () => {
     const { run, ledger, nonces, signed } = world({ dryRun: true });
 

@@ -252,6 +252,8 @@ export interface Setup {
   /** When (ms after the first broadcast of that hash's nonce) which broadcast index gets mined; default: index 0 at once. */
   mine?: { index: number; afterMs: number; status?: 'success' | 'reverted' } | 'never';
   minProfitBase?: bigint;
+  /** What the fake quoter pays, bps of WETH's oracle price (default 9,970: the assumed 30 bps swap cost). */
+  quoteBps?: bigint;
   dryRun?: boolean;
   maxReplacements?: number;
   gasPriceCapWei?: bigint;
@@ -362,11 +364,11 @@ export function world(setup: Setup = {}) {
     },
     liquidator,
     quoter: {
-      // 30 bps under the oracle price of WETH ($2,000 in USDC units), for any amount.
+      // 30 bps under the oracle price of WETH ($2,000 in USDC units) unless told otherwise, for any amount.
       bestQuote: async (tokenIn, tokenOut, amountInUnits) => ({
         route: { tokens: [tokenIn, tokenOut], fees: [500] },
         amountInUnits,
-        amountOutUnits: (amountInUnits * 2_000n * 9_970n) / 10_000n / 10n ** 12n,
+        amountOutUnits: (amountInUnits * 2_000n * (setup.quoteBps ?? 9_970n)) / 10_000n / 10n ** 12n,
         swapGasEstimate: 100_000n,
       }),
     },
