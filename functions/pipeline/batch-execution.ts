@@ -194,14 +194,17 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
   let priced: Priced[] | undefined;
   let gas = { gasEstimate: 0n, gasLimit: 0n };
   for (let round = 0; round < 4 && live.length > 1 && !priced; round++) {
-    const measured = await liquidator.simulateBatch(live.map((m) => unguarded(m.decision.choice.call)), signer.address, block).catch((error: unknown) => error as Error);
+    // The pending block's simulation runs beside the read block's: it costs the batch no time.
+    const [measured, ahead] = await Promise.all([
+      liquidator.simulateBatch(live.map((m) => unguarded(m.decision.choice.call)), signer.address, block).catch((error: unknown) => error as Error),
+      salesAhead(deps, liquidator, live, signer.address, block),
+    ]);
     if (measured instanceof Error) return aloneAfter(live, measured);
     if (measured.kind === 'revert') {
       const reason = `batch simulation reverted: ${measured.reason}`;
       await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
       return results;
     }
-    const ahead = await salesAhead(deps, liquidator, live, signer.address, block);
     const share = ceilDiv(maxOf(measured.gasLimit, ahead?.gasLimit ?? 0n), BigInt(live.length));
     const kept: Priced[] = [];
     await Promise.all(
