@@ -197,6 +197,11 @@ const execution = z
     maxPriceImpactBps: wholeNumber(1, 10_000).optional(),
     /** Liquidations of one worker invocation sent as one `liquidateBatch` transaction (1: each alone). Absent: the functions' default, 10. */
     maxBatchSize: wholeNumber(1, 20).optional(),
+    /**
+     * Bound each batch item's swap after the sales waiting on the node's pending block (the keeper's other batches
+     * among them): more accounts land against fast competition, at a lower price each. See README, batches.
+     */
+    batchBoundsFromPending: z.boolean(expected('true or false')).default(false),
     /** Profit after gas and swap cost below which a candidate is skipped (USD). */
     minProfitUsd: z.number(expected('a number')).min(0, 'must be at least 0').default(0),
     /** Never offer more gas price than this (gwei); above it execution pauses. Absent: no cap. */

@@ -212,6 +212,7 @@ export function configEnvironment(name: PipelineFunctionName, config: Deployment
       SWAP_ROUTER_ADDRESS: config.market.dex.swapRouter02,
       SWAP_FEE_TIERS: config.market.dex.feeTiers.join(','),
       DRY_RUN: x.dryRun ? 'true' : 'false',
+      BATCH_BOUNDS_FROM_PENDING: x.batchBoundsFromPending ? 'true' : 'false',
     });
     if (name === 'worker') env.CANDIDATES_MAX_RECEIVE_COUNT = String(deadLetterOf('candidates')!.maxReceiveCount);
     if (name === 'worker') env.BLOCK_TIME_SEC = decimal(config.blockTimeSec);

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     name: 'demo',
     usage: `usage: npm run demo [-- --scenario NAME|FILE] [--report FILE] [--json] [--timeout SEC] [--sizing max|target-health|two-step|best]
                     [--block-time SEC] [--signers 1-4] [--worker-concurrency N] [--max-batch-size N] [--verbose]
-                    [--price-updates same-block|mempool] [--follow-pending] [--bundle-relay]
+                    [--price-updates same-block|mempool] [--follow-pending] [--bundle-relay] [--pending-bounds]
   --scenario NAME|FILE     the scenario to run (default: default)
   --report FILE            where the JSON report is written (default: demo-report.json)
   --json                   print the report as JSON on stdout instead of the summary
@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   --follow-pending         the oracle-update path: the scanner watches the mempool for price updates and the
                            worker lands liquidations right behind them (needs --price-updates mempool)
   --bundle-relay           send those liquidations as bundles through a local eth_sendBundle stand-in
+  --pending-bounds         bound each batch item's swap after the sales waiting on the pending block
+                           (BATCH_BOUNDS_FROM_PENDING=true)
   -h, --help               print this help`,
     options: {
       scenario: { type: 'string', default: 'default' },
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
       'price-updates': { type: 'string', default: 'same-block' },
       'follow-pending': { type: 'boolean', default: false },
       'bundle-relay': { type: 'boolean', default: false },
+      'pending-bounds': { type: 'boolean', default: false },
     },
   });
   const priceUpdates = values['price-updates'] as 'same-block' | 'mempool';
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
     priceUpdates,
     followPending: values['follow-pending'],
     bundleRelay: values['bundle-relay'],
+    pendingBounds: values['pending-bounds'],
   });
   writeFileSync(values.report, JSON.stringify(report, null, 2));
   if (values.json) console.log(JSON.stringify(report));

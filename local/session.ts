@@ -96,6 +96,8 @@ export interface SessionOptions {
   priceUpdates?: 'same-block' | 'mempool';
   followPending?: boolean;
   bundleRelay?: boolean;
+  /** Batches bounded after the sales waiting on the pending block (BATCH_BOUNDS_FROM_PENDING). */
+  pendingBounds?: boolean;
   /** Progress lines (default: stderr). */
   say?: (line: string) => void;
   /**
@@ -213,6 +215,7 @@ export async function runSession(options: SessionOptions) {
       overrides: {
         ...(followPending ? { SCANNER_FOLLOW_PENDING_UPDATES: 'true' } : {}),
         ...(relay ? { BUNDLE_RELAY_URL: relay.url, BUNDLE_RELAY_AUTH_KEY: LOCAL_BUNDLE_AUTH_KEY } : {}),
+        ...(options.pendingBounds ? { BATCH_BOUNDS_FROM_PENDING: 'true' } : {}),
       },
       sizing,
       signers,

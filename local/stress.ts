@@ -16,7 +16,7 @@ import { runStress } from './stress/run-stress';
 import { loadScenario, ScenarioError } from './world/scenario';
 
 const USAGE = `usage: npm run stress -- --scenario NAME|FILE [--strategies LIST] [--rival none|naive|fast] [--rival-delay BLOCKS]
-                         [--out DIR] [--block-time SEC] [--timeout SEC] [--json]
+                         [--out DIR] [--block-time SEC] [--timeout SEC] [--pending-bounds] [--json]
   --scenario NAME|FILE   the scenario (e.g. may-2021, black-thursday-2020, aug-2024, oct-2025, crash-30)
   --strategies LIST      comma-separated sizing strategies, each run on its own world: ${SIZING_STRATEGIES.join(', ')}
                          (default: max,two-step)
@@ -26,6 +26,8 @@ const USAGE = `usage: npm run stress -- --scenario NAME|FILE [--strategies LIST]
   --out DIR              where the report goes (default: stress-report/<scenario>)
   --block-time SEC       seconds per block (default: the scenario's)
   --timeout SEC          per strategy (default: the scenario's demo.timeoutSec)
+  --pending-bounds       bound each batch item's swap after the sales waiting on the pending block
+                         (BATCH_BOUNDS_FROM_PENDING=true)
   --json                 print report.json on stdout instead of the summary table
   -h, --help             print this help`;
 
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
       'block-time': { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'pending-bounds': { type: 'boolean', default: false },
     },
   });
   const usageError = (message: string): never => {
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
     outDir,
     blockTimeSec,
     timeoutMs: timeoutSec === undefined ? undefined : timeoutSec * 1000,
+    pendingBounds: values['pending-bounds'],
   });
   if (values.json) console.log(JSON.stringify(report));
   else {

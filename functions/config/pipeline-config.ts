@@ -176,6 +176,12 @@ function baseFields() {
     NONCE_LEASE_SEC: z._default(int(5), 60),
     /** Transactions one signer may have pending at once; unset = no limit (functions/pipeline/execute-candidate.ts). */
     MAX_PENDING_PER_SIGNER: z.optional(int(1)),
+    /**
+     * Batches are also simulated on the node's pending block, and each swap's bound allows for the sales waiting
+     * there (the keeper's other batches among them): more accounts land in a crash, at a lower price each
+     * (BENCHMARKS.md). Off by default.
+     */
+    BATCH_BOUNDS_FROM_PENDING: z._default(z.enum(['true', 'false'], { error: 'must be true or false' }), 'false'),
     /** Plan and simulate, never send. */
     DRY_RUN: z._default(z.enum(['true', 'false']), 'false'),
   };
@@ -390,6 +396,8 @@ export interface PipelineConfig {
     maxPendingPerSigner?: number;
     /** Deliveries of one candidate before SQS dead-letters it. */
     maxReceiveCount: number;
+    /** Batches bounded after the sales waiting on the pending block (BATCH_BOUNDS_FROM_PENDING). */
+    batchBoundsFromPending: boolean;
     /** The chain's block time (s). */
     blockTimeSec: number;
     dryRun: boolean;
@@ -521,6 +529,7 @@ function baseConfigOf(e: BaseEnv): WorkerConfig {
       nonceLeaseMs: e.NONCE_LEASE_SEC * 1000,
       maxPendingPerSigner: e.MAX_PENDING_PER_SIGNER,
       maxReceiveCount: e.CANDIDATES_MAX_RECEIVE_COUNT,
+      batchBoundsFromPending: e.BATCH_BOUNDS_FROM_PENDING === 'true',
       blockTimeSec: e.BLOCK_TIME_SEC,
       dryRun: e.DRY_RUN === 'true',
     },

@@ -584,6 +584,7 @@ export async function executeCandidateDepsFromConfig(config: WorkerConfig, overr
       assumedGasPerStep: overrides.assumedGasPerStep ?? 500_000n,
       fees: config.worker.fees,
       maxPendingPerSigner: config.worker.maxPendingPerSigner,
+      batchBoundsFromPending: config.worker.batchBoundsFromPending,
       dryRun: config.worker.dryRun,
     },
     faults: overrides.faults,

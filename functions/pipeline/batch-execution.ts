@@ -560,17 +560,19 @@ export function batchGasOf(
 }
 
 /**
- * The batch, unguarded, on the node's pending block: after the transactions waiting in its mempool, among them
- * our other workers' batches selling into the same pools in the next block. Undefined when the node cannot say
+ * The batch, unguarded, on the node's pending block (BATCH_BOUNDS_FROM_PENDING): after the transactions waiting in
+ * its mempool, among them our other workers' batches selling into the same pools in the next block. Undefined when
+ * the setting is off, when the node cannot say
  * (a failure is reported, and the bounds come from the read block alone) or the whole call reverts there.
  */
 export async function salesAhead(
-  deps: Pick<ExecuteCandidateDeps, 'bestEffort'>,
+  deps: Pick<ExecuteCandidateDeps, 'bestEffort'> & { settings: Pick<ExecuteCandidateDeps['settings'], 'batchBoundsFromPending'> },
   liquidator: BatchLiquidatorContract,
   members: readonly BatchMember[],
   from: string,
   block: number,
 ): Promise<{ gasEstimate: bigint; gasLimit: bigint; items: BatchItemOutcome[] } | undefined> {
+  if (!deps.settings.batchBoundsFromPending) return undefined;
   const simulated = await runBestEffort(deps.bestEffort, 'pending-bound', () => liquidator.simulateBatch(members.map((m) => unguarded(m.decision.choice.call)), from, block, 'pending'), {
     block,
     members: members.length,

@@ -113,6 +113,11 @@ export interface ExecutionSettings extends DispatcherSettings {
    * so it needs a wider bound than one quoted a block ahead. Default: maxSlippageBps.
    */
   followerSlippageBps?: bigint;
+  /**
+   * Batches: also simulate on the node's pending block and bound each swap after the sales waiting there
+   * (batch-execution.ts `salesAhead`). Off: bounds from the read block alone.
+   */
+  batchBoundsFromPending?: boolean;
   dryRun: boolean;
 }
 

@@ -20,6 +20,8 @@ export interface StressOptions {
   outDir: string;
   blockTimeSec?: number;
   timeoutMs?: number;
+  /** Batches bounded after the sales waiting on the pending block (BATCH_BOUNDS_FROM_PENDING). */
+  pendingBounds?: boolean;
   /** Progress lines (default: stderr). */
   say?: (line: string) => void;
   /** Per strategy, with its world still running and the chain read back: tests check the report against it. */
@@ -44,6 +46,7 @@ export async function runStress(options: StressOptions): Promise<{ report: Stres
       sizing: strategy,
       blockTimeSec: options.blockTimeSec,
       timeoutMs: options.timeoutMs,
+      pendingBounds: options.pendingBounds,
       verbose: false,
       say: (line) => {
         const blockLine = line.startsWith('block ') && !line.includes('oracle price moved');

@@ -64,6 +64,7 @@ describe('parseDeploymentConfig', () => {
       funding: 'flash-loan',
       maxSlippageBps: 100,
       followerSlippageBps: 500,
+      batchBoundsFromPending: false,
       dryRun: false,
     });
     expect(config.scanner).toEqual({ readMode: 'changes', maxReadIntervalSec: 3_600, followPendingUpdates: false });

@@ -111,7 +111,7 @@ describe('the deployed environment passes the functions\' own validation', () =>
     const strict = synthesizeKeeper({
       ...CONFIG,
       name: 'strict-keeper',
-      execution: { ...CONFIG.execution, gasPriceCapGwei: 42.5, dailyGasBudgetEth: 0.25, revertStreakLimit: 2, minProfitUsd: 12.5, maxPendingPerSigner: 8, dryRun: true },
+      execution: { ...CONFIG.execution, gasPriceCapGwei: 42.5, dailyGasBudgetEth: 0.25, revertStreakLimit: 2, minProfitUsd: 12.5, maxPendingPerSigner: 8, dryRun: true, batchBoundsFromPending: true },
     });
 
     const { worker } = loadWorkerConfig(deployedEnvironment(strict, 'worker'), requirementsOf('worker'));
@@ -121,6 +121,7 @@ describe('the deployed environment passes the functions\' own validation', () =>
     expect(worker.minProfitBase).toBe(1_250_000_000n);
     expect(worker.maxPendingPerSigner).toBe(8);
     expect(worker.dryRun).toBe(true);
+    expect(worker.batchBoundsFromPending).toBe(true);
     expect(worker.funding).toBe('flash-loan');
     expect(worker.liquidator).toEqual({ parameterName: '/strict-keeper/liquidator-address' });
     expect(worker.swap).toMatchObject({ quoter: CONFIG.market.dex.quoterV2, router: CONFIG.market.dex.swapRouter02 });
@@ -153,6 +154,7 @@ describe('the deployed environment passes the functions\' own validation', () =>
             'MAX_REPLACEMENTS',
             'FEE_BUMP_BPS',
             'DRY_RUN',
+            'BATCH_BOUNDS_FROM_PENDING',
             'FUNDING',
             'MAX_SLIPPAGE_BPS',
             'SWAP_FEE_TIERS',

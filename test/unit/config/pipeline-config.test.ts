@@ -60,6 +60,9 @@ describe('pipeline configuration', () => {
     const config = loadPipelineConfig(MAINNET);
     expect(config.worker.funding).toBe('flash-loan');
     expect(config.worker.maxSlippageBps).toBe(100n);
+    expect(config.worker.batchBoundsFromPending).toBe(false);
+    expect(loadPipelineConfig({ ...MAINNET, BATCH_BOUNDS_FROM_PENDING: 'true' }).worker.batchBoundsFromPending).toBe(true);
+    expect(() => loadPipelineConfig({ ...MAINNET, BATCH_BOUNDS_FROM_PENDING: 'yes' })).toThrow('BATCH_BOUNDS_FROM_PENDING: must be true or false');
     expect(config.worker.liquidator).toEqual({ parameterName: '/aave-core/liquidator-address' });
     expect(config.worker.swap).toEqual({ quoter: MAINNET.SWAP_QUOTER_ADDRESS, router: undefined, feeTiers: [100, 500, 3000, 10000], routes: [] });
 
@@ -235,6 +238,7 @@ describe('the worker configuration (loadWorkerConfig)', () => {
         SCANNER_REENQUEUE_AFTER_BLOCKS: '40',
         BLOCK_TIME_SEC: '2',
         DRY_RUN: 'true',
+        BATCH_BOUNDS_FROM_PENDING: 'true',
       },
     ],
   ])('equals the full configuration without the scanner and indexer settings: %s', (_case, env) => {

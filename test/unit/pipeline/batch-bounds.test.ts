@@ -28,11 +28,19 @@ describe('the batch on the pending block (salesAhead)', () => {
   const CALL = { collateralAsset: USER, debtAsset: USER, user: USER, debtToCoverUnits: 1n, swapPath: '0x', amountOutMinimumUnits: 5n, minProfitUnits: 7n, flashLoan: true };
   const member = { decision: { choice: { call: CALL } } } as unknown as BatchMember;
 
-  function run(simulateBatch: (...args: unknown[]) => Promise<LiquidatorBatchSimulation>) {
+  function run(simulateBatch: (...args: unknown[]) => Promise<LiquidatorBatchSimulation>, batchBoundsFromPending = true) {
     const failed = jest.fn();
     const liquidator = { simulateBatch: jest.fn(simulateBatch) } as unknown as BatchLiquidatorContract & { simulateBatch: jest.Mock };
-    return { failed, liquidator, result: salesAhead({ bestEffort: { failed } }, liquidator, [member, member], '0xfrom', 7) };
+    return { failed, liquidator, result: salesAhead({ bestEffort: { failed }, settings: { batchBoundsFromPending } }, liquidator, [member, member], '0xfrom', 7) };
   }
+
+  it('is not simulated when BATCH_BOUNDS_FROM_PENDING is off: the bounds come from the read block', async () => {
+    const { failed, liquidator, result } = run(async () => ({ kind: 'ok', block: 7, gasEstimate: 1n, gasLimit: 2n, items: [ok(10n), ok(11n)] }), false);
+
+    await expect(result).resolves.toBeUndefined();
+    expect(liquidator.simulateBatch).not.toHaveBeenCalled();
+    expect(failed).not.toHaveBeenCalled();
+  });
 
   it('simulates the members unguarded on the pending block and answers its items and gas', async () => {
     const simulation: LiquidatorBatchSimulation = { kind: 'ok', block: 7, gasEstimate: 1n, gasLimit: 2n, items: [ok(10n), ok(11n)] };
