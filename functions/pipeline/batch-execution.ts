@@ -528,7 +528,8 @@ async function pricedOrLeft(
     ...assessed.liquidation,
     premiumUnits: outcome.flashPremiumUnits,
     expectedProfitUnits: outcome.profitUnits,
-    ...(planned.kind === 'swap' ? { amountOutMinimumUnits: boundAfterSalesAhead(outcome, afterSalesAhead, settings.maxSlippageBps) } : {}),
+    // Without a pending-block simulation the bound is the funded plan's own (from the read block's output).
+    ...(planned.kind === 'swap' && afterSalesAhead ? { amountOutMinimumUnits: boundAfterSalesAhead(outcome, afterSalesAhead, settings.maxSlippageBps) } : {}),
   };
   if (assessed.kind === 'skip' || outcome.profitUnits < funded.minProfitUnits) {
     const detail = `in the batch at block ${block}: profit ${outcome.profitUnits} debt units, ${assessed.liquidation.profitBase} base after a gas share of ${gasShare} (guard ${funded.minProfitUnits})`;

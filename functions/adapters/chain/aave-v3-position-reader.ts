@@ -130,7 +130,6 @@ const DEFAULT_LENS_GAS = 30_000_000n;
  */
 const DEFAULT_PANIC_REREAD_MS = 250;
 
-
 /** What a reserve's snapshot is built from: its configuration word and the values read beside it. */
 type ReserveReads = Pick<
   ReserveSnapshot,
