@@ -438,7 +438,7 @@ export async function runSession(options: SessionOptions) {
     const revertDetails: { txHash: string; block: number; item?: number; reason: string; revertClass: string; gasUsed?: string; gasLimit?: string; deepestFailure?: string }[] = [];
     let reverts = 0;
     let failedItems = 0;
-    const transactions: { block: number; hash: string; by: 'ours' | 'companion'; status: number; gasUsed: number; gasWei: string }[] = [];
+    const transactions: { block: number; hash: string; from: string; by: 'ours' | 'companion'; status: number; gasUsed: number; gasWei: string }[] = [];
     const gasWei = { ours: { transactions: 0, gasUsed: 0n, wei: 0n }, companion: { transactions: 0, gasUsed: 0n, wei: 0n } };
     /** Our sales of seized collateral: what the swap paid against the oracle value of what it sold. */
     const swaps: { block: number; collateral: string; soldUsd: number; receivedUsd: number; priceImpactBps: number }[] = [];
@@ -449,7 +449,7 @@ export async function runSession(options: SessionOptions) {
         if (!side) continue;
         const receipt = await provider.getTransactionReceipt(tx.hash);
         if (receipt) {
-          transactions.push({ block: b, hash: tx.hash, by: side, status: receipt.status ?? 0, gasUsed: Number(receipt.gasUsed), gasWei: String(receipt.gasUsed * receipt.gasPrice) });
+          transactions.push({ block: b, hash: tx.hash, from: tx.from, by: side, status: receipt.status ?? 0, gasUsed: Number(receipt.gasUsed), gasWei: String(receipt.gasUsed * receipt.gasPrice) });
           gasWei[side].transactions++;
           gasWei[side].gasUsed += receipt.gasUsed;
           gasWei[side].wei += receipt.gasUsed * receipt.gasPrice;
