@@ -80,8 +80,8 @@ describe.each(['default', 'small-positions', 'dust-edge', 'crash-30', 'thin-pool
 });
 
 describe('npm run demo -- --scenario mass', () => {
-  // 5–10 minutes on a 2-core machine (BENCHMARKS.md), plus the seeding of its world when the cache is cold (the
-  // mass-world test usually pays it first).
+  // About 5 minutes on a 2-core machine (BENCHMARKS.md), plus about 2 to seed its world when the cache is cold
+  // (shared with mass-world.test.ts: whichever runs first pays it).
   it('liquidates all of a crash that makes 3,760 accounts liquidatable in one block, once each, with four signers and no revert of ours', () => {
     const result = runDemo(['--scenario', 'mass', '--block-time', '2', '--signers', '4', '--timeout', '900']);
     expectClearedOnce(result, 'mass');
@@ -91,6 +91,8 @@ describe('npm run demo -- --scenario mass', () => {
     // Batches: far fewer transactions than accounts.
     expect(result.liquidationTransactions).toBeLessThan(result.liquidated / 5);
     expect(result.clearedBlocks).toBeGreaterThan(0);
+    // The figure issue 11 targets (150 blocks at 2 s), for the CI log; a benchmark, so not asserted.
+    console.log(`mass: ${result.liquidated} of ${result.liquidatableAccounts} liquidated in ${result.liquidationTransactions} transactions, cleared in ${result.clearedBlocks} blocks`);
   }, 1_500_000);
 });
 
