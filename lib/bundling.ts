@@ -62,7 +62,8 @@ export const HANDLER_BUNDLING = {
  * revert-attribution.ts, +1.4 kB, less 0.9 kB from writing the Aave error tables more compactly); 511.4 kB with
  * the lens re-read and the sale recheck (functions/pipeline/sale-recheck.ts); 508.7 kB since the worker parses
  * its own settings only (pipeline-config.ts loadWorkerConfig: not the scanner's and indexer's); 509.7 kB with the
- * batch bounds from the pending block (functions/pipeline/batch-execution.ts `salesAhead`, a setting).
+ * batch bounds from the pending block (functions/pipeline/batch-execution.ts `salesAhead`, a setting); 510.0 kB
+ * with a disagreeing batch round simulated again.
  */
 export const WORKER_BUNDLE_BUDGET_BYTES = 512_000;
 

@@ -29,6 +29,7 @@
  * read from the ledger and the receipt if it ended, abandoned (and the member claimed anew) if it was never
  * signed.
  */
+import { setTimeout as setTimeoutPromise } from 'node:timers/promises';
 import { keccak256, toUtf8Bytes } from 'ethers';
 import { amountOutMinimumOf, assessFundedLiquidation, type FundedLiquidation, type Proceeds } from '../domain';
 import type { BatchItemOutcome, BatchLiquidatorContract, LiquidatorCall } from '../ports/liquidator-contract';
@@ -48,6 +49,17 @@ import { encodePlan, type ExecutionPlan, MalformedPlanError } from './execution-
 import { liquidatorCallOf } from './funded-plan';
 import { createTransactionDispatcher, type DispatchOutcome } from './transaction-dispatcher';
 import { attributeRevert } from './revert-attribution';
+
+/** Pause before a batch round whose simulations disagreed is simulated again (see executeBatch). */
+const DISAGREEMENT_REREAD_MS = 250;
+
+/**
+ * An arithmetic panic in the Pool's own accounting at the read block: the node's state ran ahead of the block (see
+ * classifyWorkerFailure), not something the plan did.
+ */
+function isStateRace(reason: string): boolean {
+  return /^Panic\(17\)/.test(reason);
+}
 
 /** The node answered two simulations of one block differently: retryable (the member is redelivered). */
 export class ChainDisagreedError extends Error {
@@ -193,7 +205,19 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
   let live = [...members];
   let priced: Priced[] | undefined;
   let gas = { gasEstimate: 0n, gasLimit: 0n };
-  for (let round = 0; round < 4 && live.length > 1 && !priced; round++) {
+  /**
+   * Two simulations of one block that disagree (an arithmetic panic in the Pool's own accounting, a guarded item
+   * whose profit differs from the unguarded run's) mean the node's state moved under the block: anvil answering for
+   * block N while it seals N + 1. The round is simulated once more after a pause, as the position reader asks a
+   * panicked lens call again (every one measured answered 300 ms later); only a disagreement that persists sends a
+   * member back through the queue.
+   */
+  let askedAgain = false;
+  const askAgain = async () => {
+    askedAgain = true;
+    await (deps.sleep ?? setTimeoutPromise)(DISAGREEMENT_REREAD_MS);
+  };
+  for (let round = 0; round < 5 && live.length > 1 && !priced; round++) {
     // The pending block's simulation runs beside the read block's: it costs the batch no time.
     const [measured, ahead] = await Promise.all([
       liquidator.simulateBatch(live.map((m) => unguarded(m.decision.choice.call)), signer.address, block).catch((error: unknown) => error as Error),
@@ -204,6 +228,10 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
       const reason = `batch simulation reverted: ${measured.reason}`;
       await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
       return results;
+    }
+    if (!askedAgain && measured.items.some((item) => !item.ok && isStateRace(item.reason))) {
+      await askAgain();
+      continue;
     }
     const share = ceilDiv(maxOf(measured.gasLimit, ahead?.gasLimit ?? 0n), BigInt(live.length));
     const kept: Priced[] = [];
@@ -228,11 +256,19 @@ export async function executeBatch(deps: ExecuteCandidateDeps, members: readonly
       await Promise.all(live.map((m) => leave(m, { kind: 'failed', reason, block }, { kind: 'failed', opportunity: m.opportunity, block, stage: 'simulate', reason })));
       return results;
     }
+    const agrees = (p: Priced, index: number) => {
+      const item = confirmed.items[index];
+      return item?.ok === true && item.profitUnits === p.outcome.profitUnits;
+    };
+    if (!askedAgain && !kept.every(agrees)) {
+      await askAgain();
+      continue;
+    }
     const agreeing: Priced[] = [];
     await Promise.all(
       kept.map(async (p, index) => {
         const item = confirmed.items[index];
-        if (item?.ok && item.profitUnits === p.outcome.profitUnits) {
+        if (agrees(p, index)) {
           agreeing.push(p);
           return;
         }
@@ -500,7 +536,7 @@ async function pricedOrLeft(
   const { choice, gasPrice, nativePriceBase8 } = member.decision;
   const opportunity = member.opportunity;
   if (!outcome.ok) {
-    if (/^Panic\(17\)/.test(outcome.reason)) {
+    if (isStateRace(outcome.reason)) {
       // An arithmetic panic in the Pool's own accounting at the read block: the node's state ran ahead of the block
       // (see classifyWorkerFailure); the member comes back, still claimed.
       await leaveRetryable(member, new ChainDisagreedError(opportunity, `batch simulation at block ${block}: ${outcome.reason}`));
