@@ -14,7 +14,9 @@
  *      them.
  *   2. guard and confirm: each item's profit guard from its simulated output and its bound from the lesser of its
  *      two outputs (boundAfterSalesAhead), simulated again at the read block: every item must succeed with exactly
- *      the profit measured (same state, same bytes), or it leaves the batch.
+ *      the profit measured (same state, same bytes), or it leaves the batch. A first disagreement of the two runs
+ *      (or an arithmetic panic of the Pool's in step 1) is the node's state moving under the block: the round is
+ *      simulated once more first.
  *   3. dry run → each member `dry-run`. Else claim the batch attempt, record every member `batched` (item index),
  *      then the dispatcher: lease, sign, ledger `signed` (write-ahead), broadcast, receipt, replacements.
  *   4. settle: the receipt's item events → each member `mined` (its item succeeded) or `reverted` (its item
