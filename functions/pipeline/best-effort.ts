@@ -48,7 +48,13 @@ export type BestEffortStep =
    * A batch not simulated on the pending block: its swap bounds come from the read block alone, and an item that
    * lands after another of our batches selling into the same pool may fail its bound (and is offered again).
    */
-  | 'pending-bound';
+  | 'pending-bound'
+  /**
+   * A batch's gas not measured with every item failing at its last guard: its limit is then half again its estimate,
+   * which a batch whose items mostly fail in their block can exceed (each failed item leaves the next one to pay
+   * for cold storage again); the whole batch then reverts (ItemOutOfGas).
+   */
+  | 'worst-case-gas';
 
 /** The metric each step counts (a Count of 1 per failure, with the function's `service` and `market` dimensions). */
 export const BEST_EFFORT_METRICS = {
@@ -64,6 +70,7 @@ export const BEST_EFFORT_METRICS = {
   'claim-release': 'ClaimReleaseFailures',
   'pending-update': 'PendingUpdateFailures',
   'pending-bound': 'ReceiptPollFailures',
+  'worst-case-gas': 'ReceiptPollFailures',
 } as const satisfies Record<BestEffortStep, string>;
 
 export type BestEffortMetric = (typeof BEST_EFFORT_METRICS)[BestEffortStep];

@@ -18,7 +18,7 @@
 import { Contract, Interface, type InterfaceAbi, JsonRpcSigner, type Log, type TransactionReceipt } from 'ethers';
 import { AaveV3PositionReader } from '../../functions/adapters/chain/aave-v3-position-reader';
 import { EthersLiquidatorContract } from '../../functions/adapters/chain/liquidator-contract';
-import { boundAfterSalesAhead } from '../../functions/pipeline/batch-execution';
+import { batchGasOf, boundAfterSalesAhead, worstCaseGas } from '../../functions/pipeline/batch-execution';
 import { latestBlockNumber, pollReceipt } from '../../functions/adapters/chain/provider';
 import {
   amountOutMinimumOf,
@@ -296,6 +296,32 @@ describe.each(['v3.6', 'v3.0'] as const)('Liquidator.liquidateBatch on Aave %s',
     const [results] = LIQUIDATOR_IFACE.decodeFunctionResult('liquidateBatch', atEstimate) as unknown as [{ ok: boolean }[]];
     expect(results.map((r) => r.ok)).toEqual([true, true]);
     expect(simulation.gasLimit).toBe((simulation.gasEstimate * 12_500n) / 10_000n);
+  });
+
+  it('sizes a batch for its items failing in their block: ten items failing at their last guard need more than half again the successful estimate', async () => {
+    const calls = await plannedCalls(10);
+    expect(calls).toHaveLength(10);
+    const block = await latestBlockNumber(world.provider);
+    const succeeding = await contract.simulateBatch(calls, ownerAddress, block);
+    expect(okItems(succeeding).every((o) => o.ok)).toBe(true);
+    if (succeeding.kind !== 'ok') throw new Error('unreachable');
+    const failed = jest.fn();
+    const worst = await worstCaseGas({ bestEffort: { failed } }, contract, calls, ownerAddress, block);
+    expect(failed).not.toHaveBeenCalled();
+    expect(worst).toBeDefined();
+    // Each failed item rolls back the storage it warmed: the next pays for it cold again.
+    expect(worst!.gasEstimate).toBeGreaterThan((succeeding.gasEstimate * 3n) / 2n);
+
+    // The same ten items, every one failing at its profit guard in its block (the pool moved under them, say).
+    const failing = { ...contract.buildBatchTransaction(calls.map((c) => ({ ...c, minProfitUnits: 10n ** 40n }))), from: ownerAddress };
+    const blockTag = `0x${block.toString(16)}`;
+    const run = (gas: bigint) => world.provider.send('eth_call', [{ ...failing, gas: `0x${gas.toString(16)}` }, blockTag]) as Promise<string>;
+    // At half again the successful estimate, the limit without the worst case, the whole batch reverts.
+    expect(await revertOf(run((succeeding.gasEstimate * 3n) / 2n))).toMatchObject({ name: 'ItemOutOfGas' });
+    // At the limit it is now sent with, it goes through, every item reported failed.
+    const { gasLimit } = batchGasOf(succeeding, succeeding, undefined, worst);
+    const [results] = LIQUIDATOR_IFACE.decodeFunctionResult('liquidateBatch', await run(gasLimit)) as unknown as [{ ok: boolean }[]];
+    expect(results.map((r) => r.ok)).toEqual(calls.map(() => false));
   });
 
   it('mixes flash-loan and inventory items, pairs and borrowers in one transaction; an item below its own profit guard is rolled back alone', async () => {

@@ -18,6 +18,8 @@ type Tamper = (simulation: number, guarded: boolean, index: number, item: BatchI
 function batchWorld(tamper: Tamper) {
   const w = world();
   const calls: { guarded: boolean; users: string[] }[] = [];
+  /** The simulations with every item failing at its last guard (worstCaseGas), counted apart. */
+  const worstCases: number[] = [];
   let sent: LiquidatorBatchCall = [];
   const okItem = (index: number, user: string): BatchItemOutcome => ({
     index,
@@ -35,6 +37,11 @@ function batchWorld(tamper: Tamper) {
       return { to: w.deps.liquidator.address, data: '0xba7c4e' };
     },
     async simulateBatch(batchCalls, _from, block) {
+      if (batchCalls.every((c) => c.minProfitUnits >= 1n << 200n)) {
+        worstCases.push(batchCalls.length);
+        const items = batchCalls.map((c, index): BatchItemOutcome => ({ index, user: c.user, ok: false, reason: 'ProfitBelowMinimum', revertClass: 'market-moved' }));
+        return { kind: 'ok', block, gasEstimate: 1_200_000n, gasLimit: 1_500_000n, items };
+      }
       const guarded = batchCalls.some((c) => c.minProfitUnits > 0n);
       const simulation = calls.length;
       calls.push({ guarded, users: batchCalls.map((c) => c.user) });
@@ -50,7 +57,7 @@ function batchWorld(tamper: Tamper) {
         executeCandidate(w.deps, { message, attempt: `message-${i}`, receiptDeadlineMs: w.clock.now + 30_000, batch: session }).catch((error: Error) => error),
       ),
     );
-  return { ...w, calls, run };
+  return { ...w, calls, worstCases, run };
 }
 
 describe('a batch whose two simulations of one block disagree', () => {
@@ -60,8 +67,10 @@ describe('a batch whose two simulations of one block disagree', () => {
     const results = await w.run();
     expect(results.map((r) => (r instanceof Error ? r.message : r.kind))).toEqual(['mined', 'mined']);
     expect(w.calls.map((c) => c.guarded)).toEqual([false, true, false, true]);
-    // One transaction for both.
+    // One transaction for both, its limit the worst case's (every item failing at its last guard).
     expect(w.signed).toHaveLength(1);
+    expect(w.worstCases).toEqual([2, 2]);
+    expect(w.signed[0].gasLimit).toBe(1_500_000n);
     expect(w.events.filter((e) => e.startsWith('sleep'))).toContain('sleep 250 ms');
   });
 

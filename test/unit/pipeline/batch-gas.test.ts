@@ -22,3 +22,18 @@ describe('batch gas with the pending block', () => {
     expect(batchGasOf(atBlock, atBlock, { gasEstimate: 650_000n, gasLimit: 715_000n })).toEqual(batchGasOf(atBlock, atBlock));
   });
 });
+
+describe('batch gas with every item failing at its last guard', () => {
+  // Ten items on the v3.6 world (liquidator-batch.test.ts): 3.54M gas when all succeed, 5.66M (limit 7.07M) when
+  // every one fails at its profit guard, each failed item leaving the next to pay for cold storage again.
+  const measured = { gasEstimate: 3_537_794n, gasLimit: 4_422_242n };
+
+  it('limits the batch to what it costs if its items fail in their block, when that is more than half again', () => {
+    expect(batchGasOf(measured, measured, undefined, { gasLimit: 7_072_246n })).toEqual({ gasEstimate: 3_537_794n, gasLimit: 7_072_246n });
+  });
+
+  it('keeps the estimate of the batch that succeeds, and half again it when the worst case costs less', () => {
+    expect(batchGasOf(measured, measured, undefined, { gasLimit: 4_000_000n })).toEqual({ gasEstimate: 3_537_794n, gasLimit: 5_306_691n });
+    expect(batchGasOf(measured, measured, undefined, undefined)).toEqual(batchGasOf(measured, measured));
+  });
+});
