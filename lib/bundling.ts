@@ -63,7 +63,7 @@ export const HANDLER_BUNDLING = {
  * the lens re-read and the sale recheck (functions/pipeline/sale-recheck.ts); 508.7 kB since the worker parses
  * its own settings only (pipeline-config.ts loadWorkerConfig: not the scanner's and indexer's); 509.7 kB with the
  * batch bounds from the pending block (functions/pipeline/batch-execution.ts `salesAhead`, a setting); 510.0 kB
- * with a disagreeing batch round simulated again.
+ * with a disagreeing batch round simulated again; 510.4 kB with a batch's worst-case gas (worstCaseGas).
  */
 export const WORKER_BUNDLE_BUDGET_BYTES = 512_000;
 
