@@ -37,6 +37,8 @@ export class AccountReads {
   private changesThrough?: number;
   /** The highest variable borrow rate observed by this instance (ray): rates are bounded by what was seen. */
   private highestRateRay = 0n;
+  /** The newest block's prices, and the prices of the block seen before it (see pricesToRemember). */
+  private priceBlocks?: { block: number; prices: PriceVector; before?: PriceVector };
 
   constructor(
     private readonly policy: ReadPolicy,
@@ -98,7 +100,29 @@ export class AccountReads {
     for (const r of observation.readings) {
       if (r.variableBorrowRateRay !== undefined && r.variableBorrowRateRay > this.highestRateRay) this.highestRateRay = r.variableBorrowRateRay;
     }
-    return { prices: pricesOf(observation), timestampSec: observation.blockTimestampSec, rateBoundRay: rateBoundRay([this.highestRateRay], this.policy) };
+    const prices = pricesOf(observation);
+    if (this.priceBlocks === undefined || observation.block > this.priceBlocks.block) {
+      this.priceBlocks = { block: observation.block, prices, before: this.priceBlocks?.prices };
+    }
+    return { prices, timestampSec: observation.blockTimestampSec, rateBoundRay: rateBoundRay([this.highestRateRay], this.policy) };
+  }
+
+  /**
+   * The prices a reading taken with `market` (this block's) keeps: all but those that moved since the block this
+   * instance saw before (all of them at its first block: nothing to compare with). The health factor and the oracle are two calls; a node that answered one
+   * of them from the next block's state (anvil while it seals that block, a node behind a load balancer during a
+   * reorg) would pair an old health factor with the new prices, and the new prices would then never look like a
+   * move: the account would wait out `maxReadIntervalSec` unread. Without those prices the reading proves nothing
+   * for them, so the account is read again at the next block (read-policy.ts `unknown-price`): one more read of the
+   * accounts a price update touches. Call it before the next block's `marketAt`.
+   */
+  pricesToRemember(market: MarketNow): PriceVector {
+    const seen = this.priceBlocks;
+    if (seen?.prices !== market.prices) return market.prices;
+    if (seen.before === undefined) return market.prices;
+    const settled = new Map<number, bigint>();
+    for (const [id, price] of market.prices) if (seen.before.get(id) === price) settled.set(id, price);
+    return settled;
   }
 
   /** Why `account` must be read now; undefined when its last reading proves it safe. */

@@ -614,7 +614,7 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
         healthFactorWad: account.healthFactorWad,
         totalDebtBase: account.totalDebtBase,
         userConfiguration: account.userConfiguration,
-        prices: market!.prices,
+        prices: reads.pricesToRemember(market!),
       });
       const isLiq = isLiquidatable(account);
       const tier = watchTierOf(account.healthFactorWad, settings.tiers);
