@@ -109,17 +109,16 @@ export class AccountReads {
 
   /**
    * The prices a reading taken with `market` (this block's) keeps: all but those that moved since the block this
-   * instance saw before (all of them at its first block: nothing to compare with). The health factor and the oracle are two calls; a node that answered one
-   * of them from the next block's state (anvil while it seals that block, a node behind a load balancer during a
-   * reorg) would pair an old health factor with the new prices, and the new prices would then never look like a
-   * move: the account would wait out `maxReadIntervalSec` unread. Without those prices the reading proves nothing
+   * instance saw before (all of them at its first block: nothing to compare with). The health factor and the
+   * oracle are two calls; a node that answered one of them from the next block's state (anvil while it seals that
+   * block, a node behind a load balancer during a reorg) would pair an old health factor with the new prices, and
+   * the new prices would then never look like a move: the account would wait out `maxReadIntervalSec` unread. Without those prices the reading proves nothing
    * for them, so the account is read again at the next block (read-policy.ts `unknown-price`): one more read of the
    * accounts a price update touches. Call it before the next block's `marketAt`.
    */
   pricesToRemember(market: MarketNow): PriceVector {
     const seen = this.priceBlocks;
-    if (seen?.prices !== market.prices) return market.prices;
-    if (seen.before === undefined) return market.prices;
+    if (seen?.prices !== market.prices || seen.before === undefined) return market.prices;
     const settled = new Map<number, bigint>();
     for (const [id, price] of market.prices) if (seen.before.get(id) === price) settled.set(id, price);
     return settled;

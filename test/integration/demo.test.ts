@@ -103,23 +103,13 @@ interface FollowReport extends DemoReport {
 
 describe('npm run demo -- --scenario crash-30 --price-updates mempool --follow-pending --bundle-relay', () => {
   it('lands liquidations in their oracle update\'s own block, behind it in bundles, once each and with no revert of ours', () => {
-    const report = join(mkdtempSync(join(tmpdir(), 'demo-')), 'report.json');
-    const run = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-        join(ROOT, 'local', 'demo.ts'),
-        // 4 s blocks: the whole local stack (anvil, DynamoDB Local, fauxqs, every handler) shares the machine, and a
-        // busy CI machine can take longer than a 2 s block from pending update to bundle; the 2 s figures are the
-        // benchmark's (bench/oracle-backrun.ts), measured on an otherwise idle machine.
-        ...['--scenario', 'crash-30', '--block-time', '4', '--price-updates', 'mempool', '--follow-pending', '--bundle-relay'],
-        ...['--signers', '4', '--worker-concurrency', '4', '--timeout', '420', '--report', report],
-      ],
-      { cwd: ROOT, encoding: 'utf8', maxBuffer: MAX_OUTPUT_BYTES, env: { ...process.env, CI: 'true' } },
-    );
-    const tail = `${run.stdout}\n${run.stderr}`.split('\n').slice(-25).join('\n');
-    expect({ status: run.status, tail }).toEqual({ status: 0, tail });
-    const result = JSON.parse(readFileSync(report, 'utf8')) as FollowReport;
+    const result = runDemo([
+      // 4 s blocks: the whole local stack (anvil, DynamoDB Local, fauxqs, every handler) shares the machine, and a
+      // busy CI machine can take longer than a 2 s block from pending update to bundle; the 2 s figures are the
+      // benchmark's (bench/oracle-backrun.ts), measured on an otherwise idle machine.
+      ...['--scenario', 'crash-30', '--block-time', '4', '--price-updates', 'mempool', '--follow-pending', '--bundle-relay'],
+      ...['--signers', '4', '--worker-concurrency', '4', '--timeout', '420'],
+    ]) as FollowReport;
     expect(result.liquidated).toBe(result.liquidatableAccounts);
     expect(result.remainingLiquidatable).toBe(0);
     expect(result.duplicateExecutions).toBe(0);
