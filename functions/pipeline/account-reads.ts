@@ -109,12 +109,14 @@ export class AccountReads {
 
   /**
    * The prices a reading taken with `market` (this block's) keeps: all but those that moved since the block this
-   * instance saw before (all of them at its first block: nothing to compare with). The health factor and the
+   * instance saw before. Its first block has nothing to compare with, so the scanner first shows it the block
+   * before (`needsPriceBaseline`); without one, all of them are kept. The health factor and the
    * oracle are two calls; a node that answered one of them from the next block's state (anvil while it seals that
    * block, a node behind a load balancer during a reorg) would pair an old health factor with the new prices, and
-   * the new prices would then never look like a move: the account would wait out `maxReadIntervalSec` unread. Without those prices the reading proves nothing
-   * for them, so the account is read again at the next block (read-policy.ts `unknown-price`): one more read of the
-   * accounts a price update touches. Call it before the next block's `marketAt`.
+   * the new prices would then never look like a move: the account would wait out `maxReadIntervalSec` unread.
+   * Without those prices the reading proves nothing for them, so the account is read again at the next block
+   * (read-policy.ts `unknown-price`): one more read of the accounts a price update touches. Call it before the next
+   * block's `marketAt`.
    */
   pricesToRemember(market: MarketNow): PriceVector {
     const seen = this.priceBlocks;
@@ -122,6 +124,11 @@ export class AccountReads {
     const settled = new Map<number, bigint>();
     for (const [id, price] of market.prices) if (seen.before.get(id) === price) settled.set(id, price);
     return settled;
+  }
+
+  /** No block's prices seen yet: show `marketAt` the block before the first one handled (see pricesToRemember). */
+  get needsPriceBaseline(): boolean {
+    return this.priceBlocks === undefined;
   }
 
   /** Why `account` must be read now; undefined when its last reading proves it safe. */

@@ -574,6 +574,14 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
         const dropped = reads.apply(changes, assetIds);
         forgotten = dropped.accounts + dropped.reserves;
       }
+      if (reads.needsPriceBaseline && block > 0) {
+        // The block before, so that this block's price moves are known (AccountReads.pricesToRemember): once per
+        // instance, one oracle call.
+        const baseline = await stage('oracle', block, () => deps.oracle.readAt(block - 1));
+        rpcCalls += baseline.rpcCalls;
+        summary.rpcCalls += baseline.rpcCalls;
+        reads.marketAt(baseline);
+      }
       market = reads.marketAt(observation);
       due = [];
       for (const [k, s] of states) {

@@ -26,9 +26,11 @@ function observation(block: number, wethBase8: bigint, usdcBase8 = 100_000_000n)
 }
 
 describe('the prices a reading keeps', () => {
-  it('all of them at the first block an instance sees (nothing to compare with)', () => {
+  it('all of them at the first block an instance sees without a baseline (nothing to compare with)', () => {
     const reads = new AccountReads(DEFAULT_READ_POLICY, 100);
+    expect(reads.needsPriceBaseline).toBe(true);
     const market = reads.marketAt(observation(10, 3_000n * 10n ** 8n));
+    expect(reads.needsPriceBaseline).toBe(false);
     expect(reads.pricesToRemember(market)).toEqual(new Map([[0, 3_000n * 10n ** 8n], [1, 10n ** 8n]]));
   });
 

@@ -146,9 +146,10 @@ describe('scanBlocks: following blocks within one invocation', () => {
     // No busy loop: every wait is one poll interval, and polls are bounded by stop time / interval + blocks.
     expect(new Set(h.time.sleeps)).toEqual(new Set([500]));
     expect(h.chain.polls).toBeLessThanOrEqual(50_000 / 500 + 25 + 1);
-    // Head polls + six oracle calls per block + one change-log call per block after the first + one scan call
-    // (A at HF 1.5 with no price move is read on the first block only).
-    expect(summary.rpcCalls).toBe(h.chain.polls + 25 * 6 + 24 + 1);
+    // Head polls + six oracle calls per block, and six for the block before the first (its price baseline) + one
+    // change-log call per block after the first + one scan call (A at HF 1.5 with no price move is read on the
+    // first block only).
+    expect(summary.rpcCalls).toBe(h.chain.polls + 26 * 6 + 24 + 1);
   });
 
   it('does nothing when the deadline is already within the margin', async () => {
@@ -247,6 +248,22 @@ describe('scanBlocks: change-driven reads', () => {
     expect(readAt(h, FAR_WETH)).toEqual([100]);
     expect(readAt(h, FAR_WBTC)).toEqual([100]);
     expect(h.progress().find((p) => p.block === 107)?.repricedAssets).toEqual([WETH.asset]);
+  });
+
+  it('at an instance\'s first block, an account whose health was answered from before a price move and its prices after is read again at the next', async () => {
+    // ETH −10 % at block 100, the first block this instance handles; the health call answered from block 99's
+    // state (HF 1.08, which is 0.97 at the new price), the oracle call from block 100's.
+    const h = harness({ borrowers: [tracked(WARM_WETH), tracked(FAR_WBTC)], healthAt: healthAt(101), settings: CHANGE_DRIVEN });
+    h.oracle.script = ethDropsAt(100);
+
+    await h.run();
+
+    // The block before (99) was read first: WETH moved at 100, so the reading of 100 proves nothing for it.
+    expect(readAt(h, WARM_WETH).slice(0, 2)).toEqual([100, 101]);
+    expect(messagesFor(h.queue.published, WARM_WETH)[0]).toBe(101);
+    expect(h.progress()[1].readsBy).toEqual({ 'unknown-price': 1 });
+    // WBTC did not move: that account's reading stands.
+    expect(readAt(h, FAR_WBTC)).toEqual([100]);
   });
 
   it('bounds by the debt price too: a rise of the borrowed asset brings the account forward', async () => {
@@ -362,7 +379,8 @@ describe('scanBlocks: change-driven reads', () => {
     await h.run(12_500, { reads });
 
     expect(h.progress().map((p) => p.block)).toEqual([100, 101, 102]);
-    expect(h.oracle.reads).toBe(3);
+    // One read per block, and block 99 once, as the first invocation's price baseline: the warm one needs none.
+    expect(h.oracle.reads).toBe(4);
   });
 
   it('forgets every reading when the gap since its last block is longer than maxGapBlocks', async () => {
