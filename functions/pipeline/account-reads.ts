@@ -131,6 +131,11 @@ export class AccountReads {
     return this.priceBlocks === undefined;
   }
 
+  /** No baseline could be read for the block after `block`: every price of that block counts as moved. */
+  withoutPriceBaseline(block: number): void {
+    if (this.priceBlocks === undefined) this.priceBlocks = { block, prices: new Map() };
+  }
+
   /** Why `account` must be read now; undefined when its last reading proves it safe. */
   reasonToRead(account: string, now: MarketNow): ReadReason | undefined {
     return readReason(this.readings.get(account), now, this.policy);

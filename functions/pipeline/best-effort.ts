@@ -27,6 +27,11 @@ export type BestEffortStep =
   /** The scanner's head right after a block (its lag): the next iteration asks again. */
   | 'head-poll'
   /**
+   * The oracle at the block before an instance's first (its price baseline, scan-blocks.ts): every price counts
+   * as moved, so every account that block reads is read once more at the next.
+   */
+  | 'price-baseline'
+  /**
    * Why a mined transaction reverted (replayed on the chain): unexplained, the revert is recorded without its
    * reason and counts towards the revert streak as if the plan were at fault (the safe side).
    */
@@ -65,6 +70,7 @@ export const BEST_EFFORT_METRICS = {
   'confirmed-nonce-read': 'ReceiptPollFailures',
   'replacement-fees-read': 'ReceiptPollFailures',
   'head-poll': 'HeadPollFailures',
+  'price-baseline': 'HeadPollFailures',
   'revert-explain': 'ReceiptPollFailures',
   'realized-read': 'ReceiptPollFailures',
   'claim-release': 'ClaimReleaseFailures',

@@ -576,11 +576,15 @@ export async function scanBlocks(deps: ScanBlocksDeps, input: ScanBlocksInput): 
       }
       if (reads.needsPriceBaseline && block > 0) {
         // The block before, so that this block's price moves are known (AccountReads.pricesToRemember): once per
-        // instance, one oracle call.
-        const baseline = await stage('oracle', block, () => deps.oracle.readAt(block - 1));
-        rpcCalls += baseline.rpcCalls;
-        summary.rpcCalls += baseline.rpcCalls;
-        reads.marketAt(baseline);
+        // instance, one oracle call. Without it every price counts as moved (one more read of each account).
+        const baseline = await runBestEffort(deps.bestEffort ?? UNREPORTED, 'price-baseline', () => deps.oracle.readAt(block - 1), { block });
+        if (baseline === undefined) {
+          reads.withoutPriceBaseline(block - 1);
+        } else {
+          rpcCalls += baseline.rpcCalls;
+          summary.rpcCalls += baseline.rpcCalls;
+          reads.marketAt(baseline);
+        }
       }
       market = reads.marketAt(observation);
       due = [];

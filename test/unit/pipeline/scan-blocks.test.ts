@@ -266,6 +266,20 @@ describe('scanBlocks: change-driven reads', () => {
     expect(readAt(h, FAR_WBTC)).toEqual([100]);
   });
 
+  it('without a price baseline (the oracle at the block before failed), reads every account of its first block once more, and reports it', async () => {
+    const h = harness({ borrowers: [tracked(FAR_WETH), tracked(FAR_WBTC)], healthAt: healthAt(1_000), settings: CHANGE_DRIVEN });
+    h.oracle.failAt.set(99, 1);
+    const reported: { step: string; context?: unknown }[] = [];
+
+    const summary = await h.run(INVOCATION_MS, { bestEffort: { failed: (step, _error, context) => void reported.push({ step, context }) } });
+
+    expect(reported).toEqual([{ step: 'price-baseline', context: { block: 100 } }]);
+    expect(summary).toMatchObject({ firstBlock: 100, failedBlocks: 0 });
+    expect(readAt(h, FAR_WETH)).toEqual([100, 101]);
+    expect(readAt(h, FAR_WBTC)).toEqual([100, 101]);
+    expect(h.progress()[1].readsBy).toEqual({ 'unknown-price': 2 });
+  });
+
   it('bounds by the debt price too: a rise of the borrowed asset brings the account forward', async () => {
     const borrowsWeth = usage({ collateral: [USDC], borrowing: [WETH] });
     const h = harness({
