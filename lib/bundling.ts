@@ -65,7 +65,8 @@ export const HANDLER_BUNDLING = {
  * batch bounds from the pending block (functions/pipeline/batch-execution.ts `salesAhead`, a setting); 510.0 kB
  * with a disagreeing batch round simulated again; 510.4 kB with a batch's worst-case gas (worstCaseGas); 506.2 kB
  * since the liquidator-address parameter is read through a provider of its own (functions/adapters/aws/
- * ssm-parameters.ts) instead of Powertools' SSMProvider, and the budget 508 kB.
+ * ssm-parameters.ts) instead of Powertools' SSMProvider, and the budget 508 kB; 506.5 kB with the worst case's
+ * gas asked for alone (estimateBatchGas).
  */
 export const WORKER_BUNDLE_BUDGET_BYTES = 508_000;
 

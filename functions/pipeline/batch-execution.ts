@@ -618,8 +618,9 @@ const UNREACHABLE_PROFIT_UNITS = 1n << 200n;
 /**
  * The gas of the guarded batch if every item fails at its last guard (UNREACHABLE_PROFIT_UNITS) at the read block:
  * each failed item rolls back the storage it warmed (EIP-2929 access lists revert with their frame), so the next
- * item pays for it cold again. Undefined when the node cannot say (a failure is reported as `worst-case-gas`, and
- * the limit is half again the estimate) or the whole call reverts.
+ * item pays for it cold again. Only its gas is asked for (eth_estimateGas, no eth_call). Undefined when the node
+ * cannot say (a failure is reported as `worst-case-gas`, and the limit is half again the estimate) or the whole
+ * call reverts.
  */
 export async function worstCaseGas(
   deps: Pick<ExecuteCandidateDeps, 'bestEffort'>,
@@ -628,11 +629,11 @@ export async function worstCaseGas(
   from: string,
   block: number,
 ): Promise<{ gasEstimate: bigint; gasLimit: bigint } | undefined> {
-  const simulated = await runBestEffort(deps.bestEffort, 'worst-case-gas', () => liquidator.simulateBatch(calls.map((c) => ({ ...c, minProfitUnits: UNREACHABLE_PROFIT_UNITS })), from, block), {
+  const estimated = await runBestEffort(deps.bestEffort, 'worst-case-gas', () => liquidator.estimateBatchGas(calls.map((c) => ({ ...c, minProfitUnits: UNREACHABLE_PROFIT_UNITS })), from, block), {
     block,
     members: calls.length,
   });
-  return simulated?.kind === 'ok' ? simulated : undefined;
+  return estimated?.kind === 'ok' ? estimated : undefined;
 }
 
 /**

@@ -106,6 +106,11 @@ export type LiquidatorBatchSimulation =
   /** The whole call reverted (not one item: items fail alone). */
   | { kind: 'revert'; block: number; reason: string; revertClass: RevertClass; data?: string };
 
+/** The gas of a whole batch call, without its items' outcomes; or the whole call's revert. */
+export type LiquidatorBatchGas =
+  | { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint }
+  | { kind: 'revert'; block: number; reason: string; revertClass: RevertClass; data?: string };
+
 /** Batches through the same contract: `LiquidatorContract` implementations that support `liquidateBatch`. */
 export interface BatchLiquidatorContract extends LiquidatorContract {
   buildBatchTransaction(calls: LiquidatorBatchCall): { to: string; data: string };
@@ -115,6 +120,8 @@ export interface BatchLiquidatorContract extends LiquidatorContract {
    * our other batches among them); the result still names `block`, the block the plans were read at.
    */
   simulateBatch(calls: LiquidatorBatchCall, from: string, block: number, on?: 'block' | 'pending'): Promise<LiquidatorBatchSimulation>;
+  /** The gas of the batch from `from` on the state of `block` only (one eth_estimateGas, no eth_call): for a limit. */
+  estimateBatchGas(calls: LiquidatorBatchCall, from: string, block: number): Promise<LiquidatorBatchGas>;
   /** Each item's outcome in a mined batch transaction, from its events (index order). */
   batchOutcomesIn(txHash: string): Promise<BatchItemOutcome[]>;
 }

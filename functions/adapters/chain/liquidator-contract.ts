@@ -11,6 +11,7 @@ import type {
   BatchLiquidatorContract,
   LiquidatedEvent,
   LiquidatorBatchCall,
+  LiquidatorBatchGas,
   LiquidatorBatchSimulation,
   LiquidatorCall,
   LiquidatorSimulation,
@@ -201,6 +202,17 @@ export class EthersLiquidatorContract implements BatchLiquidatorContract {
       return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n, items };
     } catch (err) {
       return { ...revertOrThrow(err, `simulating liquidateBatch of ${calls.length} items at ${on === 'pending' ? 'the pending block' : `block ${block}`}`), block };
+    }
+  }
+
+  /** The batch's gas on the state of `block`, with the same headroom as `simulateBatch`; its items' outcomes are not read. */
+  async estimateBatchGas(calls: LiquidatorBatchCall, from: string, block: number): Promise<LiquidatorBatchGas> {
+    const tx = { ...this.buildBatchTransaction(calls), from };
+    try {
+      const estimate = BigInt((await this.provider.send('eth_estimateGas', [tx, `0x${block.toString(16)}`])) as string);
+      return { kind: 'ok', block, gasEstimate: estimate, gasLimit: (estimate * this.headroomBps) / 10_000n };
+    } catch (err) {
+      return { ...revertOrThrow(err, `estimating liquidateBatch of ${calls.length} items at block ${block}`), block };
     }
   }
 

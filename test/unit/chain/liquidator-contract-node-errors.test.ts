@@ -1,7 +1,8 @@
 /**
- * EthersLiquidatorContract.simulate / simulateBatch / revertOf on a scripted node (scripted-node.ts: errors as
- * ethers raises them): a revert is an outcome, named and classified as before; the node failing the call or the
- * gas estimate is thrown as a retryable NodeCallError, never reported as "simulation reverted".
+ * EthersLiquidatorContract.simulate / simulateBatch / estimateBatchGas / revertOf on a scripted node
+ * (scripted-node.ts: errors as ethers raises them): a revert is an outcome, named and classified as before; the node
+ * failing the call or the gas estimate is thrown as a retryable NodeCallError, never reported as "simulation
+ * reverted".
  */
 import { Interface } from 'ethers';
 import { NodeCallError } from '../../../functions/adapters/chain/call-failure';
@@ -102,6 +103,28 @@ describe('EthersLiquidatorContract on node errors', () => {
       ['eth_estimateGas', 'pending'],
     ]);
     provider.destroy();
+  });
+
+  it('estimates a batch\'s gas alone: one eth_estimateGas at the block, no eth_call; a revert is an outcome, a node failure is thrown', async () => {
+    const provider = node({});
+    const contract = new EthersLiquidatorContract(provider, LIQUIDATOR);
+    await expect(contract.estimateBatchGas([CALL, CALL], FROM, 7)).resolves.toEqual({ kind: 'ok', block: 7, gasEstimate: 400_000n, gasLimit: 500_000n });
+    expect(provider.requests.map((r) => [r.method, (r.params as unknown[])[1]])).toEqual([['eth_estimateGas', '0x7']]);
+    provider.destroy();
+
+    const reverting = node({ estimate: { error: { code: 3, message: 'execution reverted', data: PROFIT_BELOW_MINIMUM } } });
+    await expect(new EthersLiquidatorContract(reverting, LIQUIDATOR).estimateBatchGas([CALL], FROM, 7)).resolves.toMatchObject({
+      kind: 'revert',
+      block: 7,
+      reason: 'ProfitBelowMinimum(-5, 1)',
+    });
+    reverting.destroy();
+
+    const failing = node({ estimate: { error: NODE_ERRORS.headerNotFound } });
+    const error = await new EthersLiquidatorContract(failing, LIQUIDATOR).estimateBatchGas([CALL, CALL], FROM, 7).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(NodeCallError);
+    expect((error as Error).message).toBe('estimating liquidateBatch of 2 items at block 7: node-error: header not found (code -32000)');
+    failing.destroy();
   });
 
   it('names the pending block in a failed pending simulation', async () => {
