@@ -101,15 +101,13 @@ export type BatchItemOutcome =
     }
   | { index: number; user: string; ok: false; reason: string; revertClass: RevertClass };
 
-export type LiquidatorBatchSimulation =
-  | { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint; items: BatchItemOutcome[] }
-  /** The whole call reverted (not one item: items fail alone). */
-  | { kind: 'revert'; block: number; reason: string; revertClass: RevertClass; data?: string };
+/** The whole batch call reverted (not one item: items fail alone). */
+export type LiquidatorBatchReverted = { kind: 'revert'; block: number; reason: string; revertClass: RevertClass; data?: string };
+
+export type LiquidatorBatchSimulation = { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint; items: BatchItemOutcome[] } | LiquidatorBatchReverted;
 
 /** The gas of a whole batch call, without its items' outcomes; or the whole call's revert. */
-export type LiquidatorBatchGas =
-  | { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint }
-  | { kind: 'revert'; block: number; reason: string; revertClass: RevertClass; data?: string };
+export type LiquidatorBatchGas = { kind: 'ok'; block: number; gasEstimate: bigint; gasLimit: bigint } | LiquidatorBatchReverted;
 
 /** Batches through the same contract: `LiquidatorContract` implementations that support `liquidateBatch`. */
 export interface BatchLiquidatorContract extends LiquidatorContract {
