@@ -6,13 +6,14 @@
  *
  * Three eth_calls per block with logs (addresses provider once per process), plus one per new asset.
  */
-import { Contract, type JsonRpcProvider } from 'ethers';
+import { Interface, type JsonRpcProvider } from 'ethers';
 import type { AssetPrice, AssetPrices } from '../../ports/market-liquidations';
+import { ViewContract } from './view-contract';
 
-const POOL_ABI = ['function ADDRESSES_PROVIDER() view returns (address)'];
-const ADDRESSES_PROVIDER_ABI = ['function getPriceOracle() view returns (address)'];
-const ORACLE_ABI = ['function getAssetsPrices(address[] assets) view returns (uint256[])'];
-const ERC20_ABI = ['function decimals() view returns (uint8)'];
+const POOL_ABI = new Interface(['function ADDRESSES_PROVIDER() view returns (address)']);
+const ADDRESSES_PROVIDER_ABI = new Interface(['function getPriceOracle() view returns (address)']);
+const ORACLE_ABI = new Interface(['function getAssetsPrices(address[] assets) view returns (uint256[])']);
+const ERC20_ABI = new Interface(['function decimals() view returns (uint8)']);
 
 export class AaveV3AssetPrices implements AssetPrices {
   private addressesProvider: Promise<string> | undefined;
@@ -27,16 +28,16 @@ export class AaveV3AssetPrices implements AssetPrices {
     const lower = [...new Set(assets.map((a) => a.toLowerCase()))];
     if (lower.length === 0) return new Map();
     const providerAddress = await this.addressesProviderAddress();
-    const oracle = (await new Contract(providerAddress, ADDRESSES_PROVIDER_ABI, this.provider).getPriceOracle({ blockTag: block })) as string;
+    const oracle = await new ViewContract(providerAddress, ADDRESSES_PROVIDER_ABI, this.provider).read<string>('getPriceOracle', [], block);
     const [prices, decimals] = await Promise.all([
-      new Contract(oracle, ORACLE_ABI, this.provider).getAssetsPrices(lower, { blockTag: block }) as Promise<bigint[]>,
+      new ViewContract(oracle, ORACLE_ABI, this.provider).read<bigint[]>('getAssetsPrices', [lower], block),
       Promise.all(lower.map((asset) => this.decimalsOf(asset))),
     ]);
     return new Map(lower.map((asset, i) => [asset, { priceBase8: prices[i], decimals: decimals[i] }]));
   }
 
   private addressesProviderAddress(): Promise<string> {
-    this.addressesProvider ??= (new Contract(this.pool, POOL_ABI, this.provider).ADDRESSES_PROVIDER() as Promise<string>).catch((err: unknown) => {
+    this.addressesProvider ??= new ViewContract(this.pool, POOL_ABI, this.provider).read<string>('ADDRESSES_PROVIDER').catch((err: unknown) => {
       this.addressesProvider = undefined;
       throw err;
     });
@@ -46,7 +47,7 @@ export class AaveV3AssetPrices implements AssetPrices {
   private decimalsOf(asset: string): Promise<number> {
     let known = this.decimals.get(asset);
     if (!known) {
-      known = (new Contract(asset, ERC20_ABI, this.provider).decimals() as Promise<bigint>).then(Number, (err: unknown) => {
+      known = new ViewContract(asset, ERC20_ABI, this.provider).read<bigint>('decimals').then(Number, (err: unknown) => {
         this.decimals.delete(asset);
         throw err;
       });

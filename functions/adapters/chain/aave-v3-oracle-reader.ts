@@ -17,25 +17,26 @@
  * Ids come from getReserveData, not from positions in getReservesList: Pool.getReservesList skips dropped
  * reserves, so after a `dropReserve` the list index and the id (the bit pair in user configurations) differ.
  */
-import { Contract, isError, type JsonRpcProvider, ZeroAddress } from 'ethers';
+import { Interface, isError, type JsonRpcProvider, type Result, ZeroAddress } from 'ethers';
 import type { FeedRound, OracleObservation, OracleReading, PoolPrice } from '../../domain/oracle-breaker';
 import { classifyCallFailure, isNodeTrouble, isRevert } from './call-failure';
+import { ViewContract } from './view-contract';
 
-const POOL_ABI = [
+const POOL_ABI = new Interface([
   'function ADDRESSES_PROVIDER() view returns (address)',
   'function getReservesList() view returns (address[])',
   // ReserveData (core-v3) / ReserveDataLegacy (aave-v3-origin): identical layout, `id` is the 8th field.
   'function getReserveData(address asset) view returns (tuple(uint256 configuration, uint128 liquidityIndex, uint128 currentLiquidityRate, uint128 variableBorrowIndex, uint128 currentVariableBorrowRate, uint128 currentStableBorrowRate, uint40 lastUpdateTimestamp, uint16 id, address aTokenAddress, address stableDebtTokenAddress, address variableDebtTokenAddress, address interestRateStrategyAddress, uint128 accruedToTreasury, uint128 unbacked, uint128 isolationModeTotalDebt))',
-];
-const ADDRESSES_PROVIDER_ABI = ['function getPriceOracle() view returns (address)'];
-const ORACLE_ABI = [
+]);
+const ADDRESSES_PROVIDER_ABI = new Interface(['function getPriceOracle() view returns (address)']);
+const ORACLE_ABI = new Interface([
   'function getAssetsPrices(address[] assets) view returns (uint256[])',
   'function getAssetPrice(address asset) view returns (uint256)',
   'function getSourceOfAsset(address asset) view returns (address)',
-];
-const FEED_ABI = [
+]);
+const FEED_ABI = new Interface([
   'function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)',
-];
+]);
 
 export interface OracleReadResult extends OracleObservation {
   /** The AaveOracle the Pool used at this block. */
@@ -86,7 +87,7 @@ function reason(err: unknown): string {
 }
 
 export class AaveV3OracleReader {
-  private readonly pool: Contract;
+  private readonly pool: ViewContract;
   private addressesProvider?: Promise<string>;
   private layout?: ReserveLayout;
 
@@ -94,7 +95,7 @@ export class AaveV3OracleReader {
     private readonly provider: JsonRpcProvider,
     poolAddress: string,
   ) {
-    this.pool = new Contract(poolAddress, POOL_ABI, provider);
+    this.pool = new ViewContract(poolAddress, POOL_ABI, provider);
   }
 
   async readAt(block: number): Promise<OracleReadResult> {
@@ -107,20 +108,20 @@ export class AaveV3OracleReader {
     try {
       // Pool.ADDRESSES_PROVIDER is immutable: read once per reader.
       if (!this.addressesProvider) {
-        this.addressesProvider = count(this.pool.ADDRESSES_PROVIDER() as Promise<string>);
+        this.addressesProvider = count(this.pool.read<string>('ADDRESSES_PROVIDER'));
         this.addressesProvider.catch(() => {
           this.addressesProvider = undefined;
         });
       }
-      const addressesProvider = new Contract(await this.addressesProvider, ADDRESSES_PROVIDER_ABI, this.provider);
+      const addressesProvider = new ViewContract(await this.addressesProvider, ADDRESSES_PROVIDER_ABI, this.provider);
       const [header, list, oracleAddress] = await Promise.all([
         count(this.provider.send('eth_getBlockByNumber', [`0x${block.toString(16)}`, false]) as Promise<{ timestamp: string } | null>),
-        count(this.pool.getReservesList({ blockTag }) as Promise<string[]>),
-        count(addressesProvider.getPriceOracle({ blockTag }) as Promise<string>),
+        count(this.pool.read<string[]>('getReservesList', [], blockTag)),
+        count(addressesProvider.read<string>('getPriceOracle', [], blockTag)),
       ]);
       if (!header) throw new Error(`block ${block} not found`);
       const layout = await this.layoutFor(oracleAddress, [...list], blockTag, count);
-      const oracle = new Contract(layout.oracle, ORACLE_ABI, this.provider);
+      const oracle = new ViewContract(layout.oracle, ORACLE_ABI, this.provider);
       const prices = await this.readPrices(oracle, layout.assets, blockTag, count);
       const feeds = await Promise.all(layout.sources.map((source) => this.readFeed(source, blockTag, count)));
 
@@ -132,7 +133,7 @@ export class AaveV3OracleReader {
           if (feed.kind !== 'round' || price.kind !== 'price' || feed.answer <= 0n || feed.answer === price.priceBase) return;
           if (layout.rechecked.has(asset)) return;
           layout.rechecked.add(asset);
-          const source = (await count(oracle.getSourceOfAsset(asset, { blockTag }) as Promise<string>)) as string;
+          const source = await count(oracle.read<string>('getSourceOfAsset', [asset], blockTag));
           if (source.toLowerCase() === layout.sources[i].toLowerCase()) return;
           layout.sources[i] = source;
           feeds[i] = await this.readFeed(source, blockTag, count);
@@ -155,10 +156,10 @@ export class AaveV3OracleReader {
   ): Promise<ReserveLayout> {
     const key = `${oracleAddress.toLowerCase()}:${assets.map((a) => a.toLowerCase()).join(',')}`;
     if (this.layout?.key === key) return this.layout;
-    const oracle = new Contract(oracleAddress, ORACLE_ABI, this.provider);
+    const oracle = new ViewContract(oracleAddress, ORACLE_ABI, this.provider);
     const [ids, sources] = await Promise.all([
-      Promise.all(assets.map(async (asset) => Number((await count(this.pool.getReserveData(asset, { blockTag }))).id))),
-      Promise.all(assets.map((asset) => count(oracle.getSourceOfAsset(asset, { blockTag }) as Promise<string>))),
+      Promise.all(assets.map(async (asset) => Number((await count(this.pool.read<Result>('getReserveData', [asset], blockTag))).id))),
+      Promise.all(assets.map((asset) => count(oracle.read<string>('getSourceOfAsset', [asset], blockTag)))),
     ]);
     this.layout = { key, oracle: oracleAddress, assets, ids, sources, rechecked: new Set() };
     return this.layout;
@@ -168,13 +169,13 @@ export class AaveV3OracleReader {
    * getAssetsPrices in one call. It reverts as a whole when one asset's price cannot be had (answer ≤ 0 and no
    * fallback oracle): then each asset is read on its own so the others still get a price.
    */
-  private async readPrices(oracle: Contract, assets: string[], blockTag: number, count: <T>(p: Promise<T>) => Promise<T>): Promise<PoolPrice[]> {
+  private async readPrices(oracle: ViewContract, assets: string[], blockTag: number, count: <T>(p: Promise<T>) => Promise<T>): Promise<PoolPrice[]> {
     try {
-      const prices = (await count(oracle.getAssetsPrices(assets, { blockTag }) as Promise<bigint[]>)) as bigint[];
+      const prices = await count(oracle.read<bigint[]>('getAssetsPrices', [assets], blockTag));
       return prices.map((priceBase) => ({ kind: 'price', priceBase }));
     } catch (err) {
       if (!isRefusal(err)) throw err;
-      const settled = await Promise.allSettled(assets.map((asset) => count(oracle.getAssetPrice(asset, { blockTag }) as Promise<bigint>)));
+      const settled = await Promise.allSettled(assets.map((asset) => count(oracle.read<bigint>('getAssetPrice', [asset], blockTag))));
       return settled.map((s): PoolPrice => {
         if (s.status === 'fulfilled') return { kind: 'price', priceBase: s.value };
         if (!isRefusal(s.reason)) throw s.reason;
@@ -186,7 +187,7 @@ export class AaveV3OracleReader {
   private async readFeed(source: string, blockTag: number, count: <T>(p: Promise<T>) => Promise<T>): Promise<FeedRound> {
     if (source === ZeroAddress) return { kind: 'unavailable', source, reason: 'no source (base currency or fallback oracle only)' };
     try {
-      const round = await count(new Contract(source, FEED_ABI, this.provider).latestRoundData({ blockTag }));
+      const round = await count(new ViewContract(source, FEED_ABI, this.provider).read<Result>('latestRoundData', [], blockTag));
       return { kind: 'round', source, answer: round.answer as bigint, updatedAtSec: round.updatedAt as bigint };
     } catch (err) {
       if (!isRefusal(err)) throw err;

@@ -20,11 +20,12 @@
  * position's; a revert of a read is thrown as ethers raised it, as before (the lens reverts when any of its reads
  * does).
  */
-import { Contract, getAddress, type JsonRpcProvider, ZeroAddress } from 'ethers';
+import { getAddress, Interface, type JsonRpcProvider, type Result, ZeroAddress } from 'ethers';
 import type { EModeModel, PoolVersionProfile, ReservePosition, RuleSet, UserPosition } from '../../domain';
 import { isArithmeticPanicOfARead } from '../failure-classification';
 import { nodeCallErrorOf } from './call-failure';
 import { BlockMemo } from './block-memo';
+import { ViewContract } from './view-contract';
 import { lensRefusal } from './lens-refusal';
 import {
   decodePositionLensMarket,
@@ -34,7 +35,7 @@ import {
   POSITION_LENS_FLAGS,
 } from './position-lens';
 
-const POOL_ABI = [
+const POOL_ABI = new Interface([
   'function getReservesList() view returns (address[])',
   // ReserveData (core-v3) / ReserveDataLegacy (aave-v3-origin): identical layout.
   'function getReserveData(address asset) view returns (tuple(uint256 configuration, uint128 liquidityIndex, uint128 currentLiquidityRate, uint128 variableBorrowIndex, uint128 currentVariableBorrowRate, uint128 currentStableBorrowRate, uint40 lastUpdateTimestamp, uint16 id, address aTokenAddress, address stableDebtTokenAddress, address variableDebtTokenAddress, address interestRateStrategyAddress, uint128 accruedToTreasury, uint128 unbacked, uint128 isolationModeTotalDebt))',
@@ -50,11 +51,11 @@ const POOL_ABI = [
   // eMode, 3.2+ (liquid eMode): the category's collateral parameters and the reserves they apply to.
   'function getEModeCategoryCollateralConfig(uint8 id) view returns (tuple(uint16 ltv, uint16 liquidationThreshold, uint16 liquidationBonus))',
   'function getEModeCategoryCollateralBitmap(uint8 id) view returns (uint128)',
-];
-const PROVIDER_ABI = ['function getPriceOracle() view returns (address)', 'function getPriceOracleSentinel() view returns (address)'];
-const ORACLE_ABI = ['function getAssetsPrices(address[] assets) view returns (uint256[])', 'function getAssetPrice(address asset) view returns (uint256)'];
-const SENTINEL_ABI = ['function isLiquidationAllowed() view returns (bool)'];
-const TOKEN_ABI = ['function balanceOf(address) view returns (uint256)', 'function scaledBalanceOf(address) view returns (uint256)'];
+]);
+const PROVIDER_ABI = new Interface(['function getPriceOracle() view returns (address)', 'function getPriceOracleSentinel() view returns (address)']);
+const ORACLE_ABI = new Interface(['function getAssetsPrices(address[] assets) view returns (uint256[])', 'function getAssetPrice(address asset) view returns (uint256)']);
+const SENTINEL_ABI = new Interface(['function isLiquidationAllowed() view returns (bool)']);
+const TOKEN_ABI = new Interface(['function balanceOf(address) view returns (uint256)', 'function scaledBalanceOf(address) view returns (uint256)']);
 
 /** ReserveConfiguration bit layout (ReserveConfiguration.sol, the same in V3.0 and v3.6 for these fields). */
 const bits = (data: bigint, start: number, width: number) => (data >> BigInt(start)) & ((1n << BigInt(width)) - 1n);
@@ -150,7 +151,7 @@ class LensRefused extends Error {
 }
 
 export class AaveV3PositionReader {
-  private readonly pool: Contract;
+  private readonly pool: ViewContract;
   private readonly snapshots = new BlockMemo<MarketSnapshot>();
   private readonly categories = new BlockMemo<EModeCategorySnapshot>();
   /** How eMode categories work on this Pool (functions/domain/pool-versions.ts): 3.0–3.1 categories, or liquid eMode. */
@@ -173,7 +174,7 @@ export class AaveV3PositionReader {
     version: Partial<Pick<PoolVersionProfile, 'eModeModel' | 'liquidationGracePeriod' | 'virtualAccounting' | 'stableDebt'>> = {},
     private readonly options: PositionReaderOptions = {},
   ) {
-    this.pool = new Contract(poolAddress, POOL_ABI, provider);
+    this.pool = new ViewContract(poolAddress, POOL_ABI, provider);
     const v30 = ruleSet === 'v3.0';
     this.eModeModel = version.eModeModel ?? (v30 ? 'categories-with-price-source' : 'liquid');
     this.features = {
@@ -251,8 +252,8 @@ export class AaveV3PositionReader {
     const blockTag = block;
     if (this.eModeModel === 'liquid') {
       const [config, bitmap] = await Promise.all([
-        this.pool.getEModeCategoryCollateralConfig(id, { blockTag }),
-        this.pool.getEModeCategoryCollateralBitmap(id, { blockTag }) as Promise<bigint>,
+        this.pool.read<Result>('getEModeCategoryCollateralConfig', [id], blockTag),
+        this.pool.read<bigint>('getEModeCategoryCollateralBitmap', [id], blockTag),
       ]);
       return {
         id,
@@ -262,13 +263,13 @@ export class AaveV3PositionReader {
         appliesTo: (reserve) => ((bitmap >> BigInt(reserve.id)) & 1n) === 1n,
       };
     }
-    const data = await this.pool.getEModeCategoryData(id, { blockTag });
+    const data = await this.pool.read<Result>('getEModeCategoryData', [id], blockTag);
     const priceSource = data.priceSource as string;
     let priceBase8: bigint | undefined;
     if (priceSource !== ZeroAddress) {
       // EModeLogic.getEModeConfiguration: AaveOracle.getAssetPrice(priceSource) (the source is priced as an asset).
       const market = await this.marketAt(block);
-      priceBase8 = (await new Contract(market.oracle, ORACLE_ABI, this.provider).getAssetPrice(priceSource, { blockTag })) as bigint;
+      priceBase8 = await new ViewContract(market.oracle, ORACLE_ABI, this.provider).read<bigint>('getAssetPrice', [priceSource], blockTag);
     }
     return {
       id,
@@ -350,35 +351,34 @@ export class AaveV3PositionReader {
   private async readMarketPerCall(block: number): Promise<MarketSnapshot> {
     const blockTag = block;
     const [assetList, addressesProvider, header] = await Promise.all([
-      this.pool.getReservesList({ blockTag }) as Promise<string[]>,
-      this.pool.ADDRESSES_PROVIDER({ blockTag }) as Promise<string>,
+      this.pool.read<string[]>('getReservesList', [], blockTag),
+      this.pool.read<string>('ADDRESSES_PROVIDER', [], blockTag),
       this.provider.getBlock(block),
     ]);
     if (!header) throw new Error(`block ${block} not found`);
     // ethers returns a read-only Result; a plain array can be passed back as an argument.
     const assets = [...assetList];
-    const provider = new Contract(addressesProvider, PROVIDER_ABI, this.provider);
+    const provider = new ViewContract(addressesProvider, PROVIDER_ABI, this.provider);
     const [oracleAddress, sentinelAddress] = await Promise.all([
-      provider.getPriceOracle({ blockTag }) as Promise<string>,
-      provider.getPriceOracleSentinel({ blockTag }) as Promise<string>,
+      provider.read<string>('getPriceOracle', [], blockTag),
+      provider.read<string>('getPriceOracleSentinel', [], blockTag),
     ]);
-    const oracle = new Contract(oracleAddress, ORACLE_ABI, this.provider);
-    const prices = (await oracle.getAssetsPrices(assets, { blockTag })) as bigint[];
+    const prices = await new ViewContract(oracleAddress, ORACLE_ABI, this.provider).read<bigint[]>('getAssetsPrices', [assets], blockTag);
 
     const reserves = await Promise.all(
       assets.map(async (asset, i): Promise<ReserveSnapshot> => {
         const [data, income, debtIndex, gracePeriod] = await Promise.all([
-          this.pool.getReserveData(asset, { blockTag }),
-          this.pool.getReserveNormalizedIncome(asset, { blockTag }) as Promise<bigint>,
-          this.pool.getReserveNormalizedVariableDebt(asset, { blockTag }) as Promise<bigint>,
+          this.pool.read<Result>('getReserveData', [asset], blockTag),
+          this.pool.read<bigint>('getReserveNormalizedIncome', [asset], blockTag),
+          this.pool.read<bigint>('getReserveNormalizedVariableDebt', [asset], blockTag),
           // Grace periods exist from v3.1 on; V3.0 has none.
-          this.features.liquidationGracePeriod ? (this.pool.getLiquidationGracePeriod(asset, { blockTag }) as Promise<bigint>) : Promise.resolve(0n),
+          this.features.liquidationGracePeriod ? this.pool.read<bigint>('getLiquidationGracePeriod', [asset], blockTag) : Promise.resolve(0n),
         ]);
         const config = data.configuration as bigint;
         // Virtual accounting exists from 3.1 on (a 3.0 Pool pays out of the aToken's holdings only).
         const [held, virtual] = await Promise.all([
-          new Contract(asset, TOKEN_ABI, this.provider).balanceOf(data.aTokenAddress as string, { blockTag }) as Promise<bigint>,
-          this.features.virtualAccounting ? (this.pool.getVirtualUnderlyingBalance(asset, { blockTag }) as Promise<bigint>) : Promise.resolve(undefined),
+          new ViewContract(asset, TOKEN_ABI, this.provider).read<bigint>('balanceOf', [data.aTokenAddress], blockTag),
+          this.features.virtualAccounting ? this.pool.read<bigint>('getVirtualUnderlyingBalance', [asset], blockTag) : Promise.resolve(undefined),
         ]);
         return this.reserveSnapshot({
           asset,
@@ -399,8 +399,8 @@ export class AaveV3PositionReader {
 
     let priceOracleSentinel: MarketSnapshot['priceOracleSentinel'] = 'none';
     if (sentinelAddress !== ZeroAddress) {
-      const sentinel = new Contract(sentinelAddress, SENTINEL_ABI, this.provider);
-      priceOracleSentinel = (await sentinel.isLiquidationAllowed({ blockTag })) ? 'allows-liquidation' : 'blocks-liquidation';
+      const allowed = await new ViewContract(sentinelAddress, SENTINEL_ABI, this.provider).read<boolean>('isLiquidationAllowed', [], blockTag);
+      priceOracleSentinel = allowed ? 'allows-liquidation' : 'blocks-liquidation';
     }
     return { block, oracle: oracleAddress, blockTimestamp: BigInt(header.timestamp), reserves, priceOracleSentinel };
   }
@@ -507,8 +507,8 @@ export class AaveV3PositionReader {
     const blockTag = block;
     const [market, userConfig, eModeCategory] = await Promise.all([
       this.marketAt(block),
-      this.pool.getUserConfiguration(user, { blockTag }) as Promise<bigint>,
-      this.pool.getUserEMode(user, { blockTag }) as Promise<bigint>,
+      this.pool.read<bigint>('getUserConfiguration', [user], blockTag),
+      this.pool.read<bigint>('getUserEMode', [user], blockTag),
     ]);
     // eMode: the category's LT and bonus replace the reserve's for the collateral it covers (reservePosition).
     const category = eModeCategory === 0n ? undefined : await this.eModeCategoryAt(Number(eModeCategory), block);
@@ -516,16 +516,16 @@ export class AaveV3PositionReader {
       market.reserves.map(async (reserve): Promise<ReservePosition> => {
         // UserConfiguration: bit 2·id = borrowing.
         const borrowing = bits(userConfig, reserve.id * 2, 1) === 1n;
-        const aToken = new Contract(reserve.aToken, TOKEN_ABI, this.provider);
-        const variableDebt = new Contract(reserve.variableDebtToken, TOKEN_ABI, this.provider);
+        const aToken = new ViewContract(reserve.aToken, TOKEN_ABI, this.provider);
+        const variableDebt = new ViewContract(reserve.variableDebtToken, TOKEN_ABI, this.provider);
         const hasStableDebt = this.features.stableDebt && reserve.stableDebtToken !== ZeroAddress && borrowing;
         const [collateral, scaledCollateral, debt, scaledDebt, stableDebt] = await Promise.all([
-          aToken.balanceOf(user, { blockTag }) as Promise<bigint>,
-          aToken.scaledBalanceOf(user, { blockTag }) as Promise<bigint>,
-          borrowing ? (variableDebt.balanceOf(user, { blockTag }) as Promise<bigint>) : Promise.resolve(0n),
-          borrowing ? (variableDebt.scaledBalanceOf(user, { blockTag }) as Promise<bigint>) : Promise.resolve(0n),
+          aToken.read<bigint>('balanceOf', [user], blockTag),
+          aToken.read<bigint>('scaledBalanceOf', [user], blockTag),
+          borrowing ? variableDebt.read<bigint>('balanceOf', [user], blockTag) : Promise.resolve(0n),
+          borrowing ? variableDebt.read<bigint>('scaledBalanceOf', [user], blockTag) : Promise.resolve(0n),
           hasStableDebt
-            ? (new Contract(reserve.stableDebtToken, TOKEN_ABI, this.provider).balanceOf(user, { blockTag }) as Promise<bigint>)
+            ? new ViewContract(reserve.stableDebtToken, TOKEN_ABI, this.provider).read<bigint>('balanceOf', [user], blockTag)
             : Promise.resolve(0n),
         ]);
         return this.reservePosition(reserve, category, userConfig, { collateral, scaledCollateral, debt, scaledDebt, stableDebt });

@@ -5,9 +5,12 @@
  * must hold code of a contract whose `owner()` answers: a parameter pointing at an account or another chain's
  * address is refused at start-up.
  */
-import { Contract, getAddress, type JsonRpcProvider } from 'ethers';
+import { getAddress, Interface, type JsonRpcProvider } from 'ethers';
 import type { PipelineConfig } from '../../config/pipeline-config';
 import { SsmStringParameters } from '../aws/ssm-parameters';
+import { ViewContract } from './view-contract';
+
+const OWNER_ABI = new Interface(['function owner() view returns (address)']);
 
 /** How long a read address is kept before Parameter Store is asked again. */
 const PARAMETER_MAX_AGE_SEC = 300;
@@ -44,7 +47,7 @@ export async function liquidatorAddressFromConfig(
   address = getAddress(address.toLowerCase());
   const code = await provider.getCode(address);
   if (code === '0x') throw new NoLiquidatorContractError(`${address} holds no code on this chain`);
-  await new Contract(address, ['function owner() view returns (address)'], provider).owner().catch((error: unknown) => {
+  await new ViewContract(address, OWNER_ABI, provider).read<string>('owner').catch((error: unknown) => {
     throw new NoLiquidatorContractError(`${address} does not answer owner() (${(error as Error).message})`);
   });
   return address;

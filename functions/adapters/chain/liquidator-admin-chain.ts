@@ -3,13 +3,14 @@
  * bytecode + constructor arguments), the address a creation lands at, the calldata of `setCaller` and `withdraw`,
  * gas estimates, and the contract's state (owner, callers, balances of the market's assets).
  */
-import { AbiCoder, Contract, getCreateAddress, Interface, type JsonRpcProvider } from 'ethers';
+import { AbiCoder, getCreateAddress, Interface, type JsonRpcProvider } from 'ethers';
 import { MAX_UINT256 } from '../../domain';
 import { LIQUIDATOR_ABI } from './liquidator-contract';
 import { LIQUIDATOR_CREATION_BYTECODE } from './liquidator-bytecode';
+import { ViewContract } from './view-contract';
 
 const LIQUIDATOR = new Interface(LIQUIDATOR_ABI);
-const ERC20 = ['function balanceOf(address) view returns (uint256)', 'function symbol() view returns (string)'];
+const ERC20 = new Interface(['function balanceOf(address) view returns (uint256)', 'function symbol() view returns (string)']);
 
 export interface LiquidatorState {
   address: string;
@@ -53,16 +54,16 @@ export class EthersLiquidatorAdmin {
   }
 
   async state(address: string, signers: readonly string[], assets: readonly string[]): Promise<LiquidatorState> {
-    const contract = new Contract(address, LIQUIDATOR_ABI, this.provider);
+    const contract = new ViewContract(address, LIQUIDATOR, this.provider);
     const [owner, pool, swapRouter, callers, balances] = await Promise.all([
-      contract.owner() as Promise<string>,
-      contract.pool() as Promise<string>,
-      contract.swapRouter() as Promise<string>,
-      Promise.all(signers.map(async (signer) => ({ address: signer, allowed: (await contract.isCaller(signer)) as boolean }))),
+      contract.read<string>('owner'),
+      contract.read<string>('pool'),
+      contract.read<string>('swapRouter'),
+      Promise.all(signers.map(async (signer) => ({ address: signer, allowed: await contract.read<boolean>('isCaller', [signer]) }))),
       Promise.all(
         assets.map(async (asset) => {
-          const token = new Contract(asset, ERC20, this.provider);
-          const [units, symbol] = await Promise.all([token.balanceOf(address) as Promise<bigint>, (token.symbol() as Promise<string>).catch(() => asset)]);
+          const token = new ViewContract(asset, ERC20, this.provider);
+          const [units, symbol] = await Promise.all([token.read<bigint>('balanceOf', [address]), token.read<string>('symbol').catch(() => asset)]);
           return { asset, symbol, units };
         }),
       ),

@@ -3,16 +3,17 @@
  * contract refuses (a revert, or an answer that does not decode) becomes ContractRefusedCall, which the check names
  * by its variable; node trouble propagates as it is and fails the start.
  */
-import { Contract, isError, type JsonRpcProvider } from 'ethers';
+import { Interface, isError, type JsonRpcProvider } from 'ethers';
 import { ContractRefusedCall, type StartupChain } from '../../config/startup-check';
 import { classifyCallFailure, isRevert } from './call-failure';
+import { ViewContract } from './view-contract';
 
-const ABI = [
+const ABI = new Interface([
   'function POOL_REVISION() view returns (uint256)',
   'function ADDRESSES_PROVIDER() view returns (address)',
   'function getPriceOracle() view returns (address)',
   'function isCaller(address) view returns (bool)',
-];
+]);
 
 function refusal(err: unknown): boolean {
   return isError(err, 'BAD_DATA') || (isError(err, 'CALL_EXCEPTION') && isRevert(classifyCallFailure(err)));
@@ -21,7 +22,7 @@ function refusal(err: unknown): boolean {
 export function ethersStartupChain(provider: JsonRpcProvider): StartupChain {
   const call = async <T>(address: string, fn: 'POOL_REVISION' | 'ADDRESSES_PROVIDER' | 'getPriceOracle' | 'isCaller', ...args: string[]): Promise<T> => {
     try {
-      return (await new Contract(address, ABI, provider).getFunction(fn).staticCall(...args)) as T;
+      return await new ViewContract(address, ABI, provider).read<T>(fn, args);
     } catch (err) {
       if (refusal(err)) throw new ContractRefusedCall(address, `${fn}(${args.length > 0 ? 'address' : ''})`);
       throw err;
