@@ -8,7 +8,7 @@
  * (WORKER_BUNDLE_BUDGET_BYTES).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -111,21 +111,33 @@ async function measure(handler: PipelineFunctionName): Promise<BundleSize> {
 async function main(): Promise<void> {
   const values = cliArgs({
     name: 'bundles',
-    usage: `usage: npx tsx bench/bundles.ts [--json]
-  --json       print the sizes and the worker's budget as JSON instead of a table
-  -h, --help   print this help
+    usage: `usage: npx tsx bench/bundles.ts [--json] [--against <index.js>]
+  --json                 print the sizes and the worker's budget as JSON instead of a table
+  --against <index.js>   also time the cold initialisation of another worker bundle (e.g. an older commit's),
+                         alternating with this tree's worker, three rounds of ${COLD_INIT_RUNS} each
+  -h, --help             print this help
 exit status 1 when the worker's bundle exceeds its budget (${WORKER_BUNDLE_BUDGET_BYTES} bytes)`,
-    options: { json: { type: 'boolean', default: false } },
+    options: { json: { type: 'boolean', default: false }, against: { type: 'string' } },
   });
   const sizes: BundleSize[] = [];
   for (const handler of Object.keys(PIPELINE_FUNCTIONS) as PipelineFunctionName[]) sizes.push(await measure(handler));
   const worker = sizes.find((s) => s.handler === 'worker')!;
   const withinBudget = worker.bytes <= WORKER_BUNDLE_BUDGET_BYTES;
   const workerBuild = await build({ ...esbuildOptionsFor(join(PROJECT_ROOT, worker.entry)), write: false, logLevel: 'silent' });
-  const coldInit = measureColdInit(workerBuild.outputFiles.find((f) => f.path.endsWith('index.js'))!.contents);
+  const workerJs = workerBuild.outputFiles.find((f) => f.path.endsWith('index.js'))!.contents;
+  const coldInit = measureColdInit(workerJs);
+  // Side by side: the same rounds alternate the two bundles, so the machine's drift falls on both alike.
+  const against = values.against === undefined ? undefined : { file: values.against, js: readFileSync(values.against) };
+  const rounds = against
+    ? [1, 2, 3].map((round) => {
+        if (!values.json) process.stderr.write(`cold initialisation, round ${round} of 3…\n`);
+        return { round, thisTree: measureColdInit(workerJs), against: measureColdInit(against.js) };
+      })
+    : [];
 
   if (values.json) {
-    console.log(JSON.stringify({ budget: { handler: 'worker', maxBytes: WORKER_BUNDLE_BUDGET_BYTES, withinBudget }, bundles: sizes, workerColdInit: coldInit }, null, 2));
+    const comparison = against ? { against: { file: against.file, bytes: against.js.byteLength }, rounds } : {};
+    console.log(JSON.stringify({ budget: { handler: 'worker', maxBytes: WORKER_BUNDLE_BUDGET_BYTES, withinBudget }, bundles: sizes, workerColdInit: coldInit, ...comparison }, null, 2));
   } else {
     const kb = (n: number) => (n / 1000).toFixed(1).padStart(8);
     console.log(`handler   ${'bytes'.padStart(10)} ${'kB'.padStart(8)} ${'gzip kB'.padStart(8)} ${'map kB'.padStart(8)} ${'+SDK kB'.padStart(8)} ${'ms'.padStart(6)}`);
@@ -137,6 +149,14 @@ exit status 1 when the worker's bundle exceeds its budget (${WORKER_BUNDLE_BUDGE
     console.log(`\nworker budget ${WORKER_BUNDLE_BUDGET_BYTES} bytes: ${withinBudget ? 'within' : 'EXCEEDED'} (${worker.bytes} bytes)`);
     const ms = (t: ColdInit['withSdkMs']) => `median ${t.median} ms (${t.min}–${t.max})`;
     console.log(`worker cold init, require in a fresh node, ${coldInit.runs} runs: ${ms(coldInit.withSdkMs)} with its AWS SDK clients, ${ms(coldInit.bundleOnlyMs)} the bundle alone`);
+    if (against) {
+      console.log(`\nside by side, rounds alternating: this tree's worker (${worker.bytes} bytes) vs ${against.file} (${against.js.byteLength} bytes)`);
+      for (const r of rounds) {
+        console.log(
+          `round ${r.round}: with SDK clients ${r.thisTree.withSdkMs.median} vs ${r.against.withSdkMs.median} ms; the bundle alone ${r.thisTree.bundleOnlyMs.median} vs ${r.against.bundleOnlyMs.median} ms`,
+        );
+      }
+    }
   }
   if (!withinBudget) {
     console.error(`bundles: the worker bundle is ${worker.bytes} bytes, over its budget of ${WORKER_BUNDLE_BUDGET_BYTES}`);

@@ -1,7 +1,8 @@
 /**
- * How every handler is bundled, in one place: the CDK functions (NodejsFunction runs the local esbuild with
- * these options) and bench/bundles.ts plus the bundle-budget test (esbuild's JS API) read the same values, so
- * the measured bundle is the deployed one.
+ * How every handler is bundled, in one place: the CDK functions (bundleHandler, run during `cdk synth` by
+ * lib/constructs/handler-code.ts), bench/bundles.ts and the bundle-budget test all build with esbuildOptionsFor
+ * through esbuild's JS API, so the measured bundle is the deployed one (test/infra/functions.test.ts compares
+ * the bytes).
  *
  * The AWS SDK v3 (`@aws-sdk/*`, with its `@smithy/*` core) is left to the Lambda runtime rather than bundled.
  * Bundled, it would pin the SDK version, but the worker grows from about 0.97 MB to 1.65 MB and past the 1 MB
@@ -21,10 +22,20 @@
  * paths the functions use (`attributes.MessageDeduplicationId`) as the real interpreter does and refuses any other
  * expression: the full lexer, parser and function library were about 24 kB of the worker's bundle.
  *
+ * ethers' ENS resolver (`ethers/lib.esm/providers/ens-resolver.js`, which ethers' providers import to resolve names
+ * and which brings ethers' Contract class with it) is replaced by functions/adapters/chain/
+ * ens-resolver-unsupported.ts, which refuses names as the normaliser's stand-in does: about 21 kB of every bundle
+ * with the functions' own reads made through ViewContract (functions/adapters/chain/view-contract.ts). ethers imports
+ * it by a relative path, out of `alias`'s reach (esbuild aliases package paths only), so it is replaced by a plugin
+ * (MODULE_REPLACEMENTS). NodejsFunction runs esbuild's command line, which takes no plugins; the CDK functions
+ * therefore bundle through esbuild's JS API here (bundleHandler, called by lib/constructs/handler-code.ts).
+ *
  * Legal comments (the noble-curves and noble-hashes MIT notices, and Powertools' `@preserve` coverage hints) go
  * to `index.js.LEGAL.txt` beside the bundle, in the same asset, instead of the end of index.js (about 1.4 kB).
  */
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
@@ -53,25 +64,45 @@ export const HANDLER_BUNDLING = {
 } as const;
 
 /**
- * The worker's bundle (minified JavaScript, source map excluded) must stay within 508 kB = 508,000 bytes. It was
- * 500 kB until the position lens (functions/adapters/chain/position-lens.ts) brought its creation code, about
- * 18.5 kB of hex, which turns a position read on a 24-reserve market from 52 eth_calls into 1 (BENCHMARKS.md,
- * "Function bundles" and "rpc-per-decision"); then 530 kB, until the contract code the functions carry was
- * packed (packed-bytecode.ts) and the worker's one borrower-table write moved out of the borrower store
- * (dynamodb-enqueue-marks.ts): 528.7 → 509.5 kB; 510.0 kB with revert attribution (functions/pipeline/
- * revert-attribution.ts, +1.4 kB, less 0.9 kB from writing the Aave error tables more compactly); 511.4 kB with
- * the lens re-read and the sale recheck (functions/pipeline/sale-recheck.ts); 508.7 kB since the worker parses
- * its own settings only (pipeline-config.ts loadWorkerConfig: not the scanner's and indexer's); 509.7 kB with the
- * batch bounds from the pending block (functions/pipeline/batch-execution.ts `salesAhead`, a setting); 510.0 kB
- * with a disagreeing batch round simulated again; 510.4 kB with a batch's worst-case gas (worstCaseGas); 506.2 kB
- * since the liquidator-address parameter is read through a provider of its own (functions/adapters/aws/
- * ssm-parameters.ts) instead of Powertools' SSMProvider, and the budget 508 kB; 506.5 kB with the worst case's
- * gas asked for alone (estimateBatchGas).
+ * The worker's bundle (minified JavaScript, source map excluded) must stay within 490 kB = 490,000 bytes, under
+ * the 500 kB the cold start is held to. History (BENCHMARKS.md, "Function bundles"): 610 kB before the ENS and
+ * JMESPath stand-ins; 500 kB until the position lens brought its creation code (about 18.5 kB of hex, which turns
+ * a position read on a 24-reserve market from 52 eth_calls into 1); up to 530 kB, then 509.5 kB once the contract
+ * code the functions carry was packed (packed-bytecode.ts) and the worker's one borrower-table write moved out of
+ * the borrower store; 506.5 kB with revert attribution, the sale recheck, batch bounds from the pending block and
+ * the batch worst-case gas, less what the worker-only settings parser and the SSM parameter provider saved; 484.8 kB
+ * since ethers' ENS resolver is replaced and the functions read contracts through ViewContract instead of ethers'
+ * Contract (both about 21 kB).
  */
-export const WORKER_BUNDLE_BUDGET_BYTES = 508_000;
+export const WORKER_BUNDLE_BUDGET_BYTES = 490_000;
+
+/**
+ * Files inside packages → replacement, relative to the project root: what `alias` cannot reach because the
+ * package imports the file by a relative path (see above). Applied by moduleReplacements.
+ */
+export const MODULE_REPLACEMENTS = {
+  'node_modules/ethers/lib.esm/providers/ens-resolver.js': './functions/adapters/chain/ens-resolver-unsupported.ts',
+} as const;
+
+/** esbuild plugin: an import that resolves to a file of MODULE_REPLACEMENTS resolves to its replacement instead. */
+function moduleReplacements(): Plugin {
+  // esbuild reports the importer's real directory; the project may be reached through a symbolic link.
+  const root = realpathSync(PROJECT_ROOT);
+  const byFile = new Map(Object.entries(MODULE_REPLACEMENTS).map(([file, by]) => [join(root, file), join(root, by)]));
+  const names = Object.keys(MODULE_REPLACEMENTS).map((file) => file.split('/').pop()!.replace(/[.]/g, '\\.'));
+  return {
+    name: 'module-replacements',
+    setup(bundler) {
+      bundler.onResolve({ filter: new RegExp(`^\\.{1,2}/(.*/)?(${names.join('|')})$`) }, (args) => {
+        const replacement = byFile.get(resolve(args.resolveDir, args.path));
+        return replacement ? { path: replacement } : undefined;
+      });
+    },
+  };
+}
 
 /** Options for esbuild's JS API (`build({ ...esbuildOptionsFor(entry), write: false })`). */
-export function esbuildOptionsFor(entryPoint: string) {
+export function esbuildOptionsFor(entryPoint: string): BuildOptions & { outfile: string } {
   return {
     entryPoints: [entryPoint],
     bundle: true,
@@ -86,5 +117,14 @@ export function esbuildOptionsFor(entryPoint: string) {
     legalComments: HANDLER_BUNDLING.legalComments,
     absWorkingDir: PROJECT_ROOT,
     outfile: 'index.js',
+    plugins: [moduleReplacements()],
   };
+}
+
+/**
+ * Bundles one handler into `outputDir` (index.js, index.js.map, index.js.LEGAL.txt), as `cdk synth` ships it: the
+ * bytes bench/bundles.ts measures in memory, written out.
+ */
+export async function bundleHandler(entryPoint: string, outputDir: string): Promise<void> {
+  await build({ ...esbuildOptionsFor(entryPoint), outfile: join(outputDir, 'index.js'), logLevel: 'warning' });
 }

@@ -4,21 +4,19 @@
  * and queues its definition names, with the access it names, and the environment variable of each
  * (TABLES/QUEUES `envVar`) set to the physical name or URL.
  */
-import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { HANDLER_BUNDLING, NODE_MAJOR_VERSION } from '../bundling';
+import { NODE_MAJOR_VERSION } from '../bundling';
 import type { DeploymentConfig } from '../config';
 import {
   configEnvironment,
@@ -30,8 +28,7 @@ import {
   timeoutSecOf,
 } from '../pipeline-functions';
 import { QUEUES, type QueueDefinition, type QueueName, TABLES, type TableDefinition, type TableName } from '../resources';
-
-const PROJECT_ROOT = join(__dirname, '..', '..');
+import { handlerCode } from './handler-code';
 
 /**
  * DynamoDB actions per access level. Transactions need the actions of their parts (TransactWriteItems: Put,
@@ -76,7 +73,7 @@ export interface PipelineFunctionsProps {
 }
 
 export class PipelineFunctions extends Construct {
-  readonly functions: Record<PipelineFunctionName, nodejs.NodejsFunction>;
+  readonly functions: Record<PipelineFunctionName, lambda.Function>;
 
   constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
     super(scope, id);
@@ -90,36 +87,21 @@ export class PipelineFunctions extends Construct {
       ? secretsmanager.Secret.fromSecretNameV2(this, 'BundleRelayAuthKeySecret', config.execution.bundleRelay.authKeySecretName)
       : undefined;
 
-    const functions = {} as Record<PipelineFunctionName, nodejs.NodejsFunction>;
+    const functions = {} as Record<PipelineFunctionName, lambda.Function>;
     for (const name of Object.keys(PIPELINE_FUNCTIONS) as PipelineFunctionName[]) {
       const def = PIPELINE_FUNCTIONS[name];
       const scheduled = name === 'indexer' || name === 'scanner';
-      const fn = new nodejs.NodejsFunction(this, def.id, {
+      const fn = new lambda.Function(this, def.id, {
         functionName: `${config.name}-${def.id}`,
         description: def.description,
-        entry: join(PROJECT_ROOT, def.entry),
-        handler: 'handler',
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        // esbuild's bundle of the handler (lib/bundling.ts), built during synth.
+        code: handlerCode(def.entry),
+        handler: 'index.handler',
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: def.memoryMb,
         timeout: Duration.seconds(timeoutSecOf(name, config)),
         environment: configEnvironment(name, config),
-        bundling: {
-          target: HANDLER_BUNDLING.target,
-          format: nodejs.OutputFormat.CJS,
-          minify: HANDLER_BUNDLING.minify,
-          sourceMap: HANDLER_BUNDLING.sourcemap,
-          sourcesContent: HANDLER_BUNDLING.sourcesContent,
-          externalModules: [...HANDLER_BUNDLING.external],
-          esbuildArgs: {
-            '--alias': Object.entries(HANDLER_BUNDLING.alias).map(([from, to]) => `${from}=${to}`),
-            '--legal-comments': HANDLER_BUNDLING.legalComments,
-          },
-          // The locally installed esbuild (no Docker on build machines).
-          forceDockerBundling: false,
-        },
         logGroup: new logs.LogGroup(this, `${def.id}Logs`, {
           retention: logs.RetentionDays.ONE_MONTH,
           removalPolicy: RemovalPolicy.DESTROY,
@@ -179,7 +161,7 @@ export class PipelineFunctions extends Construct {
   }
 
   /** The worker's event source: batches with partial failures, at most `maxConcurrency` invocations at once. */
-  private consume(fn: nodejs.NodejsFunction, key: QueueName, queue: sqs.IQueue, config: DeploymentConfig): void {
+  private consume(fn: lambda.Function, key: QueueName, queue: sqs.IQueue, config: DeploymentConfig): void {
     const def: QueueDefinition = QUEUES[key];
     const timeoutSec = fn.timeout!.toSeconds();
     if (timeoutSec * VISIBILITY_TO_TIMEOUT_RATIO > def.visibilityTimeoutSec) {

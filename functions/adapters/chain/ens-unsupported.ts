@@ -8,5 +8,10 @@
  * A name reaching it fails loudly: ethers reports `invalid ENS name (<this message>)`, as for a malformed name.
  */
 export function ens_normalize(name: string): string {
-  throw new Error(`ENS names are not resolved by the pipeline's functions (got ${JSON.stringify(name)}): use a 0x address`);
+  throw ensNameRefused(name);
+}
+
+/** The refusal, shared with ethers' ENS resolver's stand-in (ens-resolver-unsupported.ts). */
+export function ensNameRefused(name: unknown): Error {
+  return new Error(`ENS names are not resolved by the pipeline's functions (got ${JSON.stringify(name)}): use a 0x address`);
 }
