@@ -12,7 +12,7 @@
  * Exit code 1 when accounts are left liquidatable, an opportunity got more than one transaction, or a
  * liquidation reverted.
  *
- * Signers and worker concurrency come from the scenario's `demo` field (default 1 and 2; `mass` uses 4 and 4),
+ * Signers and worker concurrency come from the scenario's `demo` field (default 1 and 2; `mass` and `large` use 4 and 8),
  * the flags override them. Progress: a line per block (liquidatable now, enqueued, mined); a line per candidate
  * and per outcome only for scenarios of up to VERBOSE_UP_TO_BORROWERS borrowers or with --verbose — a mass
  * crash's thousands are summed in the block lines — but a failure, a revert or a breaker always gets its line.
