@@ -276,9 +276,10 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
   let logs = 0;
   let newBorrowers = 0;
   const seen = new Set<string>();
-  // Accounts already tracked, loaded once on the first window with events (see the file comment: events that do
-  // not prove debt only count for tracked accounts, and new accounts are counted against this set).
-  let known: Set<string> | undefined;
+  // Accounts already tracked and the latest event block the store holds for each, loaded once on the first window
+  // with events (see the file comment: events that do not prove debt only count for tracked accounts, and new
+  // accounts are counted against these), then raised by this run's own upserts.
+  let known: Map<string, number> | undefined;
   let failedWindows = 0;
   let consecutiveFailures = 0;
   const maxConsecutiveFailures = settings.maxConsecutiveWindowFailures ?? DEFAULT_MAX_CONSECUTIVE_WINDOW_FAILURES;
@@ -294,17 +295,22 @@ export async function indexBorrowers(deps: IndexBorrowersDeps, deadlineMs: numbe
 
   const track = async (events: readonly AccountEvent[]): Promise<void> => {
     if (events.length === 0) return;
-    known ??= new Set((await borrowers.listTracked(market)).map((b) => b.borrower.toLowerCase()));
+    known ??= new Map((await borrowers.listTracked(market)).map((b) => [b.borrower.toLowerCase(), b.lastEventBlock]));
     const debtors = new Set(events.filter((e) => DEBT_EVENTS.has(e.kind)).map((e) => e.account));
     const tracked = events.filter((e) => debtors.has(e.account) || known!.has(e.account));
     if (tracked.length === 0) return;
-    await borrowers.upsertSeen(market, tracked.map((e) => ({ borrower: e.account, block: e.block })));
-    for (const { account } of tracked) {
+    const latest = new Map<string, number>();
+    for (const { account, block } of tracked) latest.set(account, Math.max(latest.get(account) ?? block, block));
+    // An upsert only ever raises lastEventBlock (its condition), so a borrower the store already holds at or past
+    // its latest event here (the reorg margin read again, a window read twice) is not written: that write would
+    // fail its condition, and still cost a write.
+    const raised = tracked.filter((e) => (known!.get(e.account) ?? -1) < latest.get(e.account)!);
+    if (raised.length > 0) await borrowers.upsertSeen(market, raised.map((e) => ({ borrower: e.account, block: e.block })));
+    for (const [account, block] of latest) {
       seen.add(account);
-      if (!known.has(account)) {
-        known.add(account);
-        newBorrowers++;
-      }
+      const stored = known.get(account);
+      if (stored === undefined) newBorrowers++;
+      known.set(account, Math.max(stored ?? block, block));
     }
   };
 

@@ -91,9 +91,12 @@ class FakeChain implements AccountEventSource {
 class MemoryBorrowerStore implements Pick<BorrowerStore, 'upsertSeen' | 'listTracked'> {
   readonly items = new Map<string, TrackedBorrower>();
   readonly calls = { upsert: 0, list: 0 };
+  /** The borrowers of each upsertSeen call, in order. */
+  readonly upserted: string[][] = [];
 
   async upsertSeen(market: string, seen: readonly { borrower: string; block: number }[]): Promise<void> {
     this.calls.upsert++;
+    this.upserted.push([...new Set(seen.map((s) => s.borrower))]);
     for (const { borrower, block } of seen) {
       const key = `${market}|${borrower}`;
       const known = this.items.get(key);
@@ -280,6 +283,28 @@ describe('indexBorrowers', () => {
       expect(chain.calls.logs).toBe(logsBefore);
       expect(borrowers.calls).toEqual(callsBefore);
       expect(checkpoints.writes).toEqual([29, 49, 60]);
+    });
+
+    it('writes only the borrowers whose latest event the store does not hold yet: a re-read of the reorg margin writes none again', async () => {
+      const { chain, borrowers, deps } = setup(marketHistory(), { ...SETTINGS, reorgDepth: 10 });
+      await indexBorrowers(deps, FAR);
+      // Re-read from 51: A's liquidation at 55 is stored already. B supplies again, E borrows for the first time.
+      chain.mineTo(70);
+      chain.add(65, 'supply', B);
+      chain.add(66, 'borrow', E);
+      const upsertsBefore = borrowers.upserted.length;
+
+      const summary = await indexBorrowers(deps, FAR);
+
+      expect(summary).toMatchObject({ fromBlock: 51, toBlock: 70, logs: 3, borrowersSeen: 3, newBorrowers: 1 });
+      expect(borrowers.upserted.slice(upsertsBefore).flat().sort()).toEqual([B, E]);
+      expect(borrowers.spans()).toMatchObject({ [A]: [12, 55], [B]: [33, 65], [E]: [66, 66] });
+
+      // Nothing new: the next run with a new block re-reads 61–71 and writes nothing.
+      chain.mineTo(71);
+      const upsertsNow = borrowers.upserted.length;
+      expect(await indexBorrowers(deps, FAR)).toMatchObject({ fromBlock: 61, logs: 2, borrowersSeen: 2, newBorrowers: 0 });
+      expect(borrowers.upserted.length).toBe(upsertsNow);
     });
 
     it('re-reads reorgDepth blocks below the checkpoint, so a log the node missed near the head is picked up', async () => {
