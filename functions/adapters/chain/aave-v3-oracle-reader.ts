@@ -20,7 +20,7 @@
 import { Interface, isError, type JsonRpcProvider, type Result, ZeroAddress } from 'ethers';
 import type { FeedRound, OracleObservation, OracleReading, PoolPrice } from '../../domain/oracle-breaker';
 import { classifyCallFailure, isNodeTrouble, isRevert } from './call-failure';
-import { ViewContract } from './view-contract';
+import { isRefusedRead, ViewContract } from './view-contract';
 
 const POOL_ABI = new Interface([
   'function ADDRESSES_PROVIDER() view returns (address)',
@@ -65,16 +65,6 @@ interface ReserveLayout {
   sources: string[];
   /** Assets whose source was re-read after a disagreement; not re-read again for this layout. */
   rechecked: Set<string>;
-}
-
-/**
- * The contract answered "no": a revert (call-failure.ts: with or without data) or return data that does not
- * decode (BAD_DATA, e.g. a source without code or without `latestRoundData`). Anything else — the node failing
- * the call (ethers reports that as a CALL_EXCEPTION too, "missing revert data"), network, rate limit — fails the
- * whole read: a feed is never "unavailable" because the node was.
- */
-function isRefusal(err: unknown): boolean {
-  return isError(err, 'BAD_DATA') || (isError(err, 'CALL_EXCEPTION') && isRevert(classifyCallFailure(err)));
 }
 
 /** ethers' words for a revert or a decoding failure; the node's, with the kind, for node trouble. */
@@ -174,23 +164,24 @@ export class AaveV3OracleReader {
       const prices = await count(oracle.read<bigint[]>('getAssetsPrices', [assets], blockTag));
       return prices.map((priceBase) => ({ kind: 'price', priceBase }));
     } catch (err) {
-      if (!isRefusal(err)) throw err;
+      if (!isRefusedRead(err)) throw err;
       const settled = await Promise.allSettled(assets.map((asset) => count(oracle.read<bigint>('getAssetPrice', [asset], blockTag))));
       return settled.map((s): PoolPrice => {
         if (s.status === 'fulfilled') return { kind: 'price', priceBase: s.value };
-        if (!isRefusal(s.reason)) throw s.reason;
+        if (!isRefusedRead(s.reason)) throw s.reason;
         return { kind: 'unavailable', reason: reason(s.reason) };
       });
     }
   }
 
+  /** A feed the contract refuses is "unavailable"; node trouble fails the whole read (isRefusedRead): a feed is never unavailable because the node was. */
   private async readFeed(source: string, blockTag: number, count: <T>(p: Promise<T>) => Promise<T>): Promise<FeedRound> {
     if (source === ZeroAddress) return { kind: 'unavailable', source, reason: 'no source (base currency or fallback oracle only)' };
     try {
       const round = await count(new ViewContract(source, FEED_ABI, this.provider).read<Result>('latestRoundData', [], blockTag));
       return { kind: 'round', source, answer: round.answer as bigint, updatedAtSec: round.updatedAt as bigint };
     } catch (err) {
-      if (!isRefusal(err)) throw err;
+      if (!isRefusedRead(err)) throw err;
       return { kind: 'unavailable', source, reason: `latestRoundData failed: ${reason(err)}` };
     }
   }

@@ -3,10 +3,9 @@
  * contract refuses (a revert, or an answer that does not decode) becomes ContractRefusedCall, which the check names
  * by its variable; node trouble propagates as it is and fails the start.
  */
-import { Interface, isError, type JsonRpcProvider } from 'ethers';
+import { Interface, type JsonRpcProvider } from 'ethers';
 import { ContractRefusedCall, type StartupChain } from '../../config/startup-check';
-import { classifyCallFailure, isRevert } from './call-failure';
-import { ViewContract } from './view-contract';
+import { isRefusedRead, ViewContract } from './view-contract';
 
 const ABI = new Interface([
   'function POOL_REVISION() view returns (uint256)',
@@ -15,16 +14,12 @@ const ABI = new Interface([
   'function isCaller(address) view returns (bool)',
 ]);
 
-function refusal(err: unknown): boolean {
-  return isError(err, 'BAD_DATA') || (isError(err, 'CALL_EXCEPTION') && isRevert(classifyCallFailure(err)));
-}
-
 export function ethersStartupChain(provider: JsonRpcProvider): StartupChain {
   const call = async <T>(address: string, fn: 'POOL_REVISION' | 'ADDRESSES_PROVIDER' | 'getPriceOracle' | 'isCaller', ...args: string[]): Promise<T> => {
     try {
       return await new ViewContract(address, ABI, provider).read<T>(fn, args);
     } catch (err) {
-      if (refusal(err)) throw new ContractRefusedCall(address, `${fn}(${args.length > 0 ? 'address' : ''})`);
+      if (isRefusedRead(err)) throw new ContractRefusedCall(address, `${fn}(${args.length > 0 ? 'address' : ''})`);
       throw err;
     }
   };

@@ -11,7 +11,8 @@
  * Addresses are 0x strings: an argument of type `address` is checked by the ABI coder, and no name is resolved
  * (the functions refuse ENS names, lib/bundling.ts).
  */
-import { type BlockTag, type Interface, isCallException, type JsonRpcProvider } from 'ethers';
+import { type BlockTag, type Interface, isCallException, isError, type JsonRpcProvider } from 'ethers';
+import { classifyCallFailure, isRevert } from './call-failure';
 
 export class ViewContract {
   constructor(
@@ -35,4 +36,14 @@ export class ViewContract {
     const result = this.abi.decodeFunctionResult(fragment, returned);
     return (result.length === 1 ? result[0] : result) as T;
   }
+}
+
+/**
+ * The contract answered "no" to a read: a revert (call-failure.ts: with or without data) or return data that does
+ * not decode (BAD_DATA, e.g. an address without code or without the function). Anything else — the node failing
+ * the call (ethers reports that as a CALL_EXCEPTION too, "missing revert data"), network, rate limit — is not the
+ * contract's answer.
+ */
+export function isRefusedRead(err: unknown): boolean {
+  return isError(err, 'BAD_DATA') || (isError(err, 'CALL_EXCEPTION') && isRevert(classifyCallFailure(err)));
 }
